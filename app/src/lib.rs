@@ -1,0 +1,66 @@
+//! The Lockstep dashboard.
+//!
+//! One crate, two builds: with `ssr` the server renders these components to HTML; with
+//! `hydrate` the same components are compiled to WebAssembly and take over the page in the
+//! browser. The two features are never enabled together.
+
+pub mod api;
+mod fetch;
+pub mod pages;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::{
+    components::{Route, Router, Routes, A},
+    StaticSegment,
+};
+
+/// The HTML document around the app, rendered on the server.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// The root component: navigation and routes.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/lockstep.css"/>
+        <Title text="Lockstep"/>
+        <Router>
+            <header class="topbar">
+                <A href="/" attr:class="brand">"Lockstep"</A>
+                <nav>
+                    <A href="/">"Overview"</A>
+                </nav>
+            </header>
+            <main>
+                <Routes fallback=|| view! { <p class="error">"Page not found."</p> }>
+                    <Route path=StaticSegment("") view=pages::overview::Overview/>
+                </Routes>
+            </main>
+        </Router>
+    }
+}
+
+/// Entry point of the WebAssembly build: attach to the server-rendered HTML.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(App);
+}

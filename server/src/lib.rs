@@ -1,0 +1,13 @@
+//! The Lockstep server: the only crate that does I/O.
+//!
+//! It owns the store (SQLite by default, PostgreSQL for teams), talks to exchanges and data
+//! vendors, computes live targets with the `shared` kernels and serves the dashboard (the `app`
+//! crate, rendered with Leptos SSR and hydrated in the browser) and the JSON API under `/api`.
+
+pub mod api;
+pub mod cli;
+pub mod market_data;
+pub mod store;
+pub mod web;
+
+pub use web::{router, AppState};

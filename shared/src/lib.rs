@@ -5,9 +5,17 @@
 //! purpose: no filesystem, no network, no clock, no async runtime. Everything comes in as
 //! arguments, which is what makes "backtest = live" provable and the WebAssembly build small.
 
+pub mod backtest;
 pub mod calendar;
+pub mod config;
+pub mod metrics;
 pub mod panel;
+pub mod portfolio;
+pub mod sim;
+pub mod stats;
 pub mod strategies;
+pub mod sweep;
+pub mod synth;
 
 pub use calendar::Day;
 pub use panel::{Field, Panel, PanelError};

@@ -1,0 +1,3 @@
+//! One module per page of the dashboard.
+
+pub mod overview;

@@ -1,0 +1,206 @@
+//! The store: market data, plans and records in SQLite (default) or PostgreSQL.
+//!
+//! One schema, written in SQL both engines accept, applied by sqlx migrations at connect time.
+//! Queries go through sqlx's `Any` driver so the same code runs on either engine, and the same
+//! tests run against both.
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::AnyPool;
+use std::str::FromStr;
+
+/// Which database engine a store runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// Errors opening or querying the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("unsupported database URL {0:?}: expected sqlite://PATH or postgres://...")]
+    UnsupportedUrl(String),
+    #[error("creating the directory for the SQLite file {path}: {source}")]
+    CreateDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("database error: {0}")]
+    Sqlx(#[from] sqlx::Error),
+    #[error("applying migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// A connection pool plus the engine it talks to.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+/// What the store holds, for the health endpoint and the first page.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct BarSummary {
+    pub symbols: u64,
+    pub bars: u64,
+    pub first_day: Option<shared::Day>,
+    pub last_day: Option<shared::Day>,
+}
+
+/// The URL without its password, safe to print.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let creds = &url[scheme_end + 3..at];
+            let user = creds.split(':').next().unwrap_or("");
+            format!("{}://{}:***@{}", &url[..scheme_end], user, &url[at + 1..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `url` and applies pending migrations.
+    ///
+    /// # Errors
+    /// An unsupported URL, an unreachable server, or a failed migration.
+    pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            return Err(StoreError::UnsupportedUrl(url.to_string()));
+        };
+        let url = match backend {
+            Backend::Sqlite => sqlite_url(url)?,
+            Backend::Postgres => url.to_string(),
+        };
+        let options = AnyConnectOptions::from_str(&url)?;
+        let pool = AnyPoolOptions::new()
+            // SQLite serialises writers anyway; a few readers are enough for the dashboard.
+            .max_connections(if backend == Backend::Sqlite { 4 } else { 8 })
+            .connect_with(options)
+            .await?;
+        let store = Store { pool, backend };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        sqlx::migrate!("./migrations").run(&self.pool).await?;
+        Ok(())
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// A trivial round trip, for health checks.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// How many assets and bars are stored, and which days they span.
+    pub async fn bar_summary(&self) -> Result<BarSummary, StoreError> {
+        use sqlx::Row;
+        let row = sqlx::query(
+            "SELECT COUNT(DISTINCT symbol) AS symbols, COUNT(*) AS bars, MIN(day) AS first_day, MAX(day) AS last_day FROM daily_bars",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        let symbols: i64 = row.try_get("symbols")?;
+        let bars: i64 = row.try_get("bars")?;
+        let first: Option<i64> = row.try_get("first_day")?;
+        let last: Option<i64> = row.try_get("last_day")?;
+        Ok(BarSummary {
+            symbols: symbols as u64,
+            bars: bars as u64,
+            first_day: first.map(|d| shared::Day(d as i32)),
+            last_day: last.map(|d| shared::Day(d as i32)),
+        })
+    }
+}
+
+/// Normalises a SQLite URL: creates the file's directory and asks sqlx to create the file.
+fn sqlite_url(url: &str) -> Result<String, StoreError> {
+    let rest = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:");
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if path != ":memory:" && !path.is_empty() {
+        if let Some(dir) = std::path::Path::new(path).parent() {
+            if !dir.as_os_str().is_empty() {
+                std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+                    path: path.to_string(),
+                    source,
+                })?;
+            }
+        }
+    }
+    let mut query = query.to_string();
+    if !query.contains("mode=") {
+        if !query.is_empty() {
+            query.push('&');
+        }
+        query.push_str("mode=rwc");
+    }
+    Ok(format!("sqlite://{path}?{query}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(
+            redact("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
+        assert_eq!(redact("sqlite://data/x.db"), "sqlite://data/x.db");
+    }
+
+    #[test]
+    fn sqlite_urls_get_create_mode() {
+        let dir = std::env::temp_dir().join("lockstep-url-test");
+        let url = format!("sqlite://{}/a.db", dir.display());
+        assert!(sqlite_url(&url).unwrap().ends_with("a.db?mode=rwc"));
+        assert!(dir.exists());
+    }
+
+    #[tokio::test]
+    async fn empty_store_says_so() {
+        let dir = std::env::temp_dir().join(format!("lockstep-empty-{}", std::process::id()));
+        let store = Store::connect(&format!("sqlite://{}/s.db", dir.display()))
+            .await
+            .unwrap();
+        store.ping().await.unwrap();
+        assert_eq!(store.bar_summary().await.unwrap(), BarSummary::default());
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[tokio::test]
+    async fn rejects_unknown_urls() {
+        let err = Store::connect("mysql://x").await.unwrap_err();
+        assert!(
+            err.to_string().contains("unsupported database URL"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,476 @@
+//! Per-strategy targets at a date, with the calendar-anchored rebalance hold, and the blend.
+//!
+//! # The rule (a pure function of the panel up to `t`)
+//!
+//! For a strategy with `rebalance_days = N` at row `t` (calendar day `d`):
+//! 1. If it has a regime filter and the filter is off at `t` (or the reference asset is missing),
+//!    the strategy is inactive at `t` with that reason.
+//! 2. Otherwise its targets are those computed fresh on the *anchor* day `a`: the latest
+//!    rebalance day `r = d - (d mod N)`, moved forward to the day the regime filter turned back on
+//!    if that happened after `r` (the filter is evaluated every day).
+//! 3. If the anchor lies before the first row of the data, the strategy is inactive ("waiting for
+//!    its first rebalance date"): a live server holding [`TargetEngine::lookback`] rows and a
+//!    backtest over the same rows then agree.
+//!
+//! The backtest walks forward with a [`TargetCache`] so each (strategy, anchor) is computed once;
+//! the live path calls the same [`TargetEngine::targets_at`] with an empty cache. Both produce
+//! identical numbers because the cache only memoises the pure function above.
+
+use super::blend::{blend_into, effective_weights, BlendItem};
+use crate::calendar::Day;
+use crate::config::{Config, ConfigError};
+use crate::panel::Panel;
+use crate::strategies::{Activity, InactiveReason, Input, Strategy};
+
+/// One strategy inside the engine, with its blend settings.
+#[derive(Debug)]
+pub struct EngineStrategy {
+    pub name: String,
+    /// Configured capital weight (> 0; zero-weight strategies are not run).
+    pub weight: f64,
+    pub fixed: bool,
+    pub cap: Option<f64>,
+    pub strategy: Box<dyn Strategy>,
+}
+
+/// What one strategy holds at a date.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StrategyTargets {
+    pub name: String,
+    pub configured_weight: f64,
+    /// Weight after redistributing inactive capital and applying caps.
+    pub effective_weight: f64,
+    /// `Inactive` carries the reason shown to users.
+    pub activity: Activity,
+    /// The day these targets were computed on (the anchor), when active.
+    pub computed_on: Option<Day>,
+    /// One weight per panel asset (longs sum to `long_allocation`, shorts to `-short_allocation`).
+    pub targets: Vec<f64>,
+}
+
+/// The whole decision at the close of one day.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DayTargets {
+    pub day: Day,
+    /// Blended portfolio weights per panel asset (leverage applied, netted by symbol).
+    pub weights: Vec<f64>,
+    pub strategies: Vec<StrategyTargets>,
+}
+
+/// A strategy's computed result on its anchor day.
+#[derive(Clone, Debug)]
+struct Computed {
+    anchor: Day,
+    activity: Activity,
+    targets: Vec<f64>,
+}
+
+/// Memo of the last computation per strategy, plus the exclusion mask.
+///
+/// Valid for one panel and its truncations/extensions over the same history (a computation on
+/// anchor day `a` reads only rows `<= a`). Use a fresh cache for different data.
+#[derive(Clone, Debug, Default)]
+pub struct TargetCache {
+    last: Vec<Option<Computed>>,
+    excluded: Option<(Vec<String>, Vec<bool>)>,
+}
+
+impl TargetCache {
+    /// An empty cache (what the live path uses).
+    pub fn new() -> TargetCache {
+        TargetCache::default()
+    }
+}
+
+/// All configured strategies plus the blend settings.
+#[derive(Debug)]
+pub struct TargetEngine {
+    pub strategies: Vec<EngineStrategy>,
+    pub leverage: f64,
+    pub stablecoins: Vec<String>,
+}
+
+impl TargetEngine {
+    /// Builds every strategy with a positive weight.
+    ///
+    /// # Errors
+    /// A strategy that fails to build (cannot happen for a config that parsed).
+    pub fn from_config(config: &Config) -> Result<TargetEngine, ConfigError> {
+        let mut strategies = Vec::new();
+        for (name, &weight) in &config.strategy_weights {
+            if weight <= 0.0 {
+                continue;
+            }
+            strategies.push(EngineStrategy {
+                name: name.clone(),
+                weight,
+                fixed: config.fixed_strategies.iter().any(|f| f == name),
+                cap: config.strategy_caps.get(name).copied(),
+                strategy: config.build_strategy(name)?,
+            });
+        }
+        Ok(TargetEngine {
+            strategies,
+            leverage: config.leverage,
+            stablecoins: config.stablecoins.clone(),
+        })
+    }
+
+    /// Rows ending at `t` that [`TargetEngine::targets_at`] may read: for each strategy its own
+    /// lookback (or its regime filter's, if longer) plus `rebalance_days - 1` days of hold. A live
+    /// server must hold at least this many days.
+    pub fn lookback(&self) -> usize {
+        self.strategies
+            .iter()
+            .map(|s| strategy_lookback(&*s.strategy))
+            .max()
+            .unwrap_or(1)
+    }
+
+    /// `excluded[asset]` for the panel's symbols (stablecoins).
+    pub fn excluded(&self, panel: &Panel) -> Vec<bool> {
+        panel
+            .symbols()
+            .iter()
+            .map(|s| self.stablecoins.iter().any(|c| c.eq_ignore_ascii_case(s)))
+            .collect()
+    }
+
+    /// The decision at the close of row `t`: every strategy's held targets and the blend.
+    pub fn targets_at(&self, panel: &Panel, t: usize, cache: &mut TargetCache) -> DayTargets {
+        if cache.last.len() != self.strategies.len() {
+            cache.last = vec![None; self.strategies.len()];
+        }
+        let fresh = match &cache.excluded {
+            Some((symbols, _)) => symbols.as_slice() != panel.symbols(),
+            None => true,
+        };
+        if fresh {
+            cache.excluded = Some((panel.symbols().to_vec(), self.excluded(panel)));
+        }
+        let excluded = &cache.excluded.as_ref().expect("set above").1;
+        let input = Input { panel, excluded };
+        let mut out: Vec<StrategyTargets> = Vec::with_capacity(self.strategies.len());
+        for (k, s) in self.strategies.iter().enumerate() {
+            let (activity, computed_on, targets) =
+                held_targets(&*s.strategy, &input, t, &mut cache.last[k]);
+            out.push(StrategyTargets {
+                name: s.name.clone(),
+                configured_weight: s.weight,
+                effective_weight: 0.0,
+                activity,
+                computed_on,
+                targets,
+            });
+        }
+        let items: Vec<BlendItem> = self
+            .strategies
+            .iter()
+            .zip(&out)
+            .map(|(s, o)| BlendItem {
+                weight: s.weight,
+                fixed: s.fixed,
+                cap: s.cap,
+                active: o.activity == Activity::Active,
+            })
+            .collect();
+        let eff = effective_weights(&items);
+        for (o, e) in out.iter_mut().zip(&eff) {
+            o.effective_weight = *e;
+        }
+        let mut weights = vec![0.0; panel.n_assets()];
+        let slices: Vec<&[f64]> = out.iter().map(|o| o.targets.as_slice()).collect();
+        blend_into(self.leverage, &eff, &slices, &mut weights);
+        DayTargets {
+            day: panel.day(t),
+            weights,
+            strategies: out,
+        }
+    }
+}
+
+/// Rows one strategy's held targets at `t` may read (see [`TargetEngine::lookback`]).
+pub fn strategy_lookback(s: &dyn Strategy) -> usize {
+    let own = s.lookback().max(s.regime().map_or(0, |r| r.lookback()));
+    own + s.rebalance_days().max(1) as usize - 1
+}
+
+/// The anchor row for `s` at `t`, or why the strategy is inactive.
+pub fn anchor_row(s: &dyn Strategy, panel: &Panel, t: usize) -> Result<usize, InactiveReason> {
+    if let Some(r) = s.regime() {
+        r.check(panel, t)?;
+    }
+    let n = s.rebalance_days().max(1) as i32;
+    let day = panel.day(t).0;
+    let back = day.rem_euclid(n) as usize;
+    let mut anchor_back = back;
+    if let Some(r) = s.regime() {
+        // The latest day in (r, t] on which the regime turned back on.
+        for b in 0..back {
+            // Day t-b is on (checked), look at the day before it.
+            let prev = t.checked_sub(b + 1);
+            let on = prev.is_some_and(|p| r.check(panel, p).is_ok());
+            if !on {
+                anchor_back = b;
+                break;
+            }
+        }
+    }
+    t.checked_sub(anchor_back).ok_or_else(|| {
+        InactiveReason(format!(
+            "waiting for its first rebalance date ({} day cycle) in the data",
+            n
+        ))
+    })
+}
+
+/// The held targets of one strategy at `t`, memoised in `slot` by anchor day.
+fn held_targets(
+    s: &dyn Strategy,
+    input: &Input<'_>,
+    t: usize,
+    slot: &mut Option<Computed>,
+) -> (Activity, Option<Day>, Vec<f64>) {
+    let n_assets = input.panel.n_assets();
+    let a = match anchor_row(s, input.panel, t) {
+        Ok(a) => a,
+        Err(reason) => return (Activity::Inactive(reason), None, vec![0.0; n_assets]),
+    };
+    let anchor = input.panel.day(a);
+    let hit = matches!(slot, Some(c) if c.anchor == anchor && c.targets.len() == n_assets);
+    if !hit {
+        let mut targets = vec![0.0; n_assets];
+        let activity = s.compute(input, a, &mut targets);
+        if activity != Activity::Active {
+            targets.iter_mut().for_each(|w| *w = 0.0);
+        }
+        *slot = Some(Computed {
+            anchor,
+            activity,
+            targets,
+        });
+    }
+    let c = slot.as_ref().expect("filled above");
+    let computed_on = (c.activity == Activity::Active).then_some(anchor);
+    (c.activity.clone(), computed_on, c.targets.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::panel::Field;
+    use crate::strategies::regime::{RegimeFilter, RegimeMode};
+    use crate::strategies::Strategy;
+    use crate::synth::{generate, SynthConfig};
+    use proptest::prelude::{prop_assert, prop_assert_eq, proptest, ProptestConfig};
+
+    /// Puts the close at `t` of asset 0 on asset 0 (so every computation is recognisable).
+    #[derive(Debug)]
+    struct Probe {
+        n: u32,
+        regime: Option<RegimeFilter>,
+    }
+
+    impl Strategy for Probe {
+        fn name(&self) -> &'static str {
+            "probe"
+        }
+        fn lookback(&self) -> usize {
+            1
+        }
+        fn rebalance_days(&self) -> u32 {
+            self.n
+        }
+        fn regime(&self) -> Option<&RegimeFilter> {
+            self.regime.as_ref()
+        }
+        fn compute(&self, input: &Input<'_>, t: usize, out: &mut [f64]) -> Activity {
+            out[0] = input.panel.get(Field::Close, 0, t);
+            Activity::Active
+        }
+    }
+
+    /// (weight, fixed, cap, strategy)
+    type Spec = (f64, bool, Option<f64>, Box<dyn Strategy>);
+
+    fn engine(strats: Vec<Spec>) -> TargetEngine {
+        TargetEngine {
+            strategies: strats
+                .into_iter()
+                .map(|(weight, fixed, cap, strategy)| EngineStrategy {
+                    name: strategy.name().to_string(),
+                    weight,
+                    fixed,
+                    cap,
+                    strategy,
+                })
+                .collect(),
+            leverage: 1.0,
+            stablecoins: vec!["USDT".into()],
+        }
+    }
+
+    fn panel(closes: Vec<f64>, start: i32) -> Panel {
+        let mut p = Panel::new(Day(start), closes.len(), vec!["BTC".into()]).unwrap();
+        p.series_mut(Field::Close, 0).copy_from_slice(&closes);
+        p
+    }
+
+    #[test]
+    fn holds_between_calendar_anchored_rebalance_days() {
+        // Panel starts on day 10 (10 % 4 = 2): rows 0,1 precede the first rebalance (day 12).
+        let p = panel((0..10).map(|i| 100.0 + i as f64).collect(), 10);
+        let e = engine(vec![(
+            1.0,
+            false,
+            None,
+            Box::new(Probe { n: 4, regime: None }),
+        )]);
+        let mut cache = TargetCache::new();
+        let got: Vec<f64> = (0..10)
+            .map(|t| e.targets_at(&p, t, &mut cache).weights[0])
+            .collect();
+        // day 12 = row 2 (close 102), day 16 = row 6 (close 106)
+        assert_eq!(
+            got,
+            vec![0.0, 0.0, 102.0, 102.0, 102.0, 102.0, 106.0, 106.0, 106.0, 106.0]
+        );
+        let first = e.targets_at(&p, 0, &mut TargetCache::new());
+        assert!(
+            matches!(&first.strategies[0].activity, Activity::Inactive(r) if r.0.contains("first rebalance"))
+        );
+        assert_eq!(e.lookback(), 4);
+        // Live path (fresh cache, truncated panel) agrees with the walk.
+        for (t, want) in got.iter().enumerate() {
+            let live = e.targets_at(&p.truncate_to(t).unwrap(), t, &mut TargetCache::new());
+            assert_eq!(live.weights[0], *want);
+        }
+    }
+
+    #[test]
+    fn regime_turning_on_computes_fresh_that_day_and_off_is_immediate() {
+        // BTC: 200 days flat at 100 (SMA50 == SMA200: not bear), then 50 for rows 200..=205
+        // (bear), 420 on row 206 (bull for one day: 4 × (4600 + 420) >= 19600 + 420), then 50
+        // again (bear from row 207).
+        let mut c = vec![100.0; 200];
+        c.extend([50.0; 6]);
+        c.push(420.0);
+        c.extend([50.0; 13]);
+        let p = panel(c.clone(), 0);
+        let regime = Some(RegimeFilter {
+            mode: RegimeMode::BearOnly,
+            reference: "BTC".into(),
+        });
+        let e = engine(vec![(1.0, false, None, Box::new(Probe { n: 10, regime }))]);
+        let mut cache = TargetCache::new();
+        let mut held = Vec::new();
+        for t in 199..220 {
+            let d = e.targets_at(&p, t, &mut cache);
+            let live = e.targets_at(&p.truncate_to(t).unwrap(), t, &mut TargetCache::new());
+            assert_eq!(d, live);
+            held.push((d.weights[0], d.strategies[0].computed_on.map(|d| d.0)));
+        }
+        // 199: flat -> SMA50 == SMA200 -> not bear -> inactive.
+        assert_eq!(held[0], (0.0, None));
+        // 200: turns on, computes fresh that day (not waiting for day 210).
+        assert_eq!(held[1], (50.0, Some(200)));
+        assert_eq!(held[5], (50.0, Some(200)));
+        // 206: the regime turns off the same day.
+        assert_eq!(held[7], (0.0, None));
+        // 207: back on, fresh compute that day; held through 209.
+        assert_eq!(held[8], (50.0, Some(207)));
+        assert_eq!(held[10], (50.0, Some(207)));
+        // 210 is a rebalance day: recompute.
+        assert_eq!(held[11].1, Some(210));
+    }
+
+    #[test]
+    fn inactive_strategy_capital_flows_to_flexible_and_reason_is_reported() {
+        let p = panel(vec![100.0; 5], 0);
+        let off = Some(RegimeFilter {
+            mode: RegimeMode::BearOnly,
+            reference: "ETH".into(),
+        });
+        let e = engine(vec![
+            (0.5, false, None, Box::new(Probe { n: 1, regime: None })),
+            (0.3, true, None, Box::new(Probe { n: 1, regime: None })),
+            (0.2, false, None, Box::new(Probe { n: 1, regime: off })),
+        ]);
+        let d = e.targets_at(&p, 4, &mut TargetCache::new());
+        let eff: Vec<f64> = d.strategies.iter().map(|s| s.effective_weight).collect();
+        assert_eq!(eff, vec![0.7, 0.3, 0.0]);
+        assert!(matches!(&d.strategies[2].activity,
+            Activity::Inactive(r) if r.0.contains("reference asset ETH is not in the data")));
+        assert!((d.weights[0] - 100.0).abs() < 1e-12);
+    }
+
+    fn synth(seed: u64) -> Panel {
+        generate(&SynthConfig {
+            seed,
+            n_assets: 20,
+            n_days: 470,
+            start: Day(19_003),
+        })
+        .unwrap()
+    }
+
+    /// Regression: the predecessor kept stablecoins in its cross-section, where inverse-vol
+    /// weighting gave them most of a side. They are excluded by default.
+    #[test]
+    fn stablecoins_are_excluded_by_default() {
+        let p = synth(7);
+        let stable: Vec<usize> = crate::synth::STABLECOINS
+            .iter()
+            .map(|s| p.asset_index(s).unwrap())
+            .collect();
+        let text = |extra: &str| {
+            format!(
+                r#"{{"strategy_weights": {{"volatility": 1}},
+                    "params": {{"volatility": {{"top_n": 3, "weighting_method": "risk_parity"}}}}{extra}}}"#
+            )
+        };
+        let t = p.n_days() - 1;
+        let run = |cfg: &str| {
+            let e = TargetEngine::from_config(&Config::from_json(cfg).unwrap()).unwrap();
+            e.targets_at(&p, t, &mut TargetCache::new()).weights
+        };
+        let default = run(&text(""));
+        assert!(stable.iter().all(|&a| default[a] == 0.0), "{default:?}");
+        assert!((default.iter().filter(|w| **w > 0.0).sum::<f64>() - 0.5).abs() < 1e-12);
+        let unguarded = run(&text(r#", "stablecoins": []"#));
+        let stable_long: f64 = stable.iter().map(|&a| unguarded[a].max(0.0)).sum();
+        assert!(
+            stable_long > 0.25,
+            "without the exclusion they dominate: {stable_long}"
+        );
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 4, ..ProptestConfig::default() })]
+
+        /// The backtest walk (one cache), the live path (fresh cache on the truncated panel) and a
+        /// server holding only `lookback` rows agree bit for bit on the blend and every strategy.
+        #[test]
+        fn walk_live_and_window_agree(seed in 0u64..1_000) {
+            let config = Config::lockstep_default().unwrap();
+            let e = TargetEngine::from_config(&config).unwrap();
+            let p = synth(seed);
+            let l = e.lookback();
+            let mut cache = TargetCache::new();
+            let first = p.n_days() - 40;
+            for t in 0..p.n_days() {
+                let walk = e.targets_at(&p, t, &mut cache);
+                if t < first || t % 3 != 0 {
+                    continue;
+                }
+                let live = e.targets_at(&p.truncate_to(t).unwrap(), t, &mut TargetCache::new());
+                prop_assert_eq!(&walk, &live);
+                prop_assert!(t + 1 >= l);
+                let w = p.window(t + 1 - l, t).unwrap();
+                let held = e.targets_at(&w, l - 1, &mut TargetCache::new());
+                prop_assert!(walk.weights.iter().zip(&held.weights).all(|(a, b)| a.to_bits() == b.to_bits()));
+                prop_assert_eq!(&walk.strategies, &held.strategies);
+            }
+        }
+    }
+}

@@ -1,0 +1,240 @@
+//! The portfolio simulator: target weights in, NAV, holdings, trades and attribution out.
+//!
+//! # Semantics (what a re-implementation must reproduce)
+//! The book holds **units** per asset plus cash, starting from `initial_nav` in cash. For each
+//! day `t` of the range, at the close:
+//!
+//! 1. **Mark.** An asset with a finite, positive close is marked at it; a held asset whose close
+//!    is missing is marked at its last close (its stale counter grows by one). Price P&L is
+//!    `units × (mark_t − mark_{t−1})`.
+//! 2. **Funding.** Day `t`'s `funding_rate` (a daily fraction) is charged on positions held over
+//!    `(close t−1, close t]`, valued at the close-`t` mark: `cash −= units × mark_t × rate`. Longs
+//!    pay positive funding, shorts receive it; a missing rate counts as 0. Nothing is held over
+//!    the interval before the first day, so the first day pays no funding.
+//! 3. **NAV before trading** `N = cash + Σ units × mark`. Trades are sized on it.
+//! 4. **Stale close.** A held asset whose close has been missing `stale_days` days in a row
+//!    (counting today) is closed today at its last close, with fees. No later row is read.
+//! 5. **Targets.** The [`TargetSource`] yields the weights decided at close `t` and whether `t`
+//!    is a rebalance date. The first day is always treated as a rebalance date: it trades to the
+//!    targets in force.
+//! 6. **Policy.** The current weight of each asset is `units × mark / N`; the
+//!    [`RebalancePolicy`] says which assets move to target. An asset without a price today cannot
+//!    trade (its weight stays), so a target on an unpriced asset is not entered. If `N ≤ 0` the
+//!    book is ruined: every target is treated as 0 (the book is closed where it can be).
+//! 7. **Trades.** A traded asset moves to `units = weight × N / close`; the traded notional
+//!    `|Δunits| × close` pays `(fee_bps + slippage_bps) / 10 000` out of cash.
+//! 8. **Outputs.** `NAV_t = cash + Σ units × mark`; the day's simple return is
+//!    `NAV_t / NAV_{t−1} − 1` (with `NAV_{−1} = initial_nav`), dated `t`, the day it is realised:
+//!    the weights decided at `t − 1` earn close `t − 1` → close `t` and the fees paid at `t` land
+//!    on `t`. Holdings are post-trade weights `units × mark / NAV_t`; gross exposure is
+//!    `Σ |w|`, net `Σ w`; turnover is `Σ notional / N`.
+//!
+//! # Per-strategy attribution
+//! The source may also give, per strategy, its contribution to the blended target of each asset
+//! (strategy-major, summing over strategies to the blended target). Day `t`'s P&L of asset `a`
+//! (price + funding) is split across strategies in proportion to their signed contributions to
+//! the targets in force at `t − 1` (`by_strategy[s][a] / target[a]`, which sums to 1, and gives a
+//! strategy that was netted against another its own side of the P&L). Fees paid at `t` on asset
+//! `a` are split by the targets decided at `t` (or at `t − 1` for a full exit). P&L on an asset
+//! whose target was exactly 0 (netted out, or held only because it could not trade) is
+//! `unattributed`. Each part is divided by `NAV_{t−1}`, so the strategies' contributions plus the
+//! unattributed part add up to the day's return.
+
+mod simulate;
+
+pub use simulate::simulate;
+
+use crate::calendar::Day;
+use crate::portfolio::rebalance::{PolicyError, RebalancePolicy};
+
+/// Trading costs in basis points of traded notional.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct Costs {
+    /// Exchange fee, default 10 bps.
+    pub fee_bps: f64,
+    /// Assumed slippage against the close, default 0 bps.
+    pub slippage_bps: f64,
+}
+
+impl Default for Costs {
+    fn default() -> Self {
+        Costs {
+            fee_bps: 10.0,
+            slippage_bps: 0.0,
+        }
+    }
+}
+
+impl Costs {
+    /// Fraction of traded notional paid per trade.
+    pub fn rate(&self) -> f64 {
+        (self.fee_bps + self.slippage_bps) / 10_000.0
+    }
+}
+
+/// The default number of consecutive missing closes after which a held asset is closed.
+pub const DEFAULT_STALE_DAYS: u32 = 7;
+
+/// How to simulate.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct SimConfig {
+    pub costs: Costs,
+    pub policy: RebalancePolicy,
+    /// Close a held asset after this many missing closes in a row (≥ 1).
+    pub stale_days: u32,
+    /// Starting cash; NAV is reported in the same unit.
+    pub initial_nav: f64,
+    /// Record holdings, trades and attribution. Sweeps switch it off: metrics need only the
+    /// per-day series, which are always recorded.
+    pub record_detail: bool,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            costs: Costs::default(),
+            policy: RebalancePolicy::default(),
+            stale_days: DEFAULT_STALE_DAYS,
+            initial_nav: 1.0,
+            record_detail: true,
+        }
+    }
+}
+
+/// Why a simulation could not run.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SimError<E> {
+    #[error("fee_bps and slippage_bps must be finite and >= 0, got {fee_bps} and {slippage_bps}")]
+    BadCosts { fee_bps: f64, slippage_bps: f64 },
+    #[error("stale_days must be at least 1")]
+    BadStaleDays,
+    #[error("initial_nav must be finite and > 0, got {0}")]
+    BadInitialNav(f64),
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+    #[error("rows {first}..={last} are not a range inside the panel's {n_days} days")]
+    BadRange {
+        first: usize,
+        last: usize,
+        n_days: usize,
+    },
+    #[error("target for asset {asset} on {day} is not finite: {value}")]
+    BadTarget { day: Day, asset: usize, value: f64 },
+    #[error("target source failed on {day}: {source}")]
+    Source { day: Day, source: E },
+}
+
+/// Yields the target weights decided at each close. The backtest feeds it from the
+/// `TargetEngine`; tests use [`FnSource`].
+pub trait TargetSource {
+    /// What [`TargetSource::targets`] can fail with.
+    type Error: std::error::Error;
+
+    /// How many strategies [`TargetSource::targets`] breaks the targets into (0 = no breakdown).
+    fn n_strategies(&self) -> usize {
+        0
+    }
+
+    /// Fills `weights` (one zeroed slot per asset) with the target weights decided at the close
+    /// of panel row `row`, and `by_strategy` (zeroed, `n_strategies × n_assets`,
+    /// strategy-major; empty when there is no breakdown) with each strategy's contribution to
+    /// them. Returns whether `row` is a rebalance date (targets were recomputed).
+    ///
+    /// # Errors
+    /// Whatever the source fails with; the simulation stops with [`SimError::Source`].
+    fn targets(
+        &mut self,
+        row: usize,
+        weights: &mut [f64],
+        by_strategy: &mut [f64],
+    ) -> Result<bool, Self::Error>;
+}
+
+/// A [`TargetSource`] from a closure `(row, weights) -> is_rebalance_date`, without breakdown.
+pub struct FnSource<F>(pub F);
+
+impl<F: FnMut(usize, &mut [f64]) -> bool> TargetSource for FnSource<F> {
+    type Error = std::convert::Infallible;
+    fn targets(&mut self, row: usize, w: &mut [f64], _: &mut [f64]) -> Result<bool, Self::Error> {
+        Ok((self.0)(row, w))
+    }
+}
+
+/// Why a trade happened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TradeReason {
+    /// The policy moved the asset to its target.
+    Rebalance,
+    /// The asset's price was missing `stale_days` days in a row.
+    StaleClose,
+}
+
+/// One fill at the close.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Trade {
+    pub day: Day,
+    /// Index into the panel's symbols.
+    pub asset: usize,
+    /// Signed change in units (positive buys).
+    pub units: f64,
+    /// Fill price: the close (the last close for a stale close).
+    pub price: f64,
+    /// `|units| × price`.
+    pub notional: f64,
+    /// Fee paid out of cash.
+    pub fee: f64,
+    pub reason: TradeReason,
+}
+
+/// What a simulation produced; per-day vectors have one entry per day of the range.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SimOutput {
+    /// First day of the range.
+    pub start: Day,
+    pub n_assets: usize,
+    pub n_strategies: usize,
+    pub initial_nav: f64,
+    /// NAV after the day's trades.
+    pub nav: Vec<f64>,
+    /// Simple return realised on the day.
+    pub returns: Vec<f64>,
+    /// `Σ |w|` after trading.
+    pub gross: Vec<f64>,
+    /// `Σ w` after trading.
+    pub net: Vec<f64>,
+    /// Traded notional / NAV before trading.
+    pub turnover: Vec<f64>,
+    /// Fees paid, in NAV units.
+    pub fees: Vec<f64>,
+    /// Funding paid (negative = received), in NAV units.
+    pub funding: Vec<f64>,
+    /// Post-trade weights, day-major (`day × n_assets + asset`); empty without `record_detail`.
+    pub holdings: Vec<f64>,
+    /// Every fill in order; empty without `record_detail`.
+    pub trades: Vec<Trade>,
+    /// Return contribution per day and strategy (`day × n_strategies + s`); empty without
+    /// `record_detail`.
+    pub contributions: Vec<f64>,
+    /// Return not attributable to any strategy, per day; empty without `record_detail`.
+    pub unattributed: Vec<f64>,
+}
+
+impl SimOutput {
+    /// Number of simulated days.
+    pub fn n_days(&self) -> usize {
+        self.nav.len()
+    }
+
+    /// The calendar day of the `i`-th simulated day.
+    pub fn day(&self, i: usize) -> Day {
+        Day(self.start.0 + i as i32)
+    }
+
+    /// Post-trade weights on the `i`-th day (needs `record_detail`).
+    pub fn holdings_on(&self, i: usize) -> &[f64] {
+        &self.holdings[i * self.n_assets..(i + 1) * self.n_assets]
+    }
+}

@@ -1,0 +1,642 @@
+//! The daily loop of the simulator; the semantics are documented in the parent module.
+
+use super::{SimConfig, SimError, SimOutput, TargetSource, Trade, TradeReason};
+use crate::panel::{Field, Panel};
+
+/// Simulates panel rows `first..=last` with targets from `source`.
+///
+/// All buffers are allocated before the daily loop; inside it nothing allocates except the
+/// trade list, which is reserved up front and only grows if a run trades more than about four
+/// assets a day on average.
+///
+/// # Errors
+/// [`SimError`] for an invalid config or range, a non-finite target, or a failing source.
+pub fn simulate<S: TargetSource>(
+    panel: &Panel,
+    first: usize,
+    last: usize,
+    cfg: &SimConfig,
+    source: &mut S,
+) -> Result<SimOutput, SimError<S::Error>> {
+    validate(panel, first, last, cfg)?;
+    let n_assets = panel.n_assets();
+    let n_days = last - first + 1;
+    let n_strat = source.n_strategies();
+    let detail = cfg.record_detail;
+    let attribute = detail && n_strat > 0;
+    let cost_rate = cfg.costs.rate();
+
+    let mut out = SimOutput {
+        start: panel.day(first),
+        n_assets,
+        n_strategies: n_strat,
+        initial_nav: cfg.initial_nav,
+        nav: Vec::with_capacity(n_days),
+        returns: Vec::with_capacity(n_days),
+        gross: Vec::with_capacity(n_days),
+        net: Vec::with_capacity(n_days),
+        turnover: Vec::with_capacity(n_days),
+        fees: Vec::with_capacity(n_days),
+        funding: Vec::with_capacity(n_days),
+        holdings: Vec::with_capacity(if detail { n_days * n_assets } else { 0 }),
+        trades: Vec::with_capacity(if detail { 4 * n_days + n_assets } else { 0 }),
+        contributions: Vec::with_capacity(if attribute { n_days * n_strat } else { 0 }),
+        unattributed: Vec::with_capacity(if detail { n_days } else { 0 }),
+    };
+
+    // One slice per asset: the loop only touches assets that are held or targeted, so it reads
+    // the column-major panel directly rather than transposing it.
+    let closes: Vec<&[f64]> = (0..n_assets)
+        .map(|a| panel.series(Field::Close, a))
+        .collect();
+    let funding: Vec<&[f64]> = (0..n_assets)
+        .map(|a| panel.series(Field::FundingRate, a))
+        .collect();
+
+    let mut units = vec![0.0; n_assets];
+    let mut mark = vec![f64::NAN; n_assets];
+    let mut stale = vec![0u32; n_assets];
+    let mut asset_pnl = vec![0.0; n_assets];
+    let mut asset_fee = vec![0.0; n_assets];
+    let mut target = vec![0.0; n_assets];
+    let mut prev_target = vec![0.0; n_assets];
+    let mut by = vec![0.0; n_strat * n_assets];
+    let mut prev_by = vec![0.0; n_strat * n_assets];
+    let mut contrib = vec![0.0; n_strat];
+
+    let mut cash = cfg.initial_nav;
+    let mut nav_prev = cfg.initial_nav;
+
+    for (i, row) in (first..=last).enumerate() {
+        let day = panel.day(row);
+        if detail {
+            asset_pnl.fill(0.0);
+            asset_fee.fill(0.0);
+        }
+        let mut fills = Fills {
+            fees: 0.0,
+            traded: 0.0,
+            cash_delta: 0.0,
+            cost_rate,
+            day,
+            detail,
+        };
+
+        // 1–4. Mark held assets, charge funding, value the book, close long-stale assets.
+        let mut funding_paid = 0.0;
+        let mut held_value = 0.0;
+        for a in 0..n_assets {
+            if units[a] == 0.0 {
+                continue;
+            }
+            let c = closes[a][row];
+            if c.is_finite() && c > 0.0 {
+                asset_pnl[a] = units[a] * (c - mark[a]);
+                mark[a] = c;
+                stale[a] = 0;
+            } else {
+                stale[a] += 1;
+            }
+            let rate = funding[a][row];
+            if rate.is_finite() {
+                let f = units[a] * mark[a] * rate;
+                cash -= f;
+                funding_paid += f;
+                asset_pnl[a] -= f;
+            }
+            held_value += units[a] * mark[a];
+            if stale[a] >= cfg.stale_days {
+                // At the mark: the NAV moves only by the fee.
+                fills.fill(
+                    a,
+                    0.0,
+                    mark[a],
+                    TradeReason::StaleClose,
+                    &mut units,
+                    &mut asset_fee,
+                    &mut out.trades,
+                );
+                stale[a] = 0;
+            }
+        }
+        let nav_pre = cash + held_value;
+
+        // 5. Targets decided at this close; the first day always trades to them.
+        target.fill(0.0);
+        by.fill(0.0);
+        let rebalance = source
+            .targets(row, &mut target, &mut by)
+            .map_err(|source| SimError::Source { day, source })?
+            || i == 0;
+        if let Some(a) = target.iter().position(|w| !w.is_finite()) {
+            return Err(SimError::BadTarget {
+                day,
+                asset: a,
+                value: target[a],
+            });
+        }
+        let ruined = nav_pre <= 0.0;
+
+        // 6–7. Policy per asset on the current weight; unpriced assets cannot trade.
+        let (mut value, mut gross_value) = (0.0, 0.0);
+        for a in 0..n_assets {
+            let t = if ruined { 0.0 } else { target[a] };
+            if units[a] == 0.0 && t == 0.0 {
+                continue;
+            }
+            let c = closes[a][row];
+            if c.is_finite() && c > 0.0 {
+                let current = if units[a] != 0.0 {
+                    units[a] * mark[a] / nav_pre
+                } else {
+                    0.0
+                };
+                if cfg.policy.should_trade(rebalance, current, t) {
+                    let new_units = if ruined { 0.0 } else { t * nav_pre / c };
+                    if new_units != units[a] {
+                        mark[a] = c;
+                        stale[a] = 0;
+                        fills.fill(
+                            a,
+                            new_units,
+                            c,
+                            TradeReason::Rebalance,
+                            &mut units,
+                            &mut asset_fee,
+                            &mut out.trades,
+                        );
+                    }
+                }
+            }
+            if units[a] != 0.0 {
+                let v = units[a] * mark[a];
+                value += v;
+                gross_value += v.abs();
+            }
+        }
+
+        // 8. Outputs.
+        cash += fills.cash_delta;
+        let nav = cash + value;
+        out.nav.push(nav);
+        out.returns.push(nav / nav_prev - 1.0);
+        out.gross.push(gross_value / nav);
+        out.net.push(value / nav);
+        out.turnover.push(if nav_pre > 0.0 {
+            fills.traded / nav_pre
+        } else {
+            0.0
+        });
+        out.fees.push(fills.fees);
+        out.funding.push(funding_paid);
+
+        if detail {
+            for a in 0..n_assets {
+                out.holdings.push(if units[a] != 0.0 {
+                    units[a] * mark[a] / nav
+                } else {
+                    0.0
+                });
+            }
+            let mut unattributed = 0.0;
+            contrib.fill(0.0);
+            for a in 0..n_assets {
+                if asset_pnl[a] != 0.0 {
+                    if attribute && prev_target[a] != 0.0 {
+                        for s in 0..n_strat {
+                            contrib[s] += asset_pnl[a] * prev_by[s * n_assets + a] / prev_target[a];
+                        }
+                    } else {
+                        unattributed += asset_pnl[a];
+                    }
+                }
+                if asset_fee[a] != 0.0 {
+                    let (t, b) = if target[a] != 0.0 {
+                        (target[a], &by)
+                    } else {
+                        (prev_target[a], &prev_by)
+                    };
+                    if attribute && t != 0.0 {
+                        for s in 0..n_strat {
+                            contrib[s] -= asset_fee[a] * b[s * n_assets + a] / t;
+                        }
+                    } else {
+                        unattributed -= asset_fee[a];
+                    }
+                }
+            }
+            out.contributions
+                .extend(contrib.iter().map(|c| c / nav_prev));
+            out.unattributed.push(unattributed / nav_prev);
+            std::mem::swap(&mut prev_target, &mut target);
+            std::mem::swap(&mut prev_by, &mut by);
+        }
+        nav_prev = nav;
+    }
+    Ok(out)
+}
+
+/// The day's fills: cash moves, fee and notional totals.
+struct Fills {
+    fees: f64,
+    traded: f64,
+    /// Cash moved by today's fills (applied after all of them: trades are sized on the NAV
+    /// before fees).
+    cash_delta: f64,
+    cost_rate: f64,
+    day: crate::calendar::Day,
+    detail: bool,
+}
+
+impl Fills {
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    fn fill(
+        &mut self,
+        a: usize,
+        new_units: f64,
+        price: f64,
+        reason: TradeReason,
+        units: &mut [f64],
+        asset_fee: &mut [f64],
+        trades: &mut Vec<Trade>,
+    ) {
+        let d = new_units - units[a];
+        let notional = d.abs() * price;
+        let fee = notional * self.cost_rate;
+        self.cash_delta -= d * price + fee;
+        units[a] = new_units;
+        asset_fee[a] += fee;
+        self.fees += fee;
+        self.traded += notional;
+        if self.detail {
+            trades.push(Trade {
+                day: self.day,
+                asset: a,
+                units: d,
+                price,
+                notional,
+                fee,
+                reason,
+            });
+        }
+    }
+}
+
+fn validate<E>(
+    panel: &Panel,
+    first: usize,
+    last: usize,
+    cfg: &SimConfig,
+) -> Result<(), SimError<E>> {
+    let c = cfg.costs;
+    let ok = |x: f64| x.is_finite() && x >= 0.0;
+    if !ok(c.fee_bps) || !ok(c.slippage_bps) {
+        return Err(SimError::BadCosts {
+            fee_bps: c.fee_bps,
+            slippage_bps: c.slippage_bps,
+        });
+    }
+    if cfg.stale_days == 0 {
+        return Err(SimError::BadStaleDays);
+    }
+    if !(cfg.initial_nav.is_finite() && cfg.initial_nav > 0.0) {
+        return Err(SimError::BadInitialNav(cfg.initial_nav));
+    }
+    cfg.policy.validate()?;
+    if first > last || last >= panel.n_days() {
+        return Err(SimError::BadRange {
+            first,
+            last,
+            n_days: panel.n_days(),
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Costs, FnSource};
+    use super::*;
+    use crate::calendar::Day;
+    use crate::portfolio::rebalance::RebalancePolicy;
+    use proptest::prelude::*;
+    use std::convert::Infallible;
+
+    const NAN: f64 = f64::NAN;
+
+    fn panel(closes: &[&[f64]], funding: &[&[f64]]) -> Panel {
+        let n = closes[0].len();
+        let syms = (0..closes.len()).map(|i| format!("A{i}")).collect();
+        let mut p = Panel::new(Day(0), n, syms).unwrap();
+        for (a, cs) in closes.iter().enumerate() {
+            p.series_mut(Field::Close, a).copy_from_slice(cs);
+        }
+        for (a, fs) in funding.iter().enumerate() {
+            p.series_mut(Field::FundingRate, a).copy_from_slice(fs);
+        }
+        p
+    }
+
+    fn cfg(policy: RebalancePolicy, fee_bps: f64) -> SimConfig {
+        SimConfig {
+            costs: Costs {
+                fee_bps,
+                slippage_bps: 0.0,
+            },
+            policy,
+            initial_nav: 1000.0,
+            ..SimConfig::default()
+        }
+    }
+
+    fn constant(w: Vec<f64>) -> FnSource<impl FnMut(usize, &mut [f64]) -> bool> {
+        FnSource(move |_, out: &mut [f64]| {
+            out.copy_from_slice(&w);
+            true
+        })
+    }
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() < 1e-9 * (1.0 + b.abs())
+    }
+
+    #[test]
+    fn hand_computed_long_short_with_fees() {
+        let p = panel(&[&[100.0, 110.0, 99.0], &[50.0, 50.0, 55.0]], &[]);
+        let c = cfg(RebalancePolicy::Time, 10.0);
+        let out = simulate(&p, 0, 2, &c, &mut constant(vec![0.5, -0.5])).unwrap();
+        // Day 0: buy 5 A (500), sell 10 B (500), fees 0.5 + 0.5.
+        assert!(close(out.nav[0], 999.0));
+        assert!(close(out.returns[0], -0.001));
+        // Day 1: A +50; NAV 1049; back to ±0.5: A to 4.768181.. (25.5 sold), B to -10.49
+        // (24.5 sold); fees 0.05.
+        assert!(close(out.nav[1], 1048.95));
+        assert!(close(out.returns[1], 1048.95 / 999.0 - 1.0));
+        // Day 2: A -52.45, B -52.45; NAV 944.05; trades 0.025 and 104.925 notional.
+        assert!(close(out.nav[2], 944.05 - 0.104_95));
+        assert!(close(out.turnover[2], 104.95 / 944.05));
+        assert!(close(out.fees[2], 0.104_95));
+        assert_eq!(out.trades.len(), 6);
+        let t = out.trades[2];
+        assert_eq!(
+            (t.day, t.asset, t.reason),
+            (Day(1), 0, TradeReason::Rebalance)
+        );
+        assert!(close(t.units, 0.5 * 1049.0 / 110.0 - 5.0));
+        assert!(close(t.notional, 25.5) && close(t.fee, 0.0255));
+        // Holdings after trading are exactly on target under `time`.
+        assert!(close(out.holdings_on(2)[0], 0.5 * 944.05 / out.nav[2]));
+        assert!(close(out.gross[0], 1000.0 / 999.0));
+        assert!(close(out.net[0], 0.0));
+    }
+
+    #[test]
+    fn funding_longs_pay_shorts_receive_missing_is_zero() {
+        // Day 0's funding must not be charged: nothing was held over (close -1, close 0].
+        let p = panel(
+            &[&[100.0, 100.0, 100.0], &[10.0, 10.0, 10.0]],
+            &[&[0.5, 0.001, NAN], &[0.5, 0.002, 0.002]],
+        );
+        let out = simulate(
+            &p,
+            0,
+            2,
+            &cfg(RebalancePolicy::Time, 0.0),
+            &mut constant(vec![1.0, -0.5]),
+        )
+        .unwrap();
+        assert!(close(out.nav[0], 1000.0));
+        // Long 10 A × 100 × 0.001 = 1 paid; short 50 B × 10 × 0.002 = 1 received.
+        assert!(close(out.funding[1], 0.0));
+        assert!(close(out.nav[1], 1000.0));
+        // Day 2: A's rate missing (0); B still receives 0.5 × 1000 × 0.002 = 1.
+        assert!(close(out.funding[2], -1.0));
+        assert!(close(out.nav[2], 1001.0));
+
+        let out = simulate(
+            &p,
+            0,
+            1,
+            &cfg(RebalancePolicy::Time, 0.0),
+            &mut constant(vec![1.0, 0.0]),
+        )
+        .unwrap();
+        assert!(close(out.nav[1], 999.0));
+        assert!(close(out.returns[1], -0.001));
+    }
+
+    #[test]
+    fn stale_price_is_held_then_force_closed_at_last_price() {
+        let p = panel(
+            &[
+                &[100.0, 100.0, NAN, NAN, 120.0],
+                &[10.0, 10.0, 10.0, 10.0, 10.0],
+            ],
+            &[],
+        );
+        let mut c = cfg(RebalancePolicy::default(), 10.0);
+        c.stale_days = 2;
+        let out = simulate(&p, 0, 4, &c, &mut constant(vec![0.5, 0.5])).unwrap();
+        let a_trades: Vec<&Trade> = out.trades.iter().filter(|t| t.asset == 0).collect();
+        // Enter day 0; nothing on day 1 (inside the band); day 2 cannot trade; day 3 closed at the
+        // last price 100, not the 120 seen later; day 4 re-entered at 120.
+        assert_eq!(a_trades.len(), 3, "{a_trades:?}");
+        assert_eq!(a_trades[1].day, Day(3));
+        assert_eq!(a_trades[1].reason, TradeReason::StaleClose);
+        assert_eq!(a_trades[1].price, 100.0);
+        assert!(close(a_trades[1].units, -a_trades[0].units));
+        assert!(close(a_trades[1].fee, 0.001 * a_trades[1].notional));
+        assert_eq!(a_trades[2].day, Day(4));
+        assert_eq!(a_trades[2].price, 120.0);
+        // On day 2 A is marked at 100 and still held.
+        assert!(out.holdings_on(2)[0] > 0.49);
+        assert_eq!(out.holdings_on(3)[0], 0.0);
+        // After the stale close the cash earns nothing: NAV on day 3 = NAV day 2 - fee.
+        assert!(close(out.nav[3], out.nav[2] - a_trades[1].fee));
+    }
+
+    #[test]
+    fn threshold_entries_and_exits_always_trade() {
+        let p = panel(&[&[1.0; 4], &[1.0; 4]], &[]);
+        let plan = [[0.01, 0.0], [0.02, 0.01], [0.0, 0.05], [0.0, 0.055]];
+        let mut src = FnSource(|row: usize, out: &mut [f64]| {
+            out.copy_from_slice(&plan[row]);
+            false
+        });
+        let th = RebalancePolicy::Threshold { threshold: 0.03 };
+        let out = simulate(&p, 0, 3, &cfg(th, 0.0), &mut src).unwrap();
+        let got: Vec<(i32, usize)> = out.trades.iter().map(|t| (t.day.0, t.asset)).collect();
+        // Day 0 enters A (1 % < band); day 1 keeps A (0.01 away), enters B; day 2 exits A,
+        // moves B by 0.04 > band; day 3 keeps B (0.005 away).
+        assert_eq!(got, vec![(0, 0), (1, 1), (2, 0), (2, 1)]);
+        assert!(close(out.holdings_on(1)[0], 0.01));
+        assert!(close(out.holdings_on(3)[1], 0.05));
+    }
+
+    #[test]
+    fn time_policy_drifts_between_rebalance_dates() {
+        let p = panel(&[&[100.0, 200.0, 200.0], &[1.0; 3]], &[]);
+        let mut src = FnSource(|row: usize, out: &mut [f64]| {
+            out[0] = 0.5;
+            row != 1
+        });
+        let out = simulate(&p, 0, 2, &cfg(RebalancePolicy::Time, 0.0), &mut src).unwrap();
+        assert!(close(out.holdings_on(1)[0], 1000.0 / 1500.0));
+        assert!(close(out.holdings_on(2)[0], 0.5));
+        assert_eq!(out.trades.len(), 2);
+        assert!(close(out.trades[1].units, 750.0 / 200.0 - 5.0));
+    }
+
+    #[test]
+    fn unpriced_target_is_not_entered_and_bad_inputs_error() {
+        let p = panel(&[&[NAN, 100.0], &[1.0, 1.0]], &[]);
+        let out = simulate(
+            &p,
+            0,
+            1,
+            &cfg(RebalancePolicy::Time, 0.0),
+            &mut constant(vec![0.5, 0.0]),
+        )
+        .unwrap();
+        assert_eq!(out.trades.len(), 1);
+        assert_eq!(out.trades[0].day, Day(1));
+        let mut c = cfg(RebalancePolicy::Time, 0.0);
+        assert!(matches!(
+            simulate(&p, 1, 0, &c, &mut constant(vec![0.0, 0.0])),
+            Err(SimError::BadRange { .. })
+        ));
+        assert!(matches!(
+            simulate(&p, 0, 1, &c, &mut constant(vec![NAN, 0.0])),
+            Err(SimError::BadTarget { asset: 0, .. })
+        ));
+        c.costs.fee_bps = -1.0;
+        assert!(matches!(
+            simulate(&p, 0, 1, &c, &mut constant(vec![0.0, 0.0])),
+            Err(SimError::BadCosts { .. })
+        ));
+    }
+
+    #[test]
+    fn a_ruined_book_is_closed_and_stays_flat() {
+        // 3× long, price falls 50 %: NAV 1000 → -500; everything is closed at that close.
+        let p = panel(&[&[100.0, 50.0, 80.0, 90.0], &[1.0; 4]], &[]);
+        let out = simulate(
+            &p,
+            0,
+            3,
+            &cfg(RebalancePolicy::Time, 0.0),
+            &mut constant(vec![3.0, 0.0]),
+        )
+        .unwrap();
+        assert!(close(out.nav[1], -500.0));
+        assert_eq!(out.trades.len(), 2);
+        assert_eq!(out.trades[1].day, Day(1));
+        assert_eq!(out.holdings_on(2), &[0.0, 0.0]);
+        assert_eq!(out.nav[3], out.nav[1]);
+    }
+
+    /// Two strategies: s0 long A 0.6, s1 short A 0.2 and long B 0.4.
+    struct TwoStrategies;
+    impl TargetSource for TwoStrategies {
+        type Error = Infallible;
+        fn n_strategies(&self) -> usize {
+            2
+        }
+        fn targets(&mut self, _: usize, w: &mut [f64], by: &mut [f64]) -> Result<bool, Infallible> {
+            by.copy_from_slice(&[0.6, 0.0, -0.2, 0.4]);
+            w.copy_from_slice(&[0.4, 0.4]);
+            Ok(true)
+        }
+    }
+
+    #[test]
+    fn attribution_is_pro_rata_and_sums_to_the_return() {
+        let p = panel(&[&[100.0, 110.0, 121.0], &[10.0, 9.0, 9.0]], &[]);
+        let out = simulate(
+            &p,
+            0,
+            2,
+            &cfg(RebalancePolicy::Time, 10.0),
+            &mut TwoStrategies,
+        )
+        .unwrap();
+        for i in 0..3 {
+            let sum: f64 =
+                out.contributions[2 * i..2 * i + 2].iter().sum::<f64>() + out.unattributed[i];
+            assert!(
+                close(sum, out.returns[i]),
+                "day {i}: {sum} vs {}",
+                out.returns[i]
+            );
+        }
+        // Day 0: only fees (0.8 NAV traded × 10 bps = 0.8): A's 0.4 fee split 1.5 / -0.5,
+        // B's 0.4 fee all to s1.
+        assert!(close(out.contributions[0], -0.6 / 1000.0));
+        assert!(close(out.contributions[1], (0.2 - 0.4) / 1000.0));
+        // Day 1: A +10 % on 0.4 × 999.2 → P&L 39.968, s0 gets 1.5×, s1 -0.5×; B -10 % all s1.
+        let a_pnl = 0.4 * 999.2 * 0.1;
+        let b_pnl = -0.4 * 999.2 * 0.1;
+        let fee1 = out.fees[1];
+        assert!(out.contributions[2] > 1.5 * a_pnl / 999.2 - fee1 / 999.2);
+        assert!(close(
+            out.contributions[2] + out.contributions[3],
+            (a_pnl + b_pnl - fee1) / 999.2
+        ));
+    }
+
+    #[test]
+    fn detail_off_keeps_the_series_identical() {
+        let p = crate::synth::generate(&crate::synth::SynthConfig {
+            n_assets: 20,
+            n_days: 120,
+            ..Default::default()
+        })
+        .unwrap();
+        let mut c = SimConfig::default();
+        let w: Vec<f64> = (0..20)
+            .map(|a| if a % 3 == 0 { 0.05 } else { -0.03 })
+            .collect();
+        let full = simulate(&p, 10, 119, &c, &mut constant(w.clone())).unwrap();
+        c.record_detail = false;
+        let lean = simulate(&p, 10, 119, &c, &mut constant(w)).unwrap();
+        assert_eq!(full.nav, lean.nav);
+        assert!(lean.trades.is_empty() && lean.holdings.is_empty());
+        assert!(!full.trades.is_empty());
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        #[test]
+        fn zero_targets_zero_fees_keep_nav_constant(seed in 0u64..1000, th in prop_oneof![Just(None), (0.0f64..0.1).prop_map(Some)]) {
+            let p = crate::synth::generate(&crate::synth::SynthConfig { seed, n_assets: 8, n_days: 40, ..Default::default() }).unwrap();
+            let policy = th.map_or(RebalancePolicy::Time, |threshold| RebalancePolicy::Threshold { threshold });
+            let out = simulate(&p, 0, 39, &cfg(policy, 10.0), &mut constant(vec![0.0; 8])).unwrap();
+            prop_assert!(out.trades.is_empty());
+            prop_assert!(out.nav.iter().all(|&n| n == 1000.0));
+            prop_assert!(out.returns.iter().all(|&r| r == 0.0));
+        }
+
+        #[test]
+        fn reruns_are_bit_identical_and_attribution_adds_up(seed in 0u64..1000, th in 0.0f64..0.08) {
+            let p = crate::synth::generate(&crate::synth::SynthConfig { seed, n_assets: 12, n_days: 60, ..Default::default() }).unwrap();
+            let c = SimConfig { stale_days: 3, policy: RebalancePolicy::Threshold { threshold: th }, ..SimConfig::default() };
+            let run = || {
+                let mut src = FnSource(|row: usize, out: &mut [f64]| {
+                    for (a, w) in out.iter_mut().enumerate() {
+                        *w = (((row * 7 + a * 13) % 11) as f64 - 5.0) / 50.0;
+                    }
+                    row.is_multiple_of(5)
+                });
+                simulate(&p, 0, 59, &c, &mut src).unwrap()
+            };
+            let (a, b) = (run(), run());
+            prop_assert!(a.nav.iter().zip(&b.nav).all(|(x, y)| x.to_bits() == y.to_bits()));
+            prop_assert_eq!(a.trades.len(), b.trades.len());
+            for i in 0..a.n_days() {
+                prop_assert!(close(a.unattributed[i], a.returns[i]));
+            }
+        }
+    }
+}

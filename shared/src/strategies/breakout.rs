@@ -1,0 +1,510 @@
+//! `breakout`: Donchian-channel trend following, replayed inside the strategy's window.
+//!
+//! Per asset, day by day over the last `replay_days` days of the window, starting flat:
+//! 1. exits first: a long exits when the close is below the minimum of the previous
+//!    `exit_lookback` closes, a short when it is above their maximum;
+//! 2. then entries, which take precedence over whatever position is held: close above the
+//!    maximum of the previous `entry_lookback` closes → long, below their minimum → short. So a
+//!    position that exits can re-enter the other way the same day (a same-day flip), and an entry
+//!    signal against an open position flips it.
+//!
+//! All comparisons are strict, so a close equal to the channel edge is no signal. The state at
+//! `t` is the target: longs and shorts are weighted by inverse volatility (or equally), each
+//! side normalised to its allocation. Because entries override the state, the replay start only
+//! matters until the first entry; `replay_days` (default 140) bounds how far back that can be.
+//!
+//! Speed: "close above the max of the previous k closes" is "the nearest earlier close that is
+//! `>=` this one lies more than k days back". One monotonic-stack pass per asset gives, for every
+//! day in the window, the nearest earlier `>=` and `<=` closes, so all four channel tests are
+//! O(1) index comparisons: O(window) per asset per date, with no allocation per asset.
+
+use super::common::{window, Candidate, CrossSection, Defaults};
+use super::params::Params;
+use super::{Activity, InactiveReason, Input, Strategy};
+use crate::config::ConfigError;
+use crate::panel::Field;
+
+/// Default number of days the position state machine is replayed before `t`.
+pub const DEFAULT_REPLAY_DAYS: usize = 140;
+
+/// The breakout strategy's parameters.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Breakout {
+    pub xs: CrossSection,
+    pub rebalance_days: u32,
+    /// Channel length for entries (default 50).
+    pub entry_lookback: usize,
+    /// Channel length for exits (default 70).
+    pub exit_lookback: usize,
+    /// Days replayed from a flat state, ending at `t` (default 140).
+    pub replay_days: usize,
+}
+
+/// Position state of one asset.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Position {
+    Flat,
+    Long,
+    Short,
+}
+
+impl Breakout {
+    /// Reads `entry_lookback` (50), `exit_lookback` (70), `replay_days` (140),
+    /// `rebalance_days` and the weighting keys (`weighting_method` default `risk_parity`,
+    /// `volatility_window`, allocations, `limit`).
+    ///
+    /// # Errors
+    /// Invalid values, with their JSON path.
+    pub fn from_params(p: &mut Params<'_>) -> Result<Breakout, ConfigError> {
+        let xs = CrossSection::weighting_from_params(p, Defaults::LONG_SHORT)?;
+        Ok(Breakout {
+            xs,
+            rebalance_days: p.rebalance_days()?,
+            entry_lookback: p.usize_min("entry_lookback", 50, 1)?,
+            exit_lookback: p.usize_min("exit_lookback", 70, 1)?,
+            replay_days: p.usize_min("replay_days", DEFAULT_REPLAY_DAYS, 1)?,
+        })
+    }
+
+    /// Rows the replay reads: the channel of the first replayed day plus the replayed days.
+    fn replay_window(&self) -> usize {
+        self.entry_lookback.max(self.exit_lookback) + self.replay_days
+    }
+}
+
+/// Reusable per-call buffers for [`replay`].
+#[derive(Clone, Debug, Default)]
+pub struct ReplayScratch {
+    /// Nearest earlier index with a close `>=` (resp. `<=`) this one, or -1.
+    prev_ge: Vec<i32>,
+    prev_le: Vec<i32>,
+    stack: Vec<i32>,
+}
+
+/// Replays the breakout state machine over `closes` (oldest first, all finite) and returns the
+/// position after the last day. Days `w..closes.len()` are replayed, `w = max(entry, exit)`, so
+/// every replayed day has full channels; before that the position is flat.
+pub fn replay(closes: &[f64], entry: usize, exit: usize, scratch: &mut ReplayScratch) -> Position {
+    let n = closes.len();
+    let w = entry.max(exit);
+    if n <= w {
+        return Position::Flat;
+    }
+    let ReplayScratch {
+        prev_ge,
+        prev_le,
+        stack,
+    } = scratch;
+    prev_ge.clear();
+    prev_le.clear();
+    stack.clear();
+    for (i, &c) in closes.iter().enumerate() {
+        while let Some(&j) = stack.last() {
+            if closes[j as usize] < c {
+                stack.pop();
+            } else {
+                break;
+            }
+        }
+        prev_ge.push(stack.last().copied().unwrap_or(-1));
+        stack.push(i as i32);
+    }
+    stack.clear();
+    for (i, &c) in closes.iter().enumerate() {
+        while let Some(&j) = stack.last() {
+            if closes[j as usize] > c {
+                stack.pop();
+            } else {
+                break;
+            }
+        }
+        prev_le.push(stack.last().copied().unwrap_or(-1));
+        stack.push(i as i32);
+    }
+    let (entry, exit) = (entry as i64, exit as i64);
+    let mut pos = Position::Flat;
+    for i in w..n {
+        let ii = i as i64;
+        // close > max(previous k) <=> no earlier close >= it within k days.
+        let above = |k: i64| (prev_ge[i] as i64) < ii - k;
+        let below = |k: i64| (prev_le[i] as i64) < ii - k;
+        pos = match pos {
+            Position::Long if below(exit) => Position::Flat,
+            Position::Short if above(exit) => Position::Flat,
+            p => p,
+        };
+        if above(entry) {
+            pos = Position::Long;
+        } else if below(entry) {
+            pos = Position::Short;
+        }
+    }
+    pos
+}
+
+impl Strategy for Breakout {
+    fn name(&self) -> &'static str {
+        "breakout"
+    }
+
+    fn lookback(&self) -> usize {
+        self.replay_window().max(self.xs.lookback())
+    }
+
+    fn rebalance_days(&self) -> u32 {
+        self.rebalance_days
+    }
+
+    fn compute(&self, input: &Input<'_>, t: usize, out: &mut [f64]) -> Activity {
+        let panel = input.panel;
+        let len = self.replay_window();
+        let mut scratch = ReplayScratch::default();
+        let cands = self.xs.eligible(input, t, |a| {
+            let closes = window(panel.series(Field::Close, a), t, len)?;
+            if closes.iter().any(|c| *c <= 0.0) {
+                return None;
+            }
+            Some(
+                match replay(
+                    closes,
+                    self.entry_lookback,
+                    self.exit_lookback,
+                    &mut scratch,
+                ) {
+                    Position::Long => 1.0,
+                    Position::Short => -1.0,
+                    Position::Flat => 0.0,
+                },
+            )
+        });
+        let longs: Vec<Candidate> = cands.iter().filter(|c| c.signal > 0.0).copied().collect();
+        let shorts: Vec<Candidate> = cands.iter().filter(|c| c.signal < 0.0).copied().collect();
+        if longs.is_empty() && shorts.is_empty() {
+            return Activity::Inactive(InactiveReason(if cands.is_empty() {
+                "no eligible assets".into()
+            } else {
+                format!(
+                    "no open breakout position among {} eligible assets",
+                    cands.len()
+                )
+            }));
+        }
+        self.xs.write_weights(&longs, &shorts, out)
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::calendar::Day;
+    use crate::panel::Panel;
+    use crate::strategies::testutil::{build, run_at};
+    use proptest::prelude::{prop_assert_eq, proptest, ProptestConfig};
+
+    /// The obvious O(window) per day replay, to check the stack version against.
+    fn replay_naive(c: &[f64], entry: usize, exit: usize) -> Position {
+        let w = entry.max(exit);
+        let mut pos = Position::Flat;
+        for i in w..c.len() {
+            let max = |k: usize| c[i - k..i].iter().cloned().fold(f64::MIN, f64::max);
+            let min = |k: usize| c[i - k..i].iter().cloned().fold(f64::MAX, f64::min);
+            if pos == Position::Long && c[i] < min(exit) {
+                pos = Position::Flat;
+            }
+            if pos == Position::Short && c[i] > max(exit) {
+                pos = Position::Flat;
+            }
+            if c[i] > max(entry) {
+                pos = Position::Long;
+            } else if c[i] < min(entry) {
+                pos = Position::Short;
+            }
+        }
+        pos
+    }
+
+    fn pos(c: &[f64], entry: usize, exit: usize) -> Position {
+        replay(c, entry, exit, &mut ReplayScratch::default())
+    }
+
+    #[test]
+    fn replay_by_hand() {
+        // entry 2, exit 3: days 3.. are replayed.
+        // day 3: 4 > max(2, 3) -> long.
+        assert_eq!(pos(&[1.0, 2.0, 3.0, 4.0], 2, 3), Position::Long);
+        // day 4: 3.5 is not below min(2, 3, 4) of the exit channel: still long.
+        assert_eq!(pos(&[1.0, 2.0, 3.0, 4.0, 3.5], 2, 3), Position::Long);
+        // day 5: 1.9 < min(3, 4, 3.5) exits, and < min(4, 3.5) of the entry channel -> short
+        // the same day (flip).
+        assert_eq!(pos(&[1.0, 2.0, 3.0, 4.0, 3.5, 1.9], 2, 3), Position::Short);
+        // A close equal to the channel's max is no breakout: flat throughout.
+        assert_eq!(pos(&[1.0, 3.0, 2.0, 3.0], 2, 3), Position::Flat);
+        // Too short to replay anything.
+        assert_eq!(pos(&[1.0, 2.0, 3.0], 2, 3), Position::Flat);
+    }
+
+    #[test]
+    fn entry_overrides_an_open_position_without_exit() {
+        // Short after day 3 (1 < min(5, 4)); day 4: 4.5 > max(4, 1) of the 2-day entry channel
+        // but not > max(5, 4, 1) of the 3-day exit channel: no exit, yet the entry flips long.
+        let c = [9.0, 5.0, 4.0, 1.0, 4.5];
+        assert_eq!(pos(&c[..4], 2, 3), Position::Short);
+        assert_eq!(pos(&c, 2, 3), Position::Long);
+        assert_eq!(replay_naive(&c, 2, 3), Position::Long);
+    }
+
+    proptest! {
+        #[test]
+        fn stack_replay_equals_naive_replay(
+            steps in proptest::collection::vec(-3i32..4, 5..120),
+            entry in 1usize..12,
+            exit in 1usize..12,
+        ) {
+            // Small integer steps make ties at the channel edges common.
+            let mut c = vec![100.0];
+            for s in steps {
+                c.push(c.last().unwrap() + s as f64);
+            }
+            prop_assert_eq!(pos(&c, entry, exit), replay_naive(&c, entry, exit));
+        }
+    }
+
+    #[test]
+    fn weights_tiny_panel_by_hand() {
+        // entry 2, exit 2, replay 3, equal weight: lookback 5.
+        let s = build(
+            "breakout",
+            r#"{"entry_lookback": 2, "exit_lookback": 2, "replay_days": 3,
+                "weighting_method": "equal_weight"}"#,
+        );
+        assert_eq!(s.lookback(), 5);
+        let out = run_at(&*s, &["A", "B", "C", "D"], 5, |p| {
+            let rows: [[f64; 5]; 4] = [
+                [1.0, 2.0, 3.0, 4.0, 5.0], // new highs: long
+                [5.0, 4.0, 3.0, 2.0, 1.0], // new lows: short
+                [1.0, 2.0, 3.0, 2.5, 2.6], // long on day 2, never exits
+                [2.0, 2.0, 2.0, 2.0, 2.0], // never breaks out
+            ];
+            for (a, r) in rows.iter().enumerate() {
+                p.series_mut(Field::Close, a).copy_from_slice(r);
+            }
+        });
+        // C: day 2: 3 > max(1, 2) long; day 3: 2.5 not < min(2, 3); day 4: 2.6 not < min(3, 2.5)
+        // -> still long. Longs A, C share 0.5; short B gets -0.5; D flat.
+        assert_eq!(out, vec![0.25, -0.5, 0.25, 0.0]);
+    }
+
+    #[test]
+    fn inverse_vol_weights_and_missing_rows() {
+        // Risk parity over 2 log returns; both assets break out upwards.
+        let s = build(
+            "breakout",
+            r#"{"entry_lookback": 1, "exit_lookback": 1, "replay_days": 2, "volatility_window": 2}"#,
+        );
+        assert_eq!(s.lookback(), 3);
+        let out = run_at(&*s, &["A", "B", "C"], 4, |p| {
+            // Returns A: e^0.1, e^0.3 (std of log returns = 0.1414..), B: e^0.1, e^0.5 (0.2828..).
+            let a = [1.0, 1.0, 0.1f64.exp(), 0.4f64.exp()];
+            let b = [1.0, 1.0, 0.1f64.exp(), 0.6f64.exp()];
+            p.series_mut(Field::Close, 0).copy_from_slice(&a);
+            p.series_mut(Field::Close, 1).copy_from_slice(&b);
+            // C has a hole inside the window: ineligible.
+            p.series_mut(Field::Close, 2)
+                .copy_from_slice(&[1.0, 2.0, f64::NAN, 3.0]);
+        });
+        // Inverse vol: 1/σ_A : 1/σ_B = 2 : 1, longs sum to 0.5 -> A 1/3, B 1/6.
+        assert!((out[0] - 0.5 * 2.0 / 3.0).abs() < 1e-12, "{out:?}");
+        assert!((out[1] - 0.5 / 3.0).abs() < 1e-12, "{out:?}");
+        assert_eq!(out[2], 0.0);
+    }
+
+    /// A seeded random panel: `n_assets` random walks with occasional listings late in the
+    /// panel and holes, USD-ish volumes and market caps. For parity and look-ahead tests.
+    pub(crate) fn random_panel(seed: u64, n_days: usize, n_assets: usize) -> Panel {
+        let mut state = seed
+            .wrapping_mul(2862933555777941757)
+            .wrapping_add(3037000493);
+        let mut next = move || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 11) as f64 / 9007199254740992.0
+        };
+        let symbols = (0..n_assets).map(|i| format!("S{i:02}")).collect();
+        let mut p = Panel::new(Day(18_000), n_days, symbols).unwrap();
+        for a in 0..n_assets {
+            let listed = if next() < 0.3 {
+                (next() * n_days as f64 * 0.6) as usize
+            } else {
+                0
+            };
+            let hole = if next() < 0.2 {
+                Some((next() * n_days as f64) as usize)
+            } else {
+                None
+            };
+            let vol = 0.01 + 0.06 * next();
+            let drift = (next() - 0.5) * 0.004;
+            let mut price = 1.0 + 100.0 * next();
+            for r in 0..n_days {
+                let e = (next() + next() + next() - 1.5) * 2.0 * vol;
+                price *= (drift + e).exp();
+                if r < listed || hole == Some(r) {
+                    continue;
+                }
+                p.set(Field::Close, a, r, price);
+                p.set(Field::Volume, a, r, 1e6 * (0.2 + next()) / price);
+                p.set(Field::MarketCap, a, r, price * 1e7 * (1.0 + a as f64));
+            }
+        }
+        p
+    }
+
+    /// Asserts that `compute` on the window `(t - lookback, t]` equals `compute` on the full
+    /// panel at `t`, bit for bit (the parity contract).
+    pub(crate) fn assert_window_parity(s: &dyn Strategy, p: &Panel, t: usize) {
+        let lb = s.lookback();
+        assert!(t + 1 >= lb, "t = {t} is before the first full window");
+        let excluded = vec![false; p.n_assets()];
+        let mut full = vec![0.0; p.n_assets()];
+        let a1 = s.compute(
+            &Input {
+                panel: p,
+                excluded: &excluded,
+            },
+            t,
+            &mut full,
+        );
+        let w = p.window(t + 1 - lb, t).unwrap();
+        let mut win = vec![0.0; p.n_assets()];
+        let a2 = s.compute(
+            &Input {
+                panel: &w,
+                excluded: &excluded,
+            },
+            lb - 1,
+            &mut win,
+        );
+        assert_eq!(a1, a2, "activity differs at t = {t}");
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&full), bits(&win), "weights differ at t = {t}");
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+        #[test]
+        fn window_parity(seed in 0u64..10_000, extra in 0usize..60) {
+            let p = random_panel(seed, 260, 12);
+            let s = build(
+                "breakout",
+                r#"{"entry_lookback": 20, "exit_lookback": 30, "replay_days": 40}"#,
+            );
+            let t = s.lookback() - 1 + extra;
+            assert_window_parity(&*s, &p, t);
+            let d = build("breakout", "{}");
+            assert_window_parity(&*d, &p, 259);
+        }
+    }
+}
+#[cfg(test)]
+mod tmp_timing {
+    use super::tests::random_panel;
+    use crate::strategies::testutil::build;
+    use crate::strategies::Input;
+    #[test]
+    #[ignore]
+    fn tmp_time_all_dates() {
+        let p = random_panel(3, 2100, 40);
+        let excluded = vec![false; 40];
+        let mut out = vec![0.0; 40];
+        for (name, json) in [
+            ("breakout", "{}"),
+            (
+                "adf",
+                r#"{"regression": "ct", "long_percentile": 20, "short_percentile": 80}"#,
+            ),
+            ("adf", r#"{"regression": "c"}"#),
+            ("mean_reversion", "{}"),
+            ("trendline_breakout", "{}"),
+        ] {
+            let s = build(name, json);
+            let t0 = std::time::Instant::now();
+            let mut n = 0;
+            for t in s.lookback() - 1..2100 {
+                out.iter_mut().for_each(|w| *w = 0.0);
+                s.compute(
+                    &Input {
+                        panel: &p,
+                        excluded: &excluded,
+                    },
+                    t,
+                    &mut out,
+                );
+                n += 1;
+            }
+            eprintln!(
+                "TIMING {name} {json}: {n} dates x 40 assets: {:?}",
+                t0.elapsed()
+            );
+        }
+    }
+}
+#[cfg(test)]
+mod tmp_timing2 {
+    use super::*;
+    use crate::stats::adf::*;
+    #[test]
+    #[ignore]
+    fn tmp_time_pieces() {
+        let p = tests::random_panel(3, 2100, 40);
+        let a = (0..40)
+            .find(|&a| p.series(Field::Close, a).iter().all(|v| v.is_finite()))
+            .unwrap();
+        let c = p.series(Field::Close, a);
+        let logs: Vec<f64> = c.iter().map(|v| v.ln()).collect();
+        let mut ws = AdfWorkspace::new();
+        let t0 = std::time::Instant::now();
+        let mut acc = 0.0;
+        let mut lags = 0;
+        for t in 60..2100 {
+            let r = ws
+                .adf(&logs[t - 60..t], AdfRegression::ConstantTrend, AdfLags::Aic)
+                .unwrap();
+            acc += r.statistic;
+            lags += r.used_lag;
+        }
+        eprintln!(
+            "TIMING adf ct: {:?} per call ({acc}, mean lag {})",
+            t0.elapsed() / 2040,
+            lags as f64 / 2040.0
+        );
+        let t0 = std::time::Instant::now();
+        for t in 60..2100 {
+            let r = ws
+                .adf(
+                    &logs[t - 60..t],
+                    AdfRegression::ConstantTrend,
+                    AdfLags::Fixed(0),
+                )
+                .unwrap();
+            acc += r.statistic;
+        }
+        eprintln!(
+            "TIMING adf ct fixed 0: {:?} per call ({acc})",
+            t0.elapsed() / 2040
+        );
+        let mut scratch = ReplayScratch::default();
+        let t0 = std::time::Instant::now();
+        let mut k = 0;
+        for t in 210..2100 {
+            k += replay(&c[t - 210..t], 50, 70, &mut scratch) as usize;
+        }
+        eprintln!("TIMING replay: {:?} per call ({k})", t0.elapsed() / 1890);
+        let t0 = std::time::Instant::now();
+        let mut v = 0.0;
+        for t in 210..2100 {
+            v += crate::strategies::common::annualized_vol(c, t, 30).unwrap();
+        }
+        eprintln!("TIMING vol: {:?} per call ({v})", t0.elapsed() / 1890);
+    }
+}

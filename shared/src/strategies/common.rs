@@ -1,0 +1,808 @@
+//! Machinery shared by every cross-sectional strategy: universe, ranking, selection, weighting.
+//!
+//! # How a strategy uses it
+//!
+//! 1. In its constructor, read the common keys with
+//!    [`CrossSection::from_params`]`(&mut params, Defaults::LONG_SHORT)` (or
+//!    [`Defaults::LONG_ONLY`]). That reads `top_n`, `bottom_n`, `long_percentile`,
+//!    `short_percentile`, `num_quintiles`, `weighting_method`, `volatility_window`,
+//!    `long_allocation`, `short_allocation` and `limit`. Read `rebalance_days` with
+//!    [`super::params::Params::rebalance_days`] and the strategy's own keys with the other
+//!    `Params` methods, then call `params.finish()` (the registry does that).
+//! 2. `lookback()` = `max(own window rows, cross_section.lookback())`.
+//! 3. A *ranking* strategy's `compute` is one call:
+//!    `self.xs.rank(input, t, Orientation::LongLow, |asset| signal_or_none, out)`.
+//!    The closure returns `None` when the asset's own window is incomplete; the cross-section
+//!    handles exclusions, the close at `t`, the weighting volatility, `limit`, ranking with the
+//!    symbol tie-break, `top_n`/`bottom_n` or percentile selection, and weights.
+//! 4. A *rule* strategy (breakout, mean reversion, trendline, days from high) decides its own
+//!    longs and shorts: call [`CrossSection::eligible`] to get the eligible [`Candidate`]s
+//!    (signal = whatever the closure returns, e.g. a z-score), pick from them, then
+//!    [`CrossSection::write_weights`] with the chosen longs and shorts.
+//!
+//! Helpers for windows: [`window`] (rows `t+1-len..=t`, all finite, or `None`) and
+//! [`annualized_vol`]. Nothing here reads a row after `t` or before `t + 1 - lookback`.
+
+use std::cmp::Ordering;
+
+use super::params::Params;
+use super::{Activity, InactiveReason, Input};
+use crate::config::ConfigError;
+use crate::panel::Field;
+
+/// Days per year used to annualise daily statistics (crypto trades every day).
+pub const DAYS_PER_YEAR: f64 = 365.0;
+
+/// Which end of the ranking is long.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Orientation {
+    /// Long the lowest signals, short the highest (size, beta, volatility, ...).
+    LongLow,
+    /// Long the highest signals, short the lowest (turnover, trend-following ADF, ...).
+    LongHigh,
+}
+
+/// How many assets each end of the ranking takes.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Selection {
+    /// `top_n` highest and `bottom_n` lowest signals.
+    Count { top_n: usize, bottom_n: usize },
+    /// Signals `<=` the `low`-th percentile form the low end, signals `>=` the `high`-th
+    /// percentile the high end (numpy linear interpolation, in percent).
+    Percentile { low: f64, high: f64 },
+}
+
+/// How the selected assets of one side share that side's allocation.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Weighting {
+    /// Each asset gets `allocation / n`.
+    Equal,
+    /// Each asset gets `allocation × (1/vol) / Σ(1/vol)`, vol over `window` daily log returns.
+    InverseVol { window: usize },
+}
+
+/// Defaults a strategy passes to [`CrossSection::from_params`].
+#[derive(Clone, Copy, Debug)]
+pub struct Defaults {
+    pub long_allocation: f64,
+    pub short_allocation: f64,
+}
+
+impl Defaults {
+    /// Long/short strategies: 0.5 / 0.5.
+    pub const LONG_SHORT: Defaults = Defaults {
+        long_allocation: 0.5,
+        short_allocation: 0.5,
+    };
+    /// Long-only strategies: the longs sum to 1.0.
+    pub const LONG_ONLY: Defaults = Defaults {
+        long_allocation: 1.0,
+        short_allocation: 0.0,
+    };
+}
+
+/// The universe, selection and weighting settings shared by all cross-sectional strategies.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CrossSection {
+    pub selection: Selection,
+    pub weighting: Weighting,
+    /// The longs sum to this.
+    pub long_allocation: f64,
+    /// The shorts sum to minus this.
+    pub short_allocation: f64,
+    /// Keep only the `limit` largest market caps at `t` (after the data checks).
+    pub limit: Option<usize>,
+}
+
+/// One eligible asset at `t`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Candidate {
+    pub asset: usize,
+    /// What the strategy's closure returned (finite).
+    pub signal: f64,
+    /// The weighting volatility (finite, > 0) under inverse-vol weighting, else NaN.
+    pub vol: f64,
+    /// Market cap at `t` (NaN when `limit` is unset and the cap is missing).
+    pub market_cap: f64,
+}
+
+/// Default count per end when neither counts nor percentiles are configured.
+pub const DEFAULT_TOP_N: usize = 10;
+/// Default weighting volatility window.
+pub const DEFAULT_VOL_WINDOW: usize = 30;
+
+impl CrossSection {
+    /// Reads the common keys.
+    ///
+    /// Selection: `long_percentile`/`short_percentile` if either is set (the other defaults to
+    /// its mirror, `100 - p`); else `num_quintiles: q` (`100/q` percent at each end); else
+    /// `top_n`/`bottom_n` (`bottom_n` defaults to `top_n`, both to 10). `long_percentile` is the
+    /// cutoff at the low end and `short_percentile` at the high end, as the predecessor named them
+    /// for long-low strategies; which end is long is the strategy's [`Orientation`].
+    /// Weighting: `weighting_method` `risk_parity` (default) / `inverse_vol` / `equal_weight`,
+    /// with `volatility_window` (default 30).
+    ///
+    /// # Errors
+    /// Wrong types, negative allocations, percentiles outside `[0, 100]` or crossed, windows < 2.
+    pub fn from_params(p: &mut Params<'_>, d: Defaults) -> Result<CrossSection, ConfigError> {
+        let top_n = p.usize_min("top_n", DEFAULT_TOP_N, 0)?;
+        let bottom_n = p.usize_min("bottom_n", top_n, 0)?;
+        let lp = p.f64_opt("long_percentile")?;
+        let sp = p.f64_opt("short_percentile")?;
+        let q = p.usize_opt("num_quintiles", 2)?;
+        let selection = match (lp, sp, q) {
+            (None, None, None) => Selection::Count { top_n, bottom_n },
+            (None, None, Some(q)) => {
+                let step = 100.0 / q as f64;
+                Selection::Percentile {
+                    low: step,
+                    high: 100.0 - step,
+                }
+            }
+            (lp, sp, _) => {
+                let low = lp.unwrap_or_else(|| 100.0 - sp.unwrap_or(0.0));
+                let high = sp.unwrap_or(100.0 - low);
+                for (key, v) in [("long_percentile", low), ("short_percentile", high)] {
+                    if !(0.0..=100.0).contains(&v) {
+                        return Err(ConfigError::Invalid {
+                            path: p.key_path(key),
+                            message: format!("must be within [0, 100], got {v}"),
+                        });
+                    }
+                }
+                if low > high {
+                    return Err(ConfigError::Invalid {
+                        path: p.key_path("long_percentile"),
+                        message: format!(
+                            "the low-end cutoff {low} must not exceed short_percentile {high}"
+                        ),
+                    });
+                }
+                Selection::Percentile { low, high }
+            }
+        };
+        let rest = CrossSection::weighting_from_params(p, d)?;
+        Ok(CrossSection { selection, ..rest })
+    }
+
+    /// For rule strategies that pick their own longs and shorts (breakout, days from high, ...):
+    /// reads only `weighting_method`, `volatility_window`, `long_allocation`, `short_allocation`
+    /// and `limit`; the selection stays at its unused default.
+    ///
+    /// # Errors
+    /// As [`CrossSection::from_params`].
+    pub fn weighting_from_params(
+        p: &mut Params<'_>,
+        d: Defaults,
+    ) -> Result<CrossSection, ConfigError> {
+        let method = p.choice(
+            "weighting_method",
+            "risk_parity",
+            &["risk_parity", "inverse_vol", "equal_weight"],
+        )?;
+        let window = p.window("volatility_window", DEFAULT_VOL_WINDOW)?;
+        let weighting = if method == "equal_weight" {
+            Weighting::Equal
+        } else {
+            Weighting::InverseVol { window }
+        };
+        let long_allocation = p.f64_in("long_allocation", d.long_allocation, 0.0, f64::MAX)?;
+        let short_allocation = p.f64_in("short_allocation", d.short_allocation, 0.0, f64::MAX)?;
+        let limit = p.usize_opt("limit", 1)?;
+        Ok(CrossSection {
+            selection: Selection::Count {
+                top_n: DEFAULT_TOP_N,
+                bottom_n: DEFAULT_TOP_N,
+            },
+            weighting,
+            long_allocation,
+            short_allocation,
+            limit,
+        })
+    }
+
+    /// Rows ending at `t` the universe checks and weighting read: the close at `t`, the market cap
+    /// at `t`, and `window + 1` closes under inverse-vol weighting.
+    pub fn lookback(&self) -> usize {
+        match self.weighting {
+            Weighting::Equal => 1,
+            Weighting::InverseVol { window } => window + 1,
+        }
+    }
+
+    /// The eligible universe at `t`, in asset order.
+    ///
+    /// An asset is eligible when it is not excluded, its close at `t` is finite and positive, its
+    /// weighting volatility (inverse-vol only) is finite and positive, and `signal(asset)` is
+    /// `Some(finite)`. Then, if `limit` is set, assets without a market cap at `t` drop out and
+    /// only the `limit` largest caps stay (ties by symbol, alphabetically earlier first).
+    pub fn eligible(
+        &self,
+        input: &Input<'_>,
+        t: usize,
+        mut signal: impl FnMut(usize) -> Option<f64>,
+    ) -> Vec<Candidate> {
+        let panel = input.panel;
+        let mut out = Vec::new();
+        if t >= panel.n_days() {
+            return out;
+        }
+        for asset in 0..panel.n_assets() {
+            if input.excluded.get(asset).copied().unwrap_or(false) {
+                continue;
+            }
+            let close = panel.get(Field::Close, asset, t);
+            if !(close.is_finite() && close > 0.0) {
+                continue;
+            }
+            let market_cap = panel.get(Field::MarketCap, asset, t);
+            if self.limit.is_some() && !(market_cap.is_finite() && market_cap > 0.0) {
+                continue;
+            }
+            let vol = match self.weighting {
+                Weighting::Equal => f64::NAN,
+                Weighting::InverseVol { window } => {
+                    match annualized_vol(panel.series(Field::Close, asset), t, window) {
+                        Some(v) if v > 0.0 => v,
+                        _ => continue,
+                    }
+                }
+            };
+            match signal(asset) {
+                Some(s) if s.is_finite() => out.push(Candidate {
+                    asset,
+                    signal: s,
+                    vol,
+                    market_cap,
+                }),
+                _ => continue,
+            }
+        }
+        if let Some(limit) = self.limit {
+            if out.len() > limit {
+                let symbols = panel.symbols();
+                out.sort_by(|a, b| {
+                    b.market_cap
+                        .total_cmp(&a.market_cap)
+                        .then_with(|| symbols[a.asset].cmp(&symbols[b.asset]))
+                });
+                out.truncate(limit);
+                out.sort_by_key(|c| c.asset);
+            }
+        }
+        out
+    }
+
+    /// Ranks the eligible universe by `signal`, selects both ends and writes weights to `out`.
+    pub fn rank(
+        &self,
+        input: &Input<'_>,
+        t: usize,
+        orientation: Orientation,
+        signal: impl FnMut(usize) -> Option<f64>,
+        out: &mut [f64],
+    ) -> Activity {
+        let cands = self.eligible(input, t, signal);
+        self.rank_candidates(input, &cands, orientation, out)
+    }
+
+    /// The selection and weighting half of [`CrossSection::rank`], for a strategy that adjusted
+    /// the candidates itself (e.g. `volatility` reuses the weighting volatility as its signal).
+    pub fn rank_candidates(
+        &self,
+        input: &Input<'_>,
+        cands: &[Candidate],
+        orientation: Orientation,
+        out: &mut [f64],
+    ) -> Activity {
+        let symbols = input.panel.symbols();
+        let (high, low) = match select(cands, self.selection, symbols) {
+            Ok(sel) => sel,
+            Err(reason) => return Activity::Inactive(reason),
+        };
+        let (longs, shorts) = match orientation {
+            Orientation::LongLow => (low, high),
+            Orientation::LongHigh => (high, low),
+        };
+        self.write_weights(&longs, &shorts, out)
+    }
+
+    /// Writes `long_allocation` across `longs` and `-short_allocation` across `shorts` using the
+    /// configured weighting (candidates must come from [`CrossSection::eligible`]). Inactive when
+    /// both sides are empty. A side with zero allocation writes nothing.
+    pub fn write_weights(
+        &self,
+        longs: &[Candidate],
+        shorts: &[Candidate],
+        out: &mut [f64],
+    ) -> Activity {
+        let long_on = !longs.is_empty() && self.long_allocation > 0.0;
+        let short_on = !shorts.is_empty() && self.short_allocation > 0.0;
+        if !long_on && !short_on {
+            return Activity::Inactive(InactiveReason(
+                "no asset passed the selection on either side".into(),
+            ));
+        }
+        if long_on {
+            self.write_side(longs, self.long_allocation, out);
+        }
+        if short_on {
+            self.write_side(shorts, -self.short_allocation, out);
+        }
+        Activity::Active
+    }
+
+    fn write_side(&self, side: &[Candidate], allocation: f64, out: &mut [f64]) {
+        match self.weighting {
+            Weighting::Equal => {
+                let w = allocation / side.len() as f64;
+                for c in side {
+                    out[c.asset] += w;
+                }
+            }
+            Weighting::InverseVol { .. } => {
+                let total: f64 = side.iter().map(|c| 1.0 / c.vol).sum();
+                for c in side {
+                    out[c.asset] += allocation * (1.0 / c.vol) / total;
+                }
+            }
+        }
+    }
+}
+
+/// Orders by signal ascending, then symbol ascending.
+fn cmp_low(a: &Candidate, b: &Candidate, symbols: &[String]) -> Ordering {
+    a.signal
+        .total_cmp(&b.signal)
+        .then_with(|| symbols[a.asset].cmp(&symbols[b.asset]))
+}
+
+/// Orders by signal descending, then symbol ascending.
+fn cmp_high(a: &Candidate, b: &Candidate, symbols: &[String]) -> Ordering {
+    b.signal
+        .total_cmp(&a.signal)
+        .then_with(|| symbols[a.asset].cmp(&symbols[b.asset]))
+}
+
+/// Picks the high end and the low end of `cands` (returned in that order, each in rank order).
+///
+/// Counts: with at least `top_n + bottom_n` eligible, the `top_n` highest and `bottom_n` lowest;
+/// otherwise `k = floor(eligible / 2)` per side (capped by `top_n`/`bottom_n`), and nothing when
+/// `k < 2`. Percentiles: need at least two eligible assets. Ties go to the alphabetically earlier
+/// symbol at both ends; the high end is chosen first and an asset it took is skipped at the low
+/// end (this only matters when signals tie across the whole ranking).
+///
+/// # Errors
+/// The reason the strategy is inactive when nothing can be selected.
+pub fn select(
+    cands: &[Candidate],
+    selection: Selection,
+    symbols: &[String],
+) -> Result<(Vec<Candidate>, Vec<Candidate>), InactiveReason> {
+    let n = cands.len();
+    if n == 0 {
+        return Err(InactiveReason("no eligible assets".into()));
+    }
+    let mut by_high: Vec<Candidate> = cands.to_vec();
+    by_high.sort_by(|a, b| cmp_high(a, b, symbols));
+    let mut by_low: Vec<Candidate> = cands.to_vec();
+    by_low.sort_by(|a, b| cmp_low(a, b, symbols));
+    let mut high = Vec::new();
+    let mut low = Vec::new();
+    match selection {
+        Selection::Count { top_n, bottom_n } => {
+            let (k_top, k_bot) = if n >= top_n + bottom_n {
+                (top_n, bottom_n)
+            } else {
+                let k = n / 2;
+                if k < 2 {
+                    return Err(InactiveReason(format!(
+                        "only {n} eligible assets: fewer than 2 per side"
+                    )));
+                }
+                (k.min(top_n), k.min(bottom_n))
+            };
+            high.extend_from_slice(&by_high[..k_top]);
+            for c in &by_low {
+                if low.len() == k_bot {
+                    break;
+                }
+                if !high.iter().any(|h| h.asset == c.asset) {
+                    low.push(*c);
+                }
+            }
+        }
+        Selection::Percentile {
+            low: p_low,
+            high: p_high,
+        } => {
+            if n < 2 {
+                return Err(InactiveReason(format!(
+                    "only {n} eligible asset: percentiles need at least 2"
+                )));
+            }
+            let sorted: Vec<f64> = by_low.iter().map(|c| c.signal).collect();
+            // `by_low` is ascending by signal, so `sorted` is too.
+            let cut_low = percentile_sorted(&sorted, p_low);
+            let cut_high = percentile_sorted(&sorted, p_high);
+            high.extend(by_high.iter().filter(|c| c.signal >= cut_high).copied());
+            low.extend(
+                by_low
+                    .iter()
+                    .filter(|c| c.signal <= cut_low && !high.iter().any(|h| h.asset == c.asset))
+                    .copied(),
+            );
+        }
+    }
+    Ok((high, low))
+}
+
+/// numpy's default (`linear`) percentile of ascending `sorted` values, `p` in percent.
+/// Returns NaN for an empty slice.
+pub fn percentile_sorted(sorted: &[f64], p: f64) -> f64 {
+    let n = sorted.len();
+    if n == 0 {
+        return f64::NAN;
+    }
+    let h = (p / 100.0) * (n - 1) as f64;
+    let lo = (h.floor() as usize).min(n - 1);
+    let hi = (lo + 1).min(n - 1);
+    let frac = h - lo as f64;
+    let (a, b) = (sorted[lo], sorted[hi]);
+    // numpy's _lerp: interpolate from the nearer end so that the result is monotone.
+    let d = b - a;
+    if frac >= 0.5 {
+        b - d * (1.0 - frac)
+    } else {
+        a + d * frac
+    }
+}
+
+/// Rows `t+1-len..=t` of `series` if all of them exist and are finite.
+#[inline]
+pub fn window(series: &[f64], t: usize, len: usize) -> Option<&[f64]> {
+    if len == 0 || t >= series.len() || t + 1 < len {
+        return None;
+    }
+    let w = &series[t + 1 - len..=t];
+    w.iter().all(|x| x.is_finite()).then_some(w)
+}
+
+/// Annualised volatility at `t`: sample standard deviation (ddof 1) of the last `window` daily
+/// log returns `ln(c_i / c_{i-1})`, `i` in `t+1-window..=t`, times `sqrt(365)`.
+/// `None` when any of the `window + 1` closes is missing or not positive, or `window < 2`.
+pub fn annualized_vol(close: &[f64], t: usize, window: usize) -> Option<f64> {
+    if window < 2 {
+        return None;
+    }
+    let w = self::window(close, t, window + 1)?;
+    let (mut mean, mut m2) = (0.0_f64, 0.0_f64);
+    for (i, pair) in w.windows(2).enumerate() {
+        if !(pair[0] > 0.0 && pair[1] > 0.0) {
+            return None;
+        }
+        let r = (pair[1] / pair[0]).ln();
+        let delta = r - mean;
+        mean += delta / (i + 1) as f64;
+        m2 += delta * (r - mean);
+    }
+    Some((m2 / (window - 1) as f64).sqrt() * DAYS_PER_YEAR.sqrt())
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::calendar::Day;
+    use crate::panel::Panel;
+    use proptest::prelude::*;
+
+    /// A panel of `closes[asset][row]`, other fields missing.
+    pub(crate) fn panel_from_closes(symbols: &[&str], closes: &[Vec<f64>]) -> Panel {
+        let n = closes[0].len();
+        let mut p = Panel::new(Day(0), n, symbols.iter().map(|s| s.to_string()).collect()).unwrap();
+        for (a, c) in closes.iter().enumerate() {
+            p.series_mut(Field::Close, a).copy_from_slice(c);
+        }
+        p
+    }
+
+    fn cand(asset: usize, signal: f64) -> Candidate {
+        Candidate {
+            asset,
+            signal,
+            vol: 1.0,
+            market_cap: f64::NAN,
+        }
+    }
+
+    fn syms(n: usize) -> Vec<String> {
+        (0..n).map(|i| format!("S{i:02}")).collect()
+    }
+
+    fn assets(v: &[Candidate]) -> Vec<usize> {
+        v.iter().map(|c| c.asset).collect()
+    }
+
+    #[test]
+    fn percentile_matches_numpy() {
+        // np.percentile([1, 2, 3, 4, 10], [0, 20, 50, 80, 90, 100]) = [1, 1.8, 3, 5.2, 7.6, 10]
+        let v = [1.0, 2.0, 3.0, 4.0, 10.0];
+        let got: Vec<f64> = [0.0, 20.0, 50.0, 80.0, 90.0, 100.0]
+            .iter()
+            .map(|&p| percentile_sorted(&v, p))
+            .collect();
+        let want = [1.0, 1.8, 3.0, 5.2, 7.6, 10.0];
+        for (g, w) in got.iter().zip(want) {
+            assert!((g - w).abs() < 1e-12, "{got:?}");
+        }
+        assert_eq!(percentile_sorted(&[7.0], 30.0), 7.0);
+    }
+
+    #[test]
+    fn count_selection_uses_top_and_bottom() {
+        let c: Vec<Candidate> = [5.0, 1.0, 3.0, 4.0, 2.0, 6.0]
+            .iter()
+            .enumerate()
+            .map(|(i, &s)| cand(i, s))
+            .collect();
+        let (hi, lo) = select(
+            &c,
+            Selection::Count {
+                top_n: 2,
+                bottom_n: 1,
+            },
+            &syms(6),
+        )
+        .unwrap();
+        assert_eq!(assets(&hi), vec![5, 0]);
+        assert_eq!(assets(&lo), vec![1]);
+    }
+
+    #[test]
+    fn fewer_than_needed_takes_half_per_side_and_none_below_two() {
+        let five: Vec<Candidate> = (0..5).map(|i| cand(i, i as f64)).collect();
+        let (hi, lo) = select(
+            &five,
+            Selection::Count {
+                top_n: 10,
+                bottom_n: 10,
+            },
+            &syms(5),
+        )
+        .unwrap();
+        assert_eq!(assets(&hi), vec![4, 3]);
+        assert_eq!(assets(&lo), vec![0, 1]);
+        let three: Vec<Candidate> = (0..3).map(|i| cand(i, i as f64)).collect();
+        assert!(select(
+            &three,
+            Selection::Count {
+                top_n: 10,
+                bottom_n: 10
+            },
+            &syms(3)
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn ties_go_to_the_alphabetically_earlier_symbol_at_both_ends() {
+        // symbols: C, A, D, B ; signals all equal except D
+        let symbols: Vec<String> = ["C", "A", "D", "B", "E"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let c = vec![
+            cand(0, 1.0),
+            cand(1, 1.0),
+            cand(2, 5.0),
+            cand(3, 1.0),
+            cand(4, 0.0),
+        ];
+        let (hi, lo) = select(
+            &c,
+            Selection::Count {
+                top_n: 2,
+                bottom_n: 2,
+            },
+            &symbols,
+        )
+        .unwrap();
+        // high: D(5), then the tie 1.0 among A, B, C -> A
+        assert_eq!(assets(&hi), vec![2, 1]);
+        // low: E(0), then tie among A (taken), B, C -> B
+        assert_eq!(assets(&lo), vec![4, 3]);
+    }
+
+    #[test]
+    fn percentile_selection_is_inclusive() {
+        let c: Vec<Candidate> = [1.0, 2.0, 3.0, 4.0, 10.0]
+            .iter()
+            .enumerate()
+            .map(|(i, &s)| cand(i, s))
+            .collect();
+        // P20 = 1.8 -> {1}; P80 = 5.2 -> {10}
+        let (hi, lo) = select(
+            &c,
+            Selection::Percentile {
+                low: 20.0,
+                high: 80.0,
+            },
+            &syms(5),
+        )
+        .unwrap();
+        assert_eq!(assets(&hi), vec![4]);
+        assert_eq!(assets(&lo), vec![0]);
+        // P25 = 2 exactly: inclusive at the cutoff
+        let (_, lo) = select(
+            &c,
+            Selection::Percentile {
+                low: 25.0,
+                high: 75.0,
+            },
+            &syms(5),
+        )
+        .unwrap();
+        assert_eq!(assets(&lo), vec![0, 1]);
+    }
+
+    #[test]
+    fn annualized_vol_is_sample_std_of_log_returns() {
+        let close = [100.0, 110.0, 99.0, 99.0 * 1.05];
+        let r = [(1.1f64).ln(), (0.9f64).ln(), (1.05f64).ln()];
+        let m = r.iter().sum::<f64>() / 3.0;
+        let var = r.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / 2.0;
+        let want = var.sqrt() * 365f64.sqrt();
+        let got = annualized_vol(&close, 3, 3).unwrap();
+        assert!((got - want).abs() < 1e-12);
+        assert!(
+            annualized_vol(&close, 2, 3).is_none(),
+            "needs window + 1 closes"
+        );
+        assert!(annualized_vol(&[f64::NAN, 1.0, 2.0, 1.0], 3, 2).is_some());
+        assert!(annualized_vol(&[f64::NAN, 1.0, 2.0, 1.0], 3, 3).is_none());
+    }
+
+    #[test]
+    fn limit_keeps_largest_caps_and_missing_cap_only_matters_with_limit() {
+        let closes = vec![vec![1.0; 3]; 4];
+        let mut p = panel_from_closes(&["A", "B", "C", "D"], &closes);
+        for (a, cap) in [(0, 10.0), (1, 30.0), (2, f64::NAN), (3, 20.0)] {
+            p.set(Field::MarketCap, a, 2, cap);
+        }
+        let excluded = vec![false; 4];
+        let input = Input {
+            panel: &p,
+            excluded: &excluded,
+        };
+        let mut xs = CrossSection {
+            selection: Selection::Count {
+                top_n: 1,
+                bottom_n: 1,
+            },
+            weighting: Weighting::Equal,
+            long_allocation: 0.5,
+            short_allocation: 0.5,
+            limit: None,
+        };
+        assert_eq!(
+            assets(&xs.eligible(&input, 2, |_| Some(1.0))),
+            vec![0, 1, 2, 3]
+        );
+        xs.limit = Some(2);
+        assert_eq!(assets(&xs.eligible(&input, 2, |_| Some(1.0))), vec![1, 3]);
+        xs.limit = Some(5);
+        assert_eq!(
+            assets(&xs.eligible(&input, 2, |_| Some(1.0))),
+            vec![0, 1, 3]
+        );
+    }
+
+    #[test]
+    fn zero_volatility_is_ineligible_under_inverse_vol() {
+        let closes = vec![vec![1.0, 1.0, 1.0], vec![1.0, 2.0, 1.0]];
+        let p = panel_from_closes(&["FLAT", "MOVE"], &closes);
+        let excluded = vec![false; 2];
+        let input = Input {
+            panel: &p,
+            excluded: &excluded,
+        };
+        let xs = CrossSection {
+            selection: Selection::Count {
+                top_n: 1,
+                bottom_n: 1,
+            },
+            weighting: Weighting::InverseVol { window: 2 },
+            long_allocation: 0.5,
+            short_allocation: 0.5,
+            limit: None,
+        };
+        assert_eq!(assets(&xs.eligible(&input, 2, |_| Some(0.0))), vec![1]);
+    }
+
+    #[test]
+    fn excluded_assets_never_enter() {
+        let closes = vec![vec![1.0; 2]; 2];
+        let p = panel_from_closes(&["USDT", "BTC"], &closes);
+        let excluded = vec![true, false];
+        let input = Input {
+            panel: &p,
+            excluded: &excluded,
+        };
+        let xs = CrossSection {
+            selection: Selection::Count {
+                top_n: 1,
+                bottom_n: 1,
+            },
+            weighting: Weighting::Equal,
+            long_allocation: 0.5,
+            short_allocation: 0.5,
+            limit: None,
+        };
+        assert_eq!(assets(&xs.eligible(&input, 1, |_| Some(0.0))), vec![1]);
+    }
+
+    #[test]
+    fn inverse_vol_weights_hand_computed() {
+        let xs = CrossSection {
+            selection: Selection::Count {
+                top_n: 2,
+                bottom_n: 2,
+            },
+            weighting: Weighting::InverseVol { window: 30 },
+            long_allocation: 0.5,
+            short_allocation: 0.5,
+            limit: None,
+        };
+        let mk = |asset, vol| Candidate {
+            asset,
+            signal: 0.0,
+            vol,
+            market_cap: f64::NAN,
+        };
+        let mut out = vec![0.0; 4];
+        // longs: vols 1 and 3 -> 1/1 : 1/3 = 3:1 -> 0.375, 0.125
+        xs.write_weights(
+            &[mk(0, 1.0), mk(1, 3.0)],
+            &[mk(2, 2.0), mk(3, 2.0)],
+            &mut out,
+        );
+        let want = [0.375, 0.125, -0.25, -0.25];
+        for (g, w) in out.iter().zip(want) {
+            assert!((g - w).abs() < 1e-15, "{out:?}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn allocations_sum_per_side(
+            signals in proptest::collection::vec(-5i32..5, 4..30),
+            vols in proptest::collection::vec(0.1f64..3.0, 30),
+            top in 1usize..6,
+            equal in any::<bool>(),
+            long_alloc in 0.1f64..1.0,
+            short_alloc in 0.1f64..1.0,
+        ) {
+            let n = signals.len();
+            let cands: Vec<Candidate> = signals
+                .iter()
+                .enumerate()
+                .map(|(i, &s)| Candidate { asset: i, signal: s as f64, vol: vols[i], market_cap: f64::NAN })
+                .collect();
+            let xs = CrossSection {
+                selection: Selection::Count { top_n: top, bottom_n: top },
+                weighting: if equal { Weighting::Equal } else { Weighting::InverseVol { window: 30 } },
+                long_allocation: long_alloc,
+                short_allocation: short_alloc,
+                limit: None,
+            };
+            let (hi, lo) = select(&cands, xs.selection, &syms(n)).unwrap();
+            prop_assert!(hi.iter().all(|h| lo.iter().all(|l| l.asset != h.asset)));
+            let mut out = vec![0.0; n];
+            xs.write_weights(&lo, &hi, &mut out);
+            let longs: f64 = out.iter().filter(|w| **w > 0.0).sum();
+            let shorts: f64 = out.iter().filter(|w| **w < 0.0).sum();
+            prop_assert!((longs - long_alloc).abs() < 1e-12);
+            prop_assert!((shorts + short_alloc).abs() < 1e-12);
+        }
+    }
+}
