@@ -26,6 +26,10 @@ pub struct Cli {
 pub enum Command {
     /// Serve the dashboard and the JSON API (the default).
     Serve(ServeArgs),
+    /// Backtest a strategy config on CSV data and write the result as JSON.
+    Backtest(crate::commands::backtest::BacktestArgs),
+    /// Print the live path's blended target weights for one date as JSON.
+    Targets(crate::commands::targets::TargetsArgs),
 }
 
 #[derive(Debug, Clone, clap::Parser)]
@@ -48,6 +52,24 @@ impl Default for ServeArgs {
 pub fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     init_tracing();
+    // The offline commands need no runtime and no database.
+    match &cli.command {
+        Some(Command::Backtest(args)) => {
+            let r = crate::commands::backtest::run(args)?;
+            let m = &r.metrics;
+            eprintln!(
+                "{} to {}: total return {:.4}, CAGR {:.4}, Sharpe {:.4}, max drawdown {:.4}",
+                r.start, r.end, m.total_return, m.cagr, m.sharpe, m.max_drawdown
+            );
+            return Ok(());
+        }
+        Some(Command::Targets(args)) => {
+            let out = crate::commands::targets::run(args)?;
+            println!("{}", serde_json::to_string(&out)?);
+            return Ok(());
+        }
+        _ => {}
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -55,6 +77,7 @@ pub fn run() -> anyhow::Result<()> {
     runtime.block_on(async move {
         match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
             Command::Serve(args) => serve(&cli.database_url, args).await,
+            Command::Backtest(_) | Command::Targets(_) => unreachable!("handled above"),
         }
     })
 }

@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod cli;
+pub mod commands;
 pub mod market_data;
 pub mod store;
 pub mod web;

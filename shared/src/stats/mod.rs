@@ -9,7 +9,9 @@ pub mod adf;
 pub mod ols;
 pub mod tdist;
 
-pub use adf::{adf_lags_cap, AdfError, AdfLags, AdfRegression, AdfResult, AdfWorkspace};
+pub use adf::{
+    adf_lags_cap, default_max_lag, AdfError, AdfLags, AdfRegression, AdfResult, AdfWorkspace,
+};
 pub use ols::{simple_regression, SimpleRegression};
 pub use tdist::{ln_gamma, regularized_incomplete_beta, student_t_two_sided_p};
 

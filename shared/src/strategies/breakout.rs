@@ -13,10 +13,11 @@
 //! side normalised to its allocation. Because entries override the state, the replay start only
 //! matters until the first entry; `replay_days` (default 140) bounds how far back that can be.
 //!
-//! Speed: "close above the max of the previous k closes" is "the nearest earlier close that is
-//! `>=` this one lies more than k days back". One monotonic-stack pass per asset gives, for every
-//! day in the window, the nearest earlier `>=` and `<=` closes, so all four channel tests are
-//! O(1) index comparisons: O(window) per asset per date, with no allocation per asset.
+//! Speed: entries override the state, so only the last entry day and the exits after it matter.
+//! [`replay`] walks back from `t` to the last entry and forward from there; each channel test
+//! stops at the first close that breaks it. On market data that is a few dozen comparisons per
+//! asset per date rather than a full replay of `replay_days` days (the worst case, no entry at
+//! all, is `replay_days · entry_lookback` comparisons). No allocation per asset.
 
 use super::common::{window, Candidate, CrossSection, Defaults};
 use super::params::Params;
@@ -72,74 +73,48 @@ impl Breakout {
     }
 }
 
-/// Reusable per-call buffers for [`replay`].
-#[derive(Clone, Debug, Default)]
-pub struct ReplayScratch {
-    /// Nearest earlier index with a close `>=` (resp. `<=`) this one, or -1.
-    prev_ge: Vec<i32>,
-    prev_le: Vec<i32>,
-    stack: Vec<i32>,
-}
-
 /// Replays the breakout state machine over `closes` (oldest first, all finite) and returns the
-/// position after the last day. Days `w..closes.len()` are replayed, `w = max(entry, exit)`, so
-/// every replayed day has full channels; before that the position is flat.
-pub fn replay(closes: &[f64], entry: usize, exit: usize, scratch: &mut ReplayScratch) -> Position {
+/// position after the last day. Days `w..closes.len()` are replayed from flat, with
+/// `w = max(entry, exit)`, so every replayed day has full channels.
+///
+/// Because an entry sets the position whatever it was, the state at the end depends only on
+/// the last entry day and on whether that position exited afterwards (after an exit the
+/// position stays flat: there is no later entry). So this walks backwards to the last entry
+/// and then forwards over the few days after it, instead of replaying every day. Each channel
+/// test scans back from the day and stops at the first close that breaks it, which on typical
+/// prices is a handful of steps.
+pub fn replay(closes: &[f64], entry: usize, exit: usize) -> Position {
     let n = closes.len();
     let w = entry.max(exit);
     if n <= w {
         return Position::Flat;
     }
-    let ReplayScratch {
-        prev_ge,
-        prev_le,
-        stack,
-    } = scratch;
-    prev_ge.clear();
-    prev_le.clear();
-    stack.clear();
-    for (i, &c) in closes.iter().enumerate() {
-        while let Some(&j) = stack.last() {
-            if closes[j as usize] < c {
-                stack.pop();
-            } else {
-                break;
-            }
+    // close[i] > max of the previous k closes (strict: a tie is no breakout).
+    let above = |i: usize, k: usize| closes[i - k..i].iter().rev().all(|&c| c < closes[i]);
+    let below = |i: usize, k: usize| closes[i - k..i].iter().rev().all(|&c| c > closes[i]);
+    let mut i = n - 1;
+    let held = loop {
+        if above(i, entry) {
+            break Position::Long;
         }
-        prev_ge.push(stack.last().copied().unwrap_or(-1));
-        stack.push(i as i32);
-    }
-    stack.clear();
-    for (i, &c) in closes.iter().enumerate() {
-        while let Some(&j) = stack.last() {
-            if closes[j as usize] > c {
-                stack.pop();
-            } else {
-                break;
-            }
+        if below(i, entry) {
+            break Position::Short;
         }
-        prev_le.push(stack.last().copied().unwrap_or(-1));
-        stack.push(i as i32);
-    }
-    let (entry, exit) = (entry as i64, exit as i64);
-    let mut pos = Position::Flat;
-    for i in w..n {
-        let ii = i as i64;
-        // close > max(previous k) <=> no earlier close >= it within k days.
-        let above = |k: i64| (prev_ge[i] as i64) < ii - k;
-        let below = |k: i64| (prev_le[i] as i64) < ii - k;
-        pos = match pos {
-            Position::Long if below(exit) => Position::Flat,
-            Position::Short if above(exit) => Position::Flat,
-            p => p,
+        if i == w {
+            return Position::Flat;
+        }
+        i -= 1;
+    };
+    for r in i + 1..n {
+        let exited = match held {
+            Position::Long => below(r, exit),
+            _ => above(r, exit),
         };
-        if above(entry) {
-            pos = Position::Long;
-        } else if below(entry) {
-            pos = Position::Short;
+        if exited {
+            return Position::Flat;
         }
     }
-    pos
+    held
 }
 
 impl Strategy for Breakout {
@@ -158,19 +133,13 @@ impl Strategy for Breakout {
     fn compute(&self, input: &Input<'_>, t: usize, out: &mut [f64]) -> Activity {
         let panel = input.panel;
         let len = self.replay_window();
-        let mut scratch = ReplayScratch::default();
         let cands = self.xs.eligible(input, t, |a| {
             let closes = window(panel.series(Field::Close, a), t, len)?;
             if closes.iter().any(|c| *c <= 0.0) {
                 return None;
             }
             Some(
-                match replay(
-                    closes,
-                    self.entry_lookback,
-                    self.exit_lookback,
-                    &mut scratch,
-                ) {
+                match replay(closes, self.entry_lookback, self.exit_lookback) {
                     Position::Long => 1.0,
                     Position::Short => -1.0,
                     Position::Flat => 0.0,
@@ -201,7 +170,7 @@ pub(crate) mod tests {
     use crate::strategies::testutil::{build, run_at};
     use proptest::prelude::{prop_assert_eq, proptest, ProptestConfig};
 
-    /// The obvious O(window) per day replay, to check the stack version against.
+    /// The obvious day-by-day forward replay, to check the backward shortcut against.
     fn replay_naive(c: &[f64], entry: usize, exit: usize) -> Position {
         let w = entry.max(exit);
         let mut pos = Position::Flat;
@@ -224,7 +193,7 @@ pub(crate) mod tests {
     }
 
     fn pos(c: &[f64], entry: usize, exit: usize) -> Position {
-        replay(c, entry, exit, &mut ReplayScratch::default())
+        replay(c, entry, exit)
     }
 
     #[test]
@@ -255,7 +224,7 @@ pub(crate) mod tests {
 
     proptest! {
         #[test]
-        fn stack_replay_equals_naive_replay(
+        fn backward_replay_equals_forward_replay(
             steps in proptest::collection::vec(-3i32..4, 5..120),
             entry in 1usize..12,
             exit in 1usize..12,
@@ -404,107 +373,5 @@ pub(crate) mod tests {
             let d = build("breakout", "{}");
             assert_window_parity(&*d, &p, 259);
         }
-    }
-}
-#[cfg(test)]
-mod tmp_timing {
-    use super::tests::random_panel;
-    use crate::strategies::testutil::build;
-    use crate::strategies::Input;
-    #[test]
-    #[ignore]
-    fn tmp_time_all_dates() {
-        let p = random_panel(3, 2100, 40);
-        let excluded = vec![false; 40];
-        let mut out = vec![0.0; 40];
-        for (name, json) in [
-            ("breakout", "{}"),
-            (
-                "adf",
-                r#"{"regression": "ct", "long_percentile": 20, "short_percentile": 80}"#,
-            ),
-            ("adf", r#"{"regression": "c"}"#),
-            ("mean_reversion", "{}"),
-            ("trendline_breakout", "{}"),
-        ] {
-            let s = build(name, json);
-            let t0 = std::time::Instant::now();
-            let mut n = 0;
-            for t in s.lookback() - 1..2100 {
-                out.iter_mut().for_each(|w| *w = 0.0);
-                s.compute(
-                    &Input {
-                        panel: &p,
-                        excluded: &excluded,
-                    },
-                    t,
-                    &mut out,
-                );
-                n += 1;
-            }
-            eprintln!(
-                "TIMING {name} {json}: {n} dates x 40 assets: {:?}",
-                t0.elapsed()
-            );
-        }
-    }
-}
-#[cfg(test)]
-mod tmp_timing2 {
-    use super::*;
-    use crate::stats::adf::*;
-    #[test]
-    #[ignore]
-    fn tmp_time_pieces() {
-        let p = tests::random_panel(3, 2100, 40);
-        let a = (0..40)
-            .find(|&a| p.series(Field::Close, a).iter().all(|v| v.is_finite()))
-            .unwrap();
-        let c = p.series(Field::Close, a);
-        let logs: Vec<f64> = c.iter().map(|v| v.ln()).collect();
-        let mut ws = AdfWorkspace::new();
-        let t0 = std::time::Instant::now();
-        let mut acc = 0.0;
-        let mut lags = 0;
-        for t in 60..2100 {
-            let r = ws
-                .adf(&logs[t - 60..t], AdfRegression::ConstantTrend, AdfLags::Aic)
-                .unwrap();
-            acc += r.statistic;
-            lags += r.used_lag;
-        }
-        eprintln!(
-            "TIMING adf ct: {:?} per call ({acc}, mean lag {})",
-            t0.elapsed() / 2040,
-            lags as f64 / 2040.0
-        );
-        let t0 = std::time::Instant::now();
-        for t in 60..2100 {
-            let r = ws
-                .adf(
-                    &logs[t - 60..t],
-                    AdfRegression::ConstantTrend,
-                    AdfLags::Fixed(0),
-                )
-                .unwrap();
-            acc += r.statistic;
-        }
-        eprintln!(
-            "TIMING adf ct fixed 0: {:?} per call ({acc})",
-            t0.elapsed() / 2040
-        );
-        let mut scratch = ReplayScratch::default();
-        let t0 = std::time::Instant::now();
-        let mut k = 0;
-        for t in 210..2100 {
-            k += replay(&c[t - 210..t], 50, 70, &mut scratch) as usize;
-        }
-        eprintln!("TIMING replay: {:?} per call ({k})", t0.elapsed() / 1890);
-        let t0 = std::time::Instant::now();
-        let mut v = 0.0;
-        for t in 210..2100 {
-            v += crate::strategies::common::annualized_vol(c, t, 30).unwrap();
-        }
-        eprintln!("TIMING vol: {:?} per call ({v})", t0.elapsed() / 1890);
     }
 }

@@ -1,0 +1,64 @@
+//! `lockstep backtest`: the native backtest of a config over CSV data, written as JSON.
+
+use super::{load_config, load_panel};
+use anyhow::Context;
+use shared::backtest::{self, BacktestSettings};
+use shared::portfolio::rebalance::RebalancePolicy;
+use shared::Day;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct BacktestArgs {
+    /// Strategy config (the predecessor's format); default: Lockstep's shipped config.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Directory of CSV files in the predecessor's formats.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// First day traded (earlier rows are still used as history).
+    #[arg(long)]
+    pub start: Option<Day>,
+    /// Last day traded.
+    #[arg(long)]
+    pub end: Option<Day>,
+    /// Override the config's rebalance policy.
+    #[arg(long, value_enum)]
+    pub policy: Option<PolicyArg>,
+    /// Where to write the result JSON (`-` for stdout).
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum PolicyArg {
+    Time,
+    Threshold,
+}
+
+/// Runs the backtest and writes the result; returns the result for the caller to summarise.
+pub fn run(args: &BacktestArgs) -> anyhow::Result<backtest::BacktestResult> {
+    let config = load_config(args.config.as_deref())?;
+    let panel = load_panel(&args.data)?;
+    let policy = args.policy.map(|p| match p {
+        PolicyArg::Time => RebalancePolicy::Time,
+        PolicyArg::Threshold => RebalancePolicy::Threshold {
+            threshold: config.rebalance.threshold,
+        },
+    });
+    let settings = BacktestSettings {
+        start: args.start,
+        end: args.end,
+        policy,
+        ..BacktestSettings::default()
+    };
+    let result = backtest::run(&panel, &config, &settings)?;
+    let json = serde_json::to_vec(&result)?;
+    if args.out.as_os_str() == "-" {
+        use std::io::Write;
+        std::io::stdout().write_all(&json)?;
+    } else {
+        std::fs::write(&args.out, json)
+            .with_context(|| format!("writing {}", args.out.display()))?;
+    }
+    Ok(result)
+}

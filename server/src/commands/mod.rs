@@ -1,0 +1,43 @@
+//! The offline subcommands: they read the predecessor's CSV files directly and run the same
+//! kernels the server runs, so a user can check any number the dashboard shows.
+
+pub mod backtest;
+pub mod targets;
+
+use crate::market_data::csv;
+use anyhow::Context;
+use shared::config::Config;
+use shared::Panel;
+use std::path::Path;
+
+/// Loads a strategy config file, or Lockstep's shipped default when `path` is `None`.
+pub fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
+    match path {
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .with_context(|| format!("reading config {}", p.display()))?;
+            Config::from_json(&text).with_context(|| format!("config {}", p.display()))
+        }
+        None => Config::lockstep_default().context("the shipped default config"),
+    }
+}
+
+/// Reads a directory of CSV files into a panel. Rejected rows are reported on stderr and
+/// skipped: a backtest on the rows that are good is still useful, and the report says which are not.
+pub fn load_panel(dir: &Path) -> anyhow::Result<Panel> {
+    let reads = csv::read_dir(dir)?;
+    let rejected: usize = reads.iter().map(|r| r.rejected.len()).sum();
+    if rejected > 0 {
+        eprintln!(
+            "warning: {rejected} row(s) rejected while reading {}:",
+            dir.display()
+        );
+        for e in reads.iter().flat_map(|r| &r.rejected).take(20) {
+            eprintln!("  {e}");
+        }
+        if rejected > 20 {
+            eprintln!("  ... and {} more", rejected - 20);
+        }
+    }
+    csv::build_panel(&reads).map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))
+}
