@@ -5,8 +5,13 @@
 //! browser. The two features are never enabled together.
 
 pub mod api;
+pub mod chart;
+pub mod data;
 mod fetch;
 pub mod pages;
+pub mod session;
+pub mod share;
+pub mod worker;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -38,6 +43,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    // One panel download per visit, shared by every page that runs the kernels.
+    provide_context(data::PanelResource::new());
+    provide_context(session::Session::new());
     view! {
         <Stylesheet id="leptos" href="/pkg/lockstep.css"/>
         <Title text="Lockstep"/>
@@ -46,11 +54,21 @@ pub fn App() -> impl IntoView {
                 <A href="/" attr:class="brand">"Lockstep"</A>
                 <nav>
                     <A href="/">"Overview"</A>
+                    <A href="/backtest">"Backtest"</A>
+                    <A href="/sweep">"Sweep"</A>
+                    <A href="/trades">"Trades"</A>
+                    <A href="/data">"Data"</A>
                 </nav>
+                <session::SessionBadge/>
             </header>
             <main>
                 <Routes fallback=|| view! { <p class="error">"Page not found."</p> }>
                     <Route path=StaticSegment("") view=pages::overview::Overview/>
+                    <Route path=StaticSegment("backtest") view=pages::backtest::BacktestPage/>
+                    <Route path=StaticSegment("sweep") view=pages::sweep::SweepPage/>
+                    <Route path=StaticSegment("trades") view=pages::trades::TradesPage/>
+                    <Route path=StaticSegment("data") view=pages::data::DataPage/>
+                    <Route path=StaticSegment("login") view=session::SignInPage/>
                 </Routes>
             </main>
         </Router>

@@ -30,6 +30,21 @@ pub enum Command {
     Backtest(crate::commands::backtest::BacktestArgs),
     /// Print the live path's blended target weights for one date as JSON.
     Targets(crate::commands::targets::TargetsArgs),
+    /// Manage dashboard users: `lockstep user add NAME --role viewer|trader`, `list`, `passwd`,
+    /// `role`, `remove`.
+    #[command(subcommand)]
+    User(crate::commands::user::UserCommand),
+    /// Import the predecessor's CSV files (files or directories) into the store.
+    Import(crate::commands::import::ImportArgs),
+    /// Inspect the stored market data (`lockstep data status`).
+    #[command(subcommand)]
+    Data(crate::commands::data::DataCommand),
+    /// Fetch market data from the live sources (Hyperliquid, CoinMarketCap, Coinalyze) into
+    /// the store, incrementally, and print a summary per source.
+    Fetch(crate::commands::fetch::FetchArgs),
+    /// Run one live cycle: fresh data → targets → trade plan (stored as `proposed`, or executed
+    /// at once with `auto_approve`).
+    Live(crate::commands::live::LiveArgs),
 }
 
 #[derive(Debug, Clone, clap::Parser)]
@@ -40,6 +55,23 @@ pub struct ServeArgs {
     /// Directory holding the compiled site (`pkg/` with the WASM bundle, CSS, public assets).
     #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
     pub site_root: PathBuf,
+    /// How long a dashboard sign-in lasts, in hours.
+    #[arg(long, env = "LOCKSTEP_SESSION_HOURS", default_value_t = 12)]
+    pub session_hours: u64,
+    /// Mark session cookies `Secure` on every response, not only on requests that arrived
+    /// over HTTPS (directly or with `X-Forwarded-Proto: https`).
+    #[arg(long, env = "LOCKSTEP_SECURE_COOKIES")]
+    pub secure_cookies: bool,
+    /// Behind a reverse proxy: rate-limit sign-ins by the last `X-Forwarded-For` address instead
+    /// of the proxy's.
+    #[arg(long, env = "LOCKSTEP_TRUST_X_FORWARDED_FOR")]
+    pub trust_x_forwarded_for: bool,
+    /// Scheduled market-data refresh (off unless `--refresh-every`/`--refresh-at` is given).
+    #[command(flatten)]
+    pub refresh: crate::commands::fetch::RefreshArgs,
+    /// The live trader: broker, strategy config, settings (schedule, risk limits).
+    #[command(flatten)]
+    pub live: crate::commands::live::ServeLiveArgs,
 }
 
 impl Default for ServeArgs {
@@ -77,6 +109,29 @@ pub fn run() -> anyhow::Result<()> {
     runtime.block_on(async move {
         match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
             Command::Serve(args) => serve(&cli.database_url, args).await,
+            Command::User(cmd) => {
+                let store = open_store(&cli.database_url).await?;
+                crate::commands::user::run(&store, &cmd).await
+            }
+            Command::Import(args) => {
+                let store = open_store(&cli.database_url).await?;
+                if !crate::commands::import::run(&store, &args).await? {
+                    anyhow::bail!("some rows or files were rejected (see above); the good rows were imported");
+                }
+                Ok(())
+            }
+            Command::Data(cmd) => {
+                let store = open_store(&cli.database_url).await?;
+                crate::commands::data::run(&store, &cmd).await
+            }
+            Command::Fetch(args) => {
+                let store = open_store(&cli.database_url).await?;
+                crate::commands::fetch::run(&store, &args).await
+            }
+            Command::Live(args) => {
+                let store = open_store(&cli.database_url).await?;
+                crate::commands::live::run(store, &args).await
+            }
             Command::Backtest(_) | Command::Targets(_) => unreachable!("handled above"),
         }
     })
@@ -88,23 +143,58 @@ fn init_tracing() {
     let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
 }
 
-async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
-    let store = crate::store::Store::connect(database_url)
+/// Opens the store at `database_url`, naming it (without its password) on failure.
+async fn open_store(database_url: &str) -> anyhow::Result<crate::store::Store> {
+    crate::store::Store::connect(database_url)
         .await
         .with_context(|| {
             format!(
                 "opening the store at {}",
                 crate::store::redact(database_url)
             )
-        })?;
-    let state = crate::web::AppState::new(store, &args.site_root, args.addr);
+        })
+}
+
+async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
+    let store = open_store(database_url).await?;
+    crate::commands::first_start::ensure_data(&store).await?;
+    let state = crate::web::AppState::new(store, &args.site_root, args.addr).with_auth(
+        crate::auth::AuthConfig {
+            session_ttl: std::time::Duration::from_secs(args.session_hours.max(1) * 3600),
+            secure_cookies: if args.secure_cookies {
+                crate::auth::SecureCookies::Always
+            } else {
+                crate::auth::SecureCookies::Auto
+            },
+            trust_forwarded_for: args.trust_x_forwarded_for,
+            ..crate::auth::AuthConfig::default()
+        },
+    );
+    // The first unknown-user sign-in then costs what every other one does.
+    tokio::task::spawn_blocking(crate::auth::password::warm_up);
+    // The refresh task logs its failures and keeps going; it never takes the server down.
+    let _refresh = crate::commands::fetch::spawn_refresh(state.store.clone(), &args.refresh);
+    // The live trader: its daily cycle (and `POST /api/live/run`) on the configured broker.
+    let live = std::sync::Arc::new(crate::commands::live::build(
+        state.store.clone(),
+        args.live.broker,
+        args.live.config.as_deref(),
+        args.live.settings.as_deref(),
+        Some(&args.refresh.sources),
+    )?);
+    let state = state.with_live(live.clone());
+    let _live_scheduler = crate::live::scheduler::spawn(live);
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .with_context(|| format!("binding {}", args.addr))?;
     let local = listener.local_addr()?;
     // The run command and the e2e suite read this line to find the server.
     println!("lockstep listening on http://{local}");
-    axum::serve(listener, crate::web::router(state))
+    // Peer addresses feed the per-address sign-in rate limit.
+    axum::serve(
+        listener,
+        crate::web::router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("serving HTTP")?;

@@ -4,9 +4,14 @@
 //! vendors, computes live targets with the `shared` kernels and serves the dashboard (the `app`
 //! crate, rendered with Leptos SSR and hydrated in the browser) and the JSON API under `/api`.
 
+#![recursion_limit = "256"]
+
 pub mod api;
+pub mod auth;
+pub mod broker;
 pub mod cli;
 pub mod commands;
+pub mod live;
 pub mod market_data;
 pub mod store;
 pub mod web;

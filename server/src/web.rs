@@ -14,6 +14,11 @@ use std::sync::Arc;
 pub struct AppState {
     pub leptos: LeptosOptions,
     pub store: Arc<Store>,
+    /// Sign-in settings and the login rate limiters (`crate::auth`).
+    pub auth: crate::auth::Auth,
+    /// The live trader (`crate::live`): paper broker and the shipped config unless replaced
+    /// with [`AppState::with_live`].
+    pub live: Arc<crate::live::LiveService>,
 }
 
 impl AppState {
@@ -26,10 +31,27 @@ impl AppState {
             .site_pkg_dir("pkg")
             .site_addr(addr)
             .build();
+        let store = Arc::new(store);
+        let live = crate::live::LiveService::paper_default(store.clone())
+            .expect("the shipped strategy config builds");
         AppState {
             leptos,
-            store: Arc::new(store),
+            store,
+            auth: crate::auth::Auth::default(),
+            live: Arc::new(live),
         }
+    }
+
+    /// The same state with this live trader (its own settings, config, broker or clock).
+    pub fn with_live(mut self, live: Arc<crate::live::LiveService>) -> AppState {
+        self.live = live;
+        self
+    }
+
+    /// The same state with these sign-in settings (fresh rate limiters).
+    pub fn with_auth(mut self, config: crate::auth::AuthConfig) -> AppState {
+        self.auth = crate::auth::Auth::new(config);
+        self
     }
 }
 
@@ -43,7 +65,11 @@ impl FromRef<AppState> for LeptosOptions {
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(app::App);
     Router::new()
-        .nest("/api", crate::api::routes())
+        // CSRF check on every state-changing /api request (login excepted; see crate::auth).
+        .nest(
+            "/api",
+            crate::api::routes().layer(axum::middleware::from_fn(crate::auth::csrf::require_csrf)),
+        )
         .leptos_routes(&state, routes, {
             let options = state.leptos.clone();
             move || app::shell(options.clone())
@@ -51,6 +77,10 @@ pub fn router(state: AppState) -> Router {
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
             app::shell,
         ))
-        .layer(tower_http::compression::CompressionLayer::new())
+        // `/api/panel` is deflate-compressed already: gzip would cost time and save nothing.
+        .layer(tower_http::compression::CompressionLayer::new().compress_when({
+            use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate};
+            DefaultPredicate::new().and(NotForContentType::const_new(shared::panel_codec::MEDIA_TYPE))
+        }))
         .with_state(state)
 }

@@ -205,8 +205,8 @@ impl<S: TargetSource> TargetSource for Recording<'_, S> {
 }
 
 /// Feeds the simulator from the [`TargetEngine`]: the blended weights of
-/// [`TargetEngine::targets_at`] (the function the live path calls, here with a cache that
-/// persists across days), each strategy's part `leverage × effective_weight × target`, and the
+/// [`TargetEngine::blend_into`] (the code behind [`TargetEngine::targets_at`], which the live
+/// path calls; here with a cache that persists across days and no allocation per day), each strategy's part `leverage × effective_weight × target`, and the
 /// rebalance-date flag.
 ///
 /// A day is a rebalance date of the blend when any strategy computed fresh targets on it (its
@@ -248,15 +248,17 @@ impl TargetSource for EngineSource<'_> {
     }
 
     fn targets(&mut self, row: usize, w: &mut [f64], by: &mut [f64]) -> Result<bool, Self::Error> {
-        let d = self.engine.targets_at(self.panel, row, &mut self.cache);
-        w.copy_from_slice(&d.weights);
+        self.engine.blend_into(self.panel, row, &mut self.cache, w);
         let n = w.len();
+        let today = Some(self.panel.day(row));
         let mut fresh = false;
-        for (k, st) in d.strategies.iter().enumerate() {
-            fresh |= st.computed_on == Some(d.day);
+        for k in 0..self.engine.strategies.len() {
+            let st = self.cache.strategy(k);
+            fresh |= st.computed_on == today;
+            // `by` is empty when the simulator records no attribution (sweeps).
             let scale = self.engine.leverage * st.effective_weight;
-            if scale != 0.0 {
-                for (b, t) in by[k * n..(k + 1) * n].iter_mut().zip(&st.targets) {
+            if scale != 0.0 && !by.is_empty() {
+                for (b, t) in by[k * n..(k + 1) * n].iter_mut().zip(st.targets) {
                     *b = scale * t;
                 }
             }

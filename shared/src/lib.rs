@@ -8,8 +8,10 @@
 pub mod backtest;
 pub mod calendar;
 pub mod config;
+pub mod math;
 pub mod metrics;
 pub mod panel;
+pub mod panel_codec;
 pub mod portfolio;
 pub mod sim;
 pub mod stats;

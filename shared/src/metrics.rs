@@ -19,12 +19,11 @@
 //! - `avg_gross_exposure` / `avg_net_exposure`: means of the daily post-trade `Σ|w|` and `Σw`.
 //!
 //! Undefined values (a ratio over a zero deviation, a std of one day) are `NaN`, which
-//! `serde_json` writes as `null`. Powers use the platform-independent [`det_exp`]/[`det_ln`], so
-//! the browser and the server print the same digits.
+//! `serde_json` writes as `null`. Powers use [`crate::math::powf`] (the `libm` crate, the same
+//! code on every target), so the browser and the server print the same digits.
 
 use crate::calendar::Day;
 use crate::sim::SimOutput;
-use crate::synth::{det_exp, det_ln};
 
 /// Days per year for annualising: crypto trades every calendar day.
 pub const DAYS_PER_YEAR: f64 = 365.0;
@@ -64,11 +63,6 @@ pub struct Metrics {
 fn null_as_nan<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
     use serde::Deserialize;
     Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
-}
-
-/// `x^y` for `x > 0` through the deterministic exp/ln.
-fn powf(x: f64, y: f64) -> f64 {
-    det_exp(det_ln(x) * y)
 }
 
 fn mean(xs: &[f64]) -> f64 {
@@ -115,7 +109,7 @@ pub fn compute(
     } else if nav <= 0.0 {
         -1.0
     } else {
-        powf(nav, DAYS_PER_YEAR / nf) - 1.0
+        crate::math::powf(nav, DAYS_PER_YEAR / nf) - 1.0
     };
 
     let m = mean(returns);
@@ -124,7 +118,15 @@ pub fn compute(
     } else {
         (returns.iter().map(|r| (r - m) * (r - m)).sum::<f64>() / (nf - 1.0)).sqrt()
     };
-    let downside = (returns.iter().map(|r| r.min(0.0).powi(2)).sum::<f64>() / nf).sqrt();
+    let downside = (returns
+        .iter()
+        .map(|r| {
+            let d = r.min(0.0);
+            d * d
+        })
+        .sum::<f64>()
+        / nf)
+        .sqrt();
     let ratio = |num: f64, den: f64| if den > 0.0 { num / den } else { f64::NAN };
 
     Metrics {
@@ -221,7 +223,7 @@ mod tests {
         let r = vec![0.001; 365];
         let m = compute(Day(0), &r, &[], &[], &[]);
         assert!((m.cagr - m.total_return).abs() < 1e-12);
-        assert!((m.total_return - (1.001f64.powi(365) - 1.0)).abs() < 1e-12);
+        assert!((m.total_return - (crate::math::powf(1.001, 365.0) - 1.0)).abs() < 1e-12);
     }
 
     proptest! {

@@ -5,6 +5,7 @@
 //! Missing values are `NaN`; nothing is ever filled in silently.
 
 use crate::calendar::Day;
+use std::sync::{Arc, OnceLock};
 
 /// The fields a panel carries. Units are fixed so that kernels never guess.
 #[derive(
@@ -85,13 +86,60 @@ pub enum PanelError {
 }
 
 /// Contiguous UTC days × assets, one column-major `f64` matrix per [`Field`].
-#[derive(Clone, Debug, PartialEq)]
+///
+/// Besides the raw fields a panel memoises series derived row by row from them (log closes and
+/// log returns, see [`Panel::log_returns`]), computed once on first use: every strategy on every
+/// date reads them, and a sweep runs thousands of backtests on one panel. Any mutation drops
+/// them; equality and `Debug` ignore them.
+#[derive(Clone)]
 pub struct Panel {
     start: Day,
     n_days: usize,
-    symbols: Vec<String>,
+    /// Shared by windows and clones: the target cache recognises "the same symbols" by pointer
+    /// without comparing strings every day.
+    symbols: Arc<[String]>,
     /// `data[field][asset * n_days + row]`.
     data: Vec<Vec<f64>>,
+    derived: Derived,
+}
+
+/// Series derived from the close, column-major like the fields. Each value depends only on its
+/// own row and the row before, so a window of a panel derives exactly the same bits as the
+/// full panel for every row but the window's first (where the predecessor is missing: `NaN`).
+#[derive(Clone, Default)]
+struct Derived {
+    log_close: OnceLock<Vec<f64>>,
+    log_return: OnceLock<Vec<f64>>,
+    /// Per row, the assets with a usable close, ascending: `(offsets, assets)` in CSR form.
+    priced: OnceLock<(Vec<u32>, Vec<u32>)>,
+    /// Each asset's position in the alphabetical order of the symbols.
+    symbol_rank: OnceLock<Vec<u32>>,
+}
+
+impl PartialEq for Panel {
+    fn eq(&self, other: &Panel) -> bool {
+        self.start == other.start
+            && self.n_days == other.n_days
+            && self.symbols == other.symbols
+            && self.data == other.data
+    }
+}
+
+impl std::fmt::Debug for Panel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Panel")
+            .field("start", &self.start)
+            .field("n_days", &self.n_days)
+            .field("symbols", &self.symbols)
+            .field("data", &self.data)
+            .finish()
+    }
+}
+
+/// `c` if it is a usable price (finite and positive).
+#[inline]
+fn price(c: f64) -> Option<f64> {
+    (c.is_finite() && c > 0.0).then_some(c)
 }
 
 impl Panel {
@@ -108,7 +156,8 @@ impl Panel {
             start,
             n_days,
             data: vec![vec![f64::NAN; len]; Field::COUNT],
-            symbols,
+            symbols: symbols.into(),
+            derived: Derived::default(),
         })
     }
 
@@ -123,6 +172,7 @@ impl Panel {
             });
         }
         self.data[field.index()] = values;
+        self.derived = Derived::default();
         Ok(())
     }
 
@@ -171,6 +221,7 @@ impl Panel {
 
     #[inline]
     pub fn series_mut(&mut self, field: Field, asset: usize) -> &mut [f64] {
+        self.derived = Derived::default();
         let n = self.n_days;
         &mut self.data[field.index()][asset * n..(asset + 1) * n]
     }
@@ -182,8 +233,101 @@ impl Panel {
 
     #[inline]
     pub fn set(&mut self, field: Field, asset: usize, row: usize, value: f64) {
+        self.derived = Derived::default();
         let n = self.n_days;
         self.data[field.index()][asset * n + row] = value;
+    }
+
+    /// The symbols as a shared allocation: two panels whose `symbols_arc` are the same pointer
+    /// (a panel, its clones and its windows) certainly have the same symbols.
+    pub fn symbols_arc(&self) -> &Arc<[String]> {
+        &self.symbols
+    }
+
+    /// One asset's natural log closes: `ln(c_t)` where the close is finite and positive, else
+    /// `NaN`. Computed once per panel (through [`crate::math::ln`]), then shared by every
+    /// strategy; the same bits as computing `ln(c_t)` on the spot.
+    pub fn log_closes(&self, asset: usize) -> &[f64] {
+        let all = self.derived.log_close.get_or_init(|| {
+            self.field(Field::Close)
+                .iter()
+                .map(|&c| price(c).map_or(f64::NAN, crate::math::ln))
+                .collect()
+        });
+        let n = self.n_days;
+        &all[asset * n..(asset + 1) * n]
+    }
+
+    /// One asset's daily log returns: `l_t = ln(c_t / c_{t-1})` where both closes are finite and
+    /// positive, else `NaN`; `l_0 = NaN` (no predecessor in this panel). Computed once per panel,
+    /// bit-identical to computing `ln(c_t / c_{t-1})` on the spot, so a window of the panel gives
+    /// the same values on every row except its first: a kernel that reads `l_t` must also be
+    /// entitled to read row `t - 1`.
+    pub fn log_returns(&self, asset: usize) -> &[f64] {
+        let n = self.n_days;
+        let all = self.derived.log_return.get_or_init(|| {
+            let close = self.field(Field::Close);
+            let mut out = vec![f64::NAN; close.len()];
+            for a in 0..self.symbols.len() {
+                let c = &close[a * n..(a + 1) * n];
+                let o = &mut out[a * n..(a + 1) * n];
+                for r in 1..n {
+                    if let (Some(c0), Some(c1)) = (price(c[r - 1]), price(c[r])) {
+                        o[r] = crate::math::ln(c1 / c0);
+                    }
+                }
+            }
+            out
+        });
+        &all[asset * n..(asset + 1) * n]
+    }
+
+    /// The assets whose close at `row` is finite and positive, in ascending order. Computed once
+    /// per panel: the cross-sections visit only these instead of every asset every day (on the
+    /// real data 10 to 54 of 136 assets have a price on a given day).
+    pub fn priced_assets(&self, row: usize) -> &[u32] {
+        let (offsets, assets) = self.derived.priced.get_or_init(|| {
+            let n = self.n_days;
+            let close = self.field(Field::Close);
+            let mut counts = vec![0u32; n + 1];
+            for a in 0..self.symbols.len() {
+                for (r, &c) in close[a * n..(a + 1) * n].iter().enumerate() {
+                    if price(c).is_some() {
+                        counts[r + 1] += 1;
+                    }
+                }
+            }
+            for r in 0..n {
+                counts[r + 1] += counts[r];
+            }
+            let mut next = counts.clone();
+            let mut assets = vec![0u32; counts[n] as usize];
+            for a in 0..self.symbols.len() {
+                for (r, &c) in close[a * n..(a + 1) * n].iter().enumerate() {
+                    if price(c).is_some() {
+                        assets[next[r] as usize] = a as u32;
+                        next[r] += 1;
+                    }
+                }
+            }
+            (counts, assets)
+        });
+        &assets[offsets[row] as usize..offsets[row + 1] as usize]
+    }
+
+    /// `symbol_ranks()[asset]` is the asset's position when the symbols are sorted
+    /// alphabetically: comparing ranks orders assets exactly as comparing their symbols does,
+    /// without touching the strings (the tie-break of every ranking).
+    pub fn symbol_ranks(&self) -> &[u32] {
+        self.derived.symbol_rank.get_or_init(|| {
+            let mut order: Vec<usize> = (0..self.symbols.len()).collect();
+            order.sort_by(|&a, &b| self.symbols[a].cmp(&self.symbols[b]));
+            let mut rank = vec![0u32; order.len()];
+            for (r, a) in order.into_iter().enumerate() {
+                rank[a] = r as u32;
+            }
+            rank
+        })
     }
 
     /// The whole column-major buffer of a field.
@@ -216,8 +360,9 @@ impl Panel {
         Ok(Panel {
             start: self.day(first),
             n_days: n,
-            symbols: self.symbols.clone(),
+            symbols: Arc::clone(&self.symbols),
             data,
+            derived: Derived::default(),
         })
     }
 
@@ -259,6 +404,47 @@ mod tests {
         assert_eq!(w.series(Field::Close, 0), &[1.0, 2.0]);
         assert_eq!(w.series(Field::Close, 1), &[11.0, 12.0]);
         assert!(tiny().window(2, 4).is_err());
+    }
+
+    #[test]
+    fn derived_series_match_on_the_spot_values_and_windows() {
+        let mut p = Panel::new(Day(0), 5, vec!["A".into()]).unwrap();
+        for (r, c) in [100.0, 110.0, f64::NAN, 0.0, 121.0].into_iter().enumerate() {
+            p.set(Field::Close, 0, r, c);
+        }
+        let l = p.log_returns(0).to_vec();
+        assert!(l[0].is_nan() && l[2].is_nan() && l[3].is_nan() && l[4].is_nan());
+        assert_eq!(l[1].to_bits(), crate::math::ln(110.0 / 100.0).to_bits());
+        let lc = p.log_closes(0);
+        assert_eq!(lc[4].to_bits(), crate::math::ln(121.0).to_bits());
+        assert!(lc[2].is_nan() && lc[3].is_nan());
+        assert_eq!(p.priced_assets(1), &[0]);
+        assert!(p.priced_assets(2).is_empty() && p.priced_assets(3).is_empty());
+        // A window re-derives: its first row has no predecessor.
+        let w = p.window(1, 2).unwrap();
+        assert!(w.log_returns(0)[0].is_nan());
+        // Mutation drops the memo.
+        p.set(Field::Close, 0, 2, 121.0);
+        assert_eq!(
+            p.log_returns(0)[2].to_bits(),
+            crate::math::ln(1.1).to_bits()
+        );
+        let q = p.clone();
+        assert_eq!(q.log_returns(0)[2].to_bits(), p.log_returns(0)[2].to_bits());
+        assert!(Arc::ptr_eq(p.symbols_arc(), q.symbols_arc()));
+    }
+
+    #[test]
+    fn priced_assets_and_symbol_ranks() {
+        let mut p = Panel::new(Day(0), 3, vec!["C".into(), "A".into(), "B".into()]).unwrap();
+        p.set(Field::Close, 0, 0, 1.0);
+        p.set(Field::Close, 2, 0, 2.0);
+        p.set(Field::Close, 1, 2, 3.0);
+        p.set(Field::Close, 2, 2, -1.0);
+        assert_eq!(p.priced_assets(0), &[0, 2]);
+        assert!(p.priced_assets(1).is_empty());
+        assert_eq!(p.priced_assets(2), &[1]);
+        assert_eq!(p.symbol_ranks(), &[2, 0, 1]);
     }
 
     #[test]

@@ -15,9 +15,11 @@ pub fn Overview() -> impl IntoView {
     });
 
     view! {
+        <crate::pages::portfolio::PortfolioSection/>
+        <crate::pages::data::DataSummaryCard/>
         <section class="card">
             <div class="card-head">
-                <h1>"Overview"</h1>
+                <h2>"Server"</h2>
                 <button
                     id="refresh-health"
                     on:click=move |_| set_refreshes.update(|n| *n += 1)
@@ -43,6 +45,7 @@ pub fn Overview() -> impl IntoView {
 fn HealthView(health: Health, refreshes: u32) -> impl IntoView {
     let db_ok = health.database.status == "ok";
     let data = health.data;
+    let synthetic = data.synthetic;
     let data_line = match (&data.first_day, &data.last_day) {
         (Some(first), Some(last)) => format!(
             "{} symbols, {} daily bars, {first} to {last}",
@@ -62,7 +65,10 @@ fn HealthView(health: Health, refreshes: u32) -> impl IntoView {
                 {health.database.error.map(|e| format!(": {e}"))}
             </dd>
             <dt>"Data"</dt>
-            <dd id="health-data">{data_line}</dd>
+            <dd id="health-data">
+                {data_line}
+                {synthetic.then_some(" — synthetic demo data, not market history")}
+            </dd>
             <dt>"Checked"</dt>
             <dd id="health-checks">{format!("{} time(s) this visit", refreshes + 1)}</dd>
         </dl>

@@ -7,10 +7,18 @@ use axum::Json;
 
 /// Always answers 200 while the process is up; a broken database shows in the body, so a
 /// monitor can tell "server down" from "database down".
+#[utoipa::path(get, path = "/api/health", tag = "system",
+    responses((status = 200, body = Health)))]
 pub async fn health(State(state): State<AppState>) -> Json<Health> {
     let store = &state.store;
-    let (database, data) = match store.bar_summary().await {
-        Ok(s) => (
+    let summary = async {
+        let bars = store.bar_summary().await?;
+        let sources = store.sources_in_use().await?;
+        let synthetic = store.synthetic_in_use().await?;
+        Ok::<_, crate::store::StoreError>((bars, sources, synthetic))
+    };
+    let (database, data) = match summary.await {
+        Ok((s, sources, synthetic)) => (
             DatabaseHealth {
                 status: "ok".into(),
                 backend: store.backend().name().into(),
@@ -21,6 +29,8 @@ pub async fn health(State(state): State<AppState>) -> Json<Health> {
                 bars: s.bars,
                 first_day: s.first_day.map(|d| d.to_string()),
                 last_day: s.last_day.map(|d| d.to_string()),
+                sources,
+                synthetic,
             },
         ),
         Err(e) => (
@@ -34,6 +44,8 @@ pub async fn health(State(state): State<AppState>) -> Json<Health> {
                 bars: 0,
                 first_day: None,
                 last_day: None,
+                sources: Vec::new(),
+                synthetic: false,
             },
         ),
     };

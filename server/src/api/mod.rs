@@ -1,19 +1,44 @@
 //! The JSON API under `/api`. Response types live in `app::api` so the browser decodes exactly
 //! what the server encodes.
 
+mod auth;
+pub mod data;
 mod health;
+mod openapi;
+mod plans;
+mod portfolio;
 
 use crate::web::AppState;
 use app::api::ApiErrorBody;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 
 /// Routes mounted at `/api`.
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/health", get(health::health))
+        .route("/data/status", get(data::status))
+        .route("/panel", get(data::panel))
+        .route("/auth/login", post(auth::login))
+        .route("/auth/logout", post(auth::logout))
+        .route("/auth/me", get(auth::me))
+        .route("/openapi.json", get(openapi::openapi))
+        .route("/portfolio", get(portfolio::portfolio))
+        .route("/equity", get(portfolio::equity))
+        .route(
+            "/kill-switch",
+            get(portfolio::kill_switch)
+                .post(portfolio::kill_switch_on)
+                .delete(portfolio::kill_switch_off),
+        )
+        .route("/plans", get(plans::list))
+        .route("/plans/{id}", get(plans::detail))
+        .route("/plans/{id}/approve", post(plans::approve))
+        .route("/plans/{id}/reject", post(plans::reject))
+        .route("/plans/{id}/execute", post(plans::execute))
+        .route("/live/run", post(plans::run))
         .fallback(not_found)
 }
 

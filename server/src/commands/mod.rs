@@ -2,7 +2,13 @@
 //! kernels the server runs, so a user can check any number the dashboard shows.
 
 pub mod backtest;
+pub mod data;
+pub mod first_start;
+pub mod import;
+pub mod live;
+pub mod fetch;
 pub mod targets;
+pub mod user;
 
 use crate::market_data::csv;
 use anyhow::Context;

@@ -4,6 +4,11 @@
 //! Queries go through sqlx's `Any` driver so the same code runs on either engine, and the same
 //! tests run against both.
 
+pub mod market;
+pub mod panel;
+pub mod quality;
+pub mod testing;
+
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::AnyPool;
 use std::str::FromStr;
@@ -38,13 +43,24 @@ pub enum StoreError {
     Sqlx(#[from] sqlx::Error),
     #[error("applying migrations: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("stored data is inconsistent: {0}")]
+    Data(String),
 }
+
+/// The last panel built from the store and the data version it was built at.
+type PanelCache = std::sync::Arc<tokio::sync::Mutex<Option<(i64, std::sync::Arc<shared::Panel>)>>>;
+
+/// Encoded `/api/panel` answers of the current data version, by request.
+type EncodedCache =
+    std::sync::Arc<std::sync::Mutex<std::collections::HashMap<panel::EncodedKey, panel::EncodedPanel>>>;
 
 /// A connection pool plus the engine it talks to.
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    panel_cache: PanelCache,
+    encoded_cache: EncodedCache,
 }
 
 /// What the store holds, for the health endpoint and the first page.
@@ -92,7 +108,12 @@ impl Store {
             .max_connections(if backend == Backend::Sqlite { 4 } else { 8 })
             .connect_with(options)
             .await?;
-        let store = Store { pool, backend };
+        let store = Store {
+            pool,
+            backend,
+            panel_cache: PanelCache::default(),
+            encoded_cache: EncodedCache::default(),
+        };
         store.migrate().await?;
         Ok(store)
     }

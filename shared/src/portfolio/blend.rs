@@ -27,10 +27,16 @@ pub struct BlendItem {
 /// The effective weight of each item (same order). Their sum is at most the configured total;
 /// what is missing is held in cash.
 pub fn effective_weights(items: &[BlendItem]) -> Vec<f64> {
-    let mut eff: Vec<f64> = items
-        .iter()
-        .map(|i| if i.active { i.weight } else { 0.0 })
-        .collect();
+    let mut eff = Vec::new();
+    effective_weights_into(items, &mut eff, &mut Vec::new());
+    eff
+}
+
+/// [`effective_weights`] into caller-owned buffers (`pinned` is scratch), so the backtest's
+/// daily loop does not allocate.
+pub fn effective_weights_into(items: &[BlendItem], eff: &mut Vec<f64>, pinned: &mut Vec<bool>) {
+    eff.clear();
+    eff.extend(items.iter().map(|i| if i.active { i.weight } else { 0.0 }));
     let receives = |i: &BlendItem| i.active && !i.fixed && i.weight > 0.0;
     let inactive: f64 = items.iter().filter(|i| !i.active).map(|i| i.weight).sum();
     let flexible: f64 = items.iter().filter(|i| receives(i)).map(|i| i.weight).sum();
@@ -42,7 +48,8 @@ pub fn effective_weights(items: &[BlendItem]) -> Vec<f64> {
         }
     }
     // Water-fill the caps. Each pass pins at least one more item at its cap, so this ends.
-    let mut pinned = vec![false; items.len()];
+    pinned.clear();
+    pinned.resize(items.len(), false);
     for _ in 0..=items.len() {
         let mut excess = 0.0;
         for (k, i) in items.iter().enumerate() {
@@ -72,17 +79,23 @@ pub fn effective_weights(items: &[BlendItem]) -> Vec<f64> {
             }
         }
     }
-    eff
 }
 
 /// `out[asset] = leverage × Σ_s eff[s] × targets[s][asset]`, netted by symbol.
-pub fn blend_into(leverage: f64, eff: &[f64], targets: &[&[f64]], out: &mut [f64]) {
+///
+/// `targets` yields one slice per strategy (`&[&[f64]]` works, and so does an iterator).
+pub fn blend_into<T: AsRef<[f64]>>(
+    leverage: f64,
+    eff: &[f64],
+    targets: impl IntoIterator<Item = T>,
+    out: &mut [f64],
+) {
     out.iter_mut().for_each(|w| *w = 0.0);
     for (e, t) in eff.iter().zip(targets) {
         if *e == 0.0 {
             continue;
         }
-        for (o, x) in out.iter_mut().zip(t.iter()) {
+        for (o, x) in out.iter_mut().zip(t.as_ref().iter()) {
             *o += e * x;
         }
     }
@@ -169,7 +182,7 @@ mod tests {
         let a = [0.5, -0.5, 0.0];
         let b = [-0.5, 0.0, 0.5];
         let mut out = [9.0; 3];
-        blend_into(2.0, &[0.6, 0.4], &[&a, &b], &mut out);
+        blend_into(2.0, &[0.6, 0.4], [&a, &b], &mut out);
         assert!(
             close(&out, &[2.0 * (0.3 - 0.2), 2.0 * -0.3, 2.0 * 0.2]),
             "{out:?}"

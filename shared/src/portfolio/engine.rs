@@ -16,11 +16,12 @@
 //! the live path calls the same [`TargetEngine::targets_at`] with an empty cache. Both produce
 //! identical numbers because the cache only memoises the pure function above.
 
-use super::blend::{blend_into, effective_weights, BlendItem};
+use super::blend::{blend_into, effective_weights_into, BlendItem};
 use crate::calendar::Day;
 use crate::config::{Config, ConfigError};
 use crate::panel::Panel;
 use crate::strategies::{Activity, InactiveReason, Input, Strategy};
+use std::sync::Arc;
 
 /// One strategy inside the engine, with its blend settings.
 #[derive(Debug)]
@@ -65,20 +66,70 @@ struct Computed {
     targets: Vec<f64>,
 }
 
-/// Memo of the last computation per strategy, plus the exclusion mask.
+/// Where a strategy's state on the last evaluated day lives.
+#[derive(Clone, Debug)]
+enum Today {
+    /// The memoised computation in `TargetCache::last` (active or not).
+    Slot,
+    /// Inactive before computing (regime off, no rebalance date yet); targets are zeros.
+    Inactive(Activity),
+}
+
+/// Memo of the last computation per strategy, the exclusion mask, and the state of the last
+/// evaluated day (read back through [`TargetCache::strategy`]).
 ///
 /// Valid for one panel and its truncations/extensions over the same history (a computation on
 /// anchor day `a` reads only rows `<= a`). Use a fresh cache for different data.
 #[derive(Clone, Debug, Default)]
 pub struct TargetCache {
     last: Vec<Option<Computed>>,
-    excluded: Option<(Vec<String>, Vec<bool>)>,
+    /// The symbols the mask was built for; shared with the panel, so "same symbols" is usually
+    /// a pointer comparison rather than a string comparison every day.
+    excluded: Option<(Arc<[String]>, Vec<bool>)>,
+    today: Vec<Today>,
+    computed_on: Vec<Option<Day>>,
+    items: Vec<BlendItem>,
+    eff: Vec<f64>,
+    pinned: Vec<bool>,
+    zeros: Vec<f64>,
+}
+
+/// One strategy's state on the day last passed to [`TargetEngine::blend_into`].
+#[derive(Clone, Copy, Debug)]
+pub struct HeldTargets<'a> {
+    pub activity: &'a Activity,
+    /// The anchor day the targets were computed on, when active.
+    pub computed_on: Option<Day>,
+    /// Weight after redistributing inactive capital and applying caps.
+    pub effective_weight: f64,
+    /// One weight per panel asset (zeros when inactive).
+    pub targets: &'a [f64],
 }
 
 impl TargetCache {
     /// An empty cache (what the live path uses).
     pub fn new() -> TargetCache {
         TargetCache::default()
+    }
+
+    /// Strategy `k`'s state on the day last passed to [`TargetEngine::blend_into`].
+    ///
+    /// # Panics
+    /// If `k` is not a strategy index of the engine that filled the cache.
+    pub fn strategy(&self, k: usize) -> HeldTargets<'_> {
+        let (activity, targets) = match &self.today[k] {
+            Today::Slot => {
+                let c = self.last[k].as_ref().expect("filled by blend_into");
+                (&c.activity, c.targets.as_slice())
+            }
+            Today::Inactive(a) => (a, self.zeros.as_slice()),
+        };
+        HeldTargets {
+            activity,
+            computed_on: self.computed_on[k],
+            effective_weight: self.eff[k],
+            targets,
+        }
     }
 }
 
@@ -137,55 +188,98 @@ impl TargetEngine {
     }
 
     /// The decision at the close of row `t`: every strategy's held targets and the blend.
+    ///
+    /// The live path; it allocates its result. The backtest calls [`TargetEngine::blend_into`],
+    /// which this is built on, so both run the same code.
     pub fn targets_at(&self, panel: &Panel, t: usize, cache: &mut TargetCache) -> DayTargets {
-        if cache.last.len() != self.strategies.len() {
-            cache.last = vec![None; self.strategies.len()];
-        }
-        let fresh = match &cache.excluded {
-            Some((symbols, _)) => symbols.as_slice() != panel.symbols(),
-            None => true,
-        };
-        if fresh {
-            cache.excluded = Some((panel.symbols().to_vec(), self.excluded(panel)));
-        }
-        let excluded = &cache.excluded.as_ref().expect("set above").1;
-        let input = Input { panel, excluded };
-        let mut out: Vec<StrategyTargets> = Vec::with_capacity(self.strategies.len());
-        for (k, s) in self.strategies.iter().enumerate() {
-            let (activity, computed_on, targets) =
-                held_targets(&*s.strategy, &input, t, &mut cache.last[k]);
-            out.push(StrategyTargets {
-                name: s.name.clone(),
-                configured_weight: s.weight,
-                effective_weight: 0.0,
-                activity,
-                computed_on,
-                targets,
-            });
-        }
-        let items: Vec<BlendItem> = self
+        let mut weights = vec![0.0; panel.n_assets()];
+        self.blend_into(panel, t, cache, &mut weights);
+        let strategies = self
             .strategies
             .iter()
-            .zip(&out)
-            .map(|(s, o)| BlendItem {
-                weight: s.weight,
-                fixed: s.fixed,
-                cap: s.cap,
-                active: o.activity == Activity::Active,
+            .enumerate()
+            .map(|(k, s)| {
+                let h = cache.strategy(k);
+                StrategyTargets {
+                    name: s.name.clone(),
+                    configured_weight: s.weight,
+                    effective_weight: h.effective_weight,
+                    activity: h.activity.clone(),
+                    computed_on: h.computed_on,
+                    targets: h.targets.to_vec(),
+                }
             })
             .collect();
-        let eff = effective_weights(&items);
-        for (o, e) in out.iter_mut().zip(&eff) {
-            o.effective_weight = *e;
-        }
-        let mut weights = vec![0.0; panel.n_assets()];
-        let slices: Vec<&[f64]> = out.iter().map(|o| o.targets.as_slice()).collect();
-        blend_into(self.leverage, &eff, &slices, &mut weights);
         DayTargets {
             day: panel.day(t),
             weights,
-            strategies: out,
+            strategies,
         }
+    }
+
+    /// [`TargetEngine::targets_at`] without allocating (after the first day): writes the blended
+    /// weights into `weights` (one slot per panel asset) and leaves each strategy's held targets
+    /// in `cache`, readable with [`TargetCache::strategy`].
+    ///
+    /// # Panics
+    /// If `weights.len()` is not the panel's asset count.
+    pub fn blend_into(
+        &self,
+        panel: &Panel,
+        t: usize,
+        cache: &mut TargetCache,
+        weights: &mut [f64],
+    ) {
+        let n_strat = self.strategies.len();
+        let n_assets = panel.n_assets();
+        assert_eq!(weights.len(), n_assets, "one weight slot per asset");
+        if cache.last.len() != n_strat {
+            cache.last = vec![None; n_strat];
+        }
+        cache.today.resize(n_strat, Today::Slot);
+        cache.computed_on.resize(n_strat, None);
+        cache.zeros.resize(n_assets, 0.0);
+        let fresh = match &cache.excluded {
+            Some((symbols, _)) => {
+                !Arc::ptr_eq(symbols, panel.symbols_arc()) && **symbols != *panel.symbols()
+            }
+            None => true,
+        };
+        if fresh {
+            cache.excluded = Some((Arc::clone(panel.symbols_arc()), self.excluded(panel)));
+        }
+        let excluded = &cache.excluded.as_ref().expect("set above").1;
+        let input = Input { panel, excluded };
+        cache.items.clear();
+        for (k, s) in self.strategies.iter().enumerate() {
+            let today = held_targets(&*s.strategy, &input, t, &mut cache.last[k]);
+            let active = match &today {
+                Ok(c) => c.activity == Activity::Active,
+                Err(_) => false,
+            };
+            cache.computed_on[k] = match &today {
+                Ok(c) if active => Some(c.anchor),
+                _ => None,
+            };
+            cache.today[k] = match today {
+                Ok(_) => Today::Slot,
+                Err(reason) => Today::Inactive(Activity::Inactive(reason)),
+            };
+            cache.items.push(BlendItem {
+                weight: s.weight,
+                fixed: s.fixed,
+                cap: s.cap,
+                active,
+            });
+        }
+        effective_weights_into(&cache.items, &mut cache.eff, &mut cache.pinned);
+        let cache = &*cache;
+        blend_into(
+            self.leverage,
+            &cache.eff,
+            (0..n_strat).map(|k| cache.strategy(k).targets),
+            weights,
+        );
     }
 }
 
@@ -224,25 +318,25 @@ pub fn anchor_row(s: &dyn Strategy, panel: &Panel, t: usize) -> Result<usize, In
     })
 }
 
-/// The held targets of one strategy at `t`, memoised in `slot` by anchor day.
-fn held_targets(
+/// The held targets of one strategy at `t`, memoised in `slot` by anchor day (a recomputation
+/// reuses the slot's buffer), or why the strategy is inactive before computing anything.
+fn held_targets<'c>(
     s: &dyn Strategy,
     input: &Input<'_>,
     t: usize,
-    slot: &mut Option<Computed>,
-) -> (Activity, Option<Day>, Vec<f64>) {
+    slot: &'c mut Option<Computed>,
+) -> Result<&'c Computed, InactiveReason> {
     let n_assets = input.panel.n_assets();
-    let a = match anchor_row(s, input.panel, t) {
-        Ok(a) => a,
-        Err(reason) => return (Activity::Inactive(reason), None, vec![0.0; n_assets]),
-    };
+    let a = anchor_row(s, input.panel, t)?;
     let anchor = input.panel.day(a);
     let hit = matches!(slot, Some(c) if c.anchor == anchor && c.targets.len() == n_assets);
     if !hit {
-        let mut targets = vec![0.0; n_assets];
+        let mut targets = slot.take().map(|c| c.targets).unwrap_or_default();
+        targets.clear();
+        targets.resize(n_assets, 0.0);
         let activity = s.compute(input, a, &mut targets);
         if activity != Activity::Active {
-            targets.iter_mut().for_each(|w| *w = 0.0);
+            targets.fill(0.0);
         }
         *slot = Some(Computed {
             anchor,
@@ -250,9 +344,7 @@ fn held_targets(
             targets,
         });
     }
-    let c = slot.as_ref().expect("filled above");
-    let computed_on = (c.activity == Activity::Active).then_some(anchor);
-    (c.activity.clone(), computed_on, c.targets.clone())
+    Ok(slot.as_ref().expect("filled above"))
 }
 
 #[cfg(test)]

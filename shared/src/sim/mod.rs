@@ -139,7 +139,8 @@ pub trait TargetSource {
 
     /// Fills `weights` (one zeroed slot per asset) with the target weights decided at the close
     /// of panel row `row`, and `by_strategy` (zeroed, `n_strategies × n_assets`,
-    /// strategy-major; empty when there is no breakdown) with each strategy's contribution to
+    /// strategy-major; empty when there is no breakdown or the simulator records no detail)
+    /// with each strategy's contribution to
     /// them. Returns whether `row` is a rebalance date (targets were recomputed).
     ///
     /// # Errors

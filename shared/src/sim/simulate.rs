@@ -44,7 +44,7 @@ pub fn simulate<S: TargetSource>(
         unattributed: Vec::with_capacity(if detail { n_days } else { 0 }),
     };
 
-    // One slice per asset: the loop only touches assets that are held or targeted, so it reads
+    // One slice per asset: the loops only touch assets that are held or targeted, so they read
     // the column-major panel directly rather than transposing it.
     let closes: Vec<&[f64]> = (0..n_assets)
         .map(|a| panel.series(Field::Close, a))
@@ -60,9 +60,19 @@ pub fn simulate<S: TargetSource>(
     let mut asset_fee = vec![0.0; n_assets];
     let mut target = vec![0.0; n_assets];
     let mut prev_target = vec![0.0; n_assets];
-    let mut by = vec![0.0; n_strat * n_assets];
-    let mut prev_by = vec![0.0; n_strat * n_assets];
+    // The breakdown is only read for attribution: without it the source gets an empty slice
+    // and skips the work.
+    let by_len = if attribute { n_strat * n_assets } else { 0 };
+    let mut by = vec![0.0; by_len];
+    let mut prev_by = vec![0.0; by_len];
     let mut contrib = vec![0.0; n_strat];
+    // Assets held after the previous day's trades, ascending, and today's held-or-targeted
+    // assets, ascending. The loops below visit only these: every skipped asset would have
+    // contributed nothing, and the visit order is the asset order either way, so the sums are
+    // the same bits as a loop over every asset.
+    let mut held: Vec<usize> = Vec::with_capacity(n_assets);
+    let mut touch: Vec<usize> = Vec::with_capacity(n_assets);
+    let mut targeted: Vec<usize> = vec![0; n_assets];
 
     let mut cash = cfg.initial_nav;
     let mut nav_prev = cfg.initial_nav;
@@ -85,7 +95,7 @@ pub fn simulate<S: TargetSource>(
         // 1–4. Mark held assets, charge funding, value the book, close long-stale assets.
         let mut funding_paid = 0.0;
         let mut held_value = 0.0;
-        for a in 0..n_assets {
+        for &a in &held {
             if units[a] == 0.0 {
                 continue;
             }
@@ -128,18 +138,44 @@ pub fn simulate<S: TargetSource>(
             .targets(row, &mut target, &mut by)
             .map_err(|source| SimError::Source { day, source })?
             || i == 0;
-        if let Some(a) = target.iter().position(|w| !w.is_finite()) {
+        // Branch-free compaction of the non-zero targets (this scan of every asset runs every
+        // day), then a merge with the held list.
+        let (mut n_targeted, mut all_finite) = (0, true);
+        for (a, &w) in target.iter().enumerate() {
+            all_finite &= w.is_finite();
+            targeted[n_targeted] = a;
+            n_targeted += usize::from(w != 0.0);
+        }
+        if !all_finite {
+            let a = target
+                .iter()
+                .position(|w| !w.is_finite())
+                .expect("one is not");
             return Err(SimError::BadTarget {
                 day,
                 asset: a,
                 value: target[a],
             });
         }
+        touch.clear();
+        let (mut h, mut k) = (0, 0);
+        while h < held.len() || k < n_targeted {
+            let next = match (held.get(h), targeted[..n_targeted].get(k)) {
+                (Some(&x), Some(&y)) => x.min(y),
+                (Some(&x), None) => x,
+                (None, Some(&y)) => y,
+                (None, None) => unreachable!("loop condition"),
+            };
+            h += usize::from(held.get(h) == Some(&next));
+            k += usize::from(targeted[..n_targeted].get(k) == Some(&next));
+            touch.push(next);
+        }
         let ruined = nav_pre <= 0.0;
 
         // 6–7. Policy per asset on the current weight; unpriced assets cannot trade.
         let (mut value, mut gross_value) = (0.0, 0.0);
-        for a in 0..n_assets {
+        held.clear();
+        for &a in &touch {
             let t = if ruined { 0.0 } else { target[a] };
             if units[a] == 0.0 && t == 0.0 {
                 continue;
@@ -172,6 +208,7 @@ pub fn simulate<S: TargetSource>(
                 let v = units[a] * mark[a];
                 value += v;
                 gross_value += v.abs();
+                held.push(a);
             }
         }
 

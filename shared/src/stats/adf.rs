@@ -34,6 +34,7 @@
 //! log-price level near 10 from making `X'X` nearly singular.
 
 use super::ols::{dot, householder_qr, last_coefficient_t, sum};
+use crate::math::{ln, powf};
 
 /// Deterministic terms in the test regression (statsmodels' `regression`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -127,7 +128,7 @@ pub fn adf_lags_cap(n: usize, regression: AdfRegression) -> i64 {
 
 /// statsmodels' default maximum lag, `min(ceil(12·(n/100)^(1/4)), n/2 - ntrend - 1)`.
 pub fn default_max_lag(n: usize, regression: AdfRegression) -> i64 {
-    let schwert = (12.0 * (n as f64 / 100.0).powf(0.25)).ceil() as i64;
+    let schwert = (12.0 * powf(n as f64 / 100.0, 0.25)).ceil() as i64;
     schwert.min(adf_lags_cap(n, regression))
 }
 
@@ -364,7 +365,7 @@ impl AdfWorkspace {
             }
             if j >= nt {
                 let lag = j - nt;
-                let aic = nobs_f * ssr.max(0.0).ln() + 2.0 * rank as f64;
+                let aic = nobs_f * ln(ssr.max(0.0)) + 2.0 * rank as f64;
                 // Strict `<`: a tie keeps the smaller lag.
                 if aic < best.0 || lag == 0 {
                     best = (aic, lag);
@@ -592,9 +593,8 @@ mod tests {
             householder_qr(&mut a, nobs, p, &mut y, &mut rdiag).unwrap();
             let ssr: f64 = y[p..].iter().map(|v| v * v).sum();
             let nobs2 = nobs as f64 / 2.0;
-            let llf = -nobs2 * (2.0 * std::f64::consts::PI).ln()
-                - nobs2 * (ssr / nobs as f64).ln()
-                - nobs2;
+            let llf =
+                -nobs2 * ln(2.0 * std::f64::consts::PI) - nobs2 * ln(ssr / nobs as f64) - nobs2;
             let aic = -2.0 * llf + 2.0 * p as f64;
             if aic < best.0 {
                 best = (aic, lag);

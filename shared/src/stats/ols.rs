@@ -219,8 +219,7 @@ mod tests {
         assert!((r.slope_se - 0.0838649708360606).abs() < 1e-14);
         assert!((r.slope_p_value() - 0.0013067715246401967).abs() < 1e-15);
         // Residuals by hand: 1.0-1.16, 2.5-2.15, 2.9-3.14, 4.2-4.13, 5.1-5.12.
-        let ssr =
-            0.16f64.powi(2) + 0.35f64.powi(2) + 0.24f64.powi(2) + 0.07f64.powi(2) + 0.02f64.powi(2);
+        let ssr: f64 = [0.16, 0.35, 0.24, 0.07, 0.02].iter().map(|e| e * e).sum();
         assert!((r.ssr - ssr).abs() < 1e-14);
         assert!((r.residual_std() - (ssr / 3.0).sqrt()).abs() < 1e-14);
         assert!((r.predict(5.0) - 6.11).abs() < 1e-13);

@@ -14,7 +14,6 @@ use super::common::{window, CrossSection, Defaults, Orientation};
 use super::params::Params;
 use super::{Activity, Input, Strategy};
 use crate::config::ConfigError;
-use crate::panel::Field;
 use crate::stats::adf::{adf_lags_cap, default_max_lag, AdfLags, AdfRegression, AdfWorkspace};
 
 /// The ADF strategy's parameters.
@@ -108,20 +107,14 @@ impl Strategy for Adf {
         let panel = input.panel;
         let n = self.adf_window;
         let mut ws = AdfWorkspace::new();
-        let mut logs = vec![0.0; n];
         self.xs.rank(
             input,
             t,
             self.orientation,
             |a| {
-                let c = window(panel.series(Field::Close, a), t, n)?;
-                for (slot, &v) in logs.iter_mut().zip(c) {
-                    if v <= 0.0 {
-                        return None;
-                    }
-                    *slot = v.ln();
-                }
-                ws.adf(&logs, self.regression, self.lags)
+                // All finite: the n closes exist and are positive.
+                let logs = window(panel.log_closes(a), t, n)?;
+                ws.adf(logs, self.regression, self.lags)
                     .ok()
                     .map(|r| r.statistic)
             },
@@ -133,6 +126,7 @@ impl Strategy for Adf {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::panel::Field;
     use crate::strategies::breakout::tests::{assert_window_parity, random_panel};
     use crate::strategies::params::ParamMap;
     use crate::strategies::testutil::{build, run_at};
@@ -164,7 +158,7 @@ mod tests {
         let logs = paths(60);
         let fill = |p: &mut crate::panel::Panel| {
             for (a, l) in logs.iter().enumerate() {
-                let c: Vec<f64> = l.iter().map(|v| v.exp()).collect();
+                let c: Vec<f64> = l.iter().map(|v| crate::math::exp(*v)).collect();
                 p.series_mut(Field::Close, a).copy_from_slice(&c);
             }
         };
@@ -173,7 +167,10 @@ mod tests {
             .iter()
             .map(|l| {
                 // The strategy takes ln of exp(l): recompute from the same closes.
-                let x: Vec<f64> = l.iter().map(|v| v.exp().ln()).collect();
+                let x: Vec<f64> = l
+                    .iter()
+                    .map(|v| crate::math::ln(crate::math::exp(*v)))
+                    .collect();
                 ws.adf(&x, AdfRegression::Constant, AdfLags::Aic)
                     .unwrap()
                     .statistic

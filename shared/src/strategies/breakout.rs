@@ -273,8 +273,8 @@ pub(crate) mod tests {
         assert_eq!(s.lookback(), 3);
         let out = run_at(&*s, &["A", "B", "C"], 4, |p| {
             // Returns A: e^0.1, e^0.3 (std of log returns = 0.1414..), B: e^0.1, e^0.5 (0.2828..).
-            let a = [1.0, 1.0, 0.1f64.exp(), 0.4f64.exp()];
-            let b = [1.0, 1.0, 0.1f64.exp(), 0.6f64.exp()];
+            let a = [1.0, 1.0, crate::math::exp(0.1), crate::math::exp(0.4)];
+            let b = [1.0, 1.0, crate::math::exp(0.1), crate::math::exp(0.6)];
             p.series_mut(Field::Close, 0).copy_from_slice(&a);
             p.series_mut(Field::Close, 1).copy_from_slice(&b);
             // C has a hole inside the window: ineligible.
@@ -317,7 +317,7 @@ pub(crate) mod tests {
             let mut price = 1.0 + 100.0 * next();
             for r in 0..n_days {
                 let e = (next() + next() + next() - 1.5) * 2.0 * vol;
-                price *= (drift + e).exp();
+                price *= crate::math::exp(drift + e);
                 if r < listed || hole == Some(r) {
                     continue;
                 }

@@ -23,8 +23,6 @@
 //! Helpers for windows: [`window`] (rows `t+1-len..=t`, all finite, or `None`) and
 //! [`annualized_vol`]. Nothing here reads a row after `t` or before `t + 1 - lookback`.
 
-use std::cmp::Ordering;
-
 use super::params::Params;
 use super::{Activity, InactiveReason, Input};
 use crate::config::ConfigError;
@@ -227,12 +225,10 @@ impl CrossSection {
         if t >= panel.n_days() {
             return out;
         }
-        for asset in 0..panel.n_assets() {
+        // Only assets with a finite, positive close at `t` (ascending, as before).
+        for &asset in panel.priced_assets(t) {
+            let asset = asset as usize;
             if input.excluded.get(asset).copied().unwrap_or(false) {
-                continue;
-            }
-            let close = panel.get(Field::Close, asset, t);
-            if !(close.is_finite() && close > 0.0) {
                 continue;
             }
             let market_cap = panel.get(Field::MarketCap, asset, t);
@@ -242,7 +238,7 @@ impl CrossSection {
             let vol = match self.weighting {
                 Weighting::Equal => f64::NAN,
                 Weighting::InverseVol { window } => {
-                    match annualized_vol(panel.series(Field::Close, asset), t, window) {
+                    match annualized_vol(panel.log_returns(asset), t, window) {
                         Some(v) if v > 0.0 => v,
                         _ => continue,
                     }
@@ -260,11 +256,11 @@ impl CrossSection {
         }
         if let Some(limit) = self.limit {
             if out.len() > limit {
-                let symbols = panel.symbols();
-                out.sort_by(|a, b| {
+                let rank = panel.symbol_ranks();
+                out.sort_unstable_by(|a, b| {
                     b.market_cap
                         .total_cmp(&a.market_cap)
-                        .then_with(|| symbols[a.asset].cmp(&symbols[b.asset]))
+                        .then_with(|| rank[a.asset].cmp(&rank[b.asset]))
                 });
                 out.truncate(limit);
                 out.sort_by_key(|c| c.asset);
@@ -295,8 +291,7 @@ impl CrossSection {
         orientation: Orientation,
         out: &mut [f64],
     ) -> Activity {
-        let symbols = input.panel.symbols();
-        let (high, low) = match select(cands, self.selection, symbols) {
+        let (high, low) = match select_ranked(cands, self.selection, input.panel.symbol_ranks()) {
             Ok(sel) => sel,
             Err(reason) => return Activity::Inactive(reason),
         };
@@ -350,20 +345,6 @@ impl CrossSection {
     }
 }
 
-/// Orders by signal ascending, then symbol ascending.
-fn cmp_low(a: &Candidate, b: &Candidate, symbols: &[String]) -> Ordering {
-    a.signal
-        .total_cmp(&b.signal)
-        .then_with(|| symbols[a.asset].cmp(&symbols[b.asset]))
-}
-
-/// Orders by signal descending, then symbol ascending.
-fn cmp_high(a: &Candidate, b: &Candidate, symbols: &[String]) -> Ordering {
-    b.signal
-        .total_cmp(&a.signal)
-        .then_with(|| symbols[a.asset].cmp(&symbols[b.asset]))
-}
-
 /// Picks the high end and the low end of `cands` (returned in that order, each in rank order).
 ///
 /// Counts: with at least `top_n + bottom_n` eligible, the `top_n` highest and `bottom_n` lowest;
@@ -379,14 +360,53 @@ pub fn select(
     selection: Selection,
     symbols: &[String],
 ) -> Result<(Vec<Candidate>, Vec<Candidate>), InactiveReason> {
+    let mut order: Vec<usize> = (0..symbols.len()).collect();
+    order.sort_by(|&a, &b| symbols[a].cmp(&symbols[b]));
+    let mut rank = vec![0u32; symbols.len()];
+    for (r, a) in order.into_iter().enumerate() {
+        rank[a] = r as u32;
+    }
+    select_ranked(cands, selection, &rank)
+}
+
+/// [`select`] with the symbol order given as ranks ([`crate::panel::Panel::symbol_ranks`]):
+/// what the strategies call, so the tie-break compares integers, not strings.
+///
+/// # Errors
+/// As [`select`].
+pub fn select_ranked(
+    cands: &[Candidate],
+    selection: Selection,
+    rank: &[u32],
+) -> Result<(Vec<Candidate>, Vec<Candidate>), InactiveReason> {
     let n = cands.len();
     if n == 0 {
         return Err(InactiveReason("no eligible assets".into()));
     }
-    let mut by_high: Vec<Candidate> = cands.to_vec();
-    by_high.sort_by(|a, b| cmp_high(a, b, symbols));
+    // One sort: ascending by signal, then symbol. The descending order (signal descending,
+    // then symbol ascending) is its reverse with each run of tied signals put back in symbol
+    // order. Symbols are unique, so both orders are total and the unstable sort is exact.
     let mut by_low: Vec<Candidate> = cands.to_vec();
-    by_low.sort_by(|a, b| cmp_low(a, b, symbols));
+    by_low.sort_unstable_by(|a, b| {
+        a.signal
+            .total_cmp(&b.signal)
+            .then_with(|| rank[a.asset].cmp(&rank[b.asset]))
+    });
+    let mut by_high: Vec<Candidate> = by_low.iter().rev().copied().collect();
+    let mut start = 0;
+    while start < n {
+        let mut end = start + 1;
+        while end < n
+            && by_high[end]
+                .signal
+                .total_cmp(&by_high[start].signal)
+                .is_eq()
+        {
+            end += 1;
+        }
+        by_high[start..end].reverse();
+        start = end;
+    }
     let mut high = Vec::new();
     let mut low = Vec::new();
     match selection {
@@ -469,24 +489,57 @@ pub fn window(series: &[f64], t: usize, len: usize) -> Option<&[f64]> {
 }
 
 /// Annualised volatility at `t`: sample standard deviation (ddof 1) of the last `window` daily
-/// log returns `ln(c_i / c_{i-1})`, `i` in `t+1-window..=t`, times `sqrt(365)`.
-/// `None` when any of the `window + 1` closes is missing or not positive, or `window < 2`.
-pub fn annualized_vol(close: &[f64], t: usize, window: usize) -> Option<f64> {
-    if window < 2 {
+/// log returns `l_i = ln(c_i / c_{i-1})`, `i` in `t+1-window..=t`, times `sqrt(365)`.
+/// `log_returns` is [`crate::panel::Panel::log_returns`] of one asset (`NaN` where a close is
+/// missing or not positive). `None` when any of the `window + 1` closes is missing or not
+/// positive (a `NaN` return in the window), or `window < 2`.
+///
+/// Two-pass (mean, then squared deviations), both sums in [`lane_sum`]'s fixed order: O(window)
+/// additions and no logarithm per call, which is what lets every strategy weight by volatility
+/// every day.
+#[inline]
+pub fn annualized_vol(log_returns: &[f64], t: usize, window: usize) -> Option<f64> {
+    if window < 2 || t >= log_returns.len() || t + 1 < window {
         return None;
     }
-    let w = self::window(close, t, window + 1)?;
-    let (mut mean, mut m2) = (0.0_f64, 0.0_f64);
-    for (i, pair) in w.windows(2).enumerate() {
-        if !(pair[0] > 0.0 && pair[1] > 0.0) {
-            return None;
-        }
-        let r = (pair[1] / pair[0]).ln();
-        let delta = r - mean;
-        mean += delta / (i + 1) as f64;
-        m2 += delta * (r - mean);
+    let w = &log_returns[t + 1 - window..=t];
+    // |l| < 1500 for any two finite positive f64 closes, so the sum never overflows: it is
+    // finite exactly when every return in the window is.
+    let total = lane_sum(w);
+    if !total.is_finite() {
+        return None;
     }
-    Some((m2 / (window - 1) as f64).sqrt() * DAYS_PER_YEAR.sqrt())
+    let mean = total / window as f64;
+    let ss = lane_sum_map(w, |l| (l - mean) * (l - mean));
+    Some((ss / (window - 1) as f64).sqrt() * DAYS_PER_YEAR.sqrt())
+}
+
+/// Sum in four interleaved lanes, `((s0 + s1) + (s2 + s3)) + tail`, element `i` going to lane
+/// `i % 4` (the last `len % 4` elements to the tail, in order). A fixed order, so the same bits
+/// on every platform; four independent chains, so the CPU adds them in parallel instead of
+/// waiting on one long dependency chain.
+#[inline]
+pub fn lane_sum(x: &[f64]) -> f64 {
+    lane_sum_map(x, |v| v)
+}
+
+/// [`lane_sum`] of `f(x_i)`.
+#[inline]
+pub fn lane_sum_map(x: &[f64], f: impl Fn(f64) -> f64) -> f64 {
+    let chunks = x.chunks_exact(4);
+    let rest = chunks.remainder();
+    let (mut s0, mut s1, mut s2, mut s3) = (0.0, 0.0, 0.0, 0.0);
+    for c in chunks {
+        s0 += f(c[0]);
+        s1 += f(c[1]);
+        s2 += f(c[2]);
+        s3 += f(c[3]);
+    }
+    let mut tail = 0.0;
+    for &v in rest {
+        tail += f(v);
+    }
+    ((s0 + s1) + (s2 + s3)) + tail
 }
 
 #[cfg(test)]
@@ -645,21 +698,44 @@ pub(crate) mod tests {
         assert_eq!(assets(&lo), vec![0, 1]);
     }
 
+    /// Log returns of a close series the way the panel derives them.
+    pub(crate) fn log_returns(close: &[f64]) -> Vec<f64> {
+        let p = panel_from_closes(&["A"], &[close.to_vec()]);
+        p.log_returns(0).to_vec()
+    }
+
     #[test]
     fn annualized_vol_is_sample_std_of_log_returns() {
         let close = [100.0, 110.0, 99.0, 99.0 * 1.05];
-        let r = [(1.1f64).ln(), (0.9f64).ln(), (1.05f64).ln()];
+        let r = [
+            crate::math::ln(1.1),
+            crate::math::ln(0.9),
+            crate::math::ln(1.05),
+        ];
         let m = r.iter().sum::<f64>() / 3.0;
         let var = r.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / 2.0;
         let want = var.sqrt() * 365f64.sqrt();
-        let got = annualized_vol(&close, 3, 3).unwrap();
+        let got = annualized_vol(&log_returns(&close), 3, 3).unwrap();
         assert!((got - want).abs() < 1e-12);
         assert!(
-            annualized_vol(&close, 2, 3).is_none(),
+            annualized_vol(&log_returns(&close), 2, 3).is_none(),
             "needs window + 1 closes"
         );
-        assert!(annualized_vol(&[f64::NAN, 1.0, 2.0, 1.0], 3, 2).is_some());
-        assert!(annualized_vol(&[f64::NAN, 1.0, 2.0, 1.0], 3, 3).is_none());
+        let gap = log_returns(&[f64::NAN, 1.0, 2.0, 1.0]);
+        assert!(annualized_vol(&gap, 3, 2).is_some());
+        assert!(annualized_vol(&gap, 3, 3).is_none());
+        assert!(annualized_vol(&log_returns(&[1.0, 0.0, 2.0, 1.0]), 3, 2).is_none());
+    }
+
+    #[test]
+    fn lane_sum_order_is_pinned() {
+        // Sequentially 1e16 + 1 - 1e16 + 1 is 1 (the first 1 is absorbed); in lanes the big
+        // values meet in lanes 0 and 2 and the 1s survive.
+        let x = [1e16, 1.0, -1e16, 1.0, 0.5];
+        assert_eq!(lane_sum(&x), ((1e16 + 1.0) + (-1e16 + 1.0)) + 0.5);
+        assert_eq!(lane_sum(&[2.0, 3.0]), 5.0);
+        assert_eq!(lane_sum(&[]), 0.0);
+        assert_eq!(lane_sum_map(&[1.0, 2.0, 3.0, 4.0, 5.0], |v| v * v), 55.0);
     }
 
     #[test]
@@ -773,6 +849,51 @@ pub(crate) mod tests {
     }
 
     proptest! {
+        /// The one-sort selection equals the obvious one: two full sorts with string
+        /// tie-breaks, on signals full of ties and symbols not in asset order.
+        #[test]
+        fn single_sort_selection_matches_two_sorts(
+            signals in proptest::collection::vec(-3i32..3, 2..40),
+            top in 1usize..8,
+            bottom in 1usize..8,
+            pct in 5.0f64..45.0,
+        ) {
+            let n = signals.len();
+            let symbols: Vec<String> = (0..n).map(|i| format!("{}{i}", (b'Z' - (i % 26) as u8) as char))
+                .collect();
+            let cands: Vec<Candidate> = signals.iter().enumerate().map(|(i, &s)| cand(i, s as f64)).collect();
+            let naive = |sel: Selection| -> Option<(Vec<usize>, Vec<usize>)> {
+                let mut hi = cands.clone();
+                hi.sort_by(|a, b| b.signal.total_cmp(&a.signal).then_with(|| symbols[a.asset].cmp(&symbols[b.asset])));
+                let mut lo = cands.clone();
+                lo.sort_by(|a, b| a.signal.total_cmp(&b.signal).then_with(|| symbols[a.asset].cmp(&symbols[b.asset])));
+                let (high, low): (Vec<Candidate>, Vec<Candidate>) = match sel {
+                    Selection::Count { top_n, bottom_n } => {
+                        let (kt, kb) = if n >= top_n + bottom_n { (top_n, bottom_n) } else {
+                            let k = n / 2;
+                            if k < 2 { return None; }
+                            (k.min(top_n), k.min(bottom_n))
+                        };
+                        let high: Vec<Candidate> = hi[..kt].to_vec();
+                        let low = lo.iter().filter(|c| !high.iter().any(|h| h.asset == c.asset)).take(kb).copied().collect();
+                        (high, low)
+                    }
+                    Selection::Percentile { low: pl, high: ph } => {
+                        let sorted: Vec<f64> = lo.iter().map(|c| c.signal).collect();
+                        let (cl, ch) = (percentile_sorted(&sorted, pl), percentile_sorted(&sorted, ph));
+                        let high: Vec<Candidate> = hi.iter().filter(|c| c.signal >= ch).copied().collect();
+                        let low = lo.iter().filter(|c| c.signal <= cl && !high.iter().any(|h| h.asset == c.asset)).copied().collect();
+                        (high, low)
+                    }
+                };
+                Some((assets(&high), assets(&low)))
+            };
+            for sel in [Selection::Count { top_n: top, bottom_n: bottom }, Selection::Percentile { low: pct, high: 100.0 - pct }] {
+                let got = select(&cands, sel, &symbols).ok().map(|(h, l)| (assets(&h), assets(&l)));
+                prop_assert_eq!(got, naive(sel));
+            }
+        }
+
         #[test]
         fn allocations_sum_per_side(
             signals in proptest::collection::vec(-5i32..5, 4..30),

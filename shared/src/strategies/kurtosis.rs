@@ -5,7 +5,6 @@ use super::params::Params;
 use super::regime::RegimeFilter;
 use super::{Activity, Input, Strategy};
 use crate::config::ConfigError;
-use crate::panel::Field;
 
 /// The kurtosis factor. Signal: excess kurtosis (Fisher, biased moments — scipy's default) of
 /// the last `kurtosis_window` daily log returns. `mean_reversion` longs low kurtosis and shorts
@@ -62,9 +61,6 @@ pub fn excess_kurtosis(x: &[f64]) -> Option<f64> {
     (m2 > 0.0).then(|| m4 / (m2 * m2) - 3.0)
 }
 
-/// Most windows the kernel keeps on the stack; longer ones fall back to the heap once per call.
-const STACK: usize = 256;
-
 impl Strategy for Kurtosis {
     fn name(&self) -> &'static str {
         "kurtosis"
@@ -91,27 +87,13 @@ impl Strategy for Kurtosis {
             }
         }
         let n = self.kurtosis_window;
-        let mut stack = [0.0; STACK];
-        let mut heap = Vec::new();
-        let buf: &mut [f64] = if n <= STACK {
-            &mut stack[..n]
-        } else {
-            heap.resize(n, 0.0);
-            &mut heap
-        };
         self.xs.rank(
             input,
             t,
             self.orientation,
             |a| {
-                let c = window(panel.series(Field::Close, a), t, n + 1)?;
-                for (slot, w) in buf.iter_mut().zip(c.windows(2)) {
-                    if !(w[0] > 0.0 && w[1] > 0.0) {
-                        return None;
-                    }
-                    *slot = (w[1] / w[0]).ln();
-                }
-                excess_kurtosis(buf)
+                // All finite: the n + 1 closes exist and are positive.
+                excess_kurtosis(window(panel.log_returns(a), t, n)?)
             },
             out,
         )
@@ -121,6 +103,7 @@ impl Strategy for Kurtosis {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::panel::Field;
     use crate::strategies::testutil::{build, run_at};
     use crate::strategies::InactiveReason;
 
@@ -136,7 +119,7 @@ mod tests {
     fn closes_from_log_returns(r: &[f64]) -> Vec<f64> {
         let mut c = vec![1.0];
         for x in r {
-            c.push(c.last().unwrap() * x.exp());
+            c.push(c.last().unwrap() * crate::math::exp(*x));
         }
         c
     }

@@ -112,21 +112,38 @@ pub fn build_reporting(
     params: &ParamMap,
 ) -> Result<(Box<dyn Strategy>, Vec<String>), ConfigError> {
     let mut p = Params::new(name, params);
-    let strategy: Box<dyn Strategy> = match name {
-        "adf" => Box::new(adf::Adf::from_params(&mut p)?),
-        "beta" => Box::new(beta::Beta::from_params(&mut p)?),
-        "breakout" => Box::new(breakout::Breakout::from_params(&mut p)?),
-        "carry" => Box::new(carry::Carry::from_params(&mut p)?),
-        "days_from_high" => Box::new(days_from_high::DaysFromHigh::from_params(&mut p)?),
-        "dilution" => Box::new(dilution::Dilution::from_params(&mut p)?),
-        "kurtosis" => Box::new(kurtosis::Kurtosis::from_params(&mut p)?),
-        "leverage_inverted" => Box::new(leverage_inverted::LeverageInverted::from_params(&mut p)?),
-        "mean_reversion" => Box::new(mean_reversion::MeanReversion::from_params(&mut p)?),
-        "size" => Box::new(size::Size::from_params(&mut p)?),
-        "turnover" => Box::new(turnover::Turnover::from_params(&mut p)?),
-        "volatility" => Box::new(volatility::Volatility::from_params(&mut p)?),
+    let strategy = build_with(name, &mut p)?;
+    let ignored = p.finish()?;
+    Ok((strategy, ignored))
+}
+
+/// The param keys strategy `name` understands, sorted: what a config editor offers. Keys read
+/// only under some setting (e.g. a regime filter's reference symbol) appear once `params` enables it.
+///
+/// # Errors
+/// As [`build`].
+pub fn param_keys(name: &str, params: &ParamMap) -> Result<Vec<String>, ConfigError> {
+    let mut p = Params::new(name, params);
+    build_with(name, &mut p)?;
+    Ok(p.valid_keys())
+}
+
+fn build_with(name: &str, p: &mut Params<'_>) -> Result<Box<dyn Strategy>, ConfigError> {
+    Ok(match name {
+        "adf" => Box::new(adf::Adf::from_params(p)?),
+        "beta" => Box::new(beta::Beta::from_params(p)?),
+        "breakout" => Box::new(breakout::Breakout::from_params(p)?),
+        "carry" => Box::new(carry::Carry::from_params(p)?),
+        "days_from_high" => Box::new(days_from_high::DaysFromHigh::from_params(p)?),
+        "dilution" => Box::new(dilution::Dilution::from_params(p)?),
+        "kurtosis" => Box::new(kurtosis::Kurtosis::from_params(p)?),
+        "leverage_inverted" => Box::new(leverage_inverted::LeverageInverted::from_params(p)?),
+        "mean_reversion" => Box::new(mean_reversion::MeanReversion::from_params(p)?),
+        "size" => Box::new(size::Size::from_params(p)?),
+        "turnover" => Box::new(turnover::Turnover::from_params(p)?),
+        "volatility" => Box::new(volatility::Volatility::from_params(p)?),
         "trendline_breakout" => {
-            Box::new(trendline_breakout::TrendlineBreakout::from_params(&mut p)?)
+            Box::new(trendline_breakout::TrendlineBreakout::from_params(p)?)
         }
         _ => {
             return Err(ConfigError::UnknownStrategy {
@@ -135,9 +152,7 @@ pub fn build_reporting(
                 valid: STRATEGY_NAMES.iter().map(|s| s.to_string()).collect(),
             })
         }
-    };
-    let ignored = p.finish()?;
-    Ok((strategy, ignored))
+    })
 }
 
 #[cfg(test)]

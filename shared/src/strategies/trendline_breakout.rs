@@ -70,7 +70,7 @@ pub fn trendline_z(
         if c <= 0.0 || c.is_nan() {
             return None;
         }
-        *slot = c.ln();
+        *slot = crate::math::ln(c);
     }
     let fit = simple_regression(xs, &logs[..w])?;
     // Written so that a NaN R² or p-value (constant input) fails the screen.
@@ -141,9 +141,9 @@ mod tests {
     fn closes(slope: f64, today: f64) -> Vec<f64> {
         let wiggle = [0.01, -0.01, -0.01, 0.01, 0.0];
         let mut v: Vec<f64> = (0..5)
-            .map(|i| (slope * i as f64 + wiggle[i]).exp())
+            .map(|i| crate::math::exp(slope * i as f64 + wiggle[i]))
             .collect();
-        v.push(today.exp());
+        v.push(crate::math::exp(today));
         v
     }
 

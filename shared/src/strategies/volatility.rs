@@ -4,7 +4,6 @@ use super::common::{annualized_vol, CrossSection, Defaults, Orientation, Weighti
 use super::params::Params;
 use super::{Activity, Input, Strategy};
 use crate::config::ConfigError;
-use crate::panel::Field;
 
 /// The volatility factor. Signal: annualised volatility over `volatility_window` log returns
 /// (the same window as the inverse-vol weighting).
@@ -61,7 +60,7 @@ impl Strategy for Volatility {
             input,
             t,
             Orientation::LongLow,
-            |a| annualized_vol(panel.series(Field::Close, a), t, w),
+            |a| annualized_vol(panel.log_returns(a), t, w),
             out,
         )
     }
@@ -70,6 +69,7 @@ impl Strategy for Volatility {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::panel::Field;
     use crate::strategies::testutil::{build, run_at};
 
     #[test]
@@ -85,7 +85,10 @@ mod tests {
                     .map(|i| if i % 2 == 0 { 100.0 } else { 100.0 * (1.0 + k) })
                     .collect();
                 p.series_mut(Field::Close, a).copy_from_slice(&c);
-                vols.push(annualized_vol(&c, 4, 4).unwrap());
+                vols.push(
+                    annualized_vol(&crate::strategies::common::tests::log_returns(&c), 4, 4)
+                        .unwrap(),
+                );
             }
         });
         let long_a = 0.5 * (1.0 / vols[0]) / (1.0 / vols[0] + 1.0 / vols[2]);

@@ -1,0 +1,605 @@
+//! The Sweep page: a grid over one or two params, run in Web Workers (one per core) in
+//! chunks, with progress, a time estimate and Cancel; results as a heat map and a sortable
+//! table; any cell opens as a backtest; CSV export.
+
+use crate::chart::{HeatCell, HeatMap};
+use crate::data::{now_ms, use_panel};
+use crate::pages::backtest::{default_spec, metric, METRICS};
+use crate::share::{self, BacktestSpec, SharedState, SweepAxisSpec, SweepSpec, SHARE_VERSION};
+use crate::worker::build_sweep;
+use leptos::prelude::*;
+use leptos_router::hooks::{use_navigate, use_query_map};
+use shared::sweep::SweepRow;
+use shared::strategies::STRATEGY_NAMES;
+
+/// Where a sweep stands.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Status {
+    Idle,
+    Running,
+    Done,
+    Cancelled,
+    Failed(String),
+}
+
+fn default_sweep() -> SweepSpec {
+    SweepSpec {
+        scope: "volatility".into(),
+        axes: vec![
+            SweepAxisSpec { strategy: "volatility".into(), param: "volatility_window".into(), from: 10.0, to: 90.0, steps: 9 },
+            SweepAxisSpec { strategy: "volatility".into(), param: "rebalance_days".into(), from: 1.0, to: 7.0, steps: 7 },
+        ],
+        metric: "sharpe".into(),
+    }
+}
+
+fn fmt_value(v: f64) -> String {
+    if v.fract() == 0.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.4}")
+    }
+}
+
+/// The rows as CSV: one column per axis, then every metric.
+pub fn to_csv(sweep: &SweepSpec, rows: &[SweepRow]) -> String {
+    let mut out: Vec<String> = sweep.axes.iter().map(|a| format!("{}.{}", a.strategy, a.param)).collect();
+    out.extend(METRICS.iter().map(|(k, _, _)| k.to_string()));
+    out.push("error".into());
+    let mut csv = out.join(",") + "\n";
+    for r in rows {
+        let mut cells: Vec<String> = r.values.iter().map(|v| v.to_string()).collect();
+        for (k, _, _) in METRICS {
+            cells.push(r.metrics.as_ref().map(|m| metric(m, k).to_string()).unwrap_or_default());
+        }
+        cells.push(r.error.clone().unwrap_or_default().replace([',', '\n'], ";"));
+        csv += &cells.join(",");
+        csv.push('\n');
+    }
+    csv
+}
+
+/// The Sweep page.
+#[component]
+pub fn SweepPage() -> impl IntoView {
+    let panel = use_panel();
+    let query = use_query_map();
+    let base = RwSignal::new(default_spec());
+    let sweep = RwSignal::new(default_sweep());
+    let link_error = RwSignal::new(None::<String>);
+    // A shared link restores the base backtest and the grid (it does not start the sweep).
+    Effect::new(move |_| {
+        if let Some(s) = query.with(|q| q.get("s")) {
+            match share::decode(&s) {
+                Ok(state) => {
+                    base.set(state.backtest);
+                    if let Some(sw) = state.sweep {
+                        sweep.set(sw);
+                    }
+                }
+                Err(e) => link_error.set(Some(e.to_string())),
+            }
+        }
+    });
+    let rows = RwSignal::new(Vec::<SweepRow>::new());
+    let status = RwSignal::new(Status::Idle);
+    let done = RwSignal::new(0usize);
+    let total = RwSignal::new(0usize);
+    let started = RwSignal::new(0.0f64);
+    let now = RwSignal::new(0.0f64);
+    let sort = RwSignal::new(("sharpe".to_string(), true));
+    let pool = StoredValue::new_local(None::<pool::Pool>);
+
+    let grid = Memo::new(move |_| {
+        let b = base.get();
+        let s = sweep.get();
+        build_sweep(&b, &s).map(|sw| sw.n_points())
+    });
+
+    let start = move |_| {
+        let Ok(n) = grid.get_untracked() else { return };
+        rows.set(Vec::new());
+        done.set(0);
+        total.set(n);
+        started.set(now_ms());
+        status.set(Status::Running);
+        let job_base = (base.get_untracked(), sweep.get_untracked());
+        #[cfg(feature = "hydrate")]
+        {
+            let on_rows = move |mut new_rows: Vec<SweepRow>| {
+                done.update(|d| *d += new_rows.len());
+                now.set(now_ms());
+                rows.update(|r| {
+                    r.append(&mut new_rows);
+                    r.sort_by_key(|x| x.index);
+                });
+                // The workers stay until the next start or cancel: this runs inside one of
+                // their message handlers, which must not be dropped while it executes.
+                if done.get_untracked() >= total.get_untracked() {
+                    status.set(Status::Done);
+                }
+            };
+            let on_error = move |msg: String| status.set(Status::Failed(msg));
+            pool.set_value(None); // terminate a previous sweep's workers
+            match pool::Pool::start(job_base.0, job_base.1, n, on_rows, on_error) {
+                Ok(p) => pool.set_value(Some(p)),
+                Err(e) => status.set(Status::Failed(e)),
+            }
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (job_base, pool, now);
+    };
+    let cancel = move |_| {
+        pool.update_value(|p| *p = None); // dropping the pool terminates its workers
+        status.set(Status::Cancelled);
+    };
+
+    let progress_text = move || {
+        let (d, t) = (done.get(), total.get());
+        let elapsed = (now.get() - started.get()).max(0.0) / 1000.0;
+        match status.get() {
+            Status::Idle => String::new(),
+            Status::Running if d == 0 => format!("0 / {t} points · starting workers…"),
+            Status::Running => {
+                let eta = elapsed / d as f64 * (t - d) as f64;
+                format!("{d} / {t} points · {elapsed:.1} s elapsed · about {eta:.1} s left")
+            }
+            Status::Done => format!("{t} points in {elapsed:.2} s"),
+            Status::Cancelled => format!("Cancelled after {d} of {t} points"),
+            Status::Failed(e) => format!("Failed: {e}"),
+        }
+    };
+
+    let navigate = use_navigate();
+    let open_point = Callback::new(move |index: usize| {
+        let b = base.get_untracked();
+        let s = sweep.get_untracked();
+        let Ok(sw) = build_sweep(&b, &s) else { return };
+        let Ok(config) = sw.config_at(index) else { return };
+        let etag = match panel.0.get_untracked() {
+            Some(Ok(p)) => p.etag.clone(),
+            _ => None,
+        };
+        let state = SharedState {
+            v: SHARE_VERSION,
+            kernel: shared::KERNEL_VERSION.into(),
+            data: etag,
+            backtest: BacktestSpec { config: config.to_value(), ..b },
+            sweep: None,
+        };
+        navigate(&format!("/backtest?s={}", share::encode(&state)), Default::default());
+    });
+
+    // Heat map: columns = first axis, rows = second axis (one row for a 1-D sweep).
+    let heat_cols = Signal::derive(move || {
+        sweep.with(|s| s.axes.first().map(|a| crate::worker::axis_values(a.from, a.to, a.steps).into_iter().map(fmt_value).collect()).unwrap_or_default())
+    });
+    let heat_rows = Signal::derive(move || {
+        sweep.with(|s| match s.axes.get(1) {
+            Some(a) => crate::worker::axis_values(a.from, a.to, a.steps).into_iter().map(fmt_value).collect(),
+            None => vec![String::new()],
+        })
+    });
+    let heat_cells = Signal::derive(move || {
+        let key = sweep.with(|s| s.metric.clone());
+        let n_cols = sweep.with(|s| s.axes.first().map(|a| a.steps).unwrap_or(0)).max(1);
+        rows.with(|rs| {
+            rs.iter()
+                .map(|r| HeatCell {
+                    col: r.index % n_cols,
+                    row: r.index / n_cols,
+                    value: r.metrics.as_ref().map(|m| metric(m, &key)).unwrap_or(f64::NAN),
+                })
+                .collect()
+        })
+    });
+    let metric_format = move || sweep.with(|s| METRICS.iter().find(|(k, _, _)| *k == s.metric).map(|m| m.2).unwrap_or_default());
+    let on_cell = Callback::new(move |(c, r): (usize, usize)| {
+        let n_cols = sweep.with_untracked(|s| s.axes.first().map(|a| a.steps).unwrap_or(1)).max(1);
+        open_point.run(r * n_cols + c);
+    });
+
+    let csv_href = move || {
+        let csv = to_csv(&sweep.get(), &rows.get());
+        format!("data:text/csv;charset=utf-8,{}", urlencode(&csv))
+    };
+    let copy_link = move |_| {
+        let state = SharedState {
+            v: SHARE_VERSION,
+            kernel: shared::KERNEL_VERSION.into(),
+            data: match panel.0.get_untracked() {
+                Some(Ok(p)) => p.etag.clone(),
+                _ => None,
+            },
+            backtest: base.get_untracked(),
+            sweep: Some(sweep.get_untracked()),
+        };
+        let url = format!("/sweep?s={}", share::encode(&state));
+        #[cfg(feature = "hydrate")]
+        if let Some(w) = web_sys::window() {
+            if let Ok(h) = w.history() {
+                let _ = h.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url));
+            }
+            let origin = w.location().origin().unwrap_or_default();
+            let _ = w.navigator().clipboard().write_text(&format!("{origin}{url}"));
+        }
+        let _ = url;
+    };
+
+    view! {
+        <div class="page sweep">
+            <section class="card">
+                <div class="card-head">
+                    <h1>"Sweep"</h1>
+                    <span class="muted">{move || match grid.get() {
+                        Ok(n) => format!("{n} grid points"),
+                        Err(e) => e,
+                    }}</span>
+                </div>
+                {move || link_error.get().map(|e| view! { <p class="error" id="link-error">{e}</p> })}
+                <SweepForm sweep=sweep/>
+                <div class="actions">
+                    <button
+                        id="run-sweep"
+                        disabled=move || grid.get().is_err() || status.get() == Status::Running || !matches!(panel.0.get(), Some(Ok(_)))
+                        on:click=start
+                    >
+                        "Run sweep"
+                    </button>
+                    <button class="secondary" id="cancel-sweep" disabled=move || status.get() != Status::Running on:click=cancel>
+                        "Cancel"
+                    </button>
+                    <button class="secondary" on:click=copy_link>"Copy link"</button>
+                    <a
+                        class="button secondary"
+                        id="export-csv"
+                        download="lockstep-sweep.csv"
+                        href=csv_href
+                        class:hidden=move || rows.with(|r| r.is_empty())
+                    >
+                        "Export CSV"
+                    </a>
+                </div>
+                <div class="progress" class:hidden=move || status.get() == Status::Idle>
+                    <div
+                        class="bar"
+                        id="sweep-progress"
+                        style:width=move || format!("{:.1}%", 100.0 * done.get() as f64 / total.get().max(1) as f64)
+                    ></div>
+                </div>
+                <p class="muted" id="sweep-status" data-status=move || format!("{:?}", status.get()).to_lowercase()>
+                    {progress_text}
+                </p>
+            </section>
+            <section class="card">
+                <HeatMap
+                    id="sweep-heatmap"
+                    title="Heat map of the chosen metric (click a cell to open it as a backtest)"
+                    cols=heat_cols
+                    rows=heat_rows
+                    cells=heat_cells
+                    y_format=metric_format()
+                    on_click=on_cell
+                />
+                <ResultsTable sweep=sweep rows=rows sort=sort open=open_point/>
+            </section>
+        </div>
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() * 3 / 2);
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b',' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+#[component]
+fn SweepForm(sweep: RwSignal<SweepSpec>) -> impl IntoView {
+    let scope_options = std::iter::once("blend")
+        .chain(STRATEGY_NAMES.iter().copied())
+        .map(|s| view! { <option value=s>{s}</option> })
+        .collect_view();
+    let axis_editor = move |i: usize| {
+        let field = move |label: &'static str, get: fn(&SweepAxisSpec) -> String, set: fn(&mut SweepAxisSpec, &str)| {
+            view! {
+                <label>
+                    {label}
+                    <input
+                        name=format!("axis{i}-{}", label.to_lowercase())
+                        prop:value=move || sweep.with(|s| s.axes.get(i).map(get).unwrap_or_default())
+                        on:change=move |ev| {
+                            let v = event_target_value(&ev);
+                            sweep.update(|s| {
+                                if let Some(a) = s.axes.get_mut(i) {
+                                    set(a, v.trim());
+                                }
+                            });
+                        }
+                    />
+                </label>
+            }
+        };
+        view! {
+            <fieldset class="axis">
+                <legend>{format!("Axis {}", i + 1)}</legend>
+                {field("Strategy", |a| a.strategy.clone(), |a, v| a.strategy = v.to_string())}
+                {field("Param", |a| a.param.clone(), |a, v| a.param = v.to_string())}
+                {field("From", |a| a.from.to_string(), |a, v| a.from = v.parse().unwrap_or(f64::NAN))}
+                {field("To", |a| a.to.to_string(), |a, v| a.to = v.parse().unwrap_or(f64::NAN))}
+                {field("Steps", |a| a.steps.to_string(), |a, v| a.steps = v.parse().unwrap_or(0))}
+            </fieldset>
+        }
+    };
+    let metric_options = METRICS.iter().map(|(k, name, _)| view! { <option value=*k>{*name}</option> }).collect_view();
+    view! {
+        <div class="sweep-form">
+            <label>
+                "Scope"
+                <select
+                    name="scope"
+                    prop:value=move || sweep.with(|s| s.scope.clone())
+                    on:change=move |ev| {
+                        let v = event_target_value(&ev);
+                        sweep.update(|s| {
+                            if v != "blend" {
+                                for a in &mut s.axes {
+                                    a.strategy = v.clone();
+                                }
+                            }
+                            s.scope = v;
+                        });
+                    }
+                >
+                    {scope_options}
+                </select>
+            </label>
+            <label>
+                "Metric"
+                <select
+                    name="metric"
+                    prop:value=move || sweep.with(|s| s.metric.clone())
+                    on:change=move |ev| {
+                        let v = event_target_value(&ev);
+                        sweep.update(|s| s.metric = v);
+                    }
+                >
+                    {metric_options}
+                </select>
+            </label>
+            <label class="toggle">
+                <input
+                    type="checkbox"
+                    name="two-axes"
+                    prop:checked=move || sweep.with(|s| s.axes.len() == 2)
+                    on:change=move |ev| {
+                        let on = event_target_checked(&ev);
+                        sweep.update(|s| {
+                            if on && s.axes.len() == 1 {
+                                s.axes.push(default_sweep().axes[1].clone());
+                            } else if !on {
+                                s.axes.truncate(1);
+                            }
+                        });
+                    }
+                />
+                " Second axis"
+            </label>
+            {axis_editor(0)}
+            {move || (sweep.with(|s| s.axes.len()) == 2).then(|| axis_editor(1))}
+        </div>
+    }
+}
+
+#[component]
+fn ResultsTable(sweep: RwSignal<SweepSpec>, rows: RwSignal<Vec<SweepRow>>, sort: RwSignal<(String, bool)>, open: Callback<usize>) -> impl IntoView {
+    let header = move || {
+        let axes: Vec<String> = sweep.with(|s| s.axes.iter().map(|a| a.param.clone()).collect());
+        let metric_heads = METRICS.iter().map(|(k, name, _)| {
+            let k = k.to_string();
+            let k2 = k.clone();
+            view! {
+                <th class="sortable" on:click=move |_| sort.update(|(key, desc)| {
+                    if *key == k {
+                        *desc = !*desc;
+                    } else {
+                        *key = k.clone();
+                        *desc = true;
+                    }
+                })>
+                    {*name}
+                    {move || sort.with(|(key, desc)| if *key == k2 { if *desc { " ▼" } else { " ▲" } } else { "" })}
+                </th>
+            }
+        });
+        view! {
+            <tr>
+                {axes.into_iter().map(|a| view! { <th>{a}</th> }).collect_view()}
+                {metric_heads.collect_view()}
+            </tr>
+        }
+    };
+    let body = move || {
+        let (key, desc) = sort.get();
+        let mut rs = rows.get();
+        rs.sort_by(|a, b| {
+            let va = a.metrics.as_ref().map(|m| metric(m, &key)).unwrap_or(f64::NAN);
+            let vb = b.metrics.as_ref().map(|m| metric(m, &key)).unwrap_or(f64::NAN);
+            // NaN (failed points) last, whatever the direction.
+            match (va.is_nan(), vb.is_nan()) {
+                (true, true) => a.index.cmp(&b.index),
+                (true, false) => std::cmp::Ordering::Greater,
+                (false, true) => std::cmp::Ordering::Less,
+                _ if desc => vb.total_cmp(&va),
+                _ => va.total_cmp(&vb),
+            }
+        });
+        rs.into_iter()
+            .map(|r| {
+                let index = r.index;
+                let values = r.values.iter().map(|v| view! { <td class="num">{fmt_value(*v)}</td> }).collect_view();
+                let cells = match (&r.metrics, &r.error) {
+                    (Some(m), _) => METRICS
+                        .iter()
+                        .map(|(k, _, f)| {
+                            let v = metric(m, k);
+                            view! { <td class="num">{if v.is_nan() { "—".to_string() } else { f.format(v) }}</td> }
+                        })
+                        .collect_view()
+                        .into_any(),
+                    (None, e) => view! { <td class="error" colspan=METRICS.len().to_string()>{e.clone().unwrap_or_default()}</td> }.into_any(),
+                };
+                view! {
+                    <tr class="clickable" on:click=move |_| open.run(index)>
+                        {values}
+                        {cells}
+                    </tr>
+                }
+            })
+            .collect_view()
+    };
+    view! {
+        <table class="sweep-table" id="sweep-table">
+            <thead>{header}</thead>
+            <tbody>{body}</tbody>
+        </table>
+    }
+}
+
+/// Without a browser there are no workers: the server only renders the page.
+#[cfg(not(feature = "hydrate"))]
+mod pool {
+    pub struct Pool;
+}
+
+#[cfg(feature = "hydrate")]
+mod pool {
+    //! The worker pool: one module worker per core running `public/sweep-worker.js`.
+
+    use crate::data::PANEL_FIELDS;
+    use crate::share::{BacktestSpec, SweepSpec};
+    use crate::worker::Job;
+    use shared::sweep::SweepRow;
+    use std::cell::RefCell;
+    use std::collections::VecDeque;
+    use std::rc::Rc;
+    use wasm_bindgen::prelude::*;
+    use web_sys::{MessageEvent, Worker, WorkerOptions, WorkerType};
+
+    struct Shared {
+        queue: VecDeque<(usize, usize)>,
+        backtest: BacktestSpec,
+        sweep: SweepSpec,
+        failed: bool,
+    }
+
+    /// Running workers. Dropping the pool terminates them: that is how Cancel works.
+    pub struct Pool {
+        workers: Vec<Worker>,
+        _handlers: Vec<Closure<dyn FnMut(MessageEvent)>>,
+    }
+
+    impl Drop for Pool {
+        fn drop(&mut self) {
+            for w in &self.workers {
+                w.terminate();
+            }
+        }
+    }
+
+    impl Pool {
+        pub fn start(
+            backtest: BacktestSpec,
+            sweep: SweepSpec,
+            n_points: usize,
+            on_rows: impl Fn(Vec<SweepRow>) + Clone + 'static,
+            on_error: impl Fn(String) + Clone + 'static,
+        ) -> Result<Pool, String> {
+            let cores = web_sys::window().map(|w| w.navigator().hardware_concurrency() as usize).unwrap_or(2);
+            let n_workers = cores.clamp(1, 8).min(n_points.max(1));
+            // Small chunks keep every worker busy to the end and make progress smooth.
+            let chunk = (n_points / (n_workers * 8)).clamp(1, 50);
+            let queue = (0..n_points).step_by(chunk).map(|s| (s, (s + chunk).min(n_points))).collect();
+            let shared = Rc::new(RefCell::new(Shared { queue, backtest, sweep, failed: false }));
+            let mut workers = Vec::new();
+            let mut handlers = Vec::new();
+            for _ in 0..n_workers {
+                let opts = WorkerOptions::new();
+                opts.set_type(WorkerType::Module);
+                let worker = Worker::new_with_options("/sweep-worker.js", &opts).map_err(|e| format!("starting a worker: {e:?}"))?;
+                let w = worker.clone();
+                let sh = shared.clone();
+                let (on_rows, on_error) = (on_rows.clone(), on_error.clone());
+                let handler = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
+                    let data = ev.data();
+                    let get = |k: &str| js_sys::Reflect::get(&data, &JsValue::from_str(k)).ok().and_then(|v| v.as_string());
+                    match get("type").as_deref() {
+                        Some("ready") => dispatch(&w, &sh),
+                        Some("rows") => {
+                            match serde_json::from_str::<Vec<SweepRow>>(&get("rows").unwrap_or_default()) {
+                                Ok(rows) => on_rows(rows),
+                                Err(e) => on_error(format!("a worker sent unreadable rows: {e}")),
+                            }
+                            dispatch(&w, &sh);
+                        }
+                        _ => {
+                            let mut s = sh.borrow_mut();
+                            if !s.failed {
+                                s.failed = true;
+                                on_error(get("message").unwrap_or_else(|| "a worker failed".into()));
+                            }
+                        }
+                    }
+                });
+                worker.set_onmessage(Some(handler.as_ref().unchecked_ref()));
+                let msg = js_sys::Object::new();
+                let _ = js_sys::Reflect::set(&msg, &"type".into(), &"panel".into());
+                let _ = js_sys::Reflect::set(&msg, &"url".into(), &format!("/api/panel?fields={PANEL_FIELDS}").into());
+                worker.post_message(&msg).map_err(|e| format!("messaging a worker: {e:?}"))?;
+                workers.push(worker);
+                handlers.push(handler);
+            }
+            Ok(Pool { workers, _handlers: handlers })
+        }
+    }
+
+    /// Sends the next chunk to `w`, if any is left.
+    fn dispatch(w: &Worker, sh: &Rc<RefCell<Shared>>) {
+        let mut s = sh.borrow_mut();
+        if s.failed {
+            return;
+        }
+        let Some((start, end)) = s.queue.pop_front() else { return };
+        let job = Job { backtest: s.backtest.clone(), sweep: s.sweep.clone(), start, end };
+        let msg = js_sys::Object::new();
+        let _ = js_sys::Reflect::set(&msg, &"type".into(), &"chunk".into());
+        let _ = js_sys::Reflect::set(&msg, &"id".into(), &JsValue::from_f64(start as f64));
+        let _ = js_sys::Reflect::set(&msg, &"job".into(), &serde_json::to_string(&job).unwrap_or_default().into());
+        let _ = w.post_message(&msg);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_has_a_header_and_one_line_per_row() {
+        let s = default_sweep();
+        let rows = vec![SweepRow { index: 0, values: vec![10.0, 1.0], metrics: None, error: Some("bad, value".into()) }];
+        let csv = to_csv(&s, &rows);
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines.len(), 2);
+        assert!(lines[0].starts_with("volatility.volatility_window,volatility.rebalance_days,total_return"));
+        assert!(lines[1].ends_with("bad; value"), "{}", lines[1]);
+    }
+
+    #[test]
+    fn the_default_grid_is_valid() {
+        assert_eq!(build_sweep(&default_spec(), &default_sweep()).unwrap().n_points(), 63);
+    }
+}

@@ -1,0 +1,360 @@
+//! The Trades page: today's plan (current vs target per symbol, order sizes, risk checks),
+//! Approve / Reject for traders, live status while it executes, and the plan history.
+
+use crate::api::{LiveRunResult, PlanDecision, PlanDetail, PlanSummary};
+use crate::fetch::{get_json, post_json};
+use crate::session::use_session;
+use leptos::prelude::*;
+
+/// Unix milliseconds as `YYYY-MM-DD HH:MM` UTC.
+pub fn fmt_time(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let day = shared::Day(secs.div_euclid(86_400) as i32);
+    let s = secs.rem_euclid(86_400);
+    format!("{day} {:02}:{:02} UTC", s / 3600, s % 3600 / 60)
+}
+
+fn pct(v: f64) -> String {
+    format!("{:.2}%", v * 100.0)
+}
+
+/// Whether a plan is still moving (the page polls while it is).
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+fn in_flight(status: &str) -> bool {
+    matches!(status, "approved" | "executing")
+}
+
+#[component]
+pub fn TradesPage() -> impl IntoView {
+    let session = use_session();
+    let refresh = RwSignal::new(0u32);
+    let plans = LocalResource::new(move || {
+        refresh.get();
+        get_json::<Vec<PlanSummary>>("/api/plans?limit=50")
+    });
+    let current_id = Memo::new(move |_| match plans.get() {
+        Some(Ok(p)) => p.first().map(|p| p.id.clone()),
+        _ => None,
+    });
+    let detail = LocalResource::new(move || {
+        refresh.get();
+        let id = current_id.get();
+        async move {
+            match id {
+                Some(id) => get_json::<PlanDetail>(&format!("/api/plans/{id}")).await.map(Some),
+                None => Ok(None),
+            }
+        }
+    });
+    let action_error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+
+    // Poll while a plan executes, so its status and fills appear without a reload.
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        if let Some(Ok(Some(d))) = detail.get() {
+            if in_flight(&d.summary.status) {
+                leptos::task::spawn_local(async move {
+                    gloo_timers_sleep(1000).await;
+                    refresh.update(|n| *n += 1);
+                });
+            }
+        }
+    });
+
+    let act = move |path: String| {
+        busy.set(true);
+        action_error.set(None);
+        leptos::task::spawn_local(async move {
+            let r = post_json::<PlanDecision, serde_json::Value>(&path, Some(&PlanDecision::default())).await;
+            if let Err(e) = r {
+                action_error.set(Some(e.message));
+            }
+            busy.set(false);
+            refresh.update(|n| *n += 1);
+        });
+    };
+    let run_cycle = move |_| {
+        busy.set(true);
+        action_error.set(None);
+        leptos::task::spawn_local(async move {
+            match post_json::<(), LiveRunResult>("/api/live/run", None).await {
+                Ok(r) if r.plan.is_none() => action_error.set(Some(format!("No plan: {}", r.notes.join("; ")))),
+                Ok(_) => {}
+                Err(e) => action_error.set(Some(e.message)),
+            }
+            busy.set(false);
+            refresh.update(|n| *n += 1);
+        });
+    };
+
+    view! {
+        <div class="page trades">
+            <section class="card">
+                <div class="card-head">
+                    <h1>"Trades"</h1>
+                    <div class="actions">
+                        <button
+                            class="secondary"
+                            id="run-cycle"
+                            disabled=move || busy.get() || session.trade_refusal().is_some()
+                            on:click=run_cycle
+                        >
+                            "Run live cycle now"
+                        </button>
+                    </div>
+                </div>
+                {move || action_error.get().map(|e| view! { <p class="error" id="trade-error">{e}</p> })}
+                <Suspense fallback=|| view! { <p class="muted">"Loading the plan…"</p> }>
+                    {move || detail.get().map(|d| match d {
+                        Err(e) => view! { <p class="error">{e}</p> }.into_any(),
+                        Ok(None) => view! { <p class="muted" id="no-plan">"No plan yet. The scheduler proposes one after each day's close; a trader can also run the cycle now."</p> }.into_any(),
+                        Ok(Some(plan)) => {
+                            let id = plan.summary.id.clone();
+                            let can_decide = plan.summary.status == "proposed" && !plan.summary.blocked;
+                            let (a_id, r_id, e_id) = (id.clone(), id.clone(), id.clone());
+                            let approved_not_run = plan.summary.status == "approved";
+                            view! {
+                                <PlanView plan=plan/>
+                                <div class="actions">
+                                    <button
+                                        id="approve-plan"
+                                        disabled=move || busy.get() || !can_decide || session.trade_refusal().is_some()
+                                        on:click=move |_| act(format!("/api/plans/{a_id}/approve"))
+                                    >
+                                        "Approve"
+                                    </button>
+                                    <button
+                                        class="danger"
+                                        id="reject-plan"
+                                        disabled=move || busy.get() || !can_decide || session.trade_refusal().is_some()
+                                        on:click=move |_| act(format!("/api/plans/{r_id}/reject"))
+                                    >
+                                        "Reject"
+                                    </button>
+                                    {approved_not_run.then(|| view! {
+                                        <button
+                                            class="secondary"
+                                            id="execute-plan"
+                                            disabled=move || busy.get() || session.trade_refusal().is_some()
+                                            on:click=move |_| act(format!("/api/plans/{e_id}/execute"))
+                                        >
+                                            "Execute now"
+                                        </button>
+                                    })}
+                                    <span class="muted" id="trade-refusal">
+                                        {move || session.trade_refusal().unwrap_or_default()}
+                                    </span>
+                                </div>
+                            }
+                            .into_any()
+                        }
+                    })}
+                </Suspense>
+            </section>
+            <section class="card">
+                <h2>"Plan history"</h2>
+                <Suspense fallback=|| ()>
+                    {move || plans.get().map(|p| match p {
+                        Err(e) => view! { <p class="error">{e}</p> }.into_any(),
+                        Ok(list) => view! { <PlanHistory plans=list/> }.into_any(),
+                    })}
+                </Suspense>
+            </section>
+        </div>
+    }
+}
+
+#[cfg(feature = "hydrate")]
+async fn gloo_timers_sleep(ms: i32) {
+    let p = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(w) = web_sys::window() {
+            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(p).await;
+}
+
+#[component]
+fn PlanView(plan: PlanDetail) -> impl IntoView {
+    let s = plan.summary.clone();
+    let lines = plan
+        .lines
+        .iter()
+        .map(|l| {
+            view! {
+                <tr class:dropped=l.dropped.is_some()>
+                    <td>{l.symbol.clone()}</td>
+                    <td class="num">{pct(l.current_weight)}</td>
+                    <td class="num">{pct(l.target_weight)}</td>
+                    <td class="num">{pct(l.new_weight)}</td>
+                    <td class="num">{format!("{:.2}", l.notional)}</td>
+                    <td class="num">{l.size.clone()}</td>
+                    <td class="num">{l.limit_price.clone()}</td>
+                    <td>{l.action.clone()}</td>
+                    <td class="muted">{l.dropped.clone().unwrap_or_default()}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let checks = plan
+        .risk
+        .checks
+        .iter()
+        .map(|c| {
+            view! {
+                <tr>
+                    <td>{c.name.clone()}</td>
+                    <td class="num">{format!("{:.4}", c.value)}</td>
+                    <td class="num">{format!("{:.4}", c.limit)}</td>
+                    <td class=if c.ok { "ok" } else { "error" }>{if c.ok { "ok" } else { "violated" }}</td>
+                    <td class="muted">{c.detail.clone()}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let orders = plan
+        .orders
+        .iter()
+        .map(|o| {
+            view! {
+                <tr>
+                    <td>{o.symbol.clone()}</td>
+                    <td class="num">{o.size.clone()}</td>
+                    <td>{o.status.clone()}</td>
+                    <td class="num">{format!("{}", o.filled_units)}</td>
+                    <td class="num">{format!("{:.6}", o.avg_price)}</td>
+                    <td class="num">{format!("{:.4}", o.fee)}</td>
+                    <td class="muted">{o.reason.clone().unwrap_or_default()}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let inactive = plan
+        .strategies
+        .iter()
+        .filter(|s| !s.allocation.active)
+        .map(|s| format!("{}: {}", s.allocation.name, s.allocation.inactive_reason.clone().unwrap_or_default()))
+        .collect::<Vec<_>>();
+    view! {
+        <div class="plan" id="current-plan" data-status=s.status.clone() data-plan-id=s.id.clone()>
+            <dl class="facts">
+                <dt>"Plan"</dt>
+                <dd>{s.id.clone()}</dd>
+                <dt>"Status"</dt>
+                <dd id="plan-status" class=format!("status-{}", s.status)>{s.status.clone()}</dd>
+                <dt>"Data day"</dt>
+                <dd>{s.data_day.clone()}</dd>
+                <dt>"Broker"</dt>
+                <dd>{s.broker.clone()}</dd>
+                <dt>"Equity"</dt>
+                <dd>{format!("{:.2} USD", s.equity)}</dd>
+                <dt>"Decided"</dt>
+                <dd id="plan-decided">
+                    {match (&s.decided_by, s.decided_at) {
+                        (Some(by), Some(at)) => format!("by {by} at {}", fmt_time(at)),
+                        _ => format!("not yet (expires {})", fmt_time(s.expires_at)),
+                    }}
+                </dd>
+                <dt>"Inputs"</dt>
+                <dd class="muted">{format!("config {} · kernel {} · policy {}", plan.config_version, plan.kernel_version, plan.policy)}</dd>
+            </dl>
+            {s.blocked.then(|| view! { <p class="error" id="plan-blocked">{format!("Blocked: {}", s.block_reasons.join("; "))}</p> })}
+            {(!inactive.is_empty()).then(|| view! { <p class="muted">{format!("Inactive strategies — {}", inactive.join(" · "))}</p> })}
+            <h3>"Orders"</h3>
+            <table class="lines" id="plan-lines">
+                <thead>
+                    <tr>
+                        <th>"Symbol"</th>
+                        <th>"Current"</th>
+                        <th>"Target"</th>
+                        <th>"After"</th>
+                        <th>"Notional"</th>
+                        <th>"Size"</th>
+                        <th>"Limit"</th>
+                        <th>"Action"</th>
+                        <th>"Dropped"</th>
+                    </tr>
+                </thead>
+                <tbody>{lines}</tbody>
+            </table>
+            <h3>"Risk checks"</h3>
+            <table class="risk">
+                <thead>
+                    <tr>
+                        <th>"Check"</th>
+                        <th>"Value"</th>
+                        <th>"Limit"</th>
+                        <th></th>
+                        <th></th>
+                    </tr>
+                </thead>
+                <tbody>{checks}</tbody>
+            </table>
+            {(!plan.orders.is_empty()).then(|| view! {
+                <h3>"Execution"</h3>
+                <table class="orders" id="plan-orders">
+                    <thead>
+                        <tr>
+                            <th>"Symbol"</th>
+                            <th>"Size"</th>
+                            <th>"Status"</th>
+                            <th>"Filled"</th>
+                            <th>"Avg price"</th>
+                            <th>"Fee"</th>
+                            <th></th>
+                        </tr>
+                    </thead>
+                    <tbody>{orders}</tbody>
+                </table>
+            })}
+        </div>
+    }
+}
+
+#[component]
+fn PlanHistory(plans: Vec<PlanSummary>) -> impl IntoView {
+    let rows = plans
+        .into_iter()
+        .map(|p| {
+            view! {
+                <tr>
+                    <td>{fmt_time(p.created_at)}</td>
+                    <td>{p.data_day}</td>
+                    <td>{p.status}</td>
+                    <td class="num">{p.orders}</td>
+                    <td>{p.decided_by.unwrap_or_default()}</td>
+                    <td>{p.decided_at.map(fmt_time).unwrap_or_default()}</td>
+                    <td class="muted">{p.id}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <table class="history" id="plan-history">
+            <thead>
+                <tr>
+                    <th>"Created"</th>
+                    <th>"Data day"</th>
+                    <th>"Status"</th>
+                    <th>"Orders"</th>
+                    <th>"Decided by"</th>
+                    <th>"At"</th>
+                    <th>"Id"</th>
+                </tr>
+            </thead>
+            <tbody>{rows}</tbody>
+        </table>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_print_in_utc() {
+        assert_eq!(fmt_time(0), "1970-01-01 00:00 UTC");
+        assert_eq!(fmt_time(1_700_000_000_000), "2023-11-14 22:13 UTC");
+    }
+}

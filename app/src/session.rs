@@ -1,0 +1,136 @@
+//! Who is signed in, as seen by the browser: asked once from `GET /api/auth/me` and updated by
+//! the sign-in and sign-out buttons. The server checks every request itself; this only decides
+//! what the page offers (e.g. a disabled Approve button with the reason for viewers).
+
+use crate::api::{Role, SessionInfo};
+use crate::fetch::post_json;
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+/// The session signal provided by `App`: `None` while unknown, `Some(None)` when signed out.
+#[derive(Clone, Copy)]
+pub struct Session(pub RwSignal<Option<Option<SessionInfo>>>);
+
+impl Session {
+    pub fn new() -> Session {
+        let s = Session(RwSignal::new(None));
+        // Ask the server once the app runs in the browser.
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            let me = crate::fetch::get_json_status::<SessionInfo>("/api/auth/me").await.ok();
+            s.0.set(Some(me));
+        });
+        s
+    }
+
+    /// The signed-in user, if any.
+    pub fn user(&self) -> Option<SessionInfo> {
+        self.0.get().flatten()
+    }
+
+    /// Why the current visitor may not trade, or `None` for a trader.
+    pub fn trade_refusal(&self) -> Option<String> {
+        match self.0.get() {
+            None => Some("Checking who is signed in…".into()),
+            Some(None) => Some("Sign in as a trader to approve or reject plans.".into()),
+            Some(Some(u)) if u.role != Role::Trader => {
+                Some(format!("{} is a viewer: only traders can approve or reject plans.", u.username))
+            }
+            Some(Some(_)) => None,
+        }
+    }
+}
+
+impl Default for Session {
+    fn default() -> Self {
+        Session::new()
+    }
+}
+
+pub fn use_session() -> Session {
+    use_context::<Session>().expect("Session is provided by App")
+}
+
+/// The sign-in / signed-in-as corner of the top bar.
+#[component]
+pub fn SessionBadge() -> impl IntoView {
+    let session = use_session();
+    let sign_out = move |_| {
+        leptos::task::spawn_local(async move {
+            let _ = post_json::<(), ()>("/api/auth/logout", None).await;
+            session.0.set(Some(None));
+        });
+    };
+    view! {
+        <div class="session" id="session">
+            {move || match session.0.get() {
+                None => view! { <span class="muted">"…"</span> }.into_any(),
+                Some(None) => view! { <A href="/login">"Sign in"</A> }.into_any(),
+                Some(Some(u)) => view! {
+                    <span id="signed-in-as">{format!("{} ({})", u.username, u.role.as_str())}</span>
+                    <button class="link" id="sign-out" on:click=sign_out>"Sign out"</button>
+                }
+                .into_any(),
+            }}
+        </div>
+    }
+}
+
+/// The sign-in page.
+#[component]
+pub fn SignInPage() -> impl IntoView {
+    let session = use_session();
+    let username = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let navigate = leptos_router::hooks::use_navigate();
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        busy.set(true);
+        error.set(None);
+        let req = crate::api::LoginRequest { username: username.get_untracked(), password: password.get_untracked() };
+        let navigate = navigate.clone();
+        leptos::task::spawn_local(async move {
+            match post_json::<_, SessionInfo>("/api/auth/login", Some(&req)).await {
+                Ok(info) => {
+                    session.0.set(Some(Some(info)));
+                    navigate("/", Default::default());
+                }
+                Err(e) => error.set(Some(e.message)),
+            }
+            busy.set(false);
+        });
+    };
+    view! {
+        <section class="card narrow">
+            <h1>"Sign in"</h1>
+            <form on:submit=submit class="signin">
+                <label>
+                    "Username"
+                    <input
+                        name="username"
+                        autocomplete="username"
+                        prop:value=move || username.get()
+                        on:input=move |ev| username.set(event_target_value(&ev))
+                    />
+                </label>
+                <label>
+                    "Password"
+                    <input
+                        name="password"
+                        type="password"
+                        autocomplete="current-password"
+                        prop:value=move || password.get()
+                        on:input=move |ev| password.set(event_target_value(&ev))
+                    />
+                </label>
+                <button type="submit" id="sign-in" disabled=move || busy.get()>
+                    "Sign in"
+                </button>
+                {move || error.get().map(|e| view! { <p class="error" id="signin-error">{e}</p> })}
+            </form>
+            <p class="muted">"Accounts are created on the server: " <code>"lockstep user add NAME --role trader"</code></p>
+        </section>
+    }
+}

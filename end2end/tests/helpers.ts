@@ -1,0 +1,36 @@
+import { Page, expect } from "@playwright/test";
+import { execFileSync } from "node:child_process";
+
+// Set by `./x test`: the users it created in the throwaway database, and how to run the CLI on it.
+export const TRADER = { user: "trader", password: process.env.LOCKSTEP_E2E_PASSWORD ?? "" };
+export const VIEWER = { user: "viewer", password: process.env.LOCKSTEP_E2E_PASSWORD ?? "" };
+
+export async function signIn(page: Page, who: { user: string; password: string }) {
+  await page.goto("/login");
+  await page.fill("input[name=username]", who.user);
+  await page.fill("input[name=password]", who.password);
+  await page.click("#sign-in");
+  await expect(page.locator("#signed-in-as")).toContainText(who.user);
+}
+
+/** Waits until the page's WebAssembly app has downloaded and decoded the panel. */
+export async function panelReady(page: Page) {
+  await expect(page.locator("#panel-status[data-ready=true]")).toBeVisible({ timeout: 60_000 });
+}
+
+/** The metrics table as numbers, exactly as printed (`data-exact`). */
+export async function metricsOnPage(page: Page): Promise<Record<string, number>> {
+  return page.$$eval("#metrics tr[data-metric]", (rows) =>
+    Object.fromEntries(
+      rows.map((r) => [r.getAttribute("data-metric")!, Number(r.querySelector("td[data-exact]")!.getAttribute("data-exact"))]),
+    ),
+  );
+}
+
+/** `lockstep backtest` on the server's own store, default config: the native reference. */
+export function nativeBacktest(): Record<string, number> {
+  const bin = process.env.LOCKSTEP_BIN!;
+  const db = process.env.LOCKSTEP_DB!;
+  const out = execFileSync(bin, ["backtest", "--database-url", db, "--out", "-"], { maxBuffer: 1 << 30 });
+  return JSON.parse(out.toString()).metrics;
+}

@@ -1,0 +1,154 @@
+//! The kernel benchmarks on the predecessor's real panel (136 assets, 2020-01-01..2025-10-25),
+//! read from `../shared/data/original` (or `$LOCKSTEP_REAL_DATA`) with the same CSV reader as
+//! `lockstep backtest`. Without the data it prints a notice and benches nothing. These are the
+//! figures the issue's budgets are stated in; `docs/benchmarks.md` records them.
+//!
+//! `cargo bench -p server --bench real_panel -- --warm-up-time 1 --measurement-time 3`
+
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
+use shared::backtest::{self, BacktestSettings};
+use shared::config::Config;
+use shared::portfolio::engine::{TargetCache, TargetEngine};
+use shared::sim::{self, FnSource, SimConfig};
+use shared::Panel;
+use std::hint::black_box;
+use std::path::PathBuf;
+
+fn data_dir() -> Option<PathBuf> {
+    let dir = std::env::var_os("LOCKSTEP_REAL_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/original")
+        });
+    dir.join("coinbase_top200_daily.csv")
+        .exists()
+        .then_some(dir)
+}
+
+/// `base` with only `name` switched on (weight 1), as a sweep over one strategy runs.
+fn only(base: &Config, name: &str) -> Config {
+    let mut c = base.clone();
+    for s in c.strategy_names() {
+        c.set_weight(&s, if s == name { 1.0 } else { 0.0 }).unwrap();
+    }
+    c
+}
+
+/// Every day's blended targets: the signal half of a backtest.
+fn walk(engine: &TargetEngine, panel: &Panel) -> Vec<f64> {
+    let n = panel.n_assets();
+    let mut out = vec![0.0; panel.n_days() * n];
+    let mut cache = TargetCache::new();
+    for t in 0..panel.n_days() {
+        engine.blend_into(panel, t, &mut cache, &mut out[t * n..(t + 1) * n]);
+    }
+    out
+}
+
+fn benches(c: &mut Criterion) {
+    let Some(dir) = data_dir() else {
+        eprintln!(
+            "notice: real data not found (../shared/data/original or $LOCKSTEP_REAL_DATA); \
+             nothing benchmarked"
+        );
+        return;
+    };
+    let p = server::commands::load_panel(&dir).expect("real panel loads");
+    let default = Config::lockstep_default().unwrap();
+    let seed_text = std::fs::read_to_string(dir.join("all_strategies_config_seed.json")).unwrap();
+    let seed = Config::from_json(&seed_text).unwrap();
+    let settings = BacktestSettings::default();
+
+    c.bench_function("real/backtest/default", |b| {
+        b.iter(|| backtest::run(&p, &default, &settings).unwrap())
+    });
+    c.bench_function("real/backtest/seed", |b| {
+        b.iter(|| backtest::run(&p, &seed, &settings).unwrap())
+    });
+
+    // One sweep point: the default config's volatility params (rebalance every 3 days, quintile
+    // selection, equal weight) at several windows; then the heaviest variant the strategy
+    // allows (daily rebalance, risk parity on the same window).
+    let mut g = c.benchmark_group("real/sweep_point/volatility");
+    let vol = only(&default, "volatility");
+    for w in [10, 30, 60, 90] {
+        let mut cfg = vol.clone();
+        cfg.set_param("volatility", "volatility_window", w as f64)
+            .unwrap();
+        g.bench_function(format!("window_{w}"), |b| {
+            b.iter(|| backtest::metrics_for_config(&p, &cfg, &settings).unwrap())
+        });
+    }
+    let heavy = Config::from_json(
+        r#"{"strategy_weights": {"volatility": 1},
+            "params": {"volatility": {"volatility_window": 30, "rebalance_days": 1,
+                                      "weighting_method": "risk_parity"}}}"#,
+    )
+    .unwrap();
+    g.bench_function("daily_risk_parity_window_30", |b| {
+        b.iter(|| backtest::metrics_for_config(&p, &heavy, &settings).unwrap())
+    });
+    g.finish();
+
+    // Live: `lockstep targets` for the last date. The panel is cut fresh each time (its derived
+    // series are computed inside the timing, as for a server that just loaded its data) and the
+    // cache is empty; also on the `lookback` rows a live server holds.
+    let engine = TargetEngine::from_config(&default).unwrap();
+    let t = p.n_days() - 1;
+    let mut g = c.benchmark_group("real/targets/live_one_date");
+    g.bench_function("full_history", |b| {
+        b.iter_batched(
+            || p.truncate_to(t).unwrap(),
+            |q| black_box(engine.targets_at(&q, t, &mut TargetCache::new())),
+            BatchSize::LargeInput,
+        )
+    });
+    let l = engine.lookback();
+    g.bench_function("lookback_rows", |b| {
+        b.iter_batched(
+            || p.window(t + 1 - l, t).unwrap(),
+            |q| black_box(engine.targets_at(&q, l - 1, &mut TargetCache::new())),
+            BatchSize::LargeInput,
+        )
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("real/split/default");
+    g.bench_function("signals", |b| b.iter(|| walk(&engine, &p)));
+    let targets = walk(&engine, &p);
+    let n = p.n_assets();
+    let sim_cfg = settings.sim_config(Some(&default.rebalance));
+    for (label, detail) in [
+        ("simulation_detail", true),
+        ("simulation_metrics_only", false),
+    ] {
+        let cfg = SimConfig {
+            record_detail: detail,
+            ..sim_cfg
+        };
+        g.bench_function(label, |b| {
+            b.iter(|| {
+                let mut src = FnSource(|r: usize, w: &mut [f64]| {
+                    w.copy_from_slice(&targets[r * n..(r + 1) * n]);
+                    true
+                });
+                sim::simulate(&p, 0, p.n_days() - 1, &cfg, &mut src).unwrap()
+            })
+        });
+    }
+    g.finish();
+
+    let mut g = c.benchmark_group("real/signals_by_strategy");
+    for s in &engine.strategies {
+        let e = TargetEngine::from_config(&only(&default, &s.name)).unwrap();
+        g.bench_function(s.name.as_str(), |b| b.iter(|| walk(&e, &p)));
+    }
+    g.finish();
+}
+
+criterion_group! {
+    name = real_panel;
+    config = Criterion::default().sample_size(10);
+    targets = benches
+}
+criterion_main!(real_panel);

@@ -1,0 +1,142 @@
+//! `GET /api/data/status` (the data-quality report) and `GET /api/panel` (the aligned panel in
+//! `shared::panel_codec`'s binary form, with an ETag).
+
+use super::ApiError;
+use crate::store::panel::{EncodedKey, PanelRequestError};
+use crate::store::quality::{self, DEFAULT_STALE_DAYS};
+use crate::web::AppState;
+use app::api::DataStatus;
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use shared::{Day, Field};
+use std::collections::HashMap;
+
+/// The fields `/api/panel` sends when the request names none: those the strategies read.
+pub const DEFAULT_FIELDS: [Field; 6] = [
+    Field::Close,
+    Field::Volume,
+    Field::MarketCap,
+    Field::CirculatingSupply,
+    Field::FundingRate,
+    Field::OpenInterest,
+];
+
+fn bad(param: &str, message: impl std::fmt::Display) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, format!("query parameter `{param}`: {message}"))
+}
+
+fn only_known(query: &HashMap<String, String>, known: &[&str]) -> Result<(), ApiError> {
+    match query.keys().find(|k| !known.contains(&k.as_str())) {
+        Some(k) => Err(bad(k, format!("unknown parameter; known: {}", known.join(", ")))),
+        None => Ok(()),
+    }
+}
+
+fn day_param(query: &HashMap<String, String>, name: &str) -> Result<Option<Day>, ApiError> {
+    query
+        .get(name)
+        .map(|v| Day::parse(v).map_err(|e| bad(name, format!("{v:?} is not a YYYY-MM-DD day ({e})"))))
+        .transpose()
+}
+
+fn store_error(e: impl std::fmt::Display) -> ApiError {
+    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, format!("store: {e}"))
+}
+
+/// `GET /api/data/status?as_of=YYYY-MM-DD|today|latest&stale_days=N`.
+pub async fn status(
+    State(state): State<AppState>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Json<DataStatus>, ApiError> {
+    only_known(&query, &["as_of", "stale_days"])?;
+    let stale_days = match query.get("stale_days") {
+        Some(v) => v
+            .parse::<u32>()
+            .map_err(|_| bad("stale_days", format!("{v:?} is not a whole number of days")))?,
+        None => DEFAULT_STALE_DAYS,
+    };
+    let as_of = match query.get("as_of").map(String::as_str) {
+        None | Some("today") => quality::today(),
+        Some("latest") => crate::commands::data::resolve_as_of(&state.store, "latest")
+            .await
+            .map_err(|e| bad("as_of", e))?,
+        Some(v) => Day::parse(v).map_err(|e| bad("as_of", format!("{v:?}: {e}; expected YYYY-MM-DD, today or latest")))?,
+    };
+    let status = state
+        .store
+        .data_status(as_of, stale_days)
+        .await
+        .map_err(store_error)?;
+    Ok(Json(status))
+}
+
+/// `GET /api/panel?fields=close,market_cap&from=YYYY-MM-DD&to=YYYY-MM-DD`: the panel encoded
+/// with `shared::panel_codec` (`application/x-lockstep-panel`). `fields` defaults to
+/// [`DEFAULT_FIELDS`], `from`/`to` to the stored range (and are clipped to it). The ETag is the
+/// content's hash; `If-None-Match` with it answers 304.
+pub async fn panel(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    only_known(&query, &["fields", "from", "to"])?;
+    let fields = match query.get("fields") {
+        None => DEFAULT_FIELDS.to_vec(),
+        Some(list) => {
+            let mut out = Vec::new();
+            for name in list.split(',').map(str::trim) {
+                let f = Field::from_name(name).ok_or_else(|| {
+                    let known: Vec<&str> = Field::ALL.iter().map(|f| f.name()).collect();
+                    bad("fields", format!("unknown field {name:?}; known: {}", known.join(", ")))
+                })?;
+                if out.contains(&f) {
+                    return Err(bad("fields", format!("{name:?} is listed twice")));
+                }
+                out.push(f);
+            }
+            out
+        }
+    };
+    let from = day_param(&query, "from")?;
+    let to = day_param(&query, "to")?;
+    if let (Some(f), Some(t)) = (from, to) {
+        if f > t {
+            return Err(bad("from", format!("{f} is after `to` {t}")));
+        }
+    }
+    let encoded = state
+        .store
+        .encoded_panel(&EncodedKey { fields, from, to })
+        .await
+        .map_err(|e| match e {
+            PanelRequestError::Empty => ApiError::new(StatusCode::NOT_FOUND, e.to_string()),
+            PanelRequestError::OutOfRange { .. } => bad(if from.is_some() { "from" } else { "to" }, e),
+            other => store_error(other),
+        })?;
+    let etag = format!("\"{:016x}\"", encoded.hash);
+    let etag_value = HeaderValue::from_str(&etag).expect("hex ETag is a valid header");
+    let cache_control = HeaderValue::from_static("no-cache");
+    let matches = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    if matches {
+        return Ok((
+            StatusCode::NOT_MODIFIED,
+            [(header::ETAG, etag_value), (header::CACHE_CONTROL, cache_control)],
+        )
+            .into_response());
+    }
+    Ok((
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(shared::panel_codec::MEDIA_TYPE)),
+            (header::ETAG, etag_value),
+            (header::CACHE_CONTROL, cache_control),
+        ],
+        encoded.bytes.as_ref().clone(),
+    )
+        .into_response())
+}

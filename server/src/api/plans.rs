@@ -1,0 +1,114 @@
+//! Trade plans: `GET /api/plans`, `GET /api/plans/{id}`, `POST /api/plans/{id}/approve`,
+//! `POST /api/plans/{id}/reject`, `POST /api/plans/{id}/execute` (resume an interrupted
+//! execution) and `POST /api/live/run` (one live cycle now).
+
+use super::ApiError;
+use crate::auth::{CurrentUser, RequireTrader};
+use crate::live::CycleOptions;
+use crate::web::AppState;
+use app::api::{ApiErrorBody, LiveRunResult, PlanDecision, PlanDetail, PlanSummary};
+use axum::extract::{Path, Query, State};
+use axum::Json;
+
+/// `?limit=N` (default 50, at most 500).
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+pub struct PlansQuery {
+    pub limit: Option<i64>,
+}
+
+/// Plans, newest first.
+#[utoipa::path(get, path = "/api/plans", tag = "live", params(PlansQuery),
+    responses((status = 200, body = Vec<PlanSummary>), (status = 401, body = ApiErrorBody)))]
+pub async fn list(
+    _user: CurrentUser,
+    State(state): State<AppState>,
+    Query(q): Query<PlansQuery>,
+) -> Result<Json<Vec<PlanSummary>>, ApiError> {
+    let limit = q.limit.unwrap_or(50).clamp(1, 500);
+    Ok(Json(state.live.plans(limit).await?))
+}
+
+/// One plan: lines, inputs, risk checks, orders.
+#[utoipa::path(get, path = "/api/plans/{id}", tag = "live", params(("id" = String, Path)),
+    responses((status = 200, body = PlanDetail), (status = 401, body = ApiErrorBody),
+              (status = 404, body = ApiErrorBody)))]
+pub async fn detail(
+    _user: CurrentUser,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<PlanDetail>, ApiError> {
+    Ok(Json(state.live.plan(&id).await?))
+}
+
+/// Approves a proposed plan and executes it (traders only). 409 when it is not proposed, has
+/// expired, is blocked by a risk limit, or the kill switch is on.
+#[utoipa::path(post, path = "/api/plans/{id}/approve", tag = "live", params(("id" = String, Path)),
+    responses((status = 200, body = PlanDetail), (status = 401, body = ApiErrorBody),
+              (status = 403, body = ApiErrorBody), (status = 404, body = ApiErrorBody),
+              (status = 409, body = ApiErrorBody)))]
+pub async fn approve(
+    RequireTrader(user): RequireTrader,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<PlanDetail>, ApiError> {
+    Ok(Json(state.live.approve(&id, &user.username).await?))
+}
+
+/// Rejects a proposed plan (traders only).
+#[utoipa::path(post, path = "/api/plans/{id}/reject", tag = "live", params(("id" = String, Path)),
+    request_body = Option<PlanDecision>,
+    responses((status = 200, body = PlanDetail), (status = 401, body = ApiErrorBody),
+              (status = 403, body = ApiErrorBody), (status = 404, body = ApiErrorBody),
+              (status = 409, body = ApiErrorBody)))]
+pub async fn reject(
+    RequireTrader(user): RequireTrader,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    body: Option<Json<PlanDecision>>,
+) -> Result<Json<PlanDetail>, ApiError> {
+    let note = body.and_then(|Json(b)| b.note);
+    Ok(Json(
+        state
+            .live
+            .reject(&id, &user.username, note.as_deref())
+            .await?,
+    ))
+}
+
+/// Resumes an approved or interrupted (`executing`) plan: reconciles by client order id, sends
+/// only what the venue has not seen (traders only).
+#[utoipa::path(post, path = "/api/plans/{id}/execute", tag = "live", params(("id" = String, Path)),
+    responses((status = 200, body = PlanDetail), (status = 401, body = ApiErrorBody),
+              (status = 403, body = ApiErrorBody), (status = 404, body = ApiErrorBody),
+              (status = 409, body = ApiErrorBody)))]
+pub async fn execute(
+    RequireTrader(user): RequireTrader,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<PlanDetail>, ApiError> {
+    Ok(Json(state.live.execute(&id, &user.username).await?))
+}
+
+/// Runs one live cycle now (traders only). 409 when the data is stale or missing.
+#[utoipa::path(post, path = "/api/live/run", tag = "live",
+    responses((status = 200, body = LiveRunResult), (status = 401, body = ApiErrorBody),
+              (status = 403, body = ApiErrorBody), (status = 409, body = ApiErrorBody)))]
+pub async fn run(
+    RequireTrader(user): RequireTrader,
+    State(state): State<AppState>,
+) -> Result<Json<LiveRunResult>, ApiError> {
+    let start = std::time::Instant::now();
+    let out = state
+        .live
+        .run_cycle(&CycleOptions {
+            dry_run: false,
+            actor: user.username.clone(),
+        })
+        .await?;
+    Ok(Json(LiveRunResult {
+        plan: Some(out.plan.summary),
+        expired: out.expired,
+        notes: out.notes,
+        elapsed_ms: start.elapsed().as_secs_f64() * 1e3,
+    }))
+}

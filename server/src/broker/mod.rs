@@ -1,0 +1,166 @@
+//! Brokers: where orders go. `paper` (the default: a persistent simulated account in the
+//! store) and `hyperliquid` (real orders through the `/exchange` endpoint).
+//!
+//! The live cycle talks to a `dyn Broker` only, so the plan → approval → execution path is the
+//! same for paper and real money. Every order carries a client order id derived from the plan id
+//! and the symbol ([`client_order_id`]): a retry or a restart re-sends the same id, and the venue
+//! (or the paper account) refuses a second order with an id it has seen, so nothing trades twice.
+
+pub mod hyperliquid;
+pub mod paper;
+
+use std::collections::BTreeMap;
+
+/// A position held at the venue.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Position {
+    pub symbol: String,
+    /// Signed units (negative = short).
+    pub units: f64,
+    /// Price the venue marks it at (USD).
+    pub mark_price: f64,
+}
+
+/// The account as the venue reports it.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Account {
+    /// Account value in USD (cash + unrealised P&L).
+    pub equity: f64,
+    pub positions: Vec<Position>,
+}
+
+/// How a venue lets a symbol be traded.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct VenueRule {
+    /// Sizes are rounded to this many decimals.
+    pub size_decimals: u32,
+    /// Orders below this notional (USD) are refused by the venue.
+    pub min_notional: f64,
+    /// Significant figures a price may have (Hyperliquid: 5) …
+    pub price_sig_figs: u32,
+    /// … and at most this many decimals (Hyperliquid perps: 6 − size_decimals).
+    pub price_max_decimals: u32,
+}
+
+/// One order of a plan.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct OrderRequest {
+    /// Client order id ([`client_order_id`]): the key that makes submission idempotent.
+    pub client_order_id: String,
+    pub symbol: String,
+    /// Signed units to trade (positive buys), already rounded to the venue's size decimals.
+    pub units: f64,
+    /// Limit price: the worst price accepted (mark ± the max-slippage cap), venue-rounded.
+    pub limit_price: f64,
+    /// Only reduce an existing position (exits).
+    pub reduce_only: bool,
+}
+
+/// Where an order stands.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum OrderStatus {
+    /// Fully filled.
+    Filled,
+    /// Some units filled, the rest cancelled (IOC) — see `filled_units`.
+    PartiallyFilled,
+    /// Refused by the venue; nothing filled.
+    Rejected { reason: String },
+    /// Accepted and resting (should not happen for IOC orders; reconciled later).
+    Open,
+    /// The venue does not know this client order id.
+    Unknown,
+}
+
+/// What happened to one order.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct OrderReport {
+    pub client_order_id: String,
+    pub symbol: String,
+    pub status: OrderStatus,
+    /// Signed units filled.
+    pub filled_units: f64,
+    /// Average fill price (NaN-free: 0 when nothing filled).
+    pub avg_price: f64,
+    /// Fees paid in USD.
+    pub fee: f64,
+}
+
+/// Broker failures, split by whether trying again can help.
+#[derive(Debug, thiserror::Error)]
+pub enum BrokerError {
+    /// Network trouble, timeouts, 5xx, rate limits: the request may or may not have arrived.
+    /// Reconcile by client order id before resending.
+    #[error("{venue}: temporarily unavailable: {message}")]
+    Retryable { venue: &'static str, message: String },
+    /// The venue said no, or the request was malformed: sending it again will not help.
+    #[error("{venue}: {message}")]
+    Final { venue: &'static str, message: String },
+    /// The local store (paper broker) failed.
+    #[error("paper account store: {0}")]
+    Store(String),
+}
+
+/// A venue the live cycle can trade on.
+#[async_trait::async_trait]
+pub trait Broker: Send + Sync {
+    /// `"paper"` or `"hyperliquid"`.
+    fn name(&self) -> &'static str;
+
+    /// Equity and positions now.
+    async fn account(&self) -> Result<Account, BrokerError>;
+
+    /// Current mark prices for `symbols` (missing symbols are left out).
+    async fn marks(&self, symbols: &[String]) -> Result<BTreeMap<String, f64>, BrokerError>;
+
+    /// Trading rules for `symbols` (unknown symbols are left out: they cannot be traded here).
+    async fn rules(&self, symbols: &[String]) -> Result<BTreeMap<String, VenueRule>, BrokerError>;
+
+    /// Submits orders. Must be idempotent per `client_order_id`: an id the venue has already
+    /// seen is answered with that order's report, never placed again.
+    async fn submit(&self, orders: &[OrderRequest]) -> Result<Vec<OrderReport>, BrokerError>;
+
+    /// What the venue knows about these client order ids (after a crash or a timeout).
+    async fn reconcile(&self, client_order_ids: &[String]) -> Result<Vec<OrderReport>, BrokerError>;
+
+    /// The live cycle tells the broker which complete day it trades on (`panel` row `t`) before
+    /// reading the account. A real venue ignores it (it has its own marks); the paper broker
+    /// marks to that day's closes and, when `persist`, accrues funding up to that day.
+    async fn observe_close(
+        &self,
+        panel: &shared::Panel,
+        t: usize,
+        persist: bool,
+    ) -> Result<(), BrokerError> {
+        let _ = (panel, t, persist);
+        Ok(())
+    }
+}
+
+/// The client order id of `symbol`'s order in plan `plan_id`: 16 bytes as `0x` + 32 hex digits
+/// (Hyperliquid's cloid format), a hash of both, so it is the same on every retry and restart.
+pub fn client_order_id(plan_id: &str, symbol: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("lockstep:{plan_id}:{symbol}").as_bytes());
+    let mut s = String::with_capacity(34);
+    s.push_str("0x");
+    for b in &digest[..16] {
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_order_ids_are_stable_and_distinct() {
+        let a = client_order_id("plan-1", "BTC");
+        assert_eq!(a, client_order_id("plan-1", "BTC"));
+        assert_eq!(a.len(), 34);
+        assert!(a.starts_with("0x"));
+        assert_ne!(a, client_order_id("plan-1", "ETH"));
+        assert_ne!(a, client_order_id("plan-2", "BTC"));
+    }
+}

@@ -1,0 +1,133 @@
+//! `lockstep data status`: the data-quality report of the store, as text or JSON.
+
+use crate::store::quality::{self, DEFAULT_STALE_DAYS};
+use crate::store::Store;
+use anyhow::Context;
+use app::api::DataStatus;
+use shared::Day;
+
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum DataCommand {
+    /// Coverage, gaps, stale series, suspicious jumps and collection artifacts per source and field.
+    Status(StatusArgs),
+}
+
+#[derive(Debug, Clone, clap::Parser)]
+pub struct StatusArgs {
+    /// The day staleness is measured against: `YYYY-MM-DD`, `today` (UTC) or `latest` (the last
+    /// stored day of any field).
+    #[arg(long, default_value = "today")]
+    pub as_of: String,
+    /// A series is stale after this many days without a value.
+    #[arg(long, default_value_t = DEFAULT_STALE_DAYS)]
+    pub stale_days: u32,
+    /// Print the report as JSON (the same document `GET /api/data/status` returns).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Resolves `today`, `latest` or a `YYYY-MM-DD` day.
+pub async fn resolve_as_of(store: &Store, as_of: &str) -> anyhow::Result<Day> {
+    match as_of {
+        "today" => Ok(quality::today()),
+        "latest" => {
+            let mut last = None;
+            for (series, _, _, _) in quality::FIELDS {
+                for d in store.last_days(series, None).await?.into_values() {
+                    last = last.max(Some(d));
+                }
+            }
+            last.context("the store holds no data: `latest` has no day")
+        }
+        s => Day::parse(s).with_context(|| format!("--as-of {s:?}: expected YYYY-MM-DD, today or latest")),
+    }
+}
+
+pub async fn run(store: &Store, cmd: &DataCommand) -> anyhow::Result<()> {
+    match cmd {
+        DataCommand::Status(args) => {
+            let as_of = resolve_as_of(store, &args.as_of).await?;
+            let status = store.data_status(as_of, args.stale_days).await?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&status)?);
+            } else {
+                print!("{}", render(&status));
+            }
+            Ok(())
+        }
+    }
+}
+
+/// The report as text.
+pub fn render(s: &DataStatus) -> String {
+    let mut out = String::new();
+    if s.synthetic {
+        out.push_str("SYNTHETIC DATA: the store holds generated demo data, not market data.\n");
+    }
+    out.push_str(&format!(
+        "as of {}, stale after {} days\n\nsources:\n",
+        s.as_of, s.stale_after_days
+    ));
+    if s.sources.is_empty() {
+        out.push_str("  (none: the store holds no market data)\n");
+    }
+    for src in &s.sources {
+        out.push_str(&format!(
+            "  {:<14} {:<10} {}{}\n",
+            src.name,
+            src.kind,
+            src.description,
+            if src.synthetic { " [SYNTHETIC]" } else { "" }
+        ));
+        if let Some(r) = &src.last_run {
+            out.push_str(&format!(
+                "  {:<14} last run: {} {} read {}, inserted {}, updated {}, unchanged {}, rejected {}{}\n",
+                "",
+                r.status,
+                r.target.as_deref().unwrap_or(""),
+                r.rows_read,
+                r.inserted,
+                r.updated,
+                r.unchanged,
+                r.rejected,
+                r.error.as_deref().map(|e| format!(" ({e})")).unwrap_or_default()
+            ));
+        }
+    }
+    out.push_str(&format!(
+        "\n{:<10} {:<19} {:>7} {:>8} {:<10} {:<10} {:>5} {:>8} {:>6} {:>6} {:>9}\n",
+        "source", "field", "symbols", "values", "first", "last", "gaps", "missing", "stale", "jumps", "revisions"
+    ));
+    for st in &s.series {
+        out.push_str(&format!(
+            "{:<10} {:<19} {:>7} {:>8} {:<10} {:<10} {:>5} {:>8} {:>6} {:>6} {:>9}\n",
+            st.source,
+            st.field,
+            st.symbols,
+            st.values,
+            st.first_day.as_deref().unwrap_or("-"),
+            st.last_day.as_deref().unwrap_or("-"),
+            st.gaps,
+            st.missing_days,
+            st.stale_count,
+            st.jump_count,
+            st.revisions
+        ));
+    }
+    for st in s.series.iter().filter(|st| !st.jumps.is_empty()) {
+        out.push_str(&format!("\njumps in {} {} ({}):\n", st.source, st.field, st.jump_rule));
+        for j in st.jumps.iter().take(5) {
+            match j.previous {
+                Some(p) => out.push_str(&format!("  {} {}: {p} -> {}\n", j.series, j.day, j.value)),
+                None => out.push_str(&format!("  {} {}: {}\n", j.series, j.day, j.value)),
+            }
+        }
+    }
+    if !s.artifacts.is_empty() {
+        out.push_str("\ncollection artifacts:\n");
+        for a in &s.artifacts {
+            out.push_str(&format!("  [{}] {}\n", a.kind, a.message));
+        }
+    }
+    out
+}

@@ -1,0 +1,172 @@
+//! What `lockstep serve` does on its first start with an empty store, before serving:
+//!
+//! 1. the predecessor's files, when present: `LOCKSTEP_DEMO_DATA` or `../shared/data/original`
+//!    relative to the working directory (imported like `lockstep import` does, source `csv`);
+//! 2. otherwise Hyperliquid's public API (no key needed; see [`live_bootstrap`]);
+//! 3. otherwise the deterministic synthetic market (`shared::synth`), stored with source
+//!    `synthetic` and labelled as such by `/api/health` (`data.synthetic`, `data.sources`) and
+//!    `/api/data/status`.
+//!
+//! A store that already holds daily bars is left alone.
+
+use crate::store::market::{Record, SourceKind, SYNTHETIC_SOURCE};
+use crate::store::Store;
+use anyhow::Context;
+use shared::synth::{self, SynthConfig};
+use shared::{Field, Panel};
+use std::path::PathBuf;
+
+/// Where the first start looks for the predecessor's files.
+pub fn demo_data_dir() -> PathBuf {
+    std::env::var_os("LOCKSTEP_DEMO_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("../shared/data/original"))
+}
+
+/// How the store got its data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FirstStart {
+    /// The store already held bars.
+    AlreadyFilled,
+    Imported(PathBuf),
+    Live(String),
+    Synthetic,
+}
+
+/// Fills an empty store (see the module docs).
+///
+/// # Errors
+/// A store failure, or a synthetic market that cannot be generated.
+pub async fn ensure_data(store: &Store) -> anyhow::Result<FirstStart> {
+    if store.bar_summary().await?.bars > 0 {
+        return Ok(FirstStart::AlreadyFilled);
+    }
+    let dir = demo_data_dir();
+    if dir.is_dir() {
+        tracing::info!("empty store: importing {}", dir.display());
+        let report = super::import::import_paths(store, std::slice::from_ref(&dir)).await?;
+        if report.rejected() > 0 {
+            tracing::warn!(
+                "{} row(s) or file(s) of {} rejected; run `lockstep import {}` for the list",
+                report.rejected(),
+                dir.display(),
+                dir.display()
+            );
+        }
+        if store.bar_summary().await?.bars > 0 {
+            return Ok(FirstStart::Imported(dir));
+        }
+        tracing::warn!("{} gave no daily bars", dir.display());
+    }
+    match live_bootstrap(store).await {
+        Ok(Some(source)) => return Ok(FirstStart::Live(source)),
+        Ok(None) => {}
+        Err(e) => tracing::warn!("empty store: live bootstrap failed: {e:#}"),
+    }
+    tracing::warn!(
+        "empty store, no {} and no live data: storing the SYNTHETIC demo market (source `{SYNTHETIC_SOURCE}`)",
+        dir.display()
+    );
+    store_synthetic(store, &SynthConfig::default()).await?;
+    Ok(FirstStart::Synthetic)
+}
+
+/// HOOK for the live clients (`market_data::hyperliquid`, owned by the clients' work): fill an
+/// empty store from Hyperliquid. Returns the source name when it stored daily bars, `None` when
+/// live bootstrapping is unavailable or disabled (`LOCKSTEP_OFFLINE=1`).
+pub async fn live_bootstrap(store: &Store) -> anyhow::Result<Option<String>> {
+    if std::env::var_os("LOCKSTEP_OFFLINE").is_some() {
+        return Ok(None);
+    }
+    let _ = store;
+    Ok(None)
+}
+
+/// The panel as store rows: one bar per asset and day with any OHLCV value, and every finite
+/// value of the other fields (funding and open interest on venue `synthetic`).
+pub fn panel_records(panel: &Panel) -> Vec<Record> {
+    let mut out = Vec::new();
+    for (a, symbol) in panel.symbols().iter().enumerate() {
+        for t in 0..panel.n_days() {
+            let day = panel.day(t);
+            let g = |f: Field| panel.get(f, a, t);
+            let ohlcv = [
+                g(Field::Open),
+                g(Field::High),
+                g(Field::Low),
+                g(Field::Close),
+                g(Field::Volume),
+            ];
+            if ohlcv.iter().any(|v| !v.is_nan()) {
+                out.push(Record::Bar {
+                    symbol: symbol.clone(),
+                    day,
+                    open: ohlcv[0],
+                    high: ohlcv[1],
+                    low: ohlcv[2],
+                    close: ohlcv[3],
+                    volume: ohlcv[4],
+                });
+            }
+            if !g(Field::MarketCap).is_nan() {
+                out.push(Record::MarketCap {
+                    symbol: symbol.clone(),
+                    day,
+                    usd: g(Field::MarketCap),
+                });
+            }
+            if !g(Field::CirculatingSupply).is_nan() {
+                out.push(Record::Supply {
+                    symbol: symbol.clone(),
+                    day,
+                    circulating: g(Field::CirculatingSupply),
+                    market_cap: g(Field::MarketCap),
+                });
+            }
+            if !g(Field::FundingRate).is_nan() {
+                out.push(Record::Funding {
+                    symbol: symbol.clone(),
+                    venue: SYNTHETIC_SOURCE.into(),
+                    day,
+                    daily_rate: g(Field::FundingRate),
+                });
+            }
+            if !g(Field::OpenInterest).is_nan() {
+                out.push(Record::OpenInterest {
+                    symbol: symbol.clone(),
+                    venue: SYNTHETIC_SOURCE.into(),
+                    day,
+                    usd: g(Field::OpenInterest),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Generates the synthetic market of `cfg` and stores it with source `synthetic`.
+pub async fn store_synthetic(store: &Store, cfg: &SynthConfig) -> anyhow::Result<()> {
+    let panel = synth::generate(cfg).context("generating the synthetic market")?;
+    store
+        .register_source(
+            SYNTHETIC_SOURCE,
+            SourceKind::Synthetic,
+            &format!(
+                "SYNTHETIC demo market (shared::synth, seed {}, {} assets, {} days): not market data",
+                cfg.seed, cfg.n_assets, cfg.n_days
+            ),
+        )
+        .await?;
+    let records = panel_records(&panel);
+    let run = store
+        .start_run(SYNTHETIC_SOURCE, Some(&format!("seed {}", cfg.seed)))
+        .await?;
+    let counts = store.upsert(SYNTHETIC_SOURCE, &records).await?;
+    store
+        .finish_run(
+            run,
+            &crate::store::market::RunOutcome::ok(records.len() as u64, counts),
+        )
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,216 @@
+//! `lockstep live [--dry-run] [--broker paper|hyperliquid] [--config FILE]`: one live cycle, and
+//! the wiring `lockstep serve` uses for its scheduled cycle.
+
+use super::load_config;
+use crate::broker::Broker;
+use crate::commands::fetch::{FetchConfig, Fetcher, SourceArgs};
+use crate::live::{paper_broker, CycleOptions, LiveService, LiveSettings, Refresh, SystemClock};
+use crate::store::Store;
+use anyhow::Context;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Which broker the cycle trades on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum BrokerKind {
+    /// The simulated account in the store (the default).
+    Paper,
+    /// Real orders on Hyperliquid (key from the environment; see `broker::hyperliquid`).
+    Hyperliquid,
+}
+
+/// `lockstep live` options.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LiveArgs {
+    /// Compute and print the plan; store nothing, send nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    #[arg(long, value_enum, default_value = "paper")]
+    pub broker: BrokerKind,
+    /// Strategy config (the predecessor's format); default: Lockstep's shipped config.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Live settings (JSON: schedule, freshness, risk limits, paper account); default: built in.
+    #[arg(long, env = "LOCKSTEP_LIVE_SETTINGS")]
+    pub settings: Option<PathBuf>,
+    /// Skip the data refresh (step 1) even if the settings ask for it.
+    #[arg(long)]
+    pub no_refresh: bool,
+    /// Print the whole plan as JSON instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub sources: SourceArgs,
+}
+
+/// `lockstep serve`'s live-trader options.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeLiveArgs {
+    /// Broker of the live trader.
+    #[arg(
+        long = "live-broker",
+        env = "LOCKSTEP_LIVE_BROKER",
+        value_enum,
+        default_value = "paper"
+    )]
+    pub broker: BrokerKind,
+    /// Strategy config of the live trader; default: Lockstep's shipped config.
+    #[arg(long = "live-config", env = "LOCKSTEP_LIVE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Live settings file (see `lockstep live --settings`).
+    #[arg(long = "live-settings", env = "LOCKSTEP_LIVE_SETTINGS")]
+    pub settings: Option<PathBuf>,
+}
+
+/// The data refresh of step 1: `lockstep fetch` over every configured source.
+struct FetchRefresh(Fetcher);
+
+#[async_trait::async_trait]
+impl Refresh for FetchRefresh {
+    async fn refresh(&self, store: &Store) -> Result<String, String> {
+        let today = crate::market_data::source::today_utc();
+        let summaries = self.0.run(store, None, today).await?;
+        Ok(summaries
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; "))
+    }
+}
+
+fn load_settings(path: Option<&Path>) -> anyhow::Result<LiveSettings> {
+    match path {
+        Some(p) => Ok(LiveSettings::from_file(p)?),
+        None => Ok(LiveSettings::default()),
+    }
+}
+
+/// Builds the live trader for `store`.
+///
+/// # Errors
+/// Unreadable config or settings; a Hyperliquid broker without its key.
+pub fn build(
+    store: Arc<Store>,
+    broker: BrokerKind,
+    config: Option<&Path>,
+    settings: Option<&Path>,
+    sources: Option<&SourceArgs>,
+) -> anyhow::Result<LiveService> {
+    let config = load_config(config)?;
+    let settings = load_settings(settings)?;
+    let broker: Arc<dyn Broker> = match broker {
+        BrokerKind::Paper => Arc::new(paper_broker(store.clone(), &settings, &config)),
+        BrokerKind::Hyperliquid => Arc::new(
+            crate::broker::hyperliquid::HyperliquidBroker::from_env()
+                .context("the Hyperliquid broker")?,
+        ),
+    };
+    let refresh = settings.refresh;
+    let mut live = LiveService::new(store, settings, config, broker, Arc::new(SystemClock))?;
+    if let (true, Some(args)) = (refresh, sources) {
+        live = live.with_refresher(Arc::new(FetchRefresh(Fetcher::new(
+            FetchConfig::from_args(args),
+        ))));
+    }
+    Ok(live)
+}
+
+/// Runs one cycle and prints the plan.
+///
+/// # Errors
+/// Stale or missing data, broker or store failures.
+pub async fn run(store: Store, args: &LiveArgs) -> anyhow::Result<()> {
+    let store = Arc::new(store);
+    let live = build(
+        store,
+        args.broker,
+        args.config.as_deref(),
+        args.settings.as_deref(),
+        (!args.no_refresh).then_some(&args.sources),
+    )?;
+    let out = live
+        .run_cycle(&CycleOptions {
+            dry_run: args.dry_run,
+            actor: "cli".into(),
+        })
+        .await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&out.plan)?);
+    } else {
+        print_plan(&out.plan);
+    }
+    for n in &out.notes {
+        eprintln!("note: {n}");
+    }
+    for id in &out.expired {
+        eprintln!("expired: {id}");
+    }
+    let total: f64 = out.timings.iter().map(|(_, t)| t).sum();
+    let steps: Vec<String> = out
+        .timings
+        .iter()
+        .map(|(s, t)| format!("{s} {t:.1} ms"))
+        .collect();
+    eprintln!("cycle: {total:.1} ms ({})", steps.join(", "));
+    Ok(())
+}
+
+fn print_plan(p: &app::api::PlanDetail) {
+    let s = &p.summary;
+    println!(
+        "plan {} [{}] on {} for {} — equity ${:.2}, config {}, kernel {}, policy {}",
+        s.id,
+        s.status,
+        s.broker,
+        s.data_day,
+        s.equity,
+        p.config_version,
+        p.kernel_version,
+        p.policy
+    );
+    for st in &p.strategies {
+        let a = &st.allocation;
+        match &a.inactive_reason {
+            None => println!(
+                "  strategy {:<20} weight {:.4} → {:.4}",
+                a.name, a.configured_weight, a.effective_weight
+            ),
+            Some(r) => println!(
+                "  strategy {:<20} weight {:.4} → inactive: {r}",
+                a.name, a.configured_weight
+            ),
+        }
+    }
+    println!(
+        "  {:<10} {:>9} {:>9} {:>9} {:>14} {:>16} {:>12}  note",
+        "symbol", "current", "target", "new", "notional", "size", "limit"
+    );
+    for l in p.lines.iter().filter(|l| l.action != "hold") {
+        println!(
+            "  {:<10} {:>9.4} {:>9.4} {:>9.4} {:>14.2} {:>16} {:>12}  {}",
+            l.symbol,
+            l.current_weight,
+            l.target_weight,
+            l.new_weight,
+            l.notional,
+            l.size,
+            l.limit_price,
+            l.dropped.as_deref().unwrap_or("")
+        );
+    }
+    let held = p.lines.iter().filter(|l| l.action == "hold").count();
+    println!("  {held} symbol(s) within the rebalance band: no trade");
+    for c in &p.risk.checks {
+        println!(
+            "  risk {:<22} {:>12.4} / {:<12.4} {} {}",
+            c.name,
+            c.value,
+            c.limit,
+            if c.ok { "ok" } else { "BLOCKS" },
+            c.detail
+        );
+    }
+    for r in &s.block_reasons {
+        println!("  BLOCKED: {r}");
+    }
+}

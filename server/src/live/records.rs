@@ -1,0 +1,628 @@
+//! The live trader's tables: plans, orders, fills, position and equity snapshots, the kill
+//! switch and the append-only audit log. Plain SQL both engines accept.
+
+use super::LiveError;
+use crate::broker::{Account, OrderReport, OrderRequest, OrderStatus};
+use crate::store::Store;
+use app::api::{EquityPoint, KillSwitch, PlanDetail, PlanOrder, PlanSummary};
+use sqlx::Row;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Plan statuses.
+pub mod status {
+    pub const PROPOSED: &str = "proposed";
+    pub const APPROVED: &str = "approved";
+    pub const REJECTED: &str = "rejected";
+    pub const EXPIRED: &str = "expired";
+    pub const EXECUTING: &str = "executing";
+    pub const DONE: &str = "done";
+    pub const PARTIALLY_FAILED: &str = "partially_failed";
+}
+
+/// A plan as stored: the columns plus the JSON body.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PlanBody {
+    pub config_version: String,
+    pub kernel_version: String,
+    pub policy: String,
+    pub lines: Vec<app::api::PlanLine>,
+    pub targets: std::collections::BTreeMap<String, f64>,
+    pub strategies: Vec<app::api::PlanStrategy>,
+    pub risk: app::api::RiskReport,
+    pub block_reasons: Vec<String>,
+    pub orders: Vec<OrderRequest>,
+}
+
+/// A new plan to insert.
+pub struct NewPlan<'a> {
+    pub id: &'a str,
+    pub created_at: i64,
+    pub broker: &'a str,
+    pub data_day: shared::Day,
+    pub config_hash: &'a str,
+    pub config_json: &'a str,
+    pub equity: f64,
+    pub expires_at: i64,
+    pub body: &'a PlanBody,
+}
+
+/// A stored plan.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredPlan {
+    pub id: String,
+    pub created_at: i64,
+    pub status: String,
+    pub broker: String,
+    pub data_day: shared::Day,
+    pub config_hash: String,
+    pub config_json: String,
+    pub kernel_version: String,
+    pub equity: f64,
+    pub blocked: bool,
+    pub body: PlanBody,
+    pub expires_at: i64,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<i64>,
+    pub note: Option<String>,
+}
+
+impl StoredPlan {
+    pub fn summary(&self) -> PlanSummary {
+        let orders = self.body.orders.len();
+        let wanted = self
+            .body
+            .lines
+            .iter()
+            .filter(|l| l.action != "hold")
+            .count();
+        PlanSummary {
+            id: self.id.clone(),
+            status: self.status.clone(),
+            broker: self.broker.clone(),
+            created_at: self.created_at,
+            data_day: self.data_day.to_string(),
+            equity: self.equity,
+            orders,
+            dropped: wanted - orders,
+            blocked: self.blocked,
+            block_reasons: self.body.block_reasons.clone(),
+            decided_by: self.decided_by.clone(),
+            decided_at: self.decided_at,
+            expires_at: self.expires_at,
+        }
+    }
+
+    /// The API view, with the orders sent so far.
+    ///
+    /// # Errors
+    /// The stored config is not JSON (the store was edited by hand).
+    pub fn detail(&self, orders: Vec<PlanOrder>) -> Result<PlanDetail, LiveError> {
+        Ok(PlanDetail {
+            summary: self.summary(),
+            config_version: self.config_hash.clone(),
+            config: serde_json::from_str(&self.config_json)
+                .map_err(|e| LiveError::Corrupt(format!("plan {} config: {e}", self.id)))?,
+            kernel_version: self.kernel_version.clone(),
+            policy: self.body.policy.clone(),
+            lines: self.body.lines.clone(),
+            targets: self.body.targets.clone(),
+            strategies: self.body.strategies.clone(),
+            risk: self.body.risk.clone(),
+            orders,
+            note: self.note.clone(),
+        })
+    }
+}
+
+/// A unique, time-ordered id: `PREFIX-<ms, 13 digits>-<process-unique hex>`.
+pub fn new_id(prefix: &str, now_ms: i64) -> String {
+    use sha2::{Digest, Sha256};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let n = N.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let h =
+        Sha256::digest(format!("{prefix}:{now_ms}:{n}:{nanos}:{}", std::process::id()).as_bytes());
+    let hex: String = h[..5].iter().map(|b| format!("{b:02x}")).collect();
+    format!("{prefix}-{now_ms:013}-{hex}")
+}
+
+const PLAN_COLUMNS: &str = "id, created_at, status, broker, data_day, config_hash, config_json, \
+     kernel_version, equity, blocked, body, expires_at, decided_by, decided_at, note";
+
+fn plan_from_row(r: &sqlx::any::AnyRow) -> Result<StoredPlan, LiveError> {
+    let body: String = r.try_get(10)?;
+    let id: String = r.try_get(0)?;
+    Ok(StoredPlan {
+        body: serde_json::from_str(&body)
+            .map_err(|e| LiveError::Corrupt(format!("plan {id} body: {e}")))?,
+        id,
+        created_at: r.try_get(1)?,
+        status: r.try_get(2)?,
+        broker: r.try_get(3)?,
+        data_day: shared::Day(r.try_get::<i64, _>(4)? as i32),
+        config_hash: r.try_get(5)?,
+        config_json: r.try_get(6)?,
+        kernel_version: r.try_get(7)?,
+        equity: r.try_get(8)?,
+        blocked: r.try_get::<i64, _>(9)? != 0,
+        expires_at: r.try_get(11)?,
+        decided_by: r.try_get(12)?,
+        decided_at: r.try_get(13)?,
+        note: r.try_get(14)?,
+    })
+}
+
+fn order_status_name(s: &OrderStatus) -> &'static str {
+    match s {
+        OrderStatus::Filled => "filled",
+        OrderStatus::PartiallyFilled => "partially_filled",
+        OrderStatus::Rejected { .. } => "rejected",
+        OrderStatus::Open => "open",
+        OrderStatus::Unknown => "unknown",
+    }
+}
+
+/// Store access for the live trader.
+pub struct Records<'a> {
+    pub store: &'a Store,
+}
+
+impl Records<'_> {
+    /// Inserts a proposed plan.
+    ///
+    /// # Errors
+    /// Database failure.
+    pub async fn insert_plan(&self, p: &NewPlan<'_>) -> Result<(), LiveError> {
+        let body = serde_json::to_string(p.body).map_err(|e| LiveError::Corrupt(e.to_string()))?;
+        sqlx::query(&format!(
+            "INSERT INTO live_plans ({PLAN_COLUMNS}, policy) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL, NULL, NULL, $13)"
+        ))
+        .bind(p.id.to_string())
+        .bind(p.created_at)
+        .bind(status::PROPOSED)
+        .bind(p.broker.to_string())
+        .bind(p.data_day.0 as i64)
+        .bind(p.config_hash.to_string())
+        .bind(p.config_json.to_string())
+        .bind(p.body.kernel_version.clone())
+        .bind(p.equity)
+        .bind(i64::from(!p.body.block_reasons.is_empty()))
+        .bind(body)
+        .bind(p.expires_at)
+        .bind(p.body.policy.clone())
+        .execute(self.store.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// One plan.
+    ///
+    /// # Errors
+    /// [`LiveError::NotFound`] or a database failure.
+    pub async fn plan(&self, id: &str) -> Result<StoredPlan, LiveError> {
+        let row = sqlx::query(&format!(
+            "SELECT {PLAN_COLUMNS} FROM live_plans WHERE id = $1"
+        ))
+        .bind(id.to_string())
+        .fetch_optional(self.store.pool())
+        .await?;
+        match row {
+            Some(r) => plan_from_row(&r),
+            None => Err(LiveError::NotFound(format!("no plan {id:?}"))),
+        }
+    }
+
+    /// The newest plans first.
+    ///
+    /// # Errors
+    /// Database failure.
+    pub async fn plans(&self, limit: i64) -> Result<Vec<StoredPlan>, LiveError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {PLAN_COLUMNS} FROM live_plans ORDER BY created_at DESC, id DESC LIMIT $1"
+        ))
+        .bind(limit)
+        .fetch_all(self.store.pool())
+        .await?;
+        rows.iter().map(plan_from_row).collect()
+    }
+
+    /// Plans in one of `statuses`.
+    ///
+    /// # Errors
+    /// Database failure.
+    pub async fn plans_in(&self, statuses: &[&str]) -> Result<Vec<StoredPlan>, LiveError> {
+        let list: Vec<String> = statuses.iter().map(|s| format!("'{s}'")).collect();
+        let rows = sqlx::query(&format!(
+            "SELECT {PLAN_COLUMNS} FROM live_plans WHERE status IN ({}) ORDER BY created_at, id",
+            list.join(", ")
+        ))
+        .fetch_all(self.store.pool())
+        .await?;
+        rows.iter().map(plan_from_row).collect()
+    }
+
+    /// Moves a plan from one of `from` to `to`; false when it was not in one of `from` (someone
+    /// else moved it first). `decided` sets who and when.
+    ///
+    /// # Errors
+    /// Database failure.
+    pub async fn transition(
+        &self,
+        id: &str,
+        from: &[&str],
+        to: &str,
+        decided: Option<(&str, i64)>,
+        note: Option<&str>,
+        now: i64,
+    ) -> Result<bool, LiveError> {
+        let list: Vec<String> = from.iter().map(|s| format!("'{s}'")).collect();
+        // Placeholders: $1 status, $2 note, $3 id, then the optional ones in order.
+        let mut sql = String::from("UPDATE live_plans SET status = $1, note = COALESCE($2, note)");
+        let mut next = 4;
+        if decided.is_some() {
+            sql.push_str(&format!(
+                ", decided_by = ${next}, decided_at = ${}",
+                next + 1
+            ));
+            next += 2;
+        }
+        match to {
+            status::EXECUTING => {
+                sql.push_str(&format!(", started_at = COALESCE(started_at, ${next})"))
+            }
+            status::DONE | status::PARTIALLY_FAILED => {
+                sql.push_str(&format!(", finished_at = ${next}"))
+            }
+            _ => {}
+        }
+        sql.push_str(&format!(
+            " WHERE id = $3 AND status IN ({})",
+            list.join(", ")
+        ));
+        let mut q = sqlx::query(&sql)
+            .bind(to.to_string())
+            .bind(note.map(str::to_string))
+            .bind(id.to_string());
+        if let Some((by, at)) = decided {
+            q = q.bind(by.to_string()).bind(at);
+        }
+        if matches!(
+            to,
+            status::EXECUTING | status::DONE | status::PARTIALLY_FAILED
+        ) {
+            q = q.bind(now);
+        }
+        let r = q.execute(self.store.pool()).await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    /// Writes an order row before it is sent (ignored when it exists: a resumed execution).
+    ///
+    /// # Errors
+    /// Database failure.
+    pub async fn insert_order(
+        &self,
+        plan_id: &str,
+        broker: &str,
+        o: &OrderRequest,
+        size: &str,
+        limit_price: &str,
+        now: i64,
+    ) -> Result<(), LiveError> {
+        sqlx::query(
+            "INSERT INTO live_orders (client_order_id, plan_id, broker, symbol, units, size, limit_price, \
+             reduce_only, status, filled_units, avg_price, fee, notional, reason, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', 0, 0, 0, 0, NULL, $9, $9) \
+             ON CONFLICT (client_order_id) DO NOTHING",
+        )
+        .bind(o.client_order_id.clone())
+        .bind(plan_id.to_string())
+        .bind(broker.to_string())
+        .bind(o.symbol.clone())
+        .bind(o.units)
+        .bind(size.to_string())
+        .bind(limit_price.to_string())
+        .bind(i64::from(o.reduce_only))
+        .bind(now)
+        .execute(self.store.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Records what the broker said about an order, and its fill.
+    ///
+    /// # Errors
+    /// Database failure.
+    pub async fn record_report(
+        &self,
+        plan_id: &str,
+        broker: &str,
+        r: &OrderReport,
+        now: i64,
+    ) -> Result<(), LiveError> {
+        let reason = match &r.status {
+            OrderStatus::Rejected { reason } => Some(reason.clone()),
+            _ => None,
+        };
+        let mut tx = self.store.pool().begin().await?;
+        sqlx::query(
+            "UPDATE live_orders SET status = $1, filled_units = $2, avg_price = $3, fee = $4, \
+             notional = $5, reason = $6, updated_at = $7 WHERE client_order_id = $8",
+        )
+        .bind(order_status_name(&r.status))
+        .bind(r.filled_units)
+        .bind(r.avg_price)
+        .bind(r.fee)
+        .bind((r.filled_units * r.avg_price).abs())
+        .bind(reason)
+        .bind(now)
+        .bind(r.client_order_id.clone())
+        .execute(&mut *tx)
+        .await?;
+        if r.filled_units != 0.0 {
+            sqlx::query(
+                "INSERT INTO live_fills (id, client_order_id, plan_id, broker, symbol, units, price, fee, at) \
+                 VALUES ($1, $1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO UPDATE SET \
+                 units = excluded.units, price = excluded.price, fee = excluded.fee",
+            )
+            .bind(r.client_order_id.clone())
+            .bind(plan_id.to_string())
+            .bind(broker.to_string())
+            .bind(r.symbol.clone())
+            .bind(r.filled_units)
+            .bind(r.avg_price)
+            .bind(r.fee)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A plan's orders.
+    ///
+    /// # Errors
+    /// Database failure.
+    pub async fn orders(&self, plan_id: &str) -> Result<Vec<PlanOrder>, LiveError> {
+        let rows = sqlx::query(
+            "SELECT client_order_id, symbol, size, limit_price, status, filled_units, avg_price, fee, \
+             reason, updated_at FROM live_orders WHERE plan_id = $1 ORDER BY symbol",
+        )
+        .bind(plan_id.to_string())
+        .fetch_all(self.store.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(PlanOrder {
+                    client_order_id: r.try_get(0)?,
+                    symbol: r.try_get(1)?,
+                    size: r.try_get(2)?,
+                    limit_price: r.try_get(3)?,
+                    status: r.try_get(4)?,
+                    filled_units: r.try_get(5)?,
+                    avg_price: r.try_get(6)?,
+                    fee: r.try_get(7)?,
+                    reason: r.try_get(8)?,
+                    updated_at: r.try_get(9)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Fills recorded for a plan: (client order id, units, price).
+    ///
+    /// # Errors
+    /// Database failure.
+    pub async fn fills(&self, plan_id: &str) -> Result<Vec<(String, f64, f64)>, LiveError> {
+        let rows = sqlx::query(
+            "SELECT client_order_id, units, price FROM live_fills WHERE plan_id = $1 ORDER BY id",
+        )
+        .bind(plan_id.to_string())
+        .fetch_all(self.store.pool())
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+            .collect()
+    }
+
+    /// USD traded on `broker` since `since_ms` (filled notional).
+    ///
+    /// # Errors
+    /// Database failure.
+    pub async fn traded_since(&self, broker: &str, since_ms: i64) -> Result<f64, LiveError> {
+        let row = sqlx::query(
+            "SELECT COALESCE(SUM(notional), 0.0) FROM live_orders WHERE broker = $1 AND updated_at >= $2",
+        )
+        .bind(broker.to_string())
+        .bind(since_ms)
+        .fetch_one(self.store.pool())
+        .await?;
+        Ok(row.try_get::<f64, _>(0)?)
+    }
+
+    /// Snapshots the account: one equity row and one row per position.
+    ///
+    /// # Errors
+    /// Database failure.
+    pub async fn snapshot(
+        &self,
+        broker: &str,
+        account: &Account,
+        now: i64,
+    ) -> Result<(), LiveError> {
+        let e = account.equity;
+        let (mut gross, mut net) = (0.0, 0.0);
+        for p in &account.positions {
+            let w = if e > 0.0 {
+                p.units * p.mark_price / e
+            } else {
+                0.0
+            };
+            gross += w.abs();
+            net += w;
+        }
+        let mut tx = self.store.pool().begin().await?;
+        sqlx::query(
+            "INSERT INTO equity_snapshots (at, broker, equity, gross, net) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (broker, at) DO UPDATE SET equity = excluded.equity, gross = excluded.gross, net = excluded.net",
+        )
+        .bind(now)
+        .bind(broker.to_string())
+        .bind(e)
+        .bind(gross)
+        .bind(net)
+        .execute(&mut *tx)
+        .await?;
+        for p in &account.positions {
+            sqlx::query(
+                "INSERT INTO position_snapshots (at, broker, symbol, units, mark_price, weight) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (broker, at, symbol) DO UPDATE SET \
+                 units = excluded.units, mark_price = excluded.mark_price, weight = excluded.weight",
+            )
+            .bind(now)
+            .bind(broker.to_string())
+            .bind(p.symbol.clone())
+            .bind(p.units)
+            .bind(p.mark_price)
+            .bind(if e > 0.0 { p.units * p.mark_price / e } else { 0.0 })
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Equity history, oldest first.
+    ///
+    /// # Errors
+    /// Database failure.
+    pub async fn equity(&self, broker: Option<&str>) -> Result<Vec<EquityPoint>, LiveError> {
+        let sql =
+            format!(
+            "SELECT at, broker, equity, gross, net FROM equity_snapshots {} ORDER BY at, broker",
+            if broker.is_some() { "WHERE broker = $1" } else { "" }
+        );
+        let mut q = sqlx::query(&sql);
+        if let Some(b) = broker {
+            q = q.bind(b.to_string());
+        }
+        let rows = q.fetch_all(self.store.pool()).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(EquityPoint {
+                    at: r.try_get(0)?,
+                    broker: r.try_get(1)?,
+                    equity: r.try_get(2)?,
+                    gross_exposure: r.try_get(3)?,
+                    net_exposure: r.try_get(4)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Appends to the audit log.
+    ///
+    /// # Errors
+    /// Database failure.
+    pub async fn audit(
+        &self,
+        actor: &str,
+        action: &str,
+        subject: Option<&str>,
+        detail: Option<&str>,
+        now: i64,
+    ) -> Result<(), LiveError> {
+        sqlx::query(
+            "INSERT INTO audit_log (id, at, actor, action, subject, detail) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(new_id("a", now))
+        .bind(now)
+        .bind(actor.to_string())
+        .bind(action.to_string())
+        .bind(subject.map(str::to_string))
+        .bind(detail.map(str::to_string))
+        .execute(self.store.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// The audit log, oldest first: (at, actor, action, subject, detail).
+    ///
+    /// # Errors
+    /// Database failure.
+    #[allow(clippy::type_complexity)]
+    pub async fn audit_log(
+        &self,
+    ) -> Result<Vec<(i64, String, String, Option<String>, Option<String>)>, LiveError> {
+        let rows =
+            sqlx::query("SELECT at, actor, action, subject, detail FROM audit_log ORDER BY id")
+                .fetch_all(self.store.pool())
+                .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get(0)?,
+                    r.try_get(1)?,
+                    r.try_get(2)?,
+                    r.try_get(3)?,
+                    r.try_get(4)?,
+                ))
+            })
+            .collect()
+    }
+
+    /// The kill switch's state (off when never set).
+    ///
+    /// # Errors
+    /// Database failure.
+    pub async fn kill_switch(&self) -> Result<KillSwitch, LiveError> {
+        let row = sqlx::query(
+            "SELECT active, reason, changed_by, changed_at FROM live_switches WHERE name = 'kill_switch'",
+        )
+        .fetch_optional(self.store.pool())
+        .await?;
+        Ok(match row {
+            Some(r) => KillSwitch {
+                active: r.try_get::<i64, _>(0)? != 0,
+                reason: r.try_get(1)?,
+                changed_by: r.try_get(2)?,
+                changed_at: r.try_get(3)?,
+            },
+            None => KillSwitch {
+                active: false,
+                reason: None,
+                changed_by: None,
+                changed_at: None,
+            },
+        })
+    }
+
+    /// Sets or clears the kill switch.
+    ///
+    /// # Errors
+    /// Database failure.
+    pub async fn set_kill_switch(
+        &self,
+        active: bool,
+        by: &str,
+        reason: Option<&str>,
+        now: i64,
+    ) -> Result<(), LiveError> {
+        sqlx::query(
+            "INSERT INTO live_switches (name, active, reason, changed_by, changed_at) VALUES ('kill_switch', $1, $2, $3, $4) \
+             ON CONFLICT (name) DO UPDATE SET active = excluded.active, reason = excluded.reason, \
+             changed_by = excluded.changed_by, changed_at = excluded.changed_at",
+        )
+        .bind(i64::from(active))
+        .bind(reason.map(str::to_string))
+        .bind(by.to_string())
+        .bind(now)
+        .execute(self.store.pool())
+        .await?;
+        Ok(())
+    }
+}

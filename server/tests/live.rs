@@ -1,0 +1,670 @@
+//! The live cycle end to end on a synthetic store with the paper broker: plan sizes, the
+//! threshold policy, approval and execution, persistence across restarts, idempotent execution,
+//! risk limits, the kill switch, expiry on newer data, replay, funding, and the HTTP API.
+//! SQLite always; PostgreSQL too when the local test server is reachable.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use server::broker::paper::{PaperBroker, PaperConfig};
+use server::broker::Broker;
+use server::live::plan::round_size;
+use server::live::{paper_broker, CycleOptions, FixedClock, LiveError, LiveService, LiveSettings};
+use server::store::market::{Record, SourceKind};
+use server::store::testing::{Engine, TestStore};
+use server::store::Store;
+use shared::config::Config;
+use shared::portfolio::rebalance::RebalancePolicy;
+use shared::synth::{generate, SynthConfig};
+use shared::{Day, Field, Panel};
+use std::sync::Arc;
+use tower::ServiceExt;
+
+const DAY_MS: i64 = 86_400_000;
+
+fn synth() -> Panel {
+    generate(&SynthConfig {
+        seed: 7,
+        n_assets: 40,
+        n_days: 520,
+        start: Day(19_000),
+    })
+    .unwrap()
+}
+
+/// Writes panel rows `first..=last` into the store as a synthetic source.
+async fn seed(store: &Store, panel: &Panel, first: usize, last: usize) {
+    store
+        .register_source("synthetic", SourceKind::Synthetic, "test panel")
+        .await
+        .unwrap();
+    let mut records = Vec::new();
+    for (a, s) in panel.symbols().iter().enumerate() {
+        for t in first..=last {
+            let day = panel.day(t);
+            let g = |f: Field| panel.get(f, a, t);
+            if g(Field::Close).is_finite() {
+                records.push(Record::Bar {
+                    symbol: s.clone(),
+                    day,
+                    open: g(Field::Open),
+                    high: g(Field::High),
+                    low: g(Field::Low),
+                    close: g(Field::Close),
+                    volume: g(Field::Volume),
+                });
+            }
+            if g(Field::MarketCap).is_finite() {
+                records.push(Record::MarketCap {
+                    symbol: s.clone(),
+                    day,
+                    usd: g(Field::MarketCap),
+                });
+            }
+            if g(Field::CirculatingSupply).is_finite() {
+                records.push(Record::Supply {
+                    symbol: s.clone(),
+                    day,
+                    circulating: g(Field::CirculatingSupply),
+                    market_cap: f64::NAN,
+                });
+            }
+            if g(Field::FundingRate).is_finite() {
+                records.push(Record::Funding {
+                    symbol: s.clone(),
+                    venue: "binance".into(),
+                    day,
+                    daily_rate: g(Field::FundingRate),
+                });
+            }
+            if g(Field::OpenInterest).is_finite() {
+                records.push(Record::OpenInterest {
+                    symbol: s.clone(),
+                    venue: "binance".into(),
+                    day,
+                    usd: g(Field::OpenInterest),
+                });
+            }
+        }
+    }
+    store.upsert("synthetic", &records).await.unwrap();
+}
+
+/// A clock one hour after `day` closed.
+fn clock_after(day: Day) -> Arc<FixedClock> {
+    Arc::new(FixedClock::new((day.0 as i64 + 1) * DAY_MS + 3_600_000))
+}
+
+fn service(store: &Store, settings: LiveSettings, clock: Arc<FixedClock>) -> LiveService {
+    let store = Arc::new(store.clone());
+    let config = Config::lockstep_default().unwrap();
+    let broker = Arc::new(paper_broker(store.clone(), &settings, &config));
+    LiveService::new(store, settings, config, broker, clock).unwrap()
+}
+
+fn opts() -> CycleOptions {
+    CycleOptions {
+        dry_run: false,
+        actor: "test".into(),
+    }
+}
+
+/// Seeds all but the last day; the service's clock sits an hour after the second-to-last day.
+async fn setup(store: &Store) -> (Panel, Arc<FixedClock>) {
+    let panel = synth();
+    let n = panel.n_days();
+    seed(store, &panel, 0, n - 2).await;
+    (panel.clone(), clock_after(panel.day(n - 2)))
+}
+
+#[tokio::test]
+async fn full_cycle_on_the_paper_broker() {
+    for engine in Engine::ALL {
+        let Some(t) = TestStore::new(engine, "live_full").await else {
+            continue;
+        };
+        full_cycle(&t).await;
+    }
+}
+
+async fn full_cycle(t: &TestStore) {
+    let store = &t.store;
+    let (panel, clock) = setup(store).await;
+    let n = panel.n_days();
+    let live = service(store, LiveSettings::default(), clock.clone());
+
+    // --- a plan with correct sizes -----------------------------------------------------------
+    let out = live.run_cycle(&opts()).await.unwrap();
+    let plan = out.plan;
+    assert_eq!(plan.summary.status, "proposed");
+    assert_eq!(plan.summary.data_day, panel.day(n - 2).to_string());
+    assert_eq!(plan.summary.equity, 100_000.0);
+    assert_eq!(plan.kernel_version, shared::KERNEL_VERSION);
+    assert!(!plan.summary.blocked, "{:?}", plan.summary.block_reasons);
+    assert!(plan.summary.orders > 5, "{} orders", plan.summary.orders);
+    assert!(!plan.strategies.is_empty());
+    for l in &plan.lines {
+        // A flat account: every non-zero target is an entry and trades (threshold policy).
+        assert_eq!(l.current_units, 0.0);
+        assert_eq!(l.new_weight, l.target_weight);
+        let close = panel.get(Field::Close, panel.asset_index(&l.symbol).unwrap(), n - 2);
+        if !close.is_finite() {
+            // Held targets of an asset without a price that day: cannot be sized.
+            assert_eq!(
+                l.dropped.as_deref(),
+                Some(format!("no price for {}", l.symbol).as_str())
+            );
+            continue;
+        }
+        assert_eq!(l.mark_price, close);
+        let d = server::broker::paper::size_decimals_for(close);
+        let units = round_size(l.target_weight * 100_000.0 / close, d);
+        let value = (units * close).abs();
+        if units == 0.0 || value < 10.0 {
+            let why = l.dropped.as_deref().expect("a tiny order is dropped");
+            assert!(
+                why.contains("rounds to 0") || why.contains("below the venue minimum"),
+                "{why}"
+            );
+            assert!(l.client_order_id.is_none());
+        } else {
+            assert_eq!(l.dropped, None, "{}", l.symbol);
+            assert_eq!(l.size.parse::<f64>().unwrap(), units, "{}", l.symbol);
+            assert!(l.client_order_id.is_some());
+        }
+    }
+    assert_eq!(
+        plan.summary.orders,
+        plan.lines
+            .iter()
+            .filter(|l| l.client_order_id.is_some())
+            .count()
+    );
+
+    // --- approve → executing → done ----------------------------------------------------------
+    let done = live.approve(&plan.summary.id, "alice").await.unwrap();
+    assert_eq!(done.summary.status, "done", "{:?}", done.note);
+    assert_eq!(done.summary.decided_by.as_deref(), Some("alice"));
+    assert_eq!(done.orders.len(), plan.summary.orders);
+    assert!(done.orders.iter().all(|o| o.status == "filled"));
+    let audit: Vec<String> = live
+        .audit_log()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.2)
+        .collect();
+    assert_eq!(
+        audit,
+        ["plan.propose", "plan.approve", "plan.execute", "plan.done"]
+    );
+
+    // Cash moved by exactly the simulator's cost model: −units × close − |units × close| × 10 bps.
+    let paper = PaperBroker::new(Arc::new(store.clone()), PaperConfig::default());
+    let mut expected_cash = 100_000.0;
+    for o in &done.orders {
+        let close = panel.get(Field::Close, panel.asset_index(&o.symbol).unwrap(), n - 2);
+        expected_cash -= o.filled_units * close + (o.filled_units * close).abs() * 0.001;
+    }
+    let cash = paper.cash().await.unwrap();
+    assert!(
+        (cash - expected_cash).abs() < 1e-6,
+        "{cash} vs {expected_cash}"
+    );
+
+    // --- positions survive a restart (a new Store and a new broker) --------------------------
+    let store2 = Store::connect(&t.url).await.unwrap();
+    let paper2 = PaperBroker::new(Arc::new(store2.clone()), PaperConfig::default());
+    let account = paper2.account().await.unwrap();
+    assert_eq!(account.positions.len(), done.orders.len());
+    for o in &done.orders {
+        let p = account
+            .positions
+            .iter()
+            .find(|p| p.symbol == o.symbol)
+            .unwrap();
+        assert_eq!(p.units, o.filled_units);
+    }
+
+    // --- a second execution of the same plan places nothing ----------------------------------
+    let err = live.execute(&plan.summary.id, "alice").await.unwrap_err();
+    assert!(matches!(err, LiveError::Conflict(_)), "{err}");
+    // Even forced back to `executing` with every order `pending` (a crash before recording),
+    // the resume reconciles by client order id and sends nothing new.
+    sqlx::query("UPDATE live_plans SET status = 'executing' WHERE id = $1")
+        .bind(plan.summary.id.clone())
+        .execute(store.pool())
+        .await
+        .unwrap();
+    sqlx::query("UPDATE live_orders SET status = 'pending' WHERE plan_id = $1")
+        .bind(plan.summary.id.clone())
+        .execute(store.pool())
+        .await
+        .unwrap();
+    let again = live.execute(&plan.summary.id, "alice").await.unwrap();
+    assert_eq!(again.summary.status, "done");
+    let cash_after = paper2.cash().await.unwrap();
+    assert_eq!(cash_after, cash, "no second fill");
+    let account2 = paper2.account().await.unwrap();
+    assert_eq!(
+        account2
+            .positions
+            .iter()
+            .map(|p| p.units)
+            .collect::<Vec<_>>(),
+        account
+            .positions
+            .iter()
+            .map(|p| p.units)
+            .collect::<Vec<_>>()
+    );
+    // Resubmitting the orders straight to the broker returns the recorded reports.
+    let reqs: Vec<_> = live
+        .plan(&plan.summary.id)
+        .await
+        .unwrap()
+        .lines
+        .iter()
+        .filter_map(|l| {
+            l.client_order_id
+                .as_ref()
+                .map(|id| server::broker::OrderRequest {
+                    client_order_id: id.clone(),
+                    symbol: l.symbol.clone(),
+                    units: l.size.parse().unwrap(),
+                    limit_price: l.limit_price.parse().unwrap(),
+                    reduce_only: l.reduce_only,
+                })
+        })
+        .collect();
+    let reports = paper2.submit(&reqs).await.unwrap();
+    assert_eq!(reports.len(), reqs.len());
+    assert_eq!(paper2.cash().await.unwrap(), cash);
+    let paper_orders: i64 = sqlx::Row::get(
+        &sqlx::query("SELECT COUNT(*) FROM paper_orders")
+            .fetch_one(store.pool())
+            .await
+            .unwrap(),
+        0,
+    );
+    assert_eq!(paper_orders as usize, reqs.len());
+
+    // --- replay: the stored inputs give identical targets ------------------------------------
+    let replay = live.replay(&plan.summary.id).await.unwrap();
+    assert!(replay.identical, "{:?}", replay.differences);
+    assert!(replay.kernel_version_matches);
+
+    // --- newer data: funding accrues, the threshold policy holds small drifts ----------------
+    seed(store, &panel, n - 1, n - 1).await;
+    clock.set((panel.day(n - 1).0 as i64 + 1) * DAY_MS + 3_600_000);
+    let out2 = live.run_cycle(&opts()).await.unwrap();
+    let funding = paper.funding_history().await.unwrap();
+    assert_eq!(funding.len(), 1);
+    assert_eq!(funding[0].0, panel.day(n - 1));
+    let mut expected = 0.0;
+    for p in &account.positions {
+        let a = panel.asset_index(&p.symbol).unwrap();
+        let (c, r) = (
+            panel.get(Field::Close, a, n - 1),
+            panel.get(Field::FundingRate, a, n - 1),
+        );
+        if c.is_finite() && r.is_finite() {
+            expected += p.units * c * r;
+        }
+    }
+    assert!(
+        (funding[0].1 - expected).abs() < 1e-9,
+        "{} vs {expected}",
+        funding[0].1
+    );
+
+    let policy = RebalancePolicy::default();
+    let mut held = 0;
+    for l in &out2.plan.lines {
+        let trade = policy.should_trade(false, l.current_weight, l.target_weight);
+        if trade {
+            assert_eq!(l.new_weight, l.target_weight, "{}", l.symbol);
+            assert_ne!(l.action, "hold");
+        } else {
+            assert_eq!(l.action, "hold", "{}", l.symbol);
+            assert_eq!(l.new_weight, l.current_weight);
+            held += 1;
+        }
+    }
+    assert!(held > 0, "some positions stay within the 3% band");
+    let _ = store2;
+}
+
+#[tokio::test]
+async fn newer_data_expires_a_proposed_plan() {
+    let t = TestStore::new(Engine::Sqlite, "live_expire").await.unwrap();
+    let (panel, clock) = setup(&t.store).await;
+    let n = panel.n_days();
+    let live = service(&t.store, LiveSettings::default(), clock.clone());
+    let first = live.run_cycle(&opts()).await.unwrap().plan.summary.id;
+    seed(&t.store, &panel, n - 1, n - 1).await;
+    clock.set((panel.day(n - 1).0 as i64 + 1) * DAY_MS + 3_600_000);
+    // Approving after newer data arrived is refused, and the plan is expired.
+    let err = live.approve(&first, "alice").await.unwrap_err();
+    assert!(err.to_string().contains("newer data"), "{err}");
+    assert_eq!(live.plan(&first).await.unwrap().summary.status, "expired");
+
+    // A plan past its lifetime expires too.
+    let second = live.run_cycle(&opts()).await.unwrap().plan.summary.id;
+    clock.set(clock_now(&clock) + 13 * 3_600_000);
+    // (still within the freshness limit: 1 h + 13 h < 36 h)
+    let err = live.approve(&second, "alice").await.unwrap_err();
+    assert!(err.to_string().contains("not approved within"), "{err}");
+    assert_eq!(live.plan(&second).await.unwrap().summary.status, "expired");
+
+    // A newer cycle supersedes a proposed plan of the same day.
+    let third = live.run_cycle(&opts()).await.unwrap().plan.summary.id;
+    let fourth = live.run_cycle(&opts()).await.unwrap();
+    assert_eq!(fourth.expired, vec![third.clone()]);
+}
+
+fn clock_now(c: &FixedClock) -> i64 {
+    use server::live::Clock;
+    c.now_ms()
+}
+
+#[tokio::test]
+async fn stale_data_is_refused() {
+    let t = TestStore::new(Engine::Sqlite, "live_stale").await.unwrap();
+    let (panel, _) = setup(&t.store).await;
+    let n = panel.n_days();
+    let clock = Arc::new(FixedClock::new(
+        (panel.day(n - 2).0 as i64 + 1) * DAY_MS + 37 * 3_600_000,
+    ));
+    let live = service(&t.store, LiveSettings::default(), clock.clone());
+    let err = live.run_cycle(&opts()).await.unwrap_err();
+    assert!(matches!(err, LiveError::Stale { .. }), "{err}");
+    clock.set((panel.day(n - 2).0 as i64 + 1) * DAY_MS + 35 * 3_600_000);
+    live.run_cycle(&opts()).await.unwrap();
+}
+
+#[tokio::test]
+async fn risk_violations_and_the_kill_switch_block_plans() {
+    let t = TestStore::new(Engine::Sqlite, "live_risk").await.unwrap();
+    let (_, clock) = setup(&t.store).await;
+    let mut settings = LiveSettings::default();
+    settings.risk.max_weight_per_symbol = 0.001;
+    let live = service(&t.store, settings, clock.clone());
+    let plan = live.run_cycle(&opts()).await.unwrap().plan;
+    assert!(plan.summary.blocked);
+    assert!(
+        plan.summary.block_reasons[0].starts_with("max_weight_per_symbol"),
+        "{:?}",
+        plan.summary.block_reasons
+    );
+    let err = live.approve(&plan.summary.id, "alice").await.unwrap_err();
+    assert!(matches!(err, LiveError::Blocked { .. }), "{err}");
+    assert_eq!(
+        live.plan(&plan.summary.id).await.unwrap().summary.status,
+        "proposed"
+    );
+
+    // Kill switch: a new plan is blocked, and approving it is refused; nothing was traded.
+    let live = service(&t.store, LiveSettings::default(), clock.clone());
+    live.set_kill_switch(true, "bob", Some("exchange incident"))
+        .await
+        .unwrap();
+    let plan = live.run_cycle(&opts()).await.unwrap().plan;
+    assert!(plan.summary.blocked);
+    assert!(plan
+        .summary
+        .block_reasons
+        .iter()
+        .any(|r| r.contains("kill switch")));
+    assert!(plan.risk.kill_switch);
+    assert!(live.approve(&plan.summary.id, "alice").await.is_err());
+    // Switched off, a fresh plan goes through.
+    live.set_kill_switch(false, "bob", None).await.unwrap();
+    let plan = live.run_cycle(&opts()).await.unwrap().plan;
+    assert!(!plan.summary.blocked);
+    // ...unless the switch goes on between approval checks and execution.
+    live.set_kill_switch(true, "bob", None).await.unwrap();
+    let err = live.approve(&plan.summary.id, "alice").await.unwrap_err();
+    assert!(matches!(err, LiveError::KillSwitch), "{err}");
+    let paper = PaperBroker::new(Arc::new(t.store.clone()), PaperConfig::default());
+    assert!(paper.account().await.unwrap().positions.is_empty());
+}
+
+#[tokio::test]
+async fn replay_detects_a_changed_plan() {
+    let t = TestStore::new(Engine::Sqlite, "live_replay").await.unwrap();
+    let (_, clock) = setup(&t.store).await;
+    let live = service(&t.store, LiveSettings::default(), clock);
+    let id = live.run_cycle(&opts()).await.unwrap().plan.summary.id;
+    assert!(live.replay(&id).await.unwrap().identical);
+    // Tamper with one stored target: the replay must notice.
+    let row = sqlx::query("SELECT body FROM live_plans WHERE id = $1")
+        .bind(id.clone())
+        .fetch_one(t.store.pool())
+        .await
+        .unwrap();
+    let mut body: serde_json::Value =
+        serde_json::from_str(&sqlx::Row::get::<String, _>(&row, 0)).unwrap();
+    let targets = body["targets"].as_object_mut().unwrap();
+    let k = targets.keys().next().unwrap().clone();
+    let v = targets[&k].as_f64().unwrap();
+    targets.insert(k.clone(), serde_json::json!(v * (1.0 + 1e-12)));
+    sqlx::query("UPDATE live_plans SET body = $1 WHERE id = $2")
+        .bind(body.to_string())
+        .bind(id.clone())
+        .execute(t.store.pool())
+        .await
+        .unwrap();
+    let r = live.replay(&id).await.unwrap();
+    assert!(!r.identical);
+    assert!(r.differences[0].contains(&k), "{:?}", r.differences);
+}
+
+#[tokio::test]
+async fn dry_run_stores_nothing_and_auto_approve_executes() {
+    let t = TestStore::new(Engine::Sqlite, "live_dry").await.unwrap();
+    let (_, clock) = setup(&t.store).await;
+    let live = service(&t.store, LiveSettings::default(), clock.clone());
+    let dry = live
+        .run_cycle(&CycleOptions {
+            dry_run: true,
+            actor: "test".into(),
+        })
+        .await
+        .unwrap();
+    assert!(dry.plan.summary.orders > 0);
+    assert!(live.plans(10).await.unwrap().is_empty());
+
+    let settings = LiveSettings {
+        auto_approve: true,
+        ..LiveSettings::default()
+    };
+    let live = service(&t.store, settings, clock);
+    let out = live.run_cycle(&opts()).await.unwrap();
+    assert_eq!(out.plan.summary.status, "done");
+    assert_eq!(out.plan.summary.decided_by.as_deref(), Some("auto"));
+    assert_eq!(out.plan.summary.orders, dry.plan.summary.orders);
+}
+
+// --- HTTP API --------------------------------------------------------------------------------
+
+struct Client {
+    app: axum::Router,
+    cookie: String,
+    csrf: String,
+}
+
+async fn sign_in(store: &Store, name: &str, role: app::api::Role) -> (String, String) {
+    server::auth::users::add(store, name, role, "correct horse battery")
+        .await
+        .unwrap();
+    let (token, _) =
+        server::auth::session::create(store, name, std::time::Duration::from_secs(3600))
+            .await
+            .unwrap();
+    let csrf = server::auth::session::csrf_token_for(&token);
+    (
+        format!("lockstep_session={token}; lockstep_csrf={csrf}"),
+        csrf,
+    )
+}
+
+impl Client {
+    async fn call(&self, method: &str, uri: &str, csrf: bool) -> (StatusCode, serde_json::Value) {
+        let mut req = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("cookie", self.cookie.clone());
+        if csrf {
+            req = req.header("x-csrf-token", self.csrf.clone());
+        }
+        let resp = self
+            .app
+            .clone()
+            .oneshot(req.body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let status = resp.status();
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
+        )
+    }
+}
+
+#[tokio::test]
+async fn the_api_runs_approves_and_reports() {
+    let t = TestStore::new(Engine::Sqlite, "live_api").await.unwrap();
+    let (_, clock) = setup(&t.store).await;
+    let live = Arc::new(service(&t.store, LiveSettings::default(), clock));
+    let state = server::AppState::new(
+        t.store.clone(),
+        std::path::Path::new("target/site"),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .with_live(live);
+    let app = server::router(state);
+    let (cookie, csrf) = sign_in(&t.store, "tina", app::api::Role::Trader).await;
+    let trader = Client {
+        app: app.clone(),
+        cookie,
+        csrf,
+    };
+    let (cookie, csrf) = sign_in(&t.store, "vic", app::api::Role::Viewer).await;
+    let viewer = Client {
+        app: app.clone(),
+        cookie,
+        csrf,
+    };
+    let anon = Client {
+        app: app.clone(),
+        cookie: String::new(),
+        csrf: String::new(),
+    };
+
+    assert_eq!(
+        anon.call("GET", "/api/portfolio", false).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        viewer.call("POST", "/api/live/run", true).await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        trader.call("POST", "/api/live/run", false).await.0,
+        StatusCode::FORBIDDEN,
+        "CSRF"
+    );
+    let (s, run) = trader.call("POST", "/api/live/run", true).await;
+    assert_eq!(s, StatusCode::OK, "{run}");
+    let id = run["plan"]["id"].as_str().unwrap().to_string();
+
+    let (s, list) = viewer.call("GET", "/api/plans", false).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(list[0]["id"], id.as_str());
+    let (s, detail) = viewer.call("GET", &format!("/api/plans/{id}"), false).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(detail["summary"]["status"], "proposed");
+    assert!(detail["strategies"].as_array().unwrap().len() > 3);
+    assert_eq!(
+        viewer.call("GET", "/api/plans/nope", false).await.0,
+        StatusCode::NOT_FOUND
+    );
+
+    assert_eq!(
+        viewer
+            .call("POST", &format!("/api/plans/{id}/approve"), true)
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
+    let (s, done) = trader
+        .call("POST", &format!("/api/plans/{id}/approve"), true)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{done}");
+    assert_eq!(done["summary"]["status"], "done");
+    assert_eq!(done["summary"]["decided_by"], "tina");
+    let (s, again) = trader
+        .call("POST", &format!("/api/plans/{id}/approve"), true)
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{again}");
+
+    let (s, p) = viewer.call("GET", "/api/portfolio", false).await;
+    assert_eq!(s, StatusCode::OK);
+    let pf: app::api::Portfolio = serde_json::from_value(p).unwrap();
+    assert_eq!(pf.broker, "paper");
+    assert!(pf.positions.iter().filter(|p| p.units != 0.0).count() > 5);
+    let planned_gross: f64 = detail["targets"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_f64().unwrap().abs())
+        .sum();
+    assert!(
+        (pf.gross_exposure - planned_gross).abs() < 0.02,
+        "{} vs {planned_gross}",
+        pf.gross_exposure
+    );
+    assert!(!pf.data.stale);
+    assert!(pf.strategies.iter().any(|s| s.active));
+
+    let (s, eq) = viewer.call("GET", "/api/equity", false).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(eq.as_array().unwrap().len() >= 2);
+
+    assert_eq!(
+        viewer.call("POST", "/api/kill-switch", true).await.0,
+        StatusCode::FORBIDDEN
+    );
+    let (s, ks) = trader.call("POST", "/api/kill-switch", true).await;
+    assert_eq!((s, ks["active"].as_bool()), (StatusCode::OK, Some(true)));
+    let (_, run) = trader.call("POST", "/api/live/run", true).await;
+    assert_eq!(run["plan"]["blocked"], true);
+    let (s, ks) = trader.call("DELETE", "/api/kill-switch", true).await;
+    assert_eq!((s, ks["active"].as_bool()), (StatusCode::OK, Some(false)));
+    assert_eq!(
+        viewer.call("GET", "/api/kill-switch", false).await.1["changed_by"],
+        "tina"
+    );
+
+    let (s, doc) = anon.call("GET", "/api/openapi.json", false).await;
+    assert_eq!(s, StatusCode::OK);
+    for path in [
+        "/api/health",
+        "/api/portfolio",
+        "/api/plans",
+        "/api/plans/{id}",
+        "/api/plans/{id}/approve",
+        "/api/plans/{id}/reject",
+        "/api/kill-switch",
+        "/api/equity",
+        "/api/live/run",
+    ] {
+        assert!(
+            doc["paths"].get(path).is_some(),
+            "{path} missing from the OpenAPI document"
+        );
+    }
+    assert!(doc["components"]["schemas"].get("PlanDetail").is_some());
+}
