@@ -107,7 +107,9 @@ pub fn LineChart(
     let _ = (xmap, log_scale);
 
     let on_move = move |ev: leptos::ev::MouseEvent| {
-        let Some(c) = canvas.get_untracked() else { return };
+        let Some(c) = canvas.get_untracked() else {
+            return;
+        };
         let css_width = c.client_width().max(1) as f64;
         let px = ev.offset_x() as f64 * c.width() as f64 / css_width;
         hover.set(xmap.get_value().day_at(px));
@@ -117,9 +119,14 @@ pub fn LineChart(
         let s = series.get();
         let parts: Vec<String> = s
             .iter()
-            .filter_map(|s| value_at(s, day).map(|(_, v)| format!("{} {}", s.name, y_format.format(v))))
+            .filter_map(|s| {
+                value_at(s, day).map(|(_, v)| format!("{} {}", s.name, y_format.format(v)))
+            })
             .collect();
-        let date = s.iter().find_map(|s| value_at(s, day)).map(|(d, _)| d.to_string())?;
+        let date = s
+            .iter()
+            .find_map(|s| value_at(s, day))
+            .map(|(d, _)| d.to_string())?;
         Some(format!("{date} · {}", parts.join(" · ")))
     };
     view! {
@@ -167,7 +174,9 @@ pub fn BarChart(
         }
     });
     let on_move = move |ev: leptos::ev::MouseEvent| {
-        let Some(c) = canvas.get_untracked() else { return };
+        let Some(c) = canvas.get_untracked() else {
+            return;
+        };
         let n = groups.with_untracked(|g| g.len());
         let css_width = c.client_width().max(1) as f64;
         let px = ev.offset_x() as f64 * c.width() as f64 / css_width;
@@ -178,8 +187,11 @@ pub fn BarChart(
         let names = series_names.get();
         groups.with(|g| {
             g.get(i).map(|g| {
-                let vals: Vec<String> =
-                    names.iter().zip(&g.values).map(|(n, v)| format!("{n} {}", y_format.format(*v))).collect();
+                let vals: Vec<String> = names
+                    .iter()
+                    .zip(&g.values)
+                    .map(|(n, v)| format!("{n} {}", y_format.format(*v)))
+                    .collect();
                 format!("{} · {}", g.label, vals.join(" · "))
             })
         })
@@ -245,9 +257,23 @@ pub fn HeatMap(
     };
     let readout = move || {
         let (ci, ri) = hover.get()?;
-        let v = cells.with(|cs| cs.iter().find(|c| c.col == ci && c.row == ri).map(|c| c.value))?;
-        let (cl, rl) = (cols.with(|c| c.get(ci).cloned())?, rows.with(|r| r.get(ri).cloned()).unwrap_or_default());
-        Some(format!("{cl} × {rl} → {}", if v.is_nan() { "no result".to_string() } else { y_format.format(v) }))
+        let v = cells.with(|cs| {
+            cs.iter()
+                .find(|c| c.col == ci && c.row == ri)
+                .map(|c| c.value)
+        })?;
+        let (cl, rl) = (
+            cols.with(|c| c.get(ci).cloned())?,
+            rows.with(|r| r.get(ri).cloned()).unwrap_or_default(),
+        );
+        Some(format!(
+            "{cl} × {rl} → {}",
+            if v.is_nan() {
+                "no result".to_string()
+            } else {
+                y_format.format(v)
+            }
+        ))
     };
     view! {
         <figure class="chart heatmap" id=id>
@@ -290,11 +316,23 @@ pub(crate) fn bar_index(width: f64, n: usize, px: f64) -> Option<usize> {
 }
 
 pub(crate) fn heat_area(width: f64, height: f64) -> (f64, f64, f64, f64) {
-    (MARGIN as f64 + LEFT as f64, width - MARGIN as f64 - 90.0, MARGIN as f64, height - MARGIN as f64 - BOTTOM as f64)
+    (
+        MARGIN as f64 + LEFT as f64,
+        width - MARGIN as f64 - 90.0,
+        MARGIN as f64,
+        height - MARGIN as f64 - BOTTOM as f64,
+    )
 }
 
 /// The cell under pixel `(px, py)`; rows are drawn bottom-up.
-pub(crate) fn heat_index(w: f64, h: f64, n_cols: usize, n_rows: usize, px: f64, py: f64) -> Option<(usize, usize)> {
+pub(crate) fn heat_index(
+    w: f64,
+    h: f64,
+    n_cols: usize,
+    n_rows: usize,
+    px: f64,
+    py: f64,
+) -> Option<(usize, usize)> {
     let (l, r, t, b) = heat_area(w, h);
     if n_cols == 0 || n_rows == 0 || px < l || px >= r || py < t || py >= b {
         return None;
@@ -303,7 +341,6 @@ pub(crate) fn heat_index(w: f64, h: f64, n_cols: usize, n_rows: usize, px: f64, 
     let row_from_top = ((py - t) / (b - t) * n_rows as f64) as usize;
     Some((c.min(n_cols - 1), n_rows - 1 - row_from_top.min(n_rows - 1)))
 }
-
 
 #[cfg(feature = "hydrate")]
 mod draw {
@@ -335,7 +372,10 @@ mod draw {
         let root = backend.into_drawing_area();
         root.fill(&BG).ok()?;
         let tf = |v: f64| if log { v.ln() } else { v };
-        let pts = series.iter().flat_map(|s| s.points.iter()).filter(|(_, v)| v.is_finite() && (!log || *v > 0.0));
+        let pts = series
+            .iter()
+            .flat_map(|s| s.points.iter())
+            .filter(|(_, v)| v.is_finite() && (!log || *v > 0.0));
         let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
         for (d, v) in pts {
             x0 = x0.min(d.0 as f64);
@@ -344,7 +384,12 @@ mod draw {
             y1 = y1.max(tf(*v));
         }
         if x0 > x1 {
-            root.draw(&Text::new("No data", (20, 20), ("sans-serif", 16).into_font().color(&TEXT))).ok()?;
+            root.draw(&Text::new(
+                "No data",
+                (20, 20),
+                ("sans-serif", 16).into_font().color(&TEXT),
+            ))
+            .ok()?;
             root.present().ok()?;
             return None;
         }
@@ -385,7 +430,9 @@ mod draw {
                 ))
                 .ok()?
                 .label(s.name.clone())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(3)));
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(3))
+                });
         }
         if series.len() > 1 {
             chart
@@ -398,28 +445,54 @@ mod draw {
                 .ok()?;
         }
         if let Some(h) = hover.filter(|h| (x0..=x1).contains(h)) {
-            chart.draw_series(std::iter::once(PathElement::new(vec![(h, y0), (h, y1)], TEXT.stroke_width(1)))).ok()?;
+            chart
+                .draw_series(std::iter::once(PathElement::new(
+                    vec![(h, y0), (h, y1)],
+                    TEXT.stroke_width(1),
+                )))
+                .ok()?;
         }
         let ((left, _), (right, _)) = {
             let r = chart.plotting_area().get_pixel_range();
             ((r.0.start as f64, 0), (r.0.end as f64, 0))
         };
         root.present().ok()?;
-        Some(XMap { left, right, x0, x1 })
+        Some(XMap {
+            left,
+            right,
+            x0,
+            x1,
+        })
     }
 
-    pub fn bars(canvas: &web_sys::HtmlCanvasElement, names: &[String], groups: &[BarGroup], fmt: YFormat, hover: Option<usize>) {
-        let Some(backend) = CanvasBackend::with_canvas_object(canvas.clone()) else { return };
+    pub fn bars(
+        canvas: &web_sys::HtmlCanvasElement,
+        names: &[String],
+        groups: &[BarGroup],
+        fmt: YFormat,
+        hover: Option<usize>,
+    ) {
+        let Some(backend) = CanvasBackend::with_canvas_object(canvas.clone()) else {
+            return;
+        };
         let root = backend.into_drawing_area();
         let _ = root.fill(&BG);
         let n = groups.len();
         if n == 0 {
-            let _ = root.draw(&Text::new("No positions", (20, 20), ("sans-serif", 16).into_font().color(&TEXT)));
+            let _ = root.draw(&Text::new(
+                "No positions",
+                (20, 20),
+                ("sans-serif", 16).into_font().color(&TEXT),
+            ));
             let _ = root.present();
             return;
         }
         let (mut lo, mut hi) = (0.0f64, 0.0f64);
-        for v in groups.iter().flat_map(|g| g.values.iter()).filter(|v| v.is_finite()) {
+        for v in groups
+            .iter()
+            .flat_map(|g| g.values.iter())
+            .filter(|v| v.is_finite())
+        {
             lo = lo.min(*v);
             hi = hi.max(*v);
         }
@@ -435,7 +508,11 @@ mod draw {
         let labels: Vec<String> = groups.iter().map(|g| g.label.clone()).collect();
         let xfmt = move |x: &f64| {
             let i = x.floor() as usize;
-            if (x - x.floor() - 0.5).abs() < 1e-6 { labels.get(i).cloned().unwrap_or_default() } else { String::new() }
+            if (x - x.floor() - 0.5).abs() < 1e-6 {
+                labels.get(i).cloned().unwrap_or_default()
+            } else {
+                String::new()
+            }
         };
         let yfmt = |y: &f64| fmt.format(*y);
         let _ = chart
@@ -456,11 +533,17 @@ mod draw {
             let rects = groups.iter().enumerate().filter_map(move |(gi, g)| {
                 let v = *g.values.get(si)?;
                 let x = gi as f64 + 0.1 + 0.8 * si as f64 / k;
-                let style = if hover == Some(gi) { c.filled() } else { c.mix(0.8).filled() };
+                let style = if hover == Some(gi) {
+                    c.filled()
+                } else {
+                    c.mix(0.8).filled()
+                };
                 Some(Rectangle::new([(x, 0.0), (x + 0.8 / k, v)], style))
             });
             if let Ok(ann) = chart.draw_series(rects) {
-                ann.label(name.clone()).legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], c.filled()));
+                ann.label(name.clone()).legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 5), (x + 12, y + 5)], c.filled())
+                });
             }
         }
         let _ = chart
@@ -476,11 +559,23 @@ mod draw {
     /// Blue (low) → grey → orange (high).
     fn ramp(u: f64) -> RGBColor {
         let u = u.clamp(0.0, 1.0);
-        let (a, m, b) = ((49.0, 99.0, 180.0), (70.0, 78.0, 88.0), (230.0, 140.0, 50.0));
+        let (a, m, b) = (
+            (49.0, 99.0, 180.0),
+            (70.0, 78.0, 88.0),
+            (230.0, 140.0, 50.0),
+        );
         let lerp = |p: (f64, f64, f64), q: (f64, f64, f64), s: f64| {
-            RGBColor((p.0 + (q.0 - p.0) * s) as u8, (p.1 + (q.1 - p.1) * s) as u8, (p.2 + (q.2 - p.2) * s) as u8)
+            RGBColor(
+                (p.0 + (q.0 - p.0) * s) as u8,
+                (p.1 + (q.1 - p.1) * s) as u8,
+                (p.2 + (q.2 - p.2) * s) as u8,
+            )
         };
-        if u < 0.5 { lerp(a, m, u * 2.0) } else { lerp(m, b, (u - 0.5) * 2.0) }
+        if u < 0.5 {
+            lerp(a, m, u * 2.0)
+        } else {
+            lerp(m, b, (u - 0.5) * 2.0)
+        }
     }
 
     pub fn heat(
@@ -491,18 +586,28 @@ mod draw {
         fmt: YFormat,
         hover: Option<(usize, usize)>,
     ) {
-        let Some(backend) = CanvasBackend::with_canvas_object(canvas.clone()) else { return };
+        let Some(backend) = CanvasBackend::with_canvas_object(canvas.clone()) else {
+            return;
+        };
         let root = backend.into_drawing_area();
         let _ = root.fill(&BG);
         let (w, h) = (canvas.width() as f64, canvas.height() as f64);
         let (l, r, t, b) = heat_area(w, h);
         let (nc, nr) = (cols.len(), rows.len().max(1));
         if nc == 0 || cells.is_empty() {
-            let _ = root.draw(&Text::new("Run a sweep to see the heat map", (20, 20), ("sans-serif", 16).into_font().color(&TEXT)));
+            let _ = root.draw(&Text::new(
+                "Run a sweep to see the heat map",
+                (20, 20),
+                ("sans-serif", 16).into_font().color(&TEXT),
+            ));
             let _ = root.present();
             return;
         }
-        let finite: Vec<f64> = cells.iter().map(|c| c.value).filter(|v| v.is_finite()).collect();
+        let finite: Vec<f64> = cells
+            .iter()
+            .map(|c| c.value)
+            .filter(|v| v.is_finite())
+            .collect();
         let lo = finite.iter().copied().fold(f64::INFINITY, f64::min);
         let hi = finite.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         let span = if hi > lo { hi - lo } else { 1.0 };
@@ -512,31 +617,73 @@ mod draw {
         for c in cells {
             let x = l + c.col as f64 * cw;
             let y = b - (c.row as f64 + 1.0) * ch;
-            let color = if c.value.is_finite() { ramp((c.value - lo) / span) } else { GRID };
-            let _ = root.draw(&Rectangle::new([(x as i32, y as i32), ((x + cw) as i32 - 1, (y + ch) as i32 - 1)], color.filled()));
+            let color = if c.value.is_finite() {
+                ramp((c.value - lo) / span)
+            } else {
+                GRID
+            };
+            let _ = root.draw(&Rectangle::new(
+                [
+                    (x as i32, y as i32),
+                    ((x + cw) as i32 - 1, (y + ch) as i32 - 1),
+                ],
+                color.filled(),
+            ));
             if hover == Some((c.col, c.row)) {
-                let _ = root.draw(&Rectangle::new([(x as i32, y as i32), ((x + cw) as i32 - 1, (y + ch) as i32 - 1)], FG.stroke_width(2)));
+                let _ = root.draw(&Rectangle::new(
+                    [
+                        (x as i32, y as i32),
+                        ((x + cw) as i32 - 1, (y + ch) as i32 - 1),
+                    ],
+                    FG.stroke_width(2),
+                ));
             }
             if cw > 44.0 && ch > 16.0 && c.value.is_finite() {
-                let _ = root.draw(&Text::new(fmt.format(c.value), ((x + 4.0) as i32, (y + ch / 2.0 - 6.0) as i32), font.clone()));
+                let _ = root.draw(&Text::new(
+                    fmt.format(c.value),
+                    ((x + 4.0) as i32, (y + ch / 2.0 - 6.0) as i32),
+                    font.clone(),
+                ));
             }
         }
         let lab = ("sans-serif", 12).into_font().color(&TEXT);
         let step_c = (nc / 12).max(1);
         for (i, s) in cols.iter().enumerate().step_by(step_c) {
-            let _ = root.draw(&Text::new(s.clone(), ((l + (i as f64 + 0.3) * cw) as i32, (b + 8.0) as i32), lab.clone()));
+            let _ = root.draw(&Text::new(
+                s.clone(),
+                ((l + (i as f64 + 0.3) * cw) as i32, (b + 8.0) as i32),
+                lab.clone(),
+            ));
         }
         let step_r = (nr / 12).max(1);
         for (i, s) in rows.iter().enumerate().step_by(step_r) {
-            let _ = root.draw(&Text::new(s.clone(), (MARGIN as i32, (b - (i as f64 + 0.6) * ch) as i32), lab.clone()));
+            let _ = root.draw(&Text::new(
+                s.clone(),
+                (MARGIN as i32, (b - (i as f64 + 0.6) * ch) as i32),
+                lab.clone(),
+            ));
         }
         // Colour scale.
         for k in 0..100 {
             let y = b - (b - t) * k as f64 / 100.0;
-            let _ = root.draw(&Rectangle::new([((r + 20.0) as i32, (y - (b - t) / 100.0) as i32), ((r + 36.0) as i32, y as i32)], ramp(k as f64 / 100.0).filled()));
+            let _ = root.draw(&Rectangle::new(
+                [
+                    ((r + 20.0) as i32, (y - (b - t) / 100.0) as i32),
+                    ((r + 36.0) as i32, y as i32),
+                ],
+                ramp(k as f64 / 100.0).filled(),
+            ));
         }
-        let _ = root.draw(&Text::new(fmt.format(hi), ((r + 40.0) as i32, t as i32), lab.clone()));
-        let _ = root.draw(&Text::new(fmt.format(lo), ((r + 40.0) as i32, (b - 12.0) as i32), lab));
+        let _ = root.draw(&Text::new(
+            fmt.format(hi),
+            ((r + 40.0) as i32, t as i32),
+            lab.clone(),
+        ));
+        let _ = root.draw(&Text::new(
+            fmt.format(lo),
+            ((r + 40.0) as i32, (b - 12.0) as i32),
+            lab,
+        ));
         let _ = root.present();
     }
 }

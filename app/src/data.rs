@@ -6,7 +6,8 @@ use shared::Panel;
 use std::sync::Arc;
 
 /// The fields the strategies read (everything but open/high/low).
-pub const PANEL_FIELDS: &str = "close,volume,market_cap,circulating_supply,funding_rate,open_interest";
+pub const PANEL_FIELDS: &str =
+    "close,volume,market_cap,circulating_supply,funding_rate,open_interest";
 
 /// A decoded panel and where it came from.
 #[derive(Clone, Debug)]
@@ -45,7 +46,10 @@ pub fn use_panel() -> PanelResource {
 pub fn now_ms() -> f64 {
     #[cfg(feature = "hydrate")]
     {
-        web_sys::window().and_then(|w| w.performance()).map(|p| p.now()).unwrap_or(0.0)
+        web_sys::window()
+            .and_then(|w| w.performance())
+            .map(|p| p.now())
+            .unwrap_or(0.0)
     }
     #[cfg(not(feature = "hydrate"))]
     {
@@ -58,16 +62,33 @@ async fn load_panel() -> Result<LoadedPanel, String> {
     {
         let t0 = now_ms();
         let url = format!("/api/panel?fields={PANEL_FIELDS}");
-        let resp = gloo_net::http::Request::get(&url).send().await.map_err(|e| format!("downloading the panel: {e}"))?;
+        let resp = gloo_net::http::Request::get(&url)
+            .send()
+            .await
+            .map_err(|e| format!("downloading the panel: {e}"))?;
         if !resp.ok() {
             let status = resp.status();
-            let msg = resp.json::<crate::api::ApiErrorBody>().await.map(|b| b.error).unwrap_or_default();
+            let msg = resp
+                .json::<crate::api::ApiErrorBody>()
+                .await
+                .map(|b| b.error)
+                .unwrap_or_default();
             return Err(format!("downloading the panel: HTTP {status} {msg}"));
         }
         let etag = resp.headers().get("etag");
-        let bytes = resp.binary().await.map_err(|e| format!("reading the panel: {e}"))?;
-        let panel = shared::panel_codec::decode(&bytes).map_err(|e| format!("decoding the panel: {e}"))?;
-        Ok(LoadedPanel { panel: Arc::new(panel), etag, bytes: bytes.len(), load_ms: now_ms() - t0 })
+        let bytes = resp
+            .binary()
+            .await
+            .map_err(|e| format!("reading the panel: {e}"))?;
+        let panel = shared::panel_codec::decode(&bytes)
+            .map_err(|e| format!("decoding the panel: {e}"))?
+            .panel;
+        Ok(LoadedPanel {
+            panel: Arc::new(panel),
+            etag,
+            bytes: bytes.len(),
+            load_ms: now_ms() - t0,
+        })
     }
     #[cfg(not(feature = "hydrate"))]
     {

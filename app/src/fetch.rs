@@ -23,7 +23,9 @@ impl std::fmt::Display for ApiFailure {
 
 /// GETs `path` and decodes its JSON body; a non-2xx answer becomes the API's error message.
 pub async fn get_json<T: DeserializeOwned>(path: &str) -> Result<T, String> {
-    request::<(), T>("GET", path, None).await.map_err(|e| e.message)
+    request::<(), T>("GET", path, None)
+        .await
+        .map_err(|e| e.message)
 }
 
 #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
@@ -33,20 +35,32 @@ pub async fn get_json_status<T: DeserializeOwned>(path: &str) -> Result<T, ApiFa
 }
 
 /// POSTs `body` as JSON with the CSRF header and decodes the JSON answer (`()` for 204).
-pub async fn post_json<B: Serialize, T: DeserializeOwned>(path: &str, body: Option<&B>) -> Result<T, ApiFailure> {
+pub async fn post_json<B: Serialize, T: DeserializeOwned>(
+    path: &str,
+    body: Option<&B>,
+) -> Result<T, ApiFailure> {
     request("POST", path, body).await
 }
 
 #[cfg(feature = "hydrate")]
 fn csrf_cookie() -> Option<String> {
     use wasm_bindgen::JsCast;
-    let doc = web_sys::window()?.document()?.dyn_into::<web_sys::HtmlDocument>().ok()?;
+    let doc = web_sys::window()?
+        .document()?
+        .dyn_into::<web_sys::HtmlDocument>()
+        .ok()?;
     let cookies = doc.cookie().ok()?;
-    cookies.split(';').find_map(|c| c.trim().strip_prefix("lockstep_csrf=").map(str::to_string))
+    cookies
+        .split(';')
+        .find_map(|c| c.trim().strip_prefix("lockstep_csrf=").map(str::to_string))
 }
 
 #[allow(unused_variables)]
-async fn request<B: Serialize, T: DeserializeOwned>(method: &str, path: &str, body: Option<&B>) -> Result<T, ApiFailure> {
+async fn request<B: Serialize, T: DeserializeOwned>(
+    method: &str,
+    path: &str,
+    body: Option<&B>,
+) -> Result<T, ApiFailure> {
     #[cfg(feature = "hydrate")]
     {
         use gloo_net::http::Request;
@@ -62,10 +76,17 @@ async fn request<B: Serialize, T: DeserializeOwned>(method: &str, path: &str, bo
             }
         };
         let req = match body {
-            Some(b) => builder.json(b).map_err(|e| fail(0, format!("encoding the request: {e}")))?,
-            None => builder.build().map_err(|e| fail(0, format!("building the request: {e}")))?,
+            Some(b) => builder
+                .json(b)
+                .map_err(|e| fail(0, format!("encoding the request: {e}")))?,
+            None => builder
+                .build()
+                .map_err(|e| fail(0, format!("building the request: {e}")))?,
         };
-        let resp = req.send().await.map_err(|e| fail(0, format!("request to {path} failed: {e}")))?;
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| fail(0, format!("request to {path} failed: {e}")))?;
         let status = resp.status();
         if !resp.ok() {
             let body = resp.json::<crate::api::ApiErrorBody>().await;
@@ -80,10 +101,15 @@ async fn request<B: Serialize, T: DeserializeOwned>(method: &str, path: &str, bo
         if status == 204 {
             return serde_json::from_str("null").map_err(|e| fail(status, format!("{path}: {e}")));
         }
-        resp.json::<T>().await.map_err(|e| fail(status, format!("{path}: malformed response: {e}")))
+        resp.json::<T>()
+            .await
+            .map_err(|e| fail(status, format!("{path}: malformed response: {e}")))
     }
     #[cfg(not(feature = "hydrate"))]
     {
-        Err(ApiFailure { status: 0, message: format!("{method} {path} is called from the browser") })
+        Err(ApiFailure {
+            status: 0,
+            message: format!("{method} {path} is called from the browser"),
+        })
     }
 }

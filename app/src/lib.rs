@@ -4,6 +4,8 @@
 //! `hydrate` the same components are compiled to WebAssembly and take over the page in the
 //! browser. The two features are never enabled together.
 
+#![recursion_limit = "256"]
+
 pub mod api;
 pub mod chart;
 pub mod data;

@@ -17,7 +17,9 @@ impl Session {
         // Ask the server once the app runs in the browser.
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
-            let me = crate::fetch::get_json_status::<SessionInfo>("/api/auth/me").await.ok();
+            let me = crate::fetch::get_json_status::<SessionInfo>("/api/auth/me")
+                .await
+                .ok();
             s.0.set(Some(me));
         });
         s
@@ -33,9 +35,10 @@ impl Session {
         match self.0.get() {
             None => Some("Checking who is signed in…".into()),
             Some(None) => Some("Sign in as a trader to approve or reject plans.".into()),
-            Some(Some(u)) if u.role != Role::Trader => {
-                Some(format!("{} is a viewer: only traders can approve or reject plans.", u.username))
-            }
+            Some(Some(u)) if u.role != Role::Trader => Some(format!(
+                "{} is a viewer: only traders can approve or reject plans.",
+                u.username
+            )),
             Some(Some(_)) => None,
         }
     }
@@ -89,7 +92,10 @@ pub fn SignInPage() -> impl IntoView {
         ev.prevent_default();
         busy.set(true);
         error.set(None);
-        let req = crate::api::LoginRequest { username: username.get_untracked(), password: password.get_untracked() };
+        let req = crate::api::LoginRequest {
+            username: username.get_untracked(),
+            password: password.get_untracked(),
+        };
         let navigate = navigate.clone();
         leptos::task::spawn_local(async move {
             match post_json::<_, SessionInfo>("/api/auth/login", Some(&req)).await {

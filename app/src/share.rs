@@ -1,6 +1,7 @@
 //! Shareable links: the full state of a backtest or sweep in the URL.
 //!
-//! The state is JSON, deflated and base64url-encoded behind a version prefix (`1.`). It records
+//! The state is JSON, zlib-compressed (its Adler-32 checksum catches altered links) and
+//! base64url-encoded behind a version prefix (`1.`). It records
 //! the kernel version and the hash of the data it ran on, so whoever opens the link either gets
 //! the same numbers or is told exactly why they cannot (older kernel, different data snapshot).
 //! A truncated or altered link is an error message, never a panic.
@@ -75,7 +76,7 @@ pub enum ShareError {
 /// Encodes `state` for a URL query value.
 pub fn encode(state: &SharedState) -> String {
     let json = serde_json::to_vec(state).expect("a SharedState always serialises");
-    let packed = miniz_oxide::deflate::compress_to_vec(&json, 9);
+    let packed = miniz_oxide::deflate::compress_to_vec_zlib(&json, 9);
     format!("{SHARE_VERSION}.{}", URL_SAFE_NO_PAD.encode(packed))
 }
 
@@ -92,13 +93,18 @@ pub fn decode(s: &str) -> Result<SharedState, ShareError> {
     if version == 0 {
         return Err(ShareError::NoVersion);
     }
-    let packed = URL_SAFE_NO_PAD.decode(payload).map_err(|e| ShareError::Corrupt(format!("not base64url ({e})")))?;
-    let json = miniz_oxide::inflate::decompress_to_vec_with_limit(&packed, MAX_STATE_BYTES)
+    let packed = URL_SAFE_NO_PAD
+        .decode(payload)
+        .map_err(|e| ShareError::Corrupt(format!("not base64url ({e})")))?;
+    let json = miniz_oxide::inflate::decompress_to_vec_zlib_with_limit(&packed, MAX_STATE_BYTES)
         .map_err(|e| ShareError::Corrupt(format!("cannot be unpacked ({:?})", e.status)))?;
-    let state: SharedState =
-        serde_json::from_slice(&json).map_err(|e| ShareError::Corrupt(format!("unreadable state ({e})")))?;
+    let state: SharedState = serde_json::from_slice(&json)
+        .map_err(|e| ShareError::Corrupt(format!("unreadable state ({e})")))?;
     if state.v != version {
-        return Err(ShareError::Corrupt(format!("version {} inside a version {version} link", state.v)));
+        return Err(ShareError::Corrupt(format!(
+            "version {} inside a version {version} link",
+            state.v
+        )));
     }
     Ok(state)
 }
@@ -139,7 +145,13 @@ mod tests {
             },
             sweep: Some(SweepSpec {
                 scope: "volatility".into(),
-                axes: vec![SweepAxisSpec { strategy: "volatility".into(), param: "volatility_window".into(), from: 10.0, to: 90.0, steps: 9 }],
+                axes: vec![SweepAxisSpec {
+                    strategy: "volatility".into(),
+                    param: "volatility_window".into(),
+                    from: 10.0,
+                    to: 90.0,
+                    steps: 9,
+                }],
                 metric: "sharpe".into(),
             }),
         }
@@ -150,14 +162,21 @@ mod tests {
         let s = state();
         let link = encode(&s);
         assert!(link.starts_with("1."));
-        assert!(link.len() < 4000, "links stay short enough for chat: {}", link.len());
+        assert!(
+            link.len() < 4000,
+            "links stay short enough for chat: {}",
+            link.len()
+        );
         assert_eq!(decode(&link).unwrap(), s);
     }
 
     #[test]
     fn truncated_and_tampered_links_are_errors() {
         let link = encode(&state());
-        assert!(matches!(decode(&link[..link.len() / 2]), Err(ShareError::Corrupt(_))));
+        assert!(matches!(
+            decode(&link[..link.len() / 2]),
+            Err(ShareError::Corrupt(_))
+        ));
         let mut bytes = link.into_bytes();
         let i = bytes.len() - 10;
         bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };
@@ -171,8 +190,12 @@ mod tests {
     fn warns_about_other_data_or_kernels() {
         let mut s = state();
         assert_eq!(reproducibility_warning(&s, Some("\"abc\"")), None);
-        assert!(reproducibility_warning(&s, Some("\"xyz\"")).unwrap().contains("data snapshot"));
+        assert!(reproducibility_warning(&s, Some("\"xyz\""))
+            .unwrap()
+            .contains("data snapshot"));
         s.kernel = "0.0.0".into();
-        assert!(reproducibility_warning(&s, Some("\"abc\"")).unwrap().contains("kernel 0.0.0"));
+        assert!(reproducibility_warning(&s, Some("\"abc\""))
+            .unwrap()
+            .contains("kernel 0.0.0"));
     }
 }

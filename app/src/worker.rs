@@ -20,7 +20,9 @@ pub fn axis_values(from: f64, to: f64, steps: usize) -> Vec<f64> {
     match steps {
         0 => Vec::new(),
         1 => vec![from],
-        n => (0..n).map(|i| from + (to - from) * i as f64 / (n - 1) as f64).collect(),
+        n => (0..n)
+            .map(|i| from + (to - from) * i as f64 / (n - 1) as f64)
+            .collect(),
     }
 }
 
@@ -32,25 +34,38 @@ pub fn build_sweep(backtest: &BacktestSpec, sweep: &SweepSpec) -> Result<Sweep, 
     let (mut config, settings) = compile(backtest)?;
     if sweep.scope != "blend" {
         if !shared::strategies::STRATEGY_NAMES.contains(&sweep.scope.as_str()) {
-            return Err(format!("unknown sweep scope {:?}: \"blend\" or a strategy name", sweep.scope));
+            return Err(format!(
+                "unknown sweep scope {:?}: \"blend\" or a strategy name",
+                sweep.scope
+            ));
         }
         // The strategy alone: its weight 1, every other 0.
         let names: Vec<String> = config.strategy_weights.keys().cloned().collect();
         for name in names {
             config.set_weight(&name, 0.0).map_err(|e| e.to_string())?;
         }
-        config.set_weight(&sweep.scope, 1.0).map_err(|e| e.to_string())?;
+        config
+            .set_weight(&sweep.scope, 1.0)
+            .map_err(|e| e.to_string())?;
     }
     let axes = sweep
         .axes
         .iter()
         .map(|a| {
             let target = match a.param.as_str() {
-                "weight" => AxisTarget::Weight { strategy: a.strategy.clone() },
+                "weight" => AxisTarget::Weight {
+                    strategy: a.strategy.clone(),
+                },
                 "leverage" => AxisTarget::Leverage,
-                p => AxisTarget::Param { strategy: a.strategy.clone(), param: p.to_string() },
+                p => AxisTarget::Param {
+                    strategy: a.strategy.clone(),
+                    param: p.to_string(),
+                },
             };
-            Axis { target, values: axis_values(a.from, a.to, a.steps) }
+            Axis {
+                target,
+                values: axis_values(a.from, a.to, a.steps),
+            }
         })
         .collect();
     Sweep::new(config, axes, settings).map_err(|e| e.to_string())
@@ -70,7 +85,9 @@ mod exports {
     /// Decodes the panel bytes (the `/api/panel` body) and keeps them for the chunks to come.
     #[wasm_bindgen]
     pub fn lockstep_worker_load_panel(bytes: &[u8]) -> Result<String, JsValue> {
-        let panel = shared::panel_codec::decode(bytes).map_err(|e| JsValue::from_str(&format!("decoding the panel: {e}")))?;
+        let panel = shared::panel_codec::decode(bytes)
+            .map_err(|e| JsValue::from_str(&format!("decoding the panel: {e}")))?
+            .panel;
         let info = format!("{} assets × {} days", panel.n_assets(), panel.n_days());
         PANEL.with(|p| *p.borrow_mut() = Some(panel));
         Ok(info)
@@ -84,8 +101,12 @@ mod exports {
         let sweep = build_sweep(&job.backtest, &job.sweep).map_err(err)?;
         PANEL.with(|p| {
             let p = p.borrow();
-            let panel = p.as_ref().ok_or_else(|| err("no panel loaded in this worker".into()))?;
-            let result = sweep.run_chunk(panel, job.start..job.end, &mut |_, _| {}, &|| false).map_err(|e| err(e.to_string()))?;
+            let panel = p
+                .as_ref()
+                .ok_or_else(|| err("no panel loaded in this worker".into()))?;
+            let result = sweep
+                .run_chunk(panel, job.start..job.end, &mut |_, _| {}, &|| false)
+                .map_err(|e| err(e.to_string()))?;
             serde_json::to_string(&result.rows).map_err(|e| err(e.to_string()))
         })
     }
@@ -108,7 +129,13 @@ mod tests {
     fn single_strategy_scope_and_bad_scopes() {
         let sweep = SweepSpec {
             scope: "volatility".into(),
-            axes: vec![SweepAxisSpec { strategy: "volatility".into(), param: "volatility_window".into(), from: 10.0, to: 40.0, steps: 4 }],
+            axes: vec![SweepAxisSpec {
+                strategy: "volatility".into(),
+                param: "volatility_window".into(),
+                from: 10.0,
+                to: 40.0,
+                steps: 4,
+            }],
             metric: "sharpe".into(),
         };
         let s = build_sweep(&default_spec(), &sweep).unwrap();
@@ -116,7 +143,12 @@ mod tests {
         let c = s.config_at(0).unwrap();
         assert_eq!(c.weight("volatility"), 1.0);
         assert_eq!(c.weight("size"), 0.0);
-        let bad = SweepSpec { scope: "nope".into(), ..sweep };
-        assert!(build_sweep(&default_spec(), &bad).unwrap_err().contains("unknown sweep scope"));
+        let bad = SweepSpec {
+            scope: "nope".into(),
+            ..sweep
+        };
+        assert!(build_sweep(&default_spec(), &bad)
+            .unwrap_err()
+            .contains("unknown sweep scope"));
     }
 }

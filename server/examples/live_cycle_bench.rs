@@ -22,7 +22,11 @@ async fn main() -> anyhow::Result<()> {
         .register_source("import", server::store::market::SourceKind::Import, "bench")
         .await?;
     store.upsert("import", &records).await?;
-    eprintln!("imported {} rows in {:.1} s", records.len(), t0.elapsed().as_secs_f64());
+    eprintln!(
+        "imported {} rows in {:.1} s",
+        records.len(),
+        t0.elapsed().as_secs_f64()
+    );
     let t0 = Instant::now();
     let (_, panel) = store.panel().await?.expect("data");
     eprintln!(
@@ -35,10 +39,33 @@ async fn main() -> anyhow::Result<()> {
     let config = Config::lockstep_default()?;
     let settings = LiveSettings::default();
     let broker = Arc::new(paper_broker(store.clone(), &settings, &config));
-    let clock = Arc::new(FixedClock::new(
-        (panel.end().0 as i64 + 1) * 86_400_000 + 3_600_000,
-    ));
-    let live = LiveService::new(store.clone(), settings, config, broker, clock)?;
+    // The first cycle trades on the day before the last (and is executed); the timed ones run
+    // on the last day, against those positions, as the next day's cycle would.
+    let day_ms = |d: i32| (d as i64 + 1) * 86_400_000 + 3_600_000;
+    let clock = Arc::new(FixedClock::new(day_ms(panel.end().0 - 1)));
+    let live = LiveService::new(store.clone(), settings, config, broker, clock.clone())?;
+    let t = Instant::now();
+    let first = live
+        .run_cycle(&CycleOptions {
+            dry_run: false,
+            actor: "bench".into(),
+        })
+        .await?;
+    eprintln!(
+        "first cycle of the process ({}): {:.1} ms — {} orders",
+        first.plan.summary.data_day,
+        t.elapsed().as_secs_f64() * 1e3,
+        first.plan.summary.orders
+    );
+    let t = Instant::now();
+    let done = live.approve(&first.plan.summary.id, "bench").await?;
+    eprintln!(
+        "execution of {} orders: {:.1} ms ({})",
+        done.orders.len(),
+        t.elapsed().as_secs_f64() * 1e3,
+        done.summary.status
+    );
+    clock.set(day_ms(panel.end().0));
     let mut totals = Vec::new();
     for i in 0..n {
         let t = Instant::now();
@@ -60,17 +87,6 @@ async fn main() -> anyhow::Result<()> {
             steps.join(", "),
             out.plan.summary.orders
         );
-        if i == 0 {
-            // Execute the first plan so later cycles size against real positions.
-            let t = Instant::now();
-            let done = live.approve(&out.plan.summary.id, "bench").await?;
-            eprintln!(
-                "execution of {} orders: {:.1} ms ({})",
-                done.orders.len(),
-                t.elapsed().as_secs_f64() * 1e3,
-                done.summary.status
-            );
-        }
     }
     totals.sort_by(f64::total_cmp);
     eprintln!(

@@ -87,7 +87,7 @@ pub fn run() -> anyhow::Result<()> {
     // The offline commands need no runtime and no database.
     match &cli.command {
         Some(Command::Backtest(args)) => {
-            let r = crate::commands::backtest::run(args)?;
+            let r = crate::commands::backtest::run(args, &cli.database_url)?;
             let m = &r.metrics;
             eprintln!(
                 "{} to {}: total return {:.4}, CAGR {:.4}, Sharpe {:.4}, max drawdown {:.4}",
@@ -96,7 +96,7 @@ pub fn run() -> anyhow::Result<()> {
             return Ok(());
         }
         Some(Command::Targets(args)) => {
-            let out = crate::commands::targets::run(args)?;
+            let out = crate::commands::targets::run(args, &cli.database_url)?;
             println!("{}", serde_json::to_string(&out)?);
             return Ok(());
         }
@@ -116,7 +116,9 @@ pub fn run() -> anyhow::Result<()> {
             Command::Import(args) => {
                 let store = open_store(&cli.database_url).await?;
                 if !crate::commands::import::run(&store, &args).await? {
-                    anyhow::bail!("some rows or files were rejected (see above); the good rows were imported");
+                    anyhow::bail!(
+                        "some rows or files were rejected (see above); the good rows were imported"
+                    );
                 }
                 Ok(())
             }
@@ -195,9 +197,9 @@ async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
         listener,
         crate::web::router(state).into_make_service_with_connect_info::<SocketAddr>(),
     )
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("serving HTTP")?;
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .context("serving HTTP")?;
     Ok(())
 }
 

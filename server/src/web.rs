@@ -78,9 +78,15 @@ pub fn router(state: AppState) -> Router {
             app::shell,
         ))
         // `/api/panel` is deflate-compressed already: gzip would cost time and save nothing.
-        .layer(tower_http::compression::CompressionLayer::new().compress_when({
-            use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate};
-            DefaultPredicate::new().and(NotForContentType::const_new(shared::panel_codec::MEDIA_TYPE))
-        }))
+        .layer(
+            tower_http::compression::CompressionLayer::new().compress_when({
+                use tower_http::compression::predicate::{
+                    DefaultPredicate, NotForContentType, Predicate,
+                };
+                DefaultPredicate::new().and(NotForContentType::const_new(
+                    shared::panel_codec::MEDIA_TYPE,
+                ))
+            }),
+        )
         .with_state(state)
 }

@@ -10,15 +10,29 @@ use shared::synth::SynthConfig;
 use shared::{Day, Field};
 use tower::ServiceExt;
 
-async fn call(app: &axum::Router, uri: &str, etag: Option<&str>) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+async fn call(
+    app: &axum::Router,
+    uri: &str,
+    etag: Option<&str>,
+) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
     let mut req = Request::get(uri);
     if let Some(e) = etag {
         req = req.header(header::IF_NONE_MATCH, e);
     }
-    let resp = app.clone().oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
+    let resp = app
+        .clone()
+        .oneshot(req.body(Body::empty()).unwrap())
+        .await
+        .unwrap();
     let status = resp.status();
     let headers = resp.headers().clone();
-    let bytes = resp.into_body().collect().await.unwrap().to_bytes().to_vec();
+    let bytes = resp
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes()
+        .to_vec();
     (status, headers, bytes)
 }
 
@@ -29,7 +43,9 @@ fn json(bytes: &[u8]) -> serde_json::Value {
 #[tokio::test]
 async fn panel_endpoint_serves_the_exact_panel_with_an_etag() {
     for engine in Engine::ALL {
-        let Some(t) = TestStore::new(engine, "panelapi").await else { continue };
+        let Some(t) = TestStore::new(engine, "panelapi").await else {
+            continue;
+        };
         let dir = std::env::temp_dir();
         let store = server::store::Store::connect(&t.url).await.unwrap();
         let app = router(AppState::new(store, &dir, "127.0.0.1:0".parse().unwrap()));
@@ -37,22 +53,41 @@ async fn panel_endpoint_serves_the_exact_panel_with_an_etag() {
         // Empty store: a 404 that says why.
         let (status, _, body) = call(&app, "/api/panel", None).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
-        assert!(json(&body)["error"].as_str().unwrap().contains("no daily bars"));
+        assert!(json(&body)["error"]
+            .as_str()
+            .unwrap()
+            .contains("no daily bars"));
 
-        let cfg = SynthConfig { seed: 3, n_assets: 8, n_days: 120, start: Day(19_000) };
+        let cfg = SynthConfig {
+            seed: 3,
+            n_assets: 8,
+            n_days: 120,
+            start: Day(19_000),
+        };
         first_start::store_synthetic(&t.store, &cfg).await.unwrap();
         let expected = t.store.build_panel().await.unwrap().unwrap();
 
         let (status, headers, body) = call(&app, "/api/panel", None).await;
         assert_eq!(status, StatusCode::OK, "{engine:?}");
-        assert_eq!(headers[header::CONTENT_TYPE], shared::panel_codec::MEDIA_TYPE);
-        assert!(headers.get(header::CONTENT_ENCODING).is_none(), "not gzipped twice");
+        assert_eq!(
+            headers[header::CONTENT_TYPE],
+            shared::panel_codec::MEDIA_TYPE
+        );
+        assert!(
+            headers.get(header::CONTENT_ENCODING).is_none(),
+            "not gzipped twice"
+        );
         assert_eq!(headers[header::CACHE_CONTROL], "no-cache");
         let etag = headers[header::ETAG].to_str().unwrap().to_string();
         let d = shared::panel_codec::decode(&body).unwrap();
         assert_eq!(d.fields, server::api::data::DEFAULT_FIELDS.to_vec());
         for f in &d.fields {
-            let same = d.panel.field(*f).iter().zip(expected.field(*f)).all(|(a, b)| a.to_bits() == b.to_bits());
+            let same = d
+                .panel
+                .field(*f)
+                .iter()
+                .zip(expected.field(*f))
+                .all(|(a, b)| a.to_bits() == b.to_bits());
             assert!(same, "{f:?} bit for bit");
         }
         // Revalidation: 304 while the data is unchanged, a new ETag once it changed.
@@ -60,7 +95,14 @@ async fn panel_endpoint_serves_the_exact_panel_with_an_etag() {
         assert_eq!(status, StatusCode::NOT_MODIFIED);
         assert!(body.is_empty());
         t.store
-            .upsert("test", &[server::store::market::Record::MarketCap { symbol: "BTC".into(), day: Day(19_001), usd: 1.0 }])
+            .upsert(
+                "test",
+                &[server::store::market::Record::MarketCap {
+                    symbol: "BTC".into(),
+                    day: Day(19_001),
+                    usd: 1.0,
+                }],
+            )
             .await
             .unwrap();
         let (status, headers, _) = call(&app, "/api/panel", Some(&etag)).await;
@@ -68,14 +110,22 @@ async fn panel_endpoint_serves_the_exact_panel_with_an_etag() {
         assert_ne!(headers[header::ETAG].to_str().unwrap(), etag);
 
         // A window of two fields.
-        let (status, _, body) = call(&app, "/api/panel?fields=close,funding_rate&from=2022-01-10&to=2022-01-19", None).await;
+        let (status, _, body) = call(
+            &app,
+            "/api/panel?fields=close,funding_rate&from=2022-01-10&to=2022-01-19",
+            None,
+        )
+        .await;
         assert_eq!(status, StatusCode::OK);
         let d = shared::panel_codec::decode(&body).unwrap();
         assert_eq!(d.fields, vec![Field::Close, Field::FundingRate]);
         assert_eq!(d.panel.start(), Day::parse("2022-01-10").unwrap());
         assert_eq!(d.panel.n_days(), 10);
         let row = expected.row_of(d.panel.start()).unwrap();
-        assert_eq!(d.panel.get(Field::Close, 0, 0).to_bits(), expected.get(Field::Close, 0, row).to_bits());
+        assert_eq!(
+            d.panel.get(Field::Close, 0, 0).to_bits(),
+            expected.get(Field::Close, 0, row).to_bits()
+        );
 
         // Bad parameters are 400s naming the parameter.
         for (uri, param) in [
@@ -100,12 +150,21 @@ async fn panel_endpoint_serves_the_exact_panel_with_an_etag() {
         assert_eq!(status, StatusCode::OK);
         let s: app::api::DataStatus = serde_json::from_slice(&body).unwrap();
         assert!(s.synthetic);
-        assert!(s.sources.iter().any(|x| x.name == "synthetic" && x.synthetic && x.kind == "synthetic"));
-        assert!(s.series.iter().any(|x| x.field == "close" && x.symbols == 8));
+        assert!(s
+            .sources
+            .iter()
+            .any(|x| x.name == "synthetic" && x.synthetic && x.kind == "synthetic"));
+        assert!(s
+            .series
+            .iter()
+            .any(|x| x.field == "close" && x.symbols == 8));
         let (_, _, body) = call(&app, "/api/health", None).await;
         let h = json(&body);
         assert_eq!(h["data"]["synthetic"], true);
-        assert!(h["data"]["sources"].as_array().unwrap().contains(&serde_json::json!("synthetic")));
+        assert!(h["data"]["sources"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!("synthetic")));
     }
 }
 
@@ -122,7 +181,10 @@ async fn first_start_fills_an_empty_store_from_a_directory_once() {
     std::env::set_var("LOCKSTEP_DEMO_DATA", &dir);
     let got = first_start::ensure_data(&t.store).await.unwrap();
     assert_eq!(got, first_start::FirstStart::Imported(dir.clone()));
-    assert_eq!(first_start::ensure_data(&t.store).await.unwrap(), first_start::FirstStart::AlreadyFilled);
+    assert_eq!(
+        first_start::ensure_data(&t.store).await.unwrap(),
+        first_start::FirstStart::AlreadyFilled
+    );
     assert!(!t.store.synthetic_in_use().await.unwrap());
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -846,7 +846,7 @@ async fn partial_fills_are_reported_with_the_filled_units() {
     assert!(r.fee > 0.0);
     // Reconciling later says the same (from orderStatus + fills).
     let again = &broker
-        .reconcile(&[o.client_order_id.clone()])
+        .reconcile(std::slice::from_ref(&o.client_order_id))
         .await
         .unwrap()[0];
     assert_eq!(again.status, OrderStatus::PartiallyFilled);
@@ -1094,7 +1094,7 @@ fn crash_child() {
             }
             "resume" => {
                 let rec = broker
-                    .reconcile(&[o.client_order_id.clone()])
+                    .reconcile(std::slice::from_ref(&o.client_order_id))
                     .await
                     .unwrap();
                 println!("CHILD:RECONCILE:{}", serde_json::to_string(&rec).unwrap());

@@ -25,8 +25,8 @@ const DAY_MS: i64 = 86_400_000;
 fn synth() -> Panel {
     generate(&SynthConfig {
         seed: 7,
-        n_assets: 40,
-        n_days: 520,
+        n_assets: 30,
+        n_days: 400,
         start: Day(19_000),
     })
     .unwrap()
@@ -537,7 +537,7 @@ impl Client {
 async fn the_api_runs_approves_and_reports() {
     let t = TestStore::new(Engine::Sqlite, "live_api").await.unwrap();
     let (_, clock) = setup(&t.store).await;
-    let live = Arc::new(service(&t.store, LiveSettings::default(), clock));
+    let live = Arc::new(service(&t.store, LiveSettings::default(), clock.clone()));
     let state = server::AppState::new(
         t.store.clone(),
         std::path::Path::new("target/site"),
@@ -579,6 +579,7 @@ async fn the_api_runs_approves_and_reports() {
     let (s, run) = trader.call("POST", "/api/live/run", true).await;
     assert_eq!(s, StatusCode::OK, "{run}");
     let id = run["plan"]["id"].as_str().unwrap().to_string();
+    clock.set(clock_now(&clock) + 60_000);
 
     let (s, list) = viewer.call("GET", "/api/plans", false).await;
     assert_eq!(s, StatusCode::OK);

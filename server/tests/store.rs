@@ -14,11 +14,16 @@ use std::path::{Path, PathBuf};
 fn real_data_dir() -> Option<PathBuf> {
     let dir = std::env::var_os("LOCKSTEP_REAL_DATA")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/original"));
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/original")
+        });
     if dir.join("coinbase_top200_daily.csv").exists() {
         Some(dir)
     } else {
-        eprintln!("notice: {} not found; real-data store tests skipped", dir.display());
+        eprintln!(
+            "notice: {} not found; real-data store tests skipped",
+            dir.display()
+        );
         None
     }
 }
@@ -93,22 +98,59 @@ async fn upserts_are_idempotent_and_count_revisions() {
             },
         ];
         let c = s.upsert("test", &rows).await.unwrap();
-        assert_eq!(c, UpsertCounts { inserted: 5, updated: 0, unchanged: 0 }, "{:?}", t.engine);
+        assert_eq!(
+            c,
+            UpsertCounts {
+                inserted: 5,
+                updated: 0,
+                unchanged: 0
+            },
+            "{:?}",
+            t.engine
+        );
         let v1 = s.data_version().await.unwrap();
         assert!(v1 > v0);
         // The same rows again: nothing changes, not even the data version.
         let c = s.upsert("test", &rows).await.unwrap();
-        assert_eq!(c, UpsertCounts { inserted: 0, updated: 0, unchanged: 5 }, "{:?}", t.engine);
+        assert_eq!(
+            c,
+            UpsertCounts {
+                inserted: 0,
+                updated: 0,
+                unchanged: 5
+            },
+            "{:?}",
+            t.engine
+        );
         assert_eq!(s.data_version().await.unwrap(), v1);
         // A changed close is an update and a revision; a new day is an insert; a key repeated
         // within one call is written once (the last one wins).
         let c = s
-            .upsert("test", &[bar("BTC", 101, 11.5), bar("BTC", 102, 12.0), bar("BTC", 102, 12.5)])
+            .upsert(
+                "test",
+                &[
+                    bar("BTC", 101, 11.5),
+                    bar("BTC", 102, 12.0),
+                    bar("BTC", 102, 12.5),
+                ],
+            )
             .await
             .unwrap();
-        assert_eq!(c, UpsertCounts { inserted: 1, updated: 1, unchanged: 1 }, "{:?}", t.engine);
+        assert_eq!(
+            c,
+            UpsertCounts {
+                inserted: 1,
+                updated: 1,
+                unchanged: 1
+            },
+            "{:?}",
+            t.engine
+        );
         let closes = s.long_rows(Series::Bars, "close").await.unwrap();
-        let got: Vec<(i32, f64, u64)> = closes.iter().map(|r| (r.day.0, r.value, r.revisions)).collect();
+        let got: Vec<(i32, f64, u64)> = closes
+            .iter()
+            .map(|r| (r.day.0, r.value, r.revisions))
+            .collect();
         assert_eq!(got, vec![(100, 10.0, 0), (101, 11.5, 1), (102, 12.5, 0)]);
         let revs = s.revision_counts().await.unwrap();
         assert_eq!(revs[0], (Series::Bars, 1));
@@ -120,7 +162,11 @@ async fn upserts_are_idempotent_and_count_revisions() {
         // Incremental refresh starts after the last stored day per series.
         let last = s.last_days(Series::Funding, Some("test")).await.unwrap();
         assert_eq!(last[&("BTC".to_string(), "bybit".to_string())], Day(100));
-        assert!(s.last_days(Series::Funding, Some("other")).await.unwrap().is_empty());
+        assert!(s
+            .last_days(Series::Funding, Some("other"))
+            .await
+            .unwrap()
+            .is_empty());
         // The cached panel follows the data version.
         let (va, pa) = s.panel().await.unwrap().unwrap();
         let (vb, pb) = s.panel().await.unwrap().unwrap();
@@ -138,19 +184,43 @@ async fn sources_aliases_and_runs() {
     use server::store::market::{Alias, RunOutcome, SourceKind};
     for t in each_engine("meta").await {
         let s = &t.store;
-        s.register_source("hyperliquid", SourceKind::Live, "Hyperliquid info API").await.unwrap();
+        s.register_source("hyperliquid", SourceKind::Live, "Hyperliquid info API")
+            .await
+            .unwrap();
         s.upsert_aliases(
             "hyperliquid",
-            &[Alias { alias: "kPEPE".into(), symbol: "PEPE".into(), venue: Some("hyperliquid".into()) }],
+            &[Alias {
+                alias: "kPEPE".into(),
+                symbol: "PEPE".into(),
+                venue: Some("hyperliquid".into()),
+            }],
         )
         .await
         .unwrap();
-        assert_eq!(s.resolve_symbol("hyperliquid", "kPEPE").await.unwrap().as_deref(), Some("PEPE"));
-        assert_eq!(s.resolve_symbol("coinalyze", "BTCUSDT_PERP.A").await.unwrap().as_deref(), Some("BTC"));
+        assert_eq!(
+            s.resolve_symbol("hyperliquid", "kPEPE")
+                .await
+                .unwrap()
+                .as_deref(),
+            Some("PEPE")
+        );
+        assert_eq!(
+            s.resolve_symbol("coinalyze", "BTCUSDT_PERP.A")
+                .await
+                .unwrap()
+                .as_deref(),
+            Some("BTC")
+        );
         assert_eq!(s.aliases("hyperliquid").await.unwrap().len(), 1);
         let run = s.start_run("hyperliquid", Some("candles")).await.unwrap();
-        let counts = UpsertCounts { inserted: 3, updated: 1, unchanged: 2 };
-        s.finish_run(run, &RunOutcome::error(6, counts, "HTTP 500")).await.unwrap();
+        let counts = UpsertCounts {
+            inserted: 3,
+            updated: 1,
+            unchanged: 2,
+        };
+        s.finish_run(run, &RunOutcome::error(6, counts, "HTTP 500"))
+            .await
+            .unwrap();
         let runs = s.runs(Some("hyperliquid"), 5).await.unwrap();
         assert_eq!(runs.len(), 1);
         assert_eq!(runs[0].status, "error");
@@ -163,7 +233,12 @@ async fn sources_aliases_and_runs() {
 
 #[tokio::test]
 async fn synthetic_market_round_trips_through_the_store() {
-    let cfg = SynthConfig { seed: 7, n_assets: 12, n_days: 150, start: Day(18_262) };
+    let cfg = SynthConfig {
+        seed: 7,
+        n_assets: 12,
+        n_days: 150,
+        start: Day(18_262),
+    };
     let expected = shared::synth::generate(&cfg).unwrap();
     for t in each_engine("synth").await {
         first_start::store_synthetic(&t.store, &cfg).await.unwrap();
@@ -171,11 +246,14 @@ async fn synthetic_market_round_trips_through_the_store() {
         // The store sorts assets by name; the generator lists BTC and the stablecoins first.
         let mut symbols = expected.symbols().to_vec();
         symbols.sort();
-        let mut reordered = Panel::new(expected.start(), expected.n_days(), symbols.clone()).unwrap();
+        let mut reordered =
+            Panel::new(expected.start(), expected.n_days(), symbols.clone()).unwrap();
         for f in Field::ALL {
             for (a, sym) in symbols.iter().enumerate() {
                 let src = expected.asset_index(sym).unwrap();
-                reordered.series_mut(f, a).copy_from_slice(expected.series(f, src));
+                reordered
+                    .series_mut(f, a)
+                    .copy_from_slice(expected.series(f, src));
                 // The store keeps no negative zeros (see store::market).
                 for v in reordered.series_mut(f, a) {
                     if *v == 0.0 {
@@ -186,7 +264,10 @@ async fn synthetic_market_round_trips_through_the_store() {
         }
         assert_same_panel(&panel, &reordered);
         assert!(t.store.synthetic_in_use().await.unwrap());
-        assert_eq!(t.store.sources_in_use().await.unwrap(), vec!["synthetic".to_string()]);
+        assert_eq!(
+            t.store.sources_in_use().await.unwrap(),
+            vec!["synthetic".to_string()]
+        );
         let status = t.store.data_status(Day(18_262 + 150), 3).await.unwrap();
         assert!(status.synthetic);
         assert!(status.sources[0].synthetic);
@@ -220,27 +301,54 @@ async fn imports_keep_good_rows_and_never_lose_stored_ones() {
     );
     let unknown = write(&dir, "c.csv", "when,what\n1,2\n");
     for t in each_engine("import").await {
-        let r = import_paths(&t.store, std::slice::from_ref(&good)).await.unwrap();
+        let r = import_paths(&t.store, std::slice::from_ref(&good))
+            .await
+            .unwrap();
         assert_eq!(r.rejected(), 0);
         assert_eq!(r.counts().inserted, 2);
-        let r = import_paths(&t.store, std::slice::from_ref(&good)).await.unwrap();
-        assert_eq!(r.counts(), UpsertCounts { inserted: 0, updated: 0, unchanged: 2 }, "idempotent");
-        let r = import_paths(&t.store, &[bad.clone(), unknown.clone()]).await.unwrap();
+        let r = import_paths(&t.store, std::slice::from_ref(&good))
+            .await
+            .unwrap();
+        assert_eq!(
+            r.counts(),
+            UpsertCounts {
+                inserted: 0,
+                updated: 0,
+                unchanged: 2
+            },
+            "idempotent"
+        );
+        let r = import_paths(&t.store, &[bad.clone(), unknown.clone()])
+            .await
+            .unwrap();
         // b.csv: line 2 unparseable, line 4 out of order; line 3 (a new day) is kept.
         let b = &r.files[0];
         assert_eq!(b.format, Some(csv::CsvFormat::DailyOhlcv));
-        assert_eq!((b.rows_read, b.counts.inserted, b.rejected.len()), (3, 1, 2));
+        assert_eq!(
+            (b.rows_read, b.counts.inserted, b.rejected.len()),
+            (3, 1, 2)
+        );
         assert_eq!(b.rejected[0].line, 2);
-        assert!(b.rejected[0].to_string().contains("b.csv:2"), "{}", b.rejected[0]);
+        assert!(
+            b.rejected[0].to_string().contains("b.csv:2"),
+            "{}",
+            b.rejected[0]
+        );
         let c = &r.files[1];
-        assert!(c.error.as_ref().unwrap().contains("date,symbol,base,open,high,low,close,volume"));
+        assert!(c
+            .error
+            .as_ref()
+            .unwrap()
+            .contains("date,symbol,base,open,high,low,close,volume"));
         assert_eq!(r.rejected(), 3);
         let closes = t.store.long_rows(Series::Bars, "close").await.unwrap();
         let got: Vec<f64> = closes.iter().map(|r| r.value).collect();
         assert_eq!(got, vec![1.5, 1.6, 1.7], "stored rows survive the bad file");
         let runs = t.store.runs(Some("csv"), 10).await.unwrap();
         assert_eq!(runs.len(), 4);
-        assert!(runs.iter().any(|r| r.status == "partial" && r.rejected == 2));
+        assert!(runs
+            .iter()
+            .any(|r| r.status == "partial" && r.rejected == 2));
         assert!(runs.iter().any(|r| r.status == "error"));
     }
     let _ = std::fs::remove_dir_all(&dir);
@@ -253,7 +361,9 @@ async fn real_files_panel_from_store_equals_the_csv_panel() {
     let Some(dir) = real_data_dir() else { return };
     let t = TestStore::new(Engine::Sqlite, "real").await.unwrap();
     let started = std::time::Instant::now();
-    let report = import_paths(&t.store, std::slice::from_ref(&dir)).await.unwrap();
+    let report = import_paths(&t.store, std::slice::from_ref(&dir))
+        .await
+        .unwrap();
     let import_time = started.elapsed();
     print!("{}", report.table());
     let started = std::time::Instant::now();
@@ -274,7 +384,8 @@ async fn real_files_panel_from_store_equals_the_csv_panel() {
     // The /api/panel encoding of the real panel: under 2 MB, and lossless.
     let fields = server::api::data::DEFAULT_FIELDS;
     let started = std::time::Instant::now();
-    let bytes = shared::panel_codec::encode(&from_store, &fields, 0..=from_store.n_days() - 1).unwrap();
+    let bytes =
+        shared::panel_codec::encode(&from_store, &fields, 0..=from_store.n_days() - 1).unwrap();
     let encode_time = started.elapsed();
     let started = std::time::Instant::now();
     let decoded = shared::panel_codec::decode(&bytes).unwrap();
@@ -288,16 +399,31 @@ async fn real_files_panel_from_store_equals_the_csv_panel() {
     );
     assert!(bytes.len() < 2_000_000, "{} bytes", bytes.len());
     for f in fields {
-        let same = decoded.panel.field(f).iter().zip(from_csv.field(f)).all(|(a, b)| a.to_bits() == b.to_bits());
+        let same = decoded
+            .panel
+            .field(f)
+            .iter()
+            .zip(from_csv.field(f))
+            .all(|(a, b)| a.to_bits() == b.to_bits());
         assert!(same, "{f:?}");
     }
-    let again = import_paths(&t.store, std::slice::from_ref(&dir)).await.unwrap();
+    let again = import_paths(&t.store, std::slice::from_ref(&dir))
+        .await
+        .unwrap();
     let c = again.counts();
-    assert_eq!((c.inserted, c.updated), (0, 0), "a second import changes nothing");
+    assert_eq!(
+        (c.inserted, c.updated),
+        (0, 0),
+        "a second import changes nothing"
+    );
 
     // Data quality on the real files: the five collection-window end days of the price file and
     // its alphabetical cut are found.
-    let status = t.store.data_status(Day::parse("2025-10-26").unwrap(), 3).await.unwrap();
+    let status = t
+        .store
+        .data_status(Day::parse("2025-10-26").unwrap(), 3)
+        .await
+        .unwrap();
     assert!(!status.synthetic);
     let close = status.series.iter().find(|s| s.field == "close").unwrap();
     assert_eq!(close.symbols, 136);
@@ -309,7 +435,16 @@ async fn real_files_panel_from_store_equals_the_csv_panel() {
         .expect("end cluster on close");
     let mut days = ends.days.clone();
     days.sort();
-    assert_eq!(days, vec!["2020-10-27", "2021-10-28", "2022-10-28", "2023-10-28", "2024-10-27"]);
+    assert_eq!(
+        days,
+        vec![
+            "2020-10-27",
+            "2021-10-28",
+            "2022-10-28",
+            "2023-10-28",
+            "2024-10-27"
+        ]
+    );
     assert_eq!(ends.series, 82, "{}", ends.message);
     let cut = status
         .artifacts

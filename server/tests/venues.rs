@@ -199,7 +199,7 @@ async fn handle(
                     .map(Day)
                     .map(|d| (d, i64::from(d.0) * DAY_MS))
                     // The candle containing startTime is included.
-                    .filter(|(_, t)| t + DAY_MS - 1 >= start && *t <= end)
+                    .filter(|(_, t)| t + DAY_MS > start && *t <= end)
                     .take(s.page)
                     .map(|(d, t)| {
                         let c = close_of(&coin, d);

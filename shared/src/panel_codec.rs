@@ -73,7 +73,11 @@ pub struct Decoded {
 ///
 /// # Errors
 /// Rows outside the panel, or a symbol longer than 255 bytes.
-pub fn encode(panel: &Panel, fields: &[Field], rows: RangeInclusive<usize>) -> Result<Vec<u8>, CodecError> {
+pub fn encode(
+    panel: &Panel,
+    fields: &[Field],
+    rows: RangeInclusive<usize>,
+) -> Result<Vec<u8>, CodecError> {
     let (first, last) = (*rows.start(), *rows.end());
     if first > last || last >= panel.n_days() {
         return Err(CodecError::Rows {
@@ -143,10 +147,14 @@ impl<'a> Reader<'a> {
         Ok(self.take(1)?[0])
     }
     fn u32(&mut self) -> Result<u32, CodecError> {
-        Ok(u32::from_le_bytes(self.take(4)?.try_into().expect("4 bytes")))
+        Ok(u32::from_le_bytes(
+            self.take(4)?.try_into().expect("4 bytes"),
+        ))
     }
     fn i32(&mut self) -> Result<i32, CodecError> {
-        Ok(i32::from_le_bytes(self.take(4)?.try_into().expect("4 bytes")))
+        Ok(i32::from_le_bytes(
+            self.take(4)?.try_into().expect("4 bytes"),
+        ))
     }
     fn string(&mut self) -> Result<String, CodecError> {
         let n = self.u8()? as usize;
@@ -170,7 +178,9 @@ pub fn decode(bytes: &[u8]) -> Result<Decoded, CodecError> {
     let start = Day(r.i32()?);
     let n_days = r.u32()? as usize;
     let n_assets = r.u32()? as usize;
-    let symbols = (0..n_assets).map(|_| r.string()).collect::<Result<Vec<_>, _>>()?;
+    let symbols = (0..n_assets)
+        .map(|_| r.string())
+        .collect::<Result<Vec<_>, _>>()?;
     let n_fields = r.u8()? as usize;
     let fields = (0..n_fields)
         .map(|_| {
@@ -262,7 +272,10 @@ mod tests {
         for f in [Field::Close, Field::FundingRate] {
             assert!(same_bits(d.panel.field(f), p.field(f)), "{f:?}");
         }
-        assert!(d.panel.field(Field::Open).iter().all(|v| v.is_nan()), "not sent: missing");
+        assert!(
+            d.panel.field(Field::Open).iter().all(|v| v.is_nan()),
+            "not sent: missing"
+        );
     }
 
     #[test]
@@ -281,7 +294,11 @@ mod tests {
         for f in Field::ALL {
             assert!(same_bits(d.panel.field(f), w.field(f)), "{f:?}");
         }
-        assert!(bytes.len() < 20 * 300 * 9 * 8 / 2, "compresses: {} bytes", bytes.len());
+        assert!(
+            bytes.len() < 20 * 300 * 9 * 8 / 2,
+            "compresses: {} bytes",
+            bytes.len()
+        );
     }
 
     #[test]
@@ -305,7 +322,10 @@ mod tests {
         flipped[last] ^= 0xff;
         // A flipped payload byte either fails to inflate or changes a value, never panics.
         let _ = decode(&flipped);
-        assert!(matches!(encode(&p, &[Field::Close], 0..=50), Err(CodecError::Rows { .. })));
+        assert!(matches!(
+            encode(&p, &[Field::Close], 0..=50),
+            Err(CodecError::Rows { .. })
+        ));
         assert_ne!(content_hash(&bytes), content_hash(&flipped));
     }
 }

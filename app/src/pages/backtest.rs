@@ -70,7 +70,10 @@ pub fn compile(spec: &BacktestSpec) -> Result<(Config, BacktestSettings), String
         return Err(format!("fee_bps: {} must be a number ≥ 0", spec.fee_bps));
     }
     if !(spec.slippage_bps.is_finite() && spec.slippage_bps >= 0.0) {
-        return Err(format!("slippage_bps: {} must be a number ≥ 0", spec.slippage_bps));
+        return Err(format!(
+            "slippage_bps: {} must be a number ≥ 0",
+            spec.slippage_bps
+        ));
     }
     if let (Some(s), Some(e)) = (spec.start, spec.end) {
         if s > e {
@@ -81,7 +84,10 @@ pub fn compile(spec: &BacktestSpec) -> Result<(Config, BacktestSettings), String
         start: spec.start,
         end: spec.end,
         policy: Some(spec.policy),
-        costs: Some(Costs { fee_bps: spec.fee_bps, slippage_bps: spec.slippage_bps }),
+        costs: Some(Costs {
+            fee_bps: spec.fee_bps,
+            slippage_bps: spec.slippage_bps,
+        }),
         ..BacktestSettings::default()
     };
     Ok((config, settings))
@@ -112,7 +118,8 @@ impl Run {
             })
             .collect();
         // Cumulative contribution per strategy (sum of daily shares of the return).
-        let mut cum: BTreeMap<&str, (f64, Vec<(Day, f64)>)> = BTreeMap::new();
+        type Cumulative = (f64, Vec<(Day, f64)>);
+        let mut cum: BTreeMap<&str, Cumulative> = BTreeMap::new();
         for c in &r.contributions {
             let e = cum.entry(c.strategy.as_str()).or_insert((0.0, Vec::new()));
             e.0 += c.contribution;
@@ -121,7 +128,11 @@ impl Run {
         let contributions = cum
             .into_iter()
             .enumerate()
-            .map(|(i, (name, (_, points)))| Series { name: name.to_string(), color: PALETTE[i % PALETTE.len()], points })
+            .map(|(i, (name, (_, points)))| Series {
+                name: name.to_string(),
+                color: PALETTE[i % PALETTE.len()],
+                points,
+            })
             .collect();
         // Rolling 30-day turnover, annualised, reads better than the spiky daily series.
         let daily: Vec<(Day, f64)> = r.exposures.iter().map(|x| (x.date, x.turnover)).collect();
@@ -140,10 +151,15 @@ impl Run {
         // Weights over time for the symbols held most (by average |weight|).
         let mut by_symbol: BTreeMap<&str, Vec<(Day, f64)>> = BTreeMap::new();
         for h in &r.holdings {
-            by_symbol.entry(h.symbol.as_str()).or_default().push((h.date, h.weight));
+            by_symbol
+                .entry(h.symbol.as_str())
+                .or_default()
+                .push((h.date, h.weight));
         }
-        let mut ranked: Vec<(&str, f64)> =
-            by_symbol.iter().map(|(s, v)| (*s, v.iter().map(|(_, w)| w.abs()).sum::<f64>())).collect();
+        let mut ranked: Vec<(&str, f64)> = by_symbol
+            .iter()
+            .map(|(s, v)| (*s, v.iter().map(|(_, w)| w.abs()).sum::<f64>()))
+            .collect();
         ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
         let weights = ranked
             .iter()
@@ -152,11 +168,27 @@ impl Run {
             .map(|(i, (sym, _))| {
                 // Fill days without a holding with 0 so lines drop to zero instead of bridging.
                 let held: BTreeMap<Day, f64> = by_symbol[sym].iter().copied().collect();
-                let points = equity.iter().map(|(d, _)| (*d, held.get(d).copied().unwrap_or(0.0))).collect();
-                Series { name: sym.to_string(), color: PALETTE[i % PALETTE.len()], points }
+                let points = equity
+                    .iter()
+                    .map(|(d, _)| (*d, held.get(d).copied().unwrap_or(0.0)))
+                    .collect();
+                Series {
+                    name: sym.to_string(),
+                    color: PALETTE[i % PALETTE.len()],
+                    points,
+                }
             })
             .collect();
-        Run { label, metrics: r.metrics.clone(), equity, drawdown, contributions, turnover, weights, elapsed_ms }
+        Run {
+            label,
+            metrics: r.metrics,
+            equity,
+            drawdown,
+            contributions,
+            turnover,
+            weights,
+            elapsed_ms,
+        }
     }
 }
 
@@ -191,7 +223,11 @@ pub fn BacktestPage() -> impl IntoView {
         };
         let n = runs.get_value() + 1;
         runs.set_value(n);
-        result.set(Some(run_spec(&spec.get_untracked(), &p, format!("Run {n}"))));
+        result.set(Some(run_spec(
+            &spec.get_untracked(),
+            &p,
+            format!("Run {n}"),
+        )));
     };
 
     // Opening a link: load its state, say if it cannot be reproduced here, and run it.
@@ -207,7 +243,9 @@ pub fn BacktestPage() -> impl IntoView {
                 true
             }
             Ok(state) => {
-                let Some(Ok(p)) = panel.0.get() else { return false };
+                let Some(Ok(p)) = panel.0.get() else {
+                    return false;
+                };
                 link_warning.set(share::reproducibility_warning(&state, p.etag.as_deref()));
                 spec.set(state.backtest);
                 run_now();
@@ -234,7 +272,9 @@ pub fn BacktestPage() -> impl IntoView {
     };
 
     let panel_status = move || match panel.0.get() {
-        None => view! { <span class="muted" id="panel-status">"Loading market data…"</span> }.into_any(),
+        None => {
+            view! { <span class="muted" id="panel-status">"Loading market data…"</span> }.into_any()
+        }
         Some(Err(e)) => view! { <span class="error" id="panel-status">{e}</span> }.into_any(),
         Some(Ok(p)) => view! {
             <span class="muted" id="panel-status" data-ready="true">
@@ -332,7 +372,7 @@ fn set_url_state(path: &str, encoded: &str) -> String {
 
 #[component]
 fn RunView(run: Run, pinned: RwSignal<Option<Run>>, log_scale: RwSignal<bool>) -> impl IntoView {
-    let m = run.metrics.clone();
+    let m = run.metrics;
     let label = run.label.clone();
     let rows = METRICS
         .iter()
@@ -360,7 +400,11 @@ fn RunView(run: Run, pinned: RwSignal<Option<Run>>, log_scale: RwSignal<bool>) -
     let with_pinned = move |mine: Vec<Series>, pick: fn(&Run) -> Vec<(Day, f64)>| {
         let mut s = mine;
         if let Some(p) = pinned.get() {
-            s.push(Series { name: p.label.clone(), color: PALETTE[1], points: pick(&p) });
+            s.push(Series {
+                name: p.label.clone(),
+                color: PALETTE[1],
+                points: pick(&p),
+            });
         }
         s
     };
@@ -369,13 +413,31 @@ fn RunView(run: Run, pinned: RwSignal<Option<Run>>, log_scale: RwSignal<bool>) -
     let lbl = label.clone();
     let lbl2 = label.clone();
     let equity = Signal::derive(move || {
-        with_pinned(vec![Series { name: lbl.clone(), color: PALETTE[0], points: eq.clone() }], |p| p.equity.clone())
+        with_pinned(
+            vec![Series {
+                name: lbl.clone(),
+                color: PALETTE[0],
+                points: eq.clone(),
+            }],
+            |p| p.equity.clone(),
+        )
     });
     let drawdown = Signal::derive(move || {
-        with_pinned(vec![Series { name: lbl2.clone(), color: PALETTE[0], points: dd.clone() }], |p| p.drawdown.clone())
+        with_pinned(
+            vec![Series {
+                name: lbl2.clone(),
+                color: PALETTE[0],
+                points: dd.clone(),
+            }],
+            |p| p.drawdown.clone(),
+        )
     });
     let contributions = run.contributions.clone();
-    let turnover = vec![Series { name: "Turnover (30-day, annualised)".into(), color: PALETTE[2], points: run.turnover.clone() }];
+    let turnover = vec![Series {
+        name: "Turnover (30-day, annualised)".into(),
+        color: PALETTE[2],
+        points: run.turnover.clone(),
+    }];
     let weights = run.weights.clone();
     view! {
         <section class="card">
@@ -518,14 +580,24 @@ fn ConfigForm(spec: RwSignal<BacktestSpec>) -> impl IntoView {
             }
         })
         .collect_view();
-    let policy_kind = move || spec.with(|s| if matches!(s.policy, RebalancePolicy::Time) { "time" } else { "threshold" });
+    let policy_kind = move || {
+        spec.with(|s| {
+            if matches!(s.policy, RebalancePolicy::Time) {
+                "time"
+            } else {
+                "threshold"
+            }
+        })
+    };
     let threshold = move || {
         spec.with(|s| match s.policy {
             RebalancePolicy::Threshold { threshold } => threshold.to_string(),
             RebalancePolicy::Time => String::new(),
         })
     };
-    let date_input = move |label: &'static str, get: fn(&BacktestSpec) -> Option<Day>, set: fn(&mut BacktestSpec, Option<Day>)| {
+    let date_input = move |label: &'static str,
+                           get: fn(&BacktestSpec) -> Option<Day>,
+                           set: fn(&mut BacktestSpec, Option<Day>)| {
         view! {
             <label>
                 {label}
@@ -626,11 +698,14 @@ fn ParamsEditor(spec: RwSignal<BacktestSpec>, name: &'static str) -> impl IntoVi
             s.config
                 .get("params")
                 .and_then(|p| p.get(name))
-                .and_then(|p| serde_json::from_value::<shared::strategies::params::ParamMap>(p.clone()).ok())
+                .and_then(|p| {
+                    serde_json::from_value::<shared::strategies::params::ParamMap>(p.clone()).ok()
+                })
                 .unwrap_or_default()
         })
     };
-    let keys = move || param_keys(name, &params()).unwrap_or_else(|_| params().keys().cloned().collect());
+    let keys =
+        move || param_keys(name, &params()).unwrap_or_else(|_| params().keys().cloned().collect());
     view! {
         <div class="params">
             {move || {
@@ -703,7 +778,10 @@ mod tests {
     fn typed_values_parse_as_json() {
         assert_eq!(parse_input(" 30 "), Some(Value::from(30.0)));
         assert_eq!(parse_input("true"), Some(Value::Bool(true)));
-        assert_eq!(parse_input("bear_only"), Some(Value::String("bear_only".into())));
+        assert_eq!(
+            parse_input("bear_only"),
+            Some(Value::String("bear_only".into()))
+        );
         assert_eq!(parse_input(""), None);
     }
 }

@@ -79,7 +79,10 @@ fn DataStatusView(status: DataStatus) -> impl IntoView {
                     r.updated,
                     r.unchanged,
                     r.rejected,
-                    r.error.as_ref().map(|e| format!(" — {e}")).unwrap_or_default()
+                    r.error
+                        .as_ref()
+                        .map(|e| format!(" — {e}"))
+                        .unwrap_or_default()
                 )
             });
             view! {

@@ -23,13 +23,19 @@ fn day_of_ms(ms: i64) -> Day {
 /// What the book's latest plan says each strategy contributes to each symbol's target:
 /// leverage × effective strategy weight × the strategy's target.
 pub fn contributions(plan: &PlanDetail) -> BTreeMap<String, Vec<(String, f64)>> {
-    let leverage = plan.config.get("leverage").and_then(|v| v.as_f64()).unwrap_or(1.0);
+    let leverage = plan
+        .config
+        .get("leverage")
+        .and_then(|v| v.as_f64())
+        .unwrap_or(1.0);
     let mut out: BTreeMap<String, Vec<(String, f64)>> = BTreeMap::new();
     for s in &plan.strategies {
         for (sym, t) in &s.targets {
             let c = leverage * s.allocation.effective_weight * t;
             if c != 0.0 {
-                out.entry(sym.clone()).or_default().push((s.allocation.name.clone(), c));
+                out.entry(sym.clone())
+                    .or_default()
+                    .push((s.allocation.name.clone(), c));
             }
         }
     }
@@ -71,7 +77,9 @@ pub fn PortfolioSection() -> impl IntoView {
             }
             let list = get_json::<Vec<PlanSummary>>("/api/plans?limit=1").await?;
             match list.first() {
-                Some(p) => get_json::<PlanDetail>(&format!("/api/plans/{}", p.id)).await.map(Some),
+                Some(p) => get_json::<PlanDetail>(&format!("/api/plans/{}", p.id))
+                    .await
+                    .map(Some),
                 None => Ok(None),
             }
         }
@@ -111,7 +119,12 @@ fn Book(portfolio: Portfolio, equity: Vec<EquityPoint>, plan: Option<PlanDetail>
         .map(|p| {
             let reasons = why
                 .get(&p.symbol)
-                .map(|v| v.iter().map(|(s, c)| format!("{s} {}", pct(*c))).collect::<Vec<_>>().join(", "))
+                .map(|v| {
+                    v.iter()
+                        .map(|(s, c)| format!("{s} {}", pct(*c)))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
                 .unwrap_or_else(|| "no strategy targets it".into());
             view! {
                 <tr>
@@ -149,7 +162,14 @@ fn Book(portfolio: Portfolio, equity: Vec<EquityPoint>, plan: Option<PlanDetail>
     let freshness = match (&fresh.last_complete_day, fresh.age_hours) {
         (Some(d), Some(h)) => format!(
             "last complete day {d}, {h:.0} h old{}",
-            if fresh.stale { format!(" — STALE (limit {:.0} h): the live cycle will not trade", fresh.max_age_hours) } else { String::new() }
+            if fresh.stale {
+                format!(
+                    " — STALE (limit {:.0} h): the live cycle will not trade",
+                    fresh.max_age_hours
+                )
+            } else {
+                String::new()
+            }
         ),
         _ => "no market data".into(),
     };
@@ -165,19 +185,34 @@ fn Book(portfolio: Portfolio, equity: Vec<EquityPoint>, plan: Option<PlanDetail>
     let live_for_cmp = live_series.clone();
     let panel = use_panel();
     let config = plan.as_ref().map(|p| p.config.clone());
-    let positions_now: Vec<(String, f64)> = portfolio.positions.iter().map(|p| (p.symbol.clone(), p.weight)).collect();
+    let positions_now: Vec<(String, f64)> = portfolio
+        .positions
+        .iter()
+        .map(|p| (p.symbol.clone(), p.weight))
+        .collect();
     // The backtest of the live config over the live period, from the same kernels, in the browser.
     let shadow = Memo::new(move |_| {
-        let Some(Ok(p)) = panel.0.get() else { return None };
+        let Some(Ok(p)) = panel.0.get() else {
+            return None;
+        };
         let config = config.clone()?;
         let first = live_for_cmp.first()?.0;
         let last = live_for_cmp.last()?.0.min(p.panel.end());
-        let spec = crate::share::BacktestSpec { config, start: Some(first), end: Some(last), ..default_spec() };
+        let spec = crate::share::BacktestSpec {
+            config,
+            start: Some(first),
+            end: Some(last),
+            ..default_spec()
+        };
         let (c, s) = compile(&spec).ok()?;
         shared::backtest::run(&p.panel, &c, &s).ok()
     });
     let compare = Signal::derive(move || {
-        let mut out = vec![Series { name: "Live".into(), color: PALETTE[0], points: live_series.clone() }];
+        let mut out = vec![Series {
+            name: "Live".into(),
+            color: PALETTE[0],
+            points: live_series.clone(),
+        }];
         if let (Some(r), Some((_, v0))) = (shadow.get(), live_series.first()) {
             out.push(Series {
                 name: "Backtest (same config)".into(),
@@ -198,7 +233,12 @@ fn Book(portfolio: Portfolio, equity: Vec<EquityPoint>, plan: Option<PlanDetail>
                 by.entry(h.symbol.clone()).or_default()[1] = h.weight;
             }
         }
-        by.into_iter().map(|(label, v)| BarGroup { label, values: v.to_vec() }).collect::<Vec<_>>()
+        by.into_iter()
+            .map(|(label, v)| BarGroup {
+                label,
+                values: v.to_vec(),
+            })
+            .collect::<Vec<_>>()
     });
     view! {
         <dl class="facts" id="book-facts">

@@ -9,8 +9,8 @@ use crate::share::{self, BacktestSpec, SharedState, SweepAxisSpec, SweepSpec, SH
 use crate::worker::build_sweep;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_query_map};
-use shared::sweep::SweepRow;
 use shared::strategies::STRATEGY_NAMES;
+use shared::sweep::SweepRow;
 
 /// Where a sweep stands.
 #[derive(Clone, Debug, PartialEq)]
@@ -26,8 +26,20 @@ fn default_sweep() -> SweepSpec {
     SweepSpec {
         scope: "volatility".into(),
         axes: vec![
-            SweepAxisSpec { strategy: "volatility".into(), param: "volatility_window".into(), from: 10.0, to: 90.0, steps: 9 },
-            SweepAxisSpec { strategy: "volatility".into(), param: "rebalance_days".into(), from: 1.0, to: 7.0, steps: 7 },
+            SweepAxisSpec {
+                strategy: "volatility".into(),
+                param: "volatility_window".into(),
+                from: 10.0,
+                to: 90.0,
+                steps: 9,
+            },
+            SweepAxisSpec {
+                strategy: "volatility".into(),
+                param: "rebalance_days".into(),
+                from: 1.0,
+                to: 7.0,
+                steps: 7,
+            },
         ],
         metric: "sharpe".into(),
     }
@@ -43,16 +55,30 @@ fn fmt_value(v: f64) -> String {
 
 /// The rows as CSV: one column per axis, then every metric.
 pub fn to_csv(sweep: &SweepSpec, rows: &[SweepRow]) -> String {
-    let mut out: Vec<String> = sweep.axes.iter().map(|a| format!("{}.{}", a.strategy, a.param)).collect();
+    let mut out: Vec<String> = sweep
+        .axes
+        .iter()
+        .map(|a| format!("{}.{}", a.strategy, a.param))
+        .collect();
     out.extend(METRICS.iter().map(|(k, _, _)| k.to_string()));
     out.push("error".into());
     let mut csv = out.join(",") + "\n";
     for r in rows {
         let mut cells: Vec<String> = r.values.iter().map(|v| v.to_string()).collect();
         for (k, _, _) in METRICS {
-            cells.push(r.metrics.as_ref().map(|m| metric(m, k).to_string()).unwrap_or_default());
+            cells.push(
+                r.metrics
+                    .as_ref()
+                    .map(|m| metric(m, k).to_string())
+                    .unwrap_or_default(),
+            );
         }
-        cells.push(r.error.clone().unwrap_or_default().replace([',', '\n'], ";"));
+        cells.push(
+            r.error
+                .clone()
+                .unwrap_or_default()
+                .replace([',', '\n'], ";"),
+        );
         csv += &cells.join(",");
         csv.push('\n');
     }
@@ -155,7 +181,9 @@ pub fn SweepPage() -> impl IntoView {
         let b = base.get_untracked();
         let s = sweep.get_untracked();
         let Ok(sw) = build_sweep(&b, &s) else { return };
-        let Ok(config) = sw.config_at(index) else { return };
+        let Ok(config) = sw.config_at(index) else {
+            return;
+        };
         let etag = match panel.0.get_untracked() {
             Some(Ok(p)) => p.etag.clone(),
             _ => None,
@@ -164,38 +192,73 @@ pub fn SweepPage() -> impl IntoView {
             v: SHARE_VERSION,
             kernel: shared::KERNEL_VERSION.into(),
             data: etag,
-            backtest: BacktestSpec { config: config.to_value(), ..b },
+            backtest: BacktestSpec {
+                config: config.to_value(),
+                ..b
+            },
             sweep: None,
         };
-        navigate(&format!("/backtest?s={}", share::encode(&state)), Default::default());
+        navigate(
+            &format!("/backtest?s={}", share::encode(&state)),
+            Default::default(),
+        );
     });
 
     // Heat map: columns = first axis, rows = second axis (one row for a 1-D sweep).
     let heat_cols = Signal::derive(move || {
-        sweep.with(|s| s.axes.first().map(|a| crate::worker::axis_values(a.from, a.to, a.steps).into_iter().map(fmt_value).collect()).unwrap_or_default())
+        sweep.with(|s| {
+            s.axes
+                .first()
+                .map(|a| {
+                    crate::worker::axis_values(a.from, a.to, a.steps)
+                        .into_iter()
+                        .map(fmt_value)
+                        .collect()
+                })
+                .unwrap_or_default()
+        })
     });
     let heat_rows = Signal::derive(move || {
         sweep.with(|s| match s.axes.get(1) {
-            Some(a) => crate::worker::axis_values(a.from, a.to, a.steps).into_iter().map(fmt_value).collect(),
+            Some(a) => crate::worker::axis_values(a.from, a.to, a.steps)
+                .into_iter()
+                .map(fmt_value)
+                .collect(),
             None => vec![String::new()],
         })
     });
     let heat_cells = Signal::derive(move || {
         let key = sweep.with(|s| s.metric.clone());
-        let n_cols = sweep.with(|s| s.axes.first().map(|a| a.steps).unwrap_or(0)).max(1);
+        let n_cols = sweep
+            .with(|s| s.axes.first().map(|a| a.steps).unwrap_or(0))
+            .max(1);
         rows.with(|rs| {
             rs.iter()
                 .map(|r| HeatCell {
                     col: r.index % n_cols,
                     row: r.index / n_cols,
-                    value: r.metrics.as_ref().map(|m| metric(m, &key)).unwrap_or(f64::NAN),
+                    value: r
+                        .metrics
+                        .as_ref()
+                        .map(|m| metric(m, &key))
+                        .unwrap_or(f64::NAN),
                 })
                 .collect()
         })
     });
-    let metric_format = move || sweep.with(|s| METRICS.iter().find(|(k, _, _)| *k == s.metric).map(|m| m.2).unwrap_or_default());
+    let metric_format = move || {
+        sweep.with(|s| {
+            METRICS
+                .iter()
+                .find(|(k, _, _)| *k == s.metric)
+                .map(|m| m.2)
+                .unwrap_or_default()
+        })
+    };
     let on_cell = Callback::new(move |(c, r): (usize, usize)| {
-        let n_cols = sweep.with_untracked(|s| s.axes.first().map(|a| a.steps).unwrap_or(1)).max(1);
+        let n_cols = sweep
+            .with_untracked(|s| s.axes.first().map(|a| a.steps).unwrap_or(1))
+            .max(1);
         open_point.run(r * n_cols + c);
     });
 
@@ -221,7 +284,10 @@ pub fn SweepPage() -> impl IntoView {
                 let _ = h.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url));
             }
             let origin = w.location().origin().unwrap_or_default();
-            let _ = w.navigator().clipboard().write_text(&format!("{origin}{url}"));
+            let _ = w
+                .navigator()
+                .clipboard()
+                .write_text(&format!("{origin}{url}"));
         }
         let _ = url;
     };
@@ -291,7 +357,9 @@ fn urlencode(s: &str) -> String {
     let mut out = String::with_capacity(s.len() * 3 / 2);
     for b in s.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b',' => out.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b',' => {
+                out.push(b as char)
+            }
             _ => out.push_str(&format!("%{b:02X}")),
         }
     }
@@ -305,7 +373,9 @@ fn SweepForm(sweep: RwSignal<SweepSpec>) -> impl IntoView {
         .map(|s| view! { <option value=s>{s}</option> })
         .collect_view();
     let axis_editor = move |i: usize| {
-        let field = move |label: &'static str, get: fn(&SweepAxisSpec) -> String, set: fn(&mut SweepAxisSpec, &str)| {
+        let field = move |label: &'static str,
+                          get: fn(&SweepAxisSpec) -> String,
+                          set: fn(&mut SweepAxisSpec, &str)| {
             view! {
                 <label>
                     {label}
@@ -335,7 +405,10 @@ fn SweepForm(sweep: RwSignal<SweepSpec>) -> impl IntoView {
             </fieldset>
         }
     };
-    let metric_options = METRICS.iter().map(|(k, name, _)| view! { <option value=*k>{*name}</option> }).collect_view();
+    let metric_options = METRICS
+        .iter()
+        .map(|(k, name, _)| view! { <option value=*k>{*name}</option> })
+        .collect_view();
     view! {
         <div class="sweep-form">
             <label>
@@ -396,7 +469,12 @@ fn SweepForm(sweep: RwSignal<SweepSpec>) -> impl IntoView {
 }
 
 #[component]
-fn ResultsTable(sweep: RwSignal<SweepSpec>, rows: RwSignal<Vec<SweepRow>>, sort: RwSignal<(String, bool)>, open: Callback<usize>) -> impl IntoView {
+fn ResultsTable(
+    sweep: RwSignal<SweepSpec>,
+    rows: RwSignal<Vec<SweepRow>>,
+    sort: RwSignal<(String, bool)>,
+    open: Callback<usize>,
+) -> impl IntoView {
     let header = move || {
         let axes: Vec<String> = sweep.with(|s| s.axes.iter().map(|a| a.param.clone()).collect());
         let metric_heads = METRICS.iter().map(|(k, name, _)| {
@@ -427,8 +505,16 @@ fn ResultsTable(sweep: RwSignal<SweepSpec>, rows: RwSignal<Vec<SweepRow>>, sort:
         let (key, desc) = sort.get();
         let mut rs = rows.get();
         rs.sort_by(|a, b| {
-            let va = a.metrics.as_ref().map(|m| metric(m, &key)).unwrap_or(f64::NAN);
-            let vb = b.metrics.as_ref().map(|m| metric(m, &key)).unwrap_or(f64::NAN);
+            let va = a
+                .metrics
+                .as_ref()
+                .map(|m| metric(m, &key))
+                .unwrap_or(f64::NAN);
+            let vb = b
+                .metrics
+                .as_ref()
+                .map(|m| metric(m, &key))
+                .unwrap_or(f64::NAN);
             // NaN (failed points) last, whatever the direction.
             match (va.is_nan(), vb.is_nan()) {
                 (true, true) => a.index.cmp(&b.index),
@@ -519,28 +605,45 @@ mod pool {
             on_rows: impl Fn(Vec<SweepRow>) + Clone + 'static,
             on_error: impl Fn(String) + Clone + 'static,
         ) -> Result<Pool, String> {
-            let cores = web_sys::window().map(|w| w.navigator().hardware_concurrency() as usize).unwrap_or(2);
+            let cores = web_sys::window()
+                .map(|w| w.navigator().hardware_concurrency() as usize)
+                .unwrap_or(2);
             let n_workers = cores.clamp(1, 8).min(n_points.max(1));
             // Small chunks keep every worker busy to the end and make progress smooth.
             let chunk = (n_points / (n_workers * 8)).clamp(1, 50);
-            let queue = (0..n_points).step_by(chunk).map(|s| (s, (s + chunk).min(n_points))).collect();
-            let shared = Rc::new(RefCell::new(Shared { queue, backtest, sweep, failed: false }));
+            let queue = (0..n_points)
+                .step_by(chunk)
+                .map(|s| (s, (s + chunk).min(n_points)))
+                .collect();
+            let shared = Rc::new(RefCell::new(Shared {
+                queue,
+                backtest,
+                sweep,
+                failed: false,
+            }));
             let mut workers = Vec::new();
             let mut handlers = Vec::new();
             for _ in 0..n_workers {
                 let opts = WorkerOptions::new();
                 opts.set_type(WorkerType::Module);
-                let worker = Worker::new_with_options("/sweep-worker.js", &opts).map_err(|e| format!("starting a worker: {e:?}"))?;
+                let worker = Worker::new_with_options("/sweep-worker.js", &opts)
+                    .map_err(|e| format!("starting a worker: {e:?}"))?;
                 let w = worker.clone();
                 let sh = shared.clone();
                 let (on_rows, on_error) = (on_rows.clone(), on_error.clone());
                 let handler = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
                     let data = ev.data();
-                    let get = |k: &str| js_sys::Reflect::get(&data, &JsValue::from_str(k)).ok().and_then(|v| v.as_string());
+                    let get = |k: &str| {
+                        js_sys::Reflect::get(&data, &JsValue::from_str(k))
+                            .ok()
+                            .and_then(|v| v.as_string())
+                    };
                     match get("type").as_deref() {
                         Some("ready") => dispatch(&w, &sh),
                         Some("rows") => {
-                            match serde_json::from_str::<Vec<SweepRow>>(&get("rows").unwrap_or_default()) {
+                            match serde_json::from_str::<Vec<SweepRow>>(
+                                &get("rows").unwrap_or_default(),
+                            ) {
                                 Ok(rows) => on_rows(rows),
                                 Err(e) => on_error(format!("a worker sent unreadable rows: {e}")),
                             }
@@ -550,7 +653,9 @@ mod pool {
                             let mut s = sh.borrow_mut();
                             if !s.failed {
                                 s.failed = true;
-                                on_error(get("message").unwrap_or_else(|| "a worker failed".into()));
+                                on_error(
+                                    get("message").unwrap_or_else(|| "a worker failed".into()),
+                                );
                             }
                         }
                     }
@@ -558,12 +663,21 @@ mod pool {
                 worker.set_onmessage(Some(handler.as_ref().unchecked_ref()));
                 let msg = js_sys::Object::new();
                 let _ = js_sys::Reflect::set(&msg, &"type".into(), &"panel".into());
-                let _ = js_sys::Reflect::set(&msg, &"url".into(), &format!("/api/panel?fields={PANEL_FIELDS}").into());
-                worker.post_message(&msg).map_err(|e| format!("messaging a worker: {e:?}"))?;
+                let _ = js_sys::Reflect::set(
+                    &msg,
+                    &"url".into(),
+                    &format!("/api/panel?fields={PANEL_FIELDS}").into(),
+                );
+                worker
+                    .post_message(&msg)
+                    .map_err(|e| format!("messaging a worker: {e:?}"))?;
                 workers.push(worker);
                 handlers.push(handler);
             }
-            Ok(Pool { workers, _handlers: handlers })
+            Ok(Pool {
+                workers,
+                _handlers: handlers,
+            })
         }
     }
 
@@ -573,12 +687,23 @@ mod pool {
         if s.failed {
             return;
         }
-        let Some((start, end)) = s.queue.pop_front() else { return };
-        let job = Job { backtest: s.backtest.clone(), sweep: s.sweep.clone(), start, end };
+        let Some((start, end)) = s.queue.pop_front() else {
+            return;
+        };
+        let job = Job {
+            backtest: s.backtest.clone(),
+            sweep: s.sweep.clone(),
+            start,
+            end,
+        };
         let msg = js_sys::Object::new();
         let _ = js_sys::Reflect::set(&msg, &"type".into(), &"chunk".into());
         let _ = js_sys::Reflect::set(&msg, &"id".into(), &JsValue::from_f64(start as f64));
-        let _ = js_sys::Reflect::set(&msg, &"job".into(), &serde_json::to_string(&job).unwrap_or_default().into());
+        let _ = js_sys::Reflect::set(
+            &msg,
+            &"job".into(),
+            &serde_json::to_string(&job).unwrap_or_default().into(),
+        );
         let _ = w.post_message(&msg);
     }
 }
@@ -590,16 +715,27 @@ mod tests {
     #[test]
     fn csv_has_a_header_and_one_line_per_row() {
         let s = default_sweep();
-        let rows = vec![SweepRow { index: 0, values: vec![10.0, 1.0], metrics: None, error: Some("bad, value".into()) }];
+        let rows = vec![SweepRow {
+            index: 0,
+            values: vec![10.0, 1.0],
+            metrics: None,
+            error: Some("bad, value".into()),
+        }];
         let csv = to_csv(&s, &rows);
         let lines: Vec<&str> = csv.lines().collect();
         assert_eq!(lines.len(), 2);
-        assert!(lines[0].starts_with("volatility.volatility_window,volatility.rebalance_days,total_return"));
+        assert!(lines[0]
+            .starts_with("volatility.volatility_window,volatility.rebalance_days,total_return"));
         assert!(lines[1].ends_with("bad; value"), "{}", lines[1]);
     }
 
     #[test]
     fn the_default_grid_is_valid() {
-        assert_eq!(build_sweep(&default_spec(), &default_sweep()).unwrap().n_points(), 63);
+        assert_eq!(
+            build_sweep(&default_spec(), &default_sweep())
+                .unwrap()
+                .n_points(),
+            63
+        );
     }
 }

@@ -41,7 +41,9 @@ pub fn TradesPage() -> impl IntoView {
         let id = current_id.get();
         async move {
             match id {
-                Some(id) => get_json::<PlanDetail>(&format!("/api/plans/{id}")).await.map(Some),
+                Some(id) => get_json::<PlanDetail>(&format!("/api/plans/{id}"))
+                    .await
+                    .map(Some),
                 None => Ok(None),
             }
         }
@@ -66,7 +68,9 @@ pub fn TradesPage() -> impl IntoView {
         busy.set(true);
         action_error.set(None);
         leptos::task::spawn_local(async move {
-            let r = post_json::<PlanDecision, serde_json::Value>(&path, Some(&PlanDecision::default())).await;
+            let r =
+                post_json::<PlanDecision, serde_json::Value>(&path, Some(&PlanDecision::default()))
+                    .await;
             if let Err(e) = r {
                 action_error.set(Some(e.message));
             }
@@ -79,7 +83,9 @@ pub fn TradesPage() -> impl IntoView {
         action_error.set(None);
         leptos::task::spawn_local(async move {
             match post_json::<(), LiveRunResult>("/api/live/run", None).await {
-                Ok(r) if r.plan.is_none() => action_error.set(Some(format!("No plan: {}", r.notes.join("; ")))),
+                Ok(r) if r.plan.is_none() => {
+                    action_error.set(Some(format!("No plan: {}", r.notes.join("; "))))
+                }
                 Ok(_) => {}
                 Err(e) => action_error.set(Some(e.message)),
             }
@@ -234,7 +240,13 @@ fn PlanView(plan: PlanDetail) -> impl IntoView {
         .strategies
         .iter()
         .filter(|s| !s.allocation.active)
-        .map(|s| format!("{}: {}", s.allocation.name, s.allocation.inactive_reason.clone().unwrap_or_default()))
+        .map(|s| {
+            format!(
+                "{}: {}",
+                s.allocation.name,
+                s.allocation.inactive_reason.clone().unwrap_or_default()
+            )
+        })
         .collect::<Vec<_>>();
     view! {
         <div class="plan" id="current-plan" data-status=s.status.clone() data-plan-id=s.id.clone()>

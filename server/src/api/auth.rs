@@ -44,7 +44,7 @@ fn client_ip(
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(','))
             .filter_map(|s| s.trim().parse::<IpAddr>().ok())
-            .last();
+            .next_back();
         if forwarded.is_some() {
             return forwarded;
         }
@@ -85,7 +85,7 @@ pub async fn login(
             Limited::User(_) => "for this user",
             Limited::Address(_) => "from this address",
         };
-        tracing::warn!(username = %name, ip = ?ip, "sign-in rate-limited {which}");
+        tracing::warn!(username = %name, ip = %show_ip(ip), "sign-in rate-limited {which}");
         let mut resp = ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             format!("too many sign-in attempts {which}; try again in {secs} s"),
@@ -119,7 +119,7 @@ pub async fn login(
     let user = match (ok, user) {
         (true, Some(u)) => u,
         _ => {
-            tracing::warn!(username = %name, ip = ?ip, "sign-in failed");
+            tracing::warn!(username = %name, ip = %show_ip(ip), "sign-in failed");
             return Err(ApiError::new(StatusCode::UNAUTHORIZED, BAD_CREDENTIALS));
         }
     };
@@ -131,7 +131,7 @@ pub async fn login(
     let (token, expires_at_ms) = session::create(store, &user.username, ttl)
         .await
         .map_err(internal)?;
-    tracing::info!(username = %user.username, role = user.role.as_str(), ip = ?ip, "signed in");
+    tracing::info!(username = %user.username, role = user.role.as_str(), ip = %show_ip(ip), "signed in");
     let current = CurrentUser {
         username: user.username,
         role: user.role,
@@ -176,6 +176,11 @@ pub async fn logout(
     responses((status = 200, body = SessionInfo), (status = 401, body = ApiErrorBody)))]
 pub async fn me(user: CurrentUser) -> Response {
     no_store(Json(info(&user)).into_response())
+}
+
+/// The client address for the log, `unknown` when there is none.
+fn show_ip(ip: Option<IpAddr>) -> String {
+    ip.map_or_else(|| "unknown".to_string(), |ip| ip.to_string())
 }
 
 fn internal(e: crate::auth::AuthError) -> ApiError {

@@ -24,12 +24,18 @@ pub const DEFAULT_FIELDS: [Field; 6] = [
 ];
 
 fn bad(param: &str, message: impl std::fmt::Display) -> ApiError {
-    ApiError::new(StatusCode::BAD_REQUEST, format!("query parameter `{param}`: {message}"))
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        format!("query parameter `{param}`: {message}"),
+    )
 }
 
 fn only_known(query: &HashMap<String, String>, known: &[&str]) -> Result<(), ApiError> {
     match query.keys().find(|k| !known.contains(&k.as_str())) {
-        Some(k) => Err(bad(k, format!("unknown parameter; known: {}", known.join(", ")))),
+        Some(k) => Err(bad(
+            k,
+            format!("unknown parameter; known: {}", known.join(", ")),
+        )),
         None => Ok(()),
     }
 }
@@ -37,7 +43,9 @@ fn only_known(query: &HashMap<String, String>, known: &[&str]) -> Result<(), Api
 fn day_param(query: &HashMap<String, String>, name: &str) -> Result<Option<Day>, ApiError> {
     query
         .get(name)
-        .map(|v| Day::parse(v).map_err(|e| bad(name, format!("{v:?} is not a YYYY-MM-DD day ({e})"))))
+        .map(|v| {
+            Day::parse(v).map_err(|e| bad(name, format!("{v:?} is not a YYYY-MM-DD day ({e})")))
+        })
         .transpose()
 }
 
@@ -62,7 +70,12 @@ pub async fn status(
         Some("latest") => crate::commands::data::resolve_as_of(&state.store, "latest")
             .await
             .map_err(|e| bad("as_of", e))?,
-        Some(v) => Day::parse(v).map_err(|e| bad("as_of", format!("{v:?}: {e}; expected YYYY-MM-DD, today or latest")))?,
+        Some(v) => Day::parse(v).map_err(|e| {
+            bad(
+                "as_of",
+                format!("{v:?}: {e}; expected YYYY-MM-DD, today or latest"),
+            )
+        })?,
     };
     let status = state
         .store
@@ -89,7 +102,10 @@ pub async fn panel(
             for name in list.split(',').map(str::trim) {
                 let f = Field::from_name(name).ok_or_else(|| {
                     let known: Vec<&str> = Field::ALL.iter().map(|f| f.name()).collect();
-                    bad("fields", format!("unknown field {name:?}; known: {}", known.join(", ")))
+                    bad(
+                        "fields",
+                        format!("unknown field {name:?}; known: {}", known.join(", ")),
+                    )
                 })?;
                 if out.contains(&f) {
                     return Err(bad("fields", format!("{name:?} is listed twice")));
@@ -112,7 +128,9 @@ pub async fn panel(
         .await
         .map_err(|e| match e {
             PanelRequestError::Empty => ApiError::new(StatusCode::NOT_FOUND, e.to_string()),
-            PanelRequestError::OutOfRange { .. } => bad(if from.is_some() { "from" } else { "to" }, e),
+            PanelRequestError::OutOfRange { .. } => {
+                bad(if from.is_some() { "from" } else { "to" }, e)
+            }
             other => store_error(other),
         })?;
     let etag = format!("\"{:016x}\"", encoded.hash);
@@ -125,14 +143,20 @@ pub async fn panel(
     if matches {
         return Ok((
             StatusCode::NOT_MODIFIED,
-            [(header::ETAG, etag_value), (header::CACHE_CONTROL, cache_control)],
+            [
+                (header::ETAG, etag_value),
+                (header::CACHE_CONTROL, cache_control),
+            ],
         )
             .into_response());
     }
     Ok((
         StatusCode::OK,
         [
-            (header::CONTENT_TYPE, HeaderValue::from_static(shared::panel_codec::MEDIA_TYPE)),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(shared::panel_codec::MEDIA_TYPE),
+            ),
             (header::ETAG, etag_value),
             (header::CACHE_CONTROL, cache_control),
         ],

@@ -92,10 +92,16 @@ pub enum BrokerError {
     /// Network trouble, timeouts, 5xx, rate limits: the request may or may not have arrived.
     /// Reconcile by client order id before resending.
     #[error("{venue}: temporarily unavailable: {message}")]
-    Retryable { venue: &'static str, message: String },
+    Retryable {
+        venue: &'static str,
+        message: String,
+    },
     /// The venue said no, or the request was malformed: sending it again will not help.
     #[error("{venue}: {message}")]
-    Final { venue: &'static str, message: String },
+    Final {
+        venue: &'static str,
+        message: String,
+    },
     /// The local store (paper broker) failed.
     #[error("paper account store: {0}")]
     Store(String),
@@ -121,7 +127,8 @@ pub trait Broker: Send + Sync {
     async fn submit(&self, orders: &[OrderRequest]) -> Result<Vec<OrderReport>, BrokerError>;
 
     /// What the venue knows about these client order ids (after a crash or a timeout).
-    async fn reconcile(&self, client_order_ids: &[String]) -> Result<Vec<OrderReport>, BrokerError>;
+    async fn reconcile(&self, client_order_ids: &[String])
+        -> Result<Vec<OrderReport>, BrokerError>;
 
     /// The live cycle tells the broker which complete day it trades on (`panel` row `t`) before
     /// reading the account. A real venue ignores it (it has its own marks); the paper broker

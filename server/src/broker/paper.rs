@@ -62,6 +62,8 @@ pub struct PaperBroker {
     book: RwLock<Book>,
     /// Serialises submissions in this process (the database transaction guards the rest).
     submit_lock: tokio::sync::Mutex<()>,
+    /// The account row is known to exist (saves a write per call).
+    created: std::sync::atomic::AtomicBool,
 }
 
 fn store_err(e: impl std::fmt::Display) -> BrokerError {
@@ -91,6 +93,7 @@ impl PaperBroker {
             config,
             book: RwLock::new(Book::default()),
             submit_lock: tokio::sync::Mutex::new(()),
+            created: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -100,6 +103,10 @@ impl PaperBroker {
 
     /// Creates the account with its initial cash if it does not exist yet.
     async fn ensure_account(&self) -> Result<(), BrokerError> {
+        use std::sync::atomic::Ordering;
+        if self.created.load(Ordering::Acquire) {
+            return Ok(());
+        }
         sqlx::query(
             "INSERT INTO paper_accounts (name, cash, initial_cash, funding_through, created_at) \
              VALUES ($1, $2, $2, NULL, $3) ON CONFLICT (name) DO NOTHING",
@@ -110,6 +117,7 @@ impl PaperBroker {
         .execute(self.store.pool())
         .await
         .map_err(store_err)?;
+        self.created.store(true, Ordering::Release);
         Ok(())
     }
 
@@ -501,6 +509,8 @@ impl Broker for PaperBroker {
         }
         if persist {
             self.accrue_funding(panel, t).await?;
+            // One transaction: a commit per position would cost a disk sync each.
+            let mut tx = self.store.pool().begin().await.map_err(store_err)?;
             for (s, _) in positions {
                 if let Some(m) = marks.get(&s) {
                     sqlx::query(
@@ -509,11 +519,12 @@ impl Broker for PaperBroker {
                     .bind(*m)
                     .bind(self.config.account.clone())
                     .bind(s.clone())
-                    .execute(self.store.pool())
+                    .execute(&mut *tx)
                     .await
                     .map_err(store_err)?;
                 }
             }
+            tx.commit().await.map_err(store_err)?;
         }
         Ok(())
     }

@@ -1,6 +1,6 @@
 //! `lockstep backtest`: the native backtest of a config over CSV data, written as JSON.
 
-use super::{load_config, load_panel};
+use super::{load_config, load_panel_from};
 use anyhow::Context;
 use shared::backtest::{self, BacktestSettings};
 use shared::portfolio::rebalance::RebalancePolicy;
@@ -12,9 +12,9 @@ pub struct BacktestArgs {
     /// Strategy config (the predecessor's format); default: Lockstep's shipped config.
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// Directory of CSV files in the predecessor's formats.
+    /// Directory of CSV files in the predecessor's formats; default: the store (`--database-url`).
     #[arg(long)]
-    pub data: PathBuf,
+    pub data: Option<PathBuf>,
     /// First day traded (earlier rows are still used as history).
     #[arg(long)]
     pub start: Option<Day>,
@@ -36,9 +36,9 @@ pub enum PolicyArg {
 }
 
 /// Runs the backtest and writes the result; returns the result for the caller to summarise.
-pub fn run(args: &BacktestArgs) -> anyhow::Result<backtest::BacktestResult> {
+pub fn run(args: &BacktestArgs, database_url: &str) -> anyhow::Result<backtest::BacktestResult> {
     let config = load_config(args.config.as_deref())?;
-    let panel = load_panel(&args.data)?;
+    let panel = load_panel_from(args.data.as_deref(), database_url)?;
     let policy = args.policy.map(|p| match p {
         PolicyArg::Time => RebalancePolicy::Time,
         PolicyArg::Threshold => RebalancePolicy::Threshold {

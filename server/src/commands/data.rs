@@ -39,7 +39,8 @@ pub async fn resolve_as_of(store: &Store, as_of: &str) -> anyhow::Result<Day> {
             }
             last.context("the store holds no data: `latest` has no day")
         }
-        s => Day::parse(s).with_context(|| format!("--as-of {s:?}: expected YYYY-MM-DD, today or latest")),
+        s => Day::parse(s)
+            .with_context(|| format!("--as-of {s:?}: expected YYYY-MM-DD, today or latest")),
     }
 }
 
@@ -96,7 +97,17 @@ pub fn render(s: &DataStatus) -> String {
     }
     out.push_str(&format!(
         "\n{:<10} {:<19} {:>7} {:>8} {:<10} {:<10} {:>5} {:>8} {:>6} {:>6} {:>9}\n",
-        "source", "field", "symbols", "values", "first", "last", "gaps", "missing", "stale", "jumps", "revisions"
+        "source",
+        "field",
+        "symbols",
+        "values",
+        "first",
+        "last",
+        "gaps",
+        "missing",
+        "stale",
+        "jumps",
+        "revisions"
     ));
     for st in &s.series {
         out.push_str(&format!(
@@ -115,7 +126,10 @@ pub fn render(s: &DataStatus) -> String {
         ));
     }
     for st in s.series.iter().filter(|st| !st.jumps.is_empty()) {
-        out.push_str(&format!("\njumps in {} {} ({}):\n", st.source, st.field, st.jump_rule));
+        out.push_str(&format!(
+            "\njumps in {} {} ({}):\n",
+            st.source, st.field, st.jump_rule
+        ));
         for j in st.jumps.iter().take(5) {
             match j.previous {
                 Some(p) => out.push_str(&format!("  {} {}: {p} -> {}\n", j.series, j.day, j.value)),

@@ -2,7 +2,8 @@
 //!
 //! 1. the predecessor's files, when present: `LOCKSTEP_DEMO_DATA` or `../shared/data/original`
 //!    relative to the working directory (imported like `lockstep import` does, source `csv`);
-//! 2. otherwise Hyperliquid's public API (no key needed; see [`live_bootstrap`]);
+//! 2. otherwise Hyperliquid's public API (no key needed; see [`live_bootstrap`]; skipped when
+//!    `LOCKSTEP_OFFLINE` is set);
 //! 3. otherwise the deterministic synthetic market (`shared::synth`), stored with source
 //!    `synthetic` and labelled as such by `/api/health` (`data.synthetic`, `data.sources`) and
 //!    `/api/data/status`.
@@ -71,15 +72,51 @@ pub async fn ensure_data(store: &Store) -> anyhow::Result<FirstStart> {
     Ok(FirstStart::Synthetic)
 }
 
-/// HOOK for the live clients (`market_data::hyperliquid`, owned by the clients' work): fill an
-/// empty store from Hyperliquid. Returns the source name when it stored daily bars, `None` when
-/// live bootstrapping is unavailable or disabled (`LOCKSTEP_OFFLINE=1`).
+/// How long the first start waits for Hyperliquid before falling back to the synthetic market.
+const LIVE_BOOTSTRAP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Fills an empty store from Hyperliquid's public API (no key) with the same fetcher as
+/// `lockstep fetch --source hyperliquid` (`LOCKSTEP_HYPERLIQUID_URL` overrides the address).
+/// Returns the source name when daily bars were stored, `None` when Hyperliquid gave none or
+/// live bootstrapping is disabled (`LOCKSTEP_OFFLINE` set).
+///
+/// # Errors
+/// Hyperliquid failed or did not answer within a minute.
 pub async fn live_bootstrap(store: &Store) -> anyhow::Result<Option<String>> {
+    use super::fetch::{FetchConfig, Fetcher};
+    use crate::market_data::{coinalyze, coinmarketcap, hyperliquid};
     if std::env::var_os("LOCKSTEP_OFFLINE").is_some() {
+        tracing::info!("LOCKSTEP_OFFLINE is set: not asking Hyperliquid");
         return Ok(None);
     }
-    let _ = store;
-    Ok(None)
+    let config = FetchConfig {
+        symbols: Vec::new(),
+        history_days: 365,
+        funding_history_days: 30,
+        hyperliquid: hyperliquid::HyperliquidConfig {
+            base_url: std::env::var("LOCKSTEP_HYPERLIQUID_URL")
+                .unwrap_or_else(|_| hyperliquid::MAINNET.to_string()),
+            ..Default::default()
+        },
+        coinmarketcap: coinmarketcap::CoinMarketCapConfig::default(),
+        coinalyze: coinalyze::CoinalyzeConfig::default(),
+        cmc_key: None,
+        coinalyze_key: None,
+    };
+    tracing::info!("empty store: fetching from {}", config.hyperliquid.base_url);
+    let fetcher = Fetcher::new(config);
+    let today = crate::market_data::source::today_utc();
+    let summaries = tokio::time::timeout(
+        LIVE_BOOTSTRAP_TIMEOUT,
+        fetcher.run(store, Some(hyperliquid::NAME), today),
+    )
+    .await
+    .map_err(|_| anyhow::anyhow!("Hyperliquid did not finish within {LIVE_BOOTSTRAP_TIMEOUT:?}"))?
+    .map_err(|e| anyhow::anyhow!(e))?;
+    for s in &summaries {
+        tracing::info!("{}: {:?}", s.source, s.status);
+    }
+    Ok((store.bar_summary().await?.bars > 0).then(|| hyperliquid::NAME.to_string()))
 }
 
 /// The panel as store rows: one bar per asset and day with any OHLCV value, and every finite

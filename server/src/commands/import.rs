@@ -117,20 +117,32 @@ fn expand(path: &Path) -> std::io::Result<Vec<PathBuf>> {
 ///
 /// # Errors
 /// Only a store failure; that file's rows are then not written (one transaction per file).
-pub async fn import_paths(store: &Store, paths: &[PathBuf]) -> Result<ImportReport, crate::store::StoreError> {
+pub async fn import_paths(
+    store: &Store,
+    paths: &[PathBuf],
+) -> Result<ImportReport, crate::store::StoreError> {
     store
-        .register_source(SOURCE, SourceKind::Import, "CSV files imported with `lockstep import`")
+        .register_source(
+            SOURCE,
+            SourceKind::Import,
+            "CSV files imported with `lockstep import`",
+        )
         .await?;
     let mut report = ImportReport::default();
     for arg in paths {
         let files = match expand(arg) {
             Ok(f) if f.is_empty() => {
-                report.files.push(failed(arg, format!("{}: no .csv files found", arg.display())));
+                report.files.push(failed(
+                    arg,
+                    format!("{}: no .csv files found", arg.display()),
+                ));
                 continue;
             }
             Ok(f) => f,
             Err(e) => {
-                report.files.push(failed(arg, format!("{}: {e}", arg.display())));
+                report
+                    .files
+                    .push(failed(arg, format!("{}: {e}", arg.display())));
                 continue;
             }
         };
@@ -147,13 +159,18 @@ pub async fn import_paths(store: &Store, paths: &[PathBuf]) -> Result<ImportRepo
                     let run = store.start_run(SOURCE, Some(&target)).await?;
                     let msg = e.to_string();
                     store
-                        .finish_run(run, &RunOutcome::error(0, UpsertCounts::default(), msg.clone()))
+                        .finish_run(
+                            run,
+                            &RunOutcome::error(0, UpsertCounts::default(), msg.clone()),
+                        )
                         .await?;
                     report.files.push(failed(&file, msg));
                     continue;
                 }
                 Err(join) => {
-                    report.files.push(failed(&file, format!("reading {target}: {join}")));
+                    report
+                        .files
+                        .push(failed(&file, format!("reading {target}: {join}")));
                     continue;
                 }
             };
@@ -163,7 +180,10 @@ pub async fn import_paths(store: &Store, paths: &[PathBuf]) -> Result<ImportRepo
                 Ok(c) => c,
                 Err(e) => {
                     let _ = store
-                        .finish_run(run, &RunOutcome::error(rows_read, UpsertCounts::default(), e.to_string()))
+                        .finish_run(
+                            run,
+                            &RunOutcome::error(rows_read, UpsertCounts::default(), e.to_string()),
+                        )
                         .await;
                     return Err(e);
                 }

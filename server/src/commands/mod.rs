@@ -3,10 +3,10 @@
 
 pub mod backtest;
 pub mod data;
+pub mod fetch;
 pub mod first_start;
 pub mod import;
 pub mod live;
-pub mod fetch;
 pub mod targets;
 pub mod user;
 
@@ -26,6 +26,34 @@ pub fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
         }
         None => Config::lockstep_default().context("the shipped default config"),
     }
+}
+
+/// The panel from `--data DIR` when given, else from the store at `database_url` (the panel the
+/// server trades on and serves to the browser).
+pub fn load_panel_from(data: Option<&Path>, database_url: &str) -> anyhow::Result<Panel> {
+    if let Some(dir) = data {
+        return load_panel(dir);
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    rt.block_on(async {
+        let store = crate::store::Store::connect(database_url)
+            .await
+            .with_context(|| {
+                format!(
+                    "opening the store at {}",
+                    crate::store::redact(database_url)
+                )
+            })?;
+        store.build_panel().await?.ok_or_else(|| {
+            anyhow::anyhow!(
+                "the store at {} holds no market data; pass --data DIR or import first",
+                crate::store::redact(database_url)
+            )
+        })
+    })
 }
 
 /// Reads a directory of CSV files into a panel. Rejected rows are reported on stderr and

@@ -1,6 +1,6 @@
 //! `lockstep targets`: the live path's blended target weights for one date.
 
-use super::{load_config, load_panel};
+use super::{load_config, load_panel_from};
 use anyhow::{bail, Context};
 use shared::portfolio::engine::{TargetCache, TargetEngine};
 use shared::Day;
@@ -12,9 +12,9 @@ pub struct TargetsArgs {
     /// Strategy config (the predecessor's format); default: Lockstep's shipped config.
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// Directory of CSV files in the predecessor's formats.
+    /// Directory of CSV files in the predecessor's formats; default: the store (`--database-url`).
     #[arg(long)]
-    pub data: PathBuf,
+    pub data: Option<PathBuf>,
     /// The close at which the decision is made (YYYY-MM-DD); default: the last day of the data.
     #[arg(long)]
     pub date: Option<Day>,
@@ -30,9 +30,9 @@ pub struct TargetsOutput {
 
 /// Computes the targets exactly as a live server holding data up to `date` would: the panel is
 /// cut at `date` and the engine starts from an empty cache.
-pub fn run(args: &TargetsArgs) -> anyhow::Result<TargetsOutput> {
+pub fn run(args: &TargetsArgs, database_url: &str) -> anyhow::Result<TargetsOutput> {
     let config = load_config(args.config.as_deref())?;
-    let panel = load_panel(&args.data)?;
+    let panel = load_panel_from(args.data.as_deref(), database_url)?;
     let date = args.date.unwrap_or(panel.end());
     let Some(t) = panel.row_of(date) else {
         bail!(

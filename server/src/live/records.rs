@@ -114,7 +114,7 @@ impl StoredPlan {
     }
 }
 
-/// A unique, time-ordered id: `PREFIX-<ms, 13 digits>-<process-unique hex>`.
+/// A unique, time-ordered id: `PREFIX-<ms, 13 digits>-<counter>-<hex>`.
 pub fn new_id(prefix: &str, now_ms: i64) -> String {
     use sha2::{Digest, Sha256};
     static N: AtomicU64 = AtomicU64::new(0);
@@ -125,8 +125,9 @@ pub fn new_id(prefix: &str, now_ms: i64) -> String {
         .unwrap_or(0);
     let h =
         Sha256::digest(format!("{prefix}:{now_ms}:{n}:{nanos}:{}", std::process::id()).as_bytes());
-    let hex: String = h[..5].iter().map(|b| format!("{b:02x}")).collect();
-    format!("{prefix}-{now_ms:013}-{hex}")
+    let hex: String = h[..4].iter().map(|b| format!("{b:02x}")).collect();
+    // The counter keeps ids made in one millisecond by this process in order.
+    format!("{prefix}-{now_ms:013}-{:06}-{hex}", n % 1_000_000)
 }
 
 const PLAN_COLUMNS: &str = "id, created_at, status, broker, data_day, config_hash, config_json, \

@@ -263,7 +263,7 @@ impl Hyperliquid {
                 ));
             }
             // The range's last hour is in: nothing more to ask for.
-            if last >= end_ms - HOUR_MS + 1 {
+            if last > end_ms - HOUR_MS {
                 break;
             }
             start = last + 1;

@@ -30,7 +30,7 @@
 //! changed something bumps the store's data version, which the panel cache and `/api/panel`'s
 //! ETag key on.
 
-use super::{Store, StoreError};
+use super::{Backend, Store, StoreError};
 use shared::Day;
 use sqlx::Row;
 use std::collections::HashMap;
@@ -326,8 +326,18 @@ fn flatten(rec: &Record) -> Flat<'_> {
     }
 }
 
+/// The `i`-th (1-based) bind placeholder. SQLite gets plain `?`: it resolves each named or
+/// numbered placeholder with a linear search, which made a 16,000-parameter statement take a
+/// second; PostgreSQL needs `$N`.
+fn placeholder(backend: Backend, i: usize) -> String {
+    match backend {
+        Backend::Sqlite => "?".to_string(),
+        Backend::Postgres => format!("${i}"),
+    }
+}
+
 /// The multi-row upsert statement for `rows` rows of `series`.
-fn upsert_sql(series: Series, rows: usize, now: i64) -> String {
+fn upsert_sql(backend: Backend, series: Series, rows: usize, now: i64) -> String {
     let table = series.table();
     let values = series.value_columns();
     let mut key_cols = vec!["symbol"];
@@ -348,7 +358,8 @@ fn upsert_sql(series: Series, rows: usize, now: i64) -> String {
         }
         sql.push('(');
         for _ in 0..per_row {
-            sql.push_str(&format!("${p},"));
+            sql.push_str(&placeholder(backend, p));
+            sql.push(',');
             p += 1;
         }
         sql.push_str(&format!("{now}, 0)"));
@@ -377,7 +388,11 @@ impl Store {
     ///
     /// # Errors
     /// A database error; nothing of this call is written then.
-    pub async fn upsert(&self, source: &str, records: &[Record]) -> Result<UpsertCounts, StoreError> {
+    pub async fn upsert(
+        &self,
+        source: &str,
+        records: &[Record],
+    ) -> Result<UpsertCounts, StoreError> {
         // Group by series, keeping the last row per key (a multi-row upsert may not touch a
         // row twice on PostgreSQL).
         let mut groups: HashMap<Series, Vec<&Record>> = HashMap::new();
@@ -406,7 +421,7 @@ impl Store {
                 continue;
             };
             for chunk in rows.chunks(BATCH_ROWS) {
-                let sql = upsert_sql(series, chunk.len(), now);
+                let sql = upsert_sql(self.backend(), series, chunk.len(), now);
                 let mut q = sqlx::query(&sql);
                 for rec in chunk {
                     let f = flatten(rec);
@@ -449,7 +464,7 @@ impl Store {
                 .collect();
             symbols.sort_unstable();
             symbols.dedup();
-            insert_assets(&mut tx, &symbols, now).await?;
+            insert_assets(&mut tx, self.backend(), &symbols, now).await?;
         }
         tx.commit().await?;
         Ok(counts)
@@ -555,7 +570,11 @@ impl Store {
 
     /// The bare symbol `raw` stands for at `source`: a stored alias first, then
     /// [`crate::market_data::symbols::base_of`]. `None` for an empty string.
-    pub async fn resolve_symbol(&self, source: &str, raw: &str) -> Result<Option<String>, StoreError> {
+    pub async fn resolve_symbol(
+        &self,
+        source: &str,
+        raw: &str,
+    ) -> Result<Option<String>, StoreError> {
         let row = sqlx::query("SELECT symbol FROM symbol_aliases WHERE source = $1 AND alias = $2")
             .bind(source.to_string())
             .bind(raw.trim().to_string())
@@ -648,7 +667,8 @@ impl Store {
         let rows = q.fetch_all(self.pool()).await?;
         rows.iter()
             .map(|r| {
-                let n = |i: usize| -> Result<u64, sqlx::Error> { Ok(r.try_get::<i64, _>(i)? as u64) };
+                let n =
+                    |i: usize| -> Result<u64, sqlx::Error> { Ok(r.try_get::<i64, _>(i)? as u64) };
                 Ok(RunInfo {
                     id: r.try_get(0)?,
                     source: r.try_get(1)?,
@@ -677,7 +697,8 @@ impl Store {
         source: Option<&str>,
     ) -> Result<HashMap<(String, String), Day>, StoreError> {
         let venue = if series.has_venue() { "venue" } else { "''" };
-        let sql = format!(
+        let sql =
+            format!(
             "SELECT symbol, {venue} AS venue, MAX(day) AS last_day FROM {} {} GROUP BY symbol{}",
             series.table(),
             if source.is_some() { "WHERE source = $1" } else { "" },
@@ -701,7 +722,11 @@ impl Store {
     ///
     /// # Panics
     /// On a column the series does not have (a programming error, not input).
-    pub async fn long_rows(&self, series: Series, column: &str) -> Result<Vec<LongRow>, StoreError> {
+    pub async fn long_rows(
+        &self,
+        series: Series,
+        column: &str,
+    ) -> Result<Vec<LongRow>, StoreError> {
         assert!(
             series.value_columns().contains(&column),
             "{column} is not a column of {}",
@@ -811,6 +836,7 @@ async fn bump_version(tx: &mut sqlx::Transaction<'_, sqlx::Any>) -> Result<(), S
 
 async fn insert_assets(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    backend: Backend,
     symbols: &[&str],
     now: i64,
 ) -> Result<(), StoreError> {
@@ -820,7 +846,7 @@ async fn insert_assets(
             if i > 0 {
                 sql.push(',');
             }
-            sql.push_str(&format!("(${}, {now})", i + 1));
+            sql.push_str(&format!("({}, {now})", placeholder(backend, i + 1)));
         }
         sql.push_str(" ON CONFLICT (symbol) DO NOTHING");
         let mut q = sqlx::query(&sql);

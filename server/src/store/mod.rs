@@ -51,8 +51,9 @@ pub enum StoreError {
 type PanelCache = std::sync::Arc<tokio::sync::Mutex<Option<(i64, std::sync::Arc<shared::Panel>)>>>;
 
 /// Encoded `/api/panel` answers of the current data version, by request.
-type EncodedCache =
-    std::sync::Arc<std::sync::Mutex<std::collections::HashMap<panel::EncodedKey, panel::EncodedPanel>>>;
+type EncodedCache = std::sync::Arc<
+    std::sync::Mutex<std::collections::HashMap<panel::EncodedKey, panel::EncodedPanel>>,
+>;
 
 /// A connection pool plus the engine it talks to.
 #[derive(Clone, Debug)]

@@ -10,7 +10,6 @@
 //! The reshape is a hand-written scatter into the column-major buffers (see docs/benchmarks.md
 //! for why not polars): each long row is written once at `asset * n_days + row`.
 
-use super::market::Series;
 use super::{Store, StoreError};
 use shared::{Day, Field, Panel};
 use sqlx::Row;
@@ -27,9 +26,16 @@ impl Store {
     /// without prices has no days to align to).
     pub async fn build_panel(&self) -> Result<Option<Panel>, StoreError> {
         let pool = self.pool();
-        let bars = sqlx::query("SELECT symbol, day, open, high, low, close, volume FROM daily_bars")
-            .fetch_all(pool)
-            .await?;
+        // The five reads run concurrently: each pooled connection decodes its rows on its own
+        // thread (SQLite) or socket (PostgreSQL).
+        let (bars, caps, supply, funding, open_interest) = tokio::try_join!(
+            sqlx::query("SELECT symbol, day, open, high, low, close, volume FROM daily_bars")
+                .fetch_all(pool),
+            sqlx::query("SELECT symbol, day, usd FROM market_caps").fetch_all(pool),
+            sqlx::query("SELECT symbol, day, circulating FROM supply_snapshots").fetch_all(pool),
+            sqlx::query("SELECT symbol, venue, day, daily_rate FROM funding").fetch_all(pool),
+            sqlx::query("SELECT symbol, venue, day, usd FROM open_interest").fetch_all(pool),
+        )?;
         if bars.is_empty() {
             return Ok(None);
         }
@@ -78,16 +84,7 @@ impl Store {
             }
         }
         // Single-valued series keyed by (symbol, day).
-        for (series, column, field) in [
-            (Series::MarketCap, "usd", Field::MarketCap),
-            (Series::Supply, "circulating", Field::CirculatingSupply),
-        ] {
-            let rows = sqlx::query(&format!(
-                "SELECT symbol, day, {column} FROM {}",
-                series.table()
-            ))
-            .fetch_all(pool)
-            .await?;
+        for (rows, field) in [(caps, Field::MarketCap), (supply, Field::CirculatingSupply)] {
             let out = &mut data[field as usize];
             for r in &rows {
                 let symbol: &str = r.try_get(0)?;
@@ -98,16 +95,10 @@ impl Store {
             }
         }
         // Per-venue series: the best-ranked venue with a stored row wins.
-        for (series, column, field) in [
-            (Series::Funding, "daily_rate", Field::FundingRate),
-            (Series::OpenInterest, "usd", Field::OpenInterest),
+        for (rows, field) in [
+            (funding, Field::FundingRate),
+            (open_interest, Field::OpenInterest),
         ] {
-            let rows = sqlx::query(&format!(
-                "SELECT symbol, venue, day, {column} FROM {}",
-                series.table()
-            ))
-            .fetch_all(pool)
-            .await?;
             let mut best: HashMap<usize, (String, f64)> = HashMap::new();
             for r in &rows {
                 let symbol: &str = r.try_get(0)?;
@@ -128,8 +119,8 @@ impl Store {
                 out[i] = v;
             }
         }
-        let mut panel = Panel::new(Day(first), n_days, symbols)
-            .map_err(|e| StoreError::Data(e.to_string()))?;
+        let mut panel =
+            Panel::new(Day(first), n_days, symbols).map_err(|e| StoreError::Data(e.to_string()))?;
         for (field, values) in Field::ALL.into_iter().zip(data) {
             panel
                 .set_field(field, values)
@@ -150,7 +141,16 @@ impl Store {
         }
         // Read the version before the rows: a write racing this build bumps the version again,
         // so the next call rebuilds instead of serving a stale panel under a new version.
+        let started = std::time::Instant::now();
         let built = self.build_panel().await?;
+        if let Some(p) = &built {
+            tracing::info!(
+                "built the panel from the store: {} assets x {} days in {:.1} ms (data version {version})",
+                p.n_assets(),
+                p.n_days(),
+                started.elapsed().as_secs_f64() * 1e3
+            );
+        }
         *cache = built.map(|p| (version, Arc::new(p)));
         Ok(cache.as_ref().map(|(v, p)| (*v, p.clone())))
     }
@@ -221,9 +221,17 @@ impl Store {
         }
         let rows = panel.row_of(from).expect("clipped")..=panel.row_of(to).expect("clipped");
         let fields = key.fields.clone();
-        let bytes = tokio::task::spawn_blocking(move || shared::panel_codec::encode(&panel, &fields, rows))
-            .await
-            .map_err(|e| StoreError::Data(format!("encoding task: {e}")))??;
+        let started = std::time::Instant::now();
+        let bytes =
+            tokio::task::spawn_blocking(move || shared::panel_codec::encode(&panel, &fields, rows))
+                .await
+                .map_err(|e| StoreError::Data(format!("encoding task: {e}")))??;
+        tracing::info!(
+            "encoded the panel ({} fields, {from}..{to}): {} bytes in {:.1} ms",
+            key.fields.len(),
+            bytes.len(),
+            started.elapsed().as_secs_f64() * 1e3
+        );
         let encoded = EncodedPanel {
             version,
             hash: shared::panel_codec::content_hash(&bytes),

@@ -216,7 +216,7 @@ pub fn summarize(fields: &[FieldRows], as_of: Day, stale_after_days: u32) -> Vec
                 st.first_day = Some(Day(first).to_string());
                 st.last_day = Some(Day(last).to_string());
             }
-            gaps.sort_by(|a, b| b.0.cmp(&a.0));
+            gaps.sort_by_key(|g| std::cmp::Reverse(g.0));
             st.largest_gaps = gaps.into_iter().take(10).map(|g| g.1).collect();
             st.jump_count = jumps.len() as u64;
             jumps.sort_by(|a, b| b.0.total_cmp(&a.0));
@@ -259,8 +259,10 @@ pub fn artifacts(fields: &[FieldRows], stale_after_days: u32) -> Vec<DataArtifac
                 }
             }
             let threshold = 3u64.max((n as u64 * 5).div_ceil(100));
-            let mut clusters: Vec<(i32, u64)> =
-                by_day.into_iter().filter(|&(_, c)| c >= threshold).collect();
+            let mut clusters: Vec<(i32, u64)> = by_day
+                .into_iter()
+                .filter(|&(_, c)| c >= threshold)
+                .collect();
             if clusters.is_empty() {
                 continue;
             }
@@ -355,7 +357,11 @@ impl Store {
     }
 
     /// The data-quality report.
-    pub async fn data_status(&self, as_of: Day, stale_after_days: u32) -> Result<DataStatus, StoreError> {
+    pub async fn data_status(
+        &self,
+        as_of: Day,
+        stale_after_days: u32,
+    ) -> Result<DataStatus, StoreError> {
         let fields = self.field_rows().await?;
         let series = summarize(&fields, as_of, stale_after_days);
         let artifacts = artifacts(&fields, stale_after_days);
@@ -367,12 +373,23 @@ impl Store {
         let mut sources = Vec::new();
         for name in &in_use {
             let info = registered.iter().find(|s| &s.name == name);
-            let last_run = self.runs(Some(name), 1).await?.into_iter().next().map(run_status);
-            let synthetic = info.is_some_and(|i| i.synthetic) || name == super::market::SYNTHETIC_SOURCE;
+            let last_run = self
+                .runs(Some(name), 1)
+                .await?
+                .into_iter()
+                .next()
+                .map(run_status);
+            let synthetic =
+                info.is_some_and(|i| i.synthetic) || name == super::market::SYNTHETIC_SOURCE;
             sources.push(DataSourceStatus {
                 name: name.clone(),
                 kind: info.map(|i| i.kind.clone()).unwrap_or_else(|| {
-                    if synthetic { "synthetic" } else { "unregistered" }.to_string()
+                    if synthetic {
+                        "synthetic"
+                    } else {
+                        "unregistered"
+                    }
+                    .to_string()
                 }),
                 synthetic,
                 description: info.map(|i| i.description.clone()).unwrap_or_default(),
@@ -475,7 +492,9 @@ mod tests {
         assert_eq!(a[0].days, vec![Day(50).to_string()]);
         assert_eq!(a[0].series, 6);
         // Scattered ends alone are no artifact.
-        let scattered: Vec<LongRow> = (0..8).map(|i| row(&format!("X{i}"), "", 10 * i, 1.0)).collect();
+        let scattered: Vec<LongRow> = (0..8)
+            .map(|i| row(&format!("X{i}"), "", 10 * i, 1.0))
+            .collect();
         let fields = [FieldRows {
             field: "close",
             cadence_days: 1,

@@ -50,7 +50,13 @@ fn unique(tag: &str) -> String {
         .unwrap_or(0);
     let tag: String = tag
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
         .collect();
     format!("{tag}_{}_{n}_{nanos}", std::process::id())
 }
@@ -82,7 +88,9 @@ impl TestStore {
                     if std::env::var_os("LOCKSTEP_REQUIRE_POSTGRES").is_some() {
                         panic!("PostgreSQL at {base} is required: {e}");
                     }
-                    eprintln!("notice: PostgreSQL at {base} unreachable ({e}); test runs on SQLite only");
+                    eprintln!(
+                        "notice: PostgreSQL at {base} unreachable ({e}); test runs on SQLite only"
+                    );
                     return None;
                 }
                 let sep = if base.contains('?') { '&' } else { '?' };

@@ -142,9 +142,7 @@ fn build_with(name: &str, p: &mut Params<'_>) -> Result<Box<dyn Strategy>, Confi
         "size" => Box::new(size::Size::from_params(p)?),
         "turnover" => Box::new(turnover::Turnover::from_params(p)?),
         "volatility" => Box::new(volatility::Volatility::from_params(p)?),
-        "trendline_breakout" => {
-            Box::new(trendline_breakout::TrendlineBreakout::from_params(p)?)
-        }
+        "trendline_breakout" => Box::new(trendline_breakout::TrendlineBreakout::from_params(p)?),
         _ => {
             return Err(ConfigError::UnknownStrategy {
                 path: format!("params.{name}"),
