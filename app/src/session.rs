@@ -87,6 +87,10 @@ pub fn SignInPage() -> impl IntoView {
     let password = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
+    // Effects run only in the browser: until the app has hydrated, the form stays disabled so a
+    // click can never fall through to a native form submission.
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
     let navigate = leptos_router::hooks::use_navigate();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -111,7 +115,7 @@ pub fn SignInPage() -> impl IntoView {
     view! {
         <section class="card narrow">
             <h1>"Sign in"</h1>
-            <form on:submit=submit class="signin">
+            <form on:submit=submit class="signin" method="post">
                 <label>
                     "Username"
                     <input
@@ -131,7 +135,7 @@ pub fn SignInPage() -> impl IntoView {
                         on:input=move |ev| password.set(event_target_value(&ev))
                     />
                 </label>
-                <button type="submit" id="sign-in" disabled=move || busy.get()>
+                <button type="submit" id="sign-in" disabled=move || busy.get() || !hydrated.get()>
                     "Sign in"
                 </button>
                 {move || error.get().map(|e| view! { <p class="error" id="signin-error">{e}</p> })}

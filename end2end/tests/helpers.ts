@@ -7,6 +7,8 @@ export const VIEWER = { user: "viewer", password: process.env.LOCKSTEP_E2E_PASSW
 
 export async function signIn(page: Page, who: { user: string; password: string }) {
   await page.goto("/login");
+  // Typed values only reach the app once it has hydrated (the button is disabled until then).
+  await expect(page.locator("#sign-in")).toBeEnabled();
   await page.fill("input[name=username]", who.user);
   await page.fill("input[name=password]", who.password);
   await page.click("#sign-in");
