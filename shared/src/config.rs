@@ -9,7 +9,7 @@ pub enum ConfigError {
     /// A key no strategy or section understands.
     #[error("{path}: unknown key; valid keys: {}", valid.join(", "))]
     UnknownKey { path: String, valid: Vec<String> },
-    /// A strategy name that is not implemented.
+    /// A strategy name Lockstep does not know (the message lists the valid ones).
     #[error("{path}: unknown strategy {name:?}; valid strategies: {}", valid.join(", "))]
     UnknownStrategy {
         path: String,
