@@ -252,6 +252,10 @@ pub struct PlanLine {
     pub action: String,
     /// Why no order is sent for a line that wanted one.
     pub dropped: Option<String>,
+    /// What the trader should know about an order that is sent, e.g. the dust an exit leaves
+    /// when the venue's size decimals cannot express the held units. Absent in older plans.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
     /// The idempotency key of this line's order.
     pub client_order_id: Option<String>,
 }
@@ -488,4 +492,288 @@ pub struct DataArtifact {
     pub days: Vec<String>,
     /// How many series are involved.
     pub series: u64,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Consistency report (server/src/parity, `GET /api/parity`, `lockstep parity --json`). Days are
+// `YYYY-MM-DD`; times are Unix milliseconds; money is USD; weights are fractions of equity.
+// ---------------------------------------------------------------------------------------------
+
+/// `GET /api/parity`: is live the backtest, and where does every dollar of difference come from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ParityReport {
+    /// When the report was computed.
+    pub generated_at: i64,
+    /// The live broker the report is about (`paper` or `hyperliquid`).
+    pub broker: String,
+    /// The data days covered (inclusive); `None` when there is no live history.
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub kernel_version: String,
+    /// Relative tolerance of the position check (default 0.05).
+    pub tolerance: f64,
+    /// Signal parity, one entry per plan in the period (oldest first).
+    pub signals: Vec<SignalParity>,
+    /// Plans whose targets differ from a recomputation on the same data: must be 0.
+    pub alarms: usize,
+    pub parameters: ParameterAudit,
+    pub shadow: ShadowComparison,
+    pub attribution: GapAttribution,
+    pub costs: CostCalibration,
+    /// The predecessor's four manual checks: `positions_vs_backtest`, `parameter_audit`,
+    /// `signal_consistency`, `portfolio_value_30d`.
+    pub checks: Vec<ParityCheck>,
+}
+
+/// One plan's targets recomputed from the inputs it saw and from today's store.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct SignalParity {
+    pub plan_id: String,
+    pub data_day: String,
+    pub plan_status: String,
+    /// `identical` (both recomputations equal the plan), `revised` (equal on the data the plan
+    /// saw, different on today's data), `mismatch` (different on the same data: a red alarm),
+    /// `unavailable` (cannot be recomputed; `note` says why).
+    pub status: String,
+    pub kernel_version_matches: bool,
+    /// Symbols whose weight differs in either recomputation.
+    pub differences: Vec<WeightDifference>,
+    /// Stored values changed since the plan was made, within its lookback window.
+    pub revisions: Vec<DataRevision>,
+    pub note: Option<String>,
+}
+
+/// A symbol's blended target weight: as planned and as recomputed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct WeightDifference {
+    pub symbol: String,
+    /// In the stored plan.
+    pub planned: f64,
+    /// Recomputed from the data as it was when the plan was made.
+    pub same_data: f64,
+    /// Recomputed from today's store.
+    pub today: f64,
+    /// `same_data` (alarm) or `revised`.
+    pub cause: String,
+}
+
+/// A stored value that changed after a plan was made.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct DataRevision {
+    pub symbol: String,
+    pub day: String,
+    /// Panel field: `open`, `high`, `low`, `close`, `volume`, `market_cap`, `funding_rate`,
+    /// `open_interest`, ...
+    pub field: String,
+    /// `None`: missing then.
+    pub before: Option<f64>,
+    /// `None`: missing now.
+    pub after: Option<f64>,
+    /// (after − before) / |before| when both exist.
+    pub relative_change: Option<f64>,
+}
+
+/// The effective parameters of the live config against the backtest config, key by key.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ParameterAudit {
+    pub live_config_version: String,
+    pub backtest_config_version: String,
+    /// Where the backtest config came from (`live config`, a file path, `request`).
+    pub backtest_config_source: String,
+    /// Every key of either side, differing ones included (strategy `""` = portfolio level).
+    pub rows: Vec<ParameterRow>,
+    pub differing: usize,
+}
+
+/// One effective parameter on both sides.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ParameterRow {
+    pub strategy: String,
+    pub key: String,
+    /// `None`: the side does not have the key (or the strategy).
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<Object>))]
+    pub live: Option<serde_json::Value>,
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<Object>))]
+    pub backtest: Option<serde_json::Value>,
+    pub same: bool,
+}
+
+/// The live config backtested over the live period with the live rebalance policy, next to the
+/// realised equity.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ShadowComparison {
+    /// `threshold(0.03)` or `time`.
+    pub policy: String,
+    pub start_equity: f64,
+    pub days: Vec<ShadowDay>,
+    /// Total return over the period, live and shadow.
+    pub live_return: f64,
+    pub shadow_return: f64,
+}
+
+/// One day of the shadow comparison (end-of-day values).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ShadowDay {
+    pub day: String,
+    /// `None` when the account has no snapshot for the day.
+    pub live_equity: Option<f64>,
+    pub shadow_equity: f64,
+}
+
+/// Realised live P&L minus shadow-backtest P&L, split into causes, per day and cumulative.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct GapAttribution {
+    pub days: Vec<AttributionDay>,
+    /// Sum over the period.
+    pub total: AttributionParts,
+}
+
+/// One day's gap.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct AttributionDay {
+    pub day: String,
+    pub live_pnl: f64,
+    pub shadow_pnl: f64,
+    pub parts: AttributionParts,
+    /// Running sum of `parts` up to and including this day.
+    pub cumulative: AttributionParts,
+}
+
+/// The gap (live − shadow, USD) by cause. `skipped + slippage + fees + funding + other +
+/// unexplained == total` exactly (up to float rounding); `unexplained` is what no cause accounts
+/// for and should stay near zero.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct AttributionParts {
+    /// Trades the threshold skipped or the venue minimum / size rounding dropped.
+    pub skipped: f64,
+    /// Execution price vs the close the backtest used.
+    pub slippage: f64,
+    /// Fees modelled minus fees actually paid.
+    pub fees: f64,
+    /// Funding modelled minus funding actually paid.
+    pub funding: f64,
+    /// Positions that differ for other reasons: failed or partial orders, manual changes.
+    pub other: f64,
+    pub unexplained: f64,
+    pub total: f64,
+}
+
+/// What live fills imply about costs, against the backtest's assumptions.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct CostCalibration {
+    pub fills: usize,
+    /// Σ |units × reference close| of the fills.
+    pub traded_notional: f64,
+    pub configured_fee_bps: f64,
+    pub configured_slippage_bps: f64,
+    /// Fees paid / traded notional (None without fills).
+    pub implied_fee_bps: Option<f64>,
+    /// Notional-weighted adverse distance of fill prices from the reference close.
+    pub implied_slippage_bps: Option<f64>,
+    /// A suggested change of the backtest's cost assumptions, when they differ materially.
+    pub suggestion: Option<String>,
+}
+
+/// One of the predecessor's manual checks, automated.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ParityCheck {
+    pub name: String,
+    pub ok: bool,
+    /// The measured value and the limit it is held to, when the check has one.
+    pub value: Option<f64>,
+    pub limit: Option<f64>,
+    /// What was compared and what was found, in one or two sentences.
+    pub detail: String,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Named team links (server/src/links.rs, server/src/api/links.rs): a share state stored under a
+// short id and opened as `/s/<id>`.
+// ---------------------------------------------------------------------------------------------
+
+/// `POST /api/links` request body.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct CreateTeamLink {
+    /// What the team calls it, 1 to 100 characters.
+    pub name: String,
+    /// The encoded share state, exactly what "Copy link" puts after `?s=` (`app::share`).
+    pub state: String,
+}
+
+/// A stored team link: the answer of `POST /api/links` and the items of `GET /api/links`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct TeamLink {
+    /// 12 characters from `[0-9A-Za-z]`.
+    pub id: String,
+    /// `"backtest"` or `"sweep"`: the page the link opens.
+    pub kind: String,
+    pub name: String,
+    /// `/s/<id>`.
+    pub path: String,
+    /// The full address to send (`scheme://host/s/<id>` from the request's `Host`), or `path`
+    /// when the request named no host.
+    pub url: String,
+    pub created_by: String,
+    /// Unix milliseconds.
+    pub created_at: i64,
+}
+
+// --- Plan replay and the audit log (`GET /api/plans/{id}/replay`, `GET /api/audit`) ---------
+
+/// `GET /api/plans/{id}/replay`: a stored plan's targets recomputed from its stored inputs
+/// (config, data day, the store's data) with a fresh cache, compared bit for bit.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct PlanReplay {
+    pub plan_id: String,
+    /// Blended targets, per-strategy targets, effective weights and activity all equal.
+    pub identical: bool,
+    /// The plan was made by the kernel version this server runs (`kernel_version`). When not,
+    /// differences may come from the kernel rather than from the data.
+    pub kernel_version_matches: bool,
+    /// The kernel version the replay ran with.
+    pub kernel_version: String,
+    /// What differs, one line per symbol or strategy; empty when `identical`.
+    pub differences: Vec<String>,
+}
+
+/// One entry of the append-only audit log: who did what, when.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct AuditEntry {
+    /// Sorts like the log: by time, then by order of writing within one server process.
+    pub id: String,
+    /// Unix milliseconds.
+    pub at: i64,
+    /// A user name, `cli`, `system` (expiry) or the scheduler.
+    pub actor: String,
+    /// E.g. `plan.approve`, `plan.reject`, `plan.expire`, `kill_switch.on`.
+    pub action: String,
+    /// What it was done to (a plan id), if anything.
+    pub subject: Option<String>,
+    pub detail: Option<String>,
+}
+
+/// `GET /api/audit?limit=&before=`: one page of the audit log, newest first.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct AuditPage {
+    pub entries: Vec<AuditEntry>,
+    /// Pass as `before` for the next (older) page; `None` on the last page.
+    pub next_before: Option<String>,
 }

@@ -23,6 +23,8 @@ pub enum YFormat {
     /// Plain numbers with 4 significant digits.
     #[default]
     Number,
+    /// US dollars with thousands separators, cents below $10,000, millions above $10M.
+    Usd,
 }
 
 impl YFormat {
@@ -37,8 +39,37 @@ impl YFormat {
                     format!("{v:.4}")
                 }
             }
+            YFormat::Usd => {
+                let a = v.abs();
+                // Rounds to "$0.00" without a sign, never "-$0.00".
+                let sign = if v < 0.0 && a >= 0.005 { "-" } else { "" };
+                if a >= 1e7 {
+                    format!("{sign}${:.2}M", a / 1e6)
+                } else if a >= 1e4 {
+                    format!("{sign}${}", group_thousands(&format!("{a:.0}")))
+                } else {
+                    format!("{sign}${}", group_thousands(&format!("{a:.2}")))
+                }
+            }
         }
     }
+}
+
+/// `1234567.89` → `1,234,567.89` (digits of a non-negative decimal string).
+fn group_thousands(s: &str) -> String {
+    let (int, frac) = s.split_once('.').map_or((s, None), |(i, f)| (i, Some(f)));
+    let mut out = String::new();
+    for (i, c) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if let Some(f) = frac {
+        out.push('.');
+        out.push_str(f);
+    }
+    out
 }
 
 /// Colours that read well on the dark background, in the order series get them.
@@ -297,6 +328,186 @@ pub fn HeatMap(
     }
 }
 
+/// One part of a stacked bar chart (e.g. one cause of a gap): its name and colour.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StackPart {
+    pub name: String,
+    pub color: (u8, u8, u8),
+}
+
+/// One day of a stacked bar chart: one value per part, and the line's value that day.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StackDay {
+    pub day: Day,
+    pub values: Vec<f64>,
+    pub line: f64,
+}
+
+/// What a [`StackedBarChart`] draws: days in date order, the parts of each bar, and a line
+/// (e.g. the cumulative total) on its own right-hand axis.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct StackedData {
+    pub parts: Vec<StackPart>,
+    pub line_name: String,
+    pub line_color: (u8, u8, u8),
+    pub days: Vec<StackDay>,
+}
+
+/// Where each value of one bar sits: positive values stack up from zero and negative ones down
+/// from zero, in part order, so a bar's parts never overlap and its height above zero minus its
+/// depth below is the sum of the values. Non-finite values take no space.
+pub fn stack_segments(values: &[f64]) -> Vec<(f64, f64)> {
+    let (mut up, mut down) = (0.0f64, 0.0f64);
+    values
+        .iter()
+        .map(|&v| {
+            if !v.is_finite() || v == 0.0 {
+                (0.0, 0.0)
+            } else if v > 0.0 {
+                let seg = (up, up + v);
+                up += v;
+                seg
+            } else {
+                let seg = (down + v, down);
+                down += v;
+                seg
+            }
+        })
+        .collect()
+}
+
+/// The lowest and highest point of any bar (0 included).
+pub fn stack_extent(days: &[StackDay]) -> (f64, f64) {
+    days.iter()
+        .flat_map(|d| stack_segments(&d.values))
+        .fold((0.0f64, 0.0f64), |(lo, hi), (a, b)| (lo.min(a), hi.max(b)))
+}
+
+/// The bars' range `a` and the line's range `b`, padded, with zero at the same height on both
+/// axes (one zero line across the chart). The bars keep their own scale: their range only
+/// grows so that zero sits between a quarter and three quarters of the height (a cumulative
+/// line of the other sign still has room); the line's range is fitted around that zero.
+pub fn zero_aligned(a: (f64, f64), b: (f64, f64)) -> ((f64, f64), (f64, f64)) {
+    const PAD: f64 = 0.08;
+    // The bars as (depth below zero, height above zero), padded, never both zero.
+    let (lo, hi) = (a.0.min(0.0), a.1.max(0.0));
+    let span = (hi - lo).max(1e-9);
+    let (mut down, mut up) = (-lo + span * PAD, hi + span * PAD);
+    // The fraction of the height below zero, kept within [1/4, 3/4].
+    let t = (down / (down + up)).clamp(0.25, 0.75);
+    if down / (down + up) < t {
+        down = t * up / (1.0 - t);
+    } else if down / (down + up) > t {
+        up = down * (1.0 - t) / t;
+    }
+    // The line's scale: the smallest total height that holds its data on both sides of zero.
+    let (llo, lhi) = (b.0.min(0.0), b.1.max(0.0));
+    let lspan = (lhi - llo).max(1e-9);
+    let height = (-llo / t).max(lhi / (1.0 - t)).max(lspan) * (1.0 + PAD);
+    ((-down, up), (-t * height, (1.0 - t) * height))
+}
+
+/// The index of the day nearest to `x` (a fractional day number); days may have gaps, so the
+/// nearest one is taken however far it is.
+pub fn nearest_day(days: &[StackDay], x: f64) -> Option<usize> {
+    let i = days.partition_point(|d| (d.day.0 as f64) < x);
+    let mut best: Option<(usize, f64)> = None;
+    for j in [i.checked_sub(1), Some(i)].into_iter().flatten() {
+        if let Some(d) = days.get(j) {
+            let dist = (d.day.0 as f64 - x).abs();
+            if best.is_none_or(|(_, b)| dist < b) {
+                best = Some((j, dist));
+            }
+        }
+    }
+    best.map(|(j, _)| j)
+}
+
+/// Stacked bars per day (positive parts up, negative parts down) with a line on a second,
+/// zero-aligned axis on the right, a legend and a hover read-out of every part.
+#[component]
+pub fn StackedBarChart(
+    #[prop(into)] id: String,
+    #[prop(into)] title: String,
+    #[prop(into)] data: Signal<StackedData>,
+    #[prop(optional)] y_format: YFormat,
+    #[prop(default = 340)] height: u32,
+    /// Leave the legend out of the canvas (the page shows one of its own).
+    #[prop(optional)]
+    hide_legend: bool,
+) -> impl IntoView {
+    let canvas = NodeRef::<Canvas>::new();
+    let hover = RwSignal::new(None::<usize>);
+    let xmap = StoredValue::new(XMap::default());
+
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        let h = hover.get();
+        data.with(|d| {
+            if let Some(c) = canvas.get() {
+                if let Some(m) = draw::stacked(&c, d, y_format, h, !hide_legend) {
+                    xmap.set_value(m);
+                }
+            }
+        });
+    });
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (xmap, hide_legend);
+
+    let on_move = move |ev: leptos::ev::MouseEvent| {
+        let Some(c) = canvas.get_untracked() else {
+            return;
+        };
+        let css_width = c.client_width().max(1) as f64;
+        let px = ev.offset_x() as f64 * c.width() as f64 / css_width;
+        let i = xmap
+            .get_value()
+            .day_at(px)
+            .and_then(|x| data.with_untracked(|d| nearest_day(&d.days, x)));
+        hover.set(i);
+    };
+    let readout = move || {
+        let i = hover.get()?;
+        data.with(|d| {
+            let day = d.days.get(i)?;
+            let mut parts: Vec<String> = d
+                .parts
+                .iter()
+                .zip(&day.values)
+                .filter(|(_, v)| **v != 0.0)
+                .map(|(p, v)| format!("{} {}", p.name, y_format.format(*v)))
+                .collect();
+            if parts.is_empty() {
+                parts.push("no gap".into());
+            }
+            let total: f64 = day.values.iter().filter(|v| v.is_finite()).sum();
+            Some(format!(
+                "{} · {} · day {} · {} {}",
+                day.day,
+                parts.join(" · "),
+                y_format.format(total),
+                d.line_name,
+                y_format.format(day.line)
+            ))
+        })
+    };
+    view! {
+        <figure class="chart stacked" id=id>
+            <figcaption>
+                <span class="chart-title">{title}</span>
+                <span class="readout">{readout}</span>
+            </figcaption>
+            <canvas
+                node_ref=canvas
+                width="1200"
+                height=height.to_string()
+                on:mousemove=on_move
+                on:mouseleave=move |_| hover.set(None)
+            ></canvas>
+        </figure>
+    }
+}
+
 // Layout shared by drawing (browser) and hit-testing (event handlers, compiled everywhere).
 const LEFT: u32 = 70;
 const BOTTOM: u32 = 32;
@@ -313,6 +524,40 @@ pub(crate) fn bar_index(width: f64, n: usize, px: f64) -> Option<usize> {
         return None;
     }
     Some((((px - l) / (r - l)) * n as f64) as usize).filter(|i| *i < n)
+}
+
+/// How a bar chart's group labels fit under the bars.
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct LabelLayout {
+    /// Rotated to read upwards (the widest label does not fit its group's width).
+    pub rotated: bool,
+    /// Every `step`-th label is drawn (1 = all).
+    pub step: usize,
+    /// Height of the label area below the axis (pixels).
+    pub height: u32,
+}
+
+/// Lays out labels of at most `max_chars` characters (12 px sans, about 7 px each) under
+/// groups `slot_px` wide: horizontal when they fit, else rotated, and thinned so rotated
+/// labels (about 15 px a line) never touch.
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+pub(crate) fn label_layout(slot_px: f64, max_chars: usize) -> LabelLayout {
+    const CHAR_PX: f64 = 7.0;
+    const LINE_PX: f64 = 15.0;
+    let text = max_chars as f64 * CHAR_PX;
+    if text + 6.0 <= slot_px {
+        return LabelLayout {
+            rotated: false,
+            step: 1,
+            height: BOTTOM,
+        };
+    }
+    LabelLayout {
+        rotated: true,
+        step: (LINE_PX / slot_px.max(1e-9)).ceil().max(1.0) as usize,
+        height: (text as u32 + 14).max(BOTTOM),
+    }
 }
 
 pub(crate) fn heat_area(width: f64, height: f64) -> (f64, f64, f64, f64) {
@@ -346,8 +591,11 @@ pub(crate) fn heat_index(
 mod draw {
     //! The plotters code, browser only.
 
-    use super::{heat_area, BarGroup, HeatCell, Series, XMap, YFormat, BOTTOM, LEFT, MARGIN};
+    use super::{
+        heat_area, BarGroup, HeatCell, Series, StackedData, XMap, YFormat, BOTTOM, LEFT, MARGIN,
+    };
     use plotters::prelude::*;
+    use plotters::style::text_anchor::{HPos, Pos, VPos};
     use plotters_canvas::CanvasBackend;
     use shared::Day;
 
@@ -394,9 +642,14 @@ mod draw {
             return None;
         }
         if x1 == x0 {
-            x1 = x0 + 1.0;
+            // One day: centre it (its date is the only whole-day tick).
+            x0 -= 0.5;
+            x1 += 0.5;
         }
-        let pad = ((y1 - y0) * 0.05).max(1e-9);
+        // A flat series still gets a readable range (±0.5% of its level).
+        let pad = ((y1 - y0) * 0.05)
+            .max(y0.abs().max(y1.abs()) * 0.005)
+            .max(1e-9);
         let (y0, y1) = (y0 - pad, y1 + pad);
         let mut chart = ChartBuilder::on(&root)
             .margin(MARGIN)
@@ -404,13 +657,12 @@ mod draw {
             .y_label_area_size(LEFT)
             .build_cartesian_2d(x0..x1, y0..y1)
             .ok()?;
-        let xfmt = |x: &f64| Day(x.round() as i32).to_string();
         let yfmt = |y: &f64| fmt.format(if log { y.exp() } else { *y });
         chart
             .configure_mesh()
             .x_labels(8)
             .y_labels(6)
-            .x_label_formatter(&xfmt)
+            .x_label_formatter(&day_label)
             .y_label_formatter(&yfmt)
             .label_style(("sans-serif", 13).into_font().color(&TEXT))
             .axis_style(GRID)
@@ -433,6 +685,18 @@ mod draw {
                 .legend(move |(x, y)| {
                     PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(3))
                 });
+            // A single point draws no line: mark it.
+            if let [(d, v)] = s.points.as_slice() {
+                if v.is_finite() && (!log || *v > 0.0) {
+                    chart
+                        .draw_series(std::iter::once(Circle::new(
+                            (d.0 as f64, tf(*v)),
+                            4,
+                            color.filled(),
+                        )))
+                        .ok()?;
+                }
+            }
         }
         if series.len() > 1 {
             chart
@@ -497,35 +761,50 @@ mod draw {
             hi = hi.max(*v);
         }
         let pad = ((hi - lo) * 0.08).max(1e-6);
+        let (l, r) = super::bar_area(canvas.width() as f64);
+        let max_chars = groups
+            .iter()
+            .map(|g| g.label.chars().count())
+            .max()
+            .unwrap_or(0);
+        let layout = super::label_layout((r - l) / n as f64, max_chars);
         let Ok(mut chart) = ChartBuilder::on(&root)
             .margin(MARGIN)
-            .x_label_area_size(BOTTOM + 18)
+            .x_label_area_size(layout.height)
             .y_label_area_size(LEFT)
             .build_cartesian_2d(0.0..n as f64, (lo - pad)..(hi + pad))
         else {
             return;
         };
-        let labels: Vec<String> = groups.iter().map(|g| g.label.clone()).collect();
-        let xfmt = move |x: &f64| {
-            let i = x.floor() as usize;
-            if (x - x.floor() - 0.5).abs() < 1e-6 {
-                labels.get(i).cloned().unwrap_or_default()
-            } else {
-                String::new()
-            }
-        };
         let yfmt = |y: &f64| fmt.format(*y);
         let _ = chart
             .configure_mesh()
-            .x_labels(n * 2 + 1)
+            .x_labels(0)
             .disable_x_mesh()
-            .x_label_formatter(&xfmt)
             .y_label_formatter(&yfmt)
             .label_style(("sans-serif", 12).into_font().color(&TEXT))
             .axis_style(GRID)
             .bold_line_style(GRID)
             .light_line_style(BG)
             .draw();
+        // Group labels drawn by hand: centred under their group, rotated and thinned when they
+        // would overlap (the hover read-out names every group).
+        let font = ("sans-serif", 12).into_font().color(&TEXT);
+        let font = if layout.rotated {
+            font.transform(FontTransform::Rotate270)
+                .pos(Pos::new(HPos::Right, VPos::Center))
+        } else {
+            font.pos(Pos::new(HPos::Center, VPos::Top))
+        };
+        for (i, g) in groups.iter().enumerate().step_by(layout.step) {
+            let (x, y) = chart.backend_coord(&(i as f64 + 0.5, lo - pad));
+            let style = if hover == Some(i) {
+                font.color(&FG)
+            } else {
+                font.clone()
+            };
+            let _ = root.draw(&Text::new(g.label.clone(), (x, y + 6), style));
+        }
         let k = names.len().max(1) as f64;
         for (si, name) in names.iter().enumerate() {
             let color = super::PALETTE[si % super::PALETTE.len()];
@@ -554,6 +833,168 @@ mod draw {
             .label_font(("sans-serif", 13).into_font().color(&FG))
             .draw();
         let _ = root.present();
+    }
+
+    /// Labels a date axis only at whole days (short ranges would repeat a date otherwise).
+    fn day_label(x: &f64) -> String {
+        if (x - x.round()).abs() < 0.01 {
+            Day(x.round() as i32).to_string()
+        } else {
+            String::new()
+        }
+    }
+
+    /// Draws the stacked bars and the line; returns the x mapping for hover.
+    pub fn stacked(
+        canvas: &web_sys::HtmlCanvasElement,
+        data: &StackedData,
+        fmt: YFormat,
+        hover: Option<usize>,
+        legend: bool,
+    ) -> Option<XMap> {
+        let backend = CanvasBackend::with_canvas_object(canvas.clone())?;
+        let root = backend.into_drawing_area();
+        root.fill(&BG).ok()?;
+        let (first, last) = match (data.days.first(), data.days.last()) {
+            (Some(f), Some(l)) => (f.day.0 as f64, l.day.0 as f64),
+            _ => {
+                root.draw(&Text::new(
+                    "No days to show yet",
+                    (20, 20),
+                    ("sans-serif", 16).into_font().color(&TEXT),
+                ))
+                .ok()?;
+                root.present().ok()?;
+                return None;
+            }
+        };
+        let (x0, x1) = (first - 0.6, last + 0.6);
+        let line_range = data
+            .days
+            .iter()
+            .map(|d| d.line)
+            .filter(|v| v.is_finite())
+            .fold((0.0f64, 0.0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
+        let ((lo, hi), (llo, lhi)) =
+            super::zero_aligned(super::stack_extent(&data.days), line_range);
+        let mut chart = ChartBuilder::on(&root)
+            .margin(MARGIN)
+            .x_label_area_size(BOTTOM)
+            .y_label_area_size(LEFT)
+            .right_y_label_area_size(LEFT)
+            .build_cartesian_2d(x0..x1, lo..hi)
+            .ok()?
+            .set_secondary_coord(x0..x1, llo..lhi);
+        let yfmt = |y: &f64| fmt.format(*y);
+        let n_days = (last - first) as usize + 1;
+        chart
+            .configure_mesh()
+            .x_labels(n_days.clamp(2, 8))
+            .y_labels(6)
+            .x_label_formatter(&day_label)
+            .y_label_formatter(&yfmt)
+            .label_style(("sans-serif", 13).into_font().color(&TEXT))
+            .axis_style(GRID)
+            .bold_line_style(GRID)
+            .light_line_style(BG)
+            .draw()
+            .ok()?;
+        chart
+            .configure_secondary_axes()
+            .y_labels(6)
+            .y_label_formatter(&yfmt)
+            .label_style(("sans-serif", 13).into_font().color(&rgb(data.line_color)))
+            .axis_style(GRID)
+            .draw()
+            .ok()?;
+        // Bars 0.8 day wide with a gap; touching when days are only a few pixels wide.
+        let (l, r) = {
+            let px = chart.plotting_area().get_pixel_range();
+            (px.0.start as f64, px.0.end as f64)
+        };
+        let px_per_day = (r - l) / (x1 - x0);
+        let half = if px_per_day < 4.0 { 0.5 } else { 0.4 };
+        if let Some(i) = hover {
+            if let Some(d) = data.days.get(i) {
+                let x = d.day.0 as f64;
+                chart
+                    .draw_series(std::iter::once(Rectangle::new(
+                        [(x - 0.5, lo), (x + 0.5, hi)],
+                        GRID.mix(0.6).filled(),
+                    )))
+                    .ok()?;
+            }
+        }
+        let segments: Vec<Vec<(f64, f64)>> = data
+            .days
+            .iter()
+            .map(|d| super::stack_segments(&d.values))
+            .collect();
+        for (k, part) in data.parts.iter().enumerate() {
+            let c = rgb(part.color);
+            let rects = data.days.iter().zip(&segments).filter_map(|(d, seg)| {
+                let (a, b) = *seg.get(k)?;
+                if a == b {
+                    return None;
+                }
+                let x = d.day.0 as f64;
+                Some(Rectangle::new(
+                    [(x - half, a), (x + half, b)],
+                    c.mix(0.9).filled(),
+                ))
+            });
+            chart
+                .draw_series(rects)
+                .ok()?
+                .label(part.name.clone())
+                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], c.filled()));
+        }
+        chart
+            .draw_series(std::iter::once(PathElement::new(
+                vec![(x0, 0.0), (x1, 0.0)],
+                TEXT.stroke_width(1),
+            )))
+            .ok()?;
+        let lc = rgb(data.line_color);
+        chart
+            .draw_secondary_series(LineSeries::new(
+                data.days
+                    .iter()
+                    .filter(|d| d.line.is_finite())
+                    .map(|d| (d.day.0 as f64, d.line)),
+                lc.stroke_width(2),
+            ))
+            .ok()?
+            .label(data.line_name.clone())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], lc.stroke_width(3)));
+        // Markers when the days are few enough to tell apart (a single day has no line at all).
+        if data.days.len() <= 60 {
+            chart
+                .draw_secondary_series(
+                    data.days
+                        .iter()
+                        .filter(|d| d.line.is_finite())
+                        .map(|d| Circle::new((d.day.0 as f64, d.line), 3, lc.filled())),
+                )
+                .ok()?;
+        }
+        if legend {
+            chart
+                .configure_series_labels()
+                .position(SeriesLabelPosition::UpperLeft)
+                .background_style(BG.mix(0.85))
+                .border_style(GRID)
+                .label_font(("sans-serif", 13).into_font().color(&FG))
+                .draw()
+                .ok()?;
+        }
+        root.present().ok()?;
+        Some(XMap {
+            left: l,
+            right: r,
+            x0,
+            x1,
+        })
     }
 
     /// Blue (low) → grey → orange (high).
@@ -685,5 +1126,99 @@ mod draw {
             lab,
         ));
         let _ = root.present();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(d: i32, values: &[f64]) -> StackDay {
+        StackDay {
+            day: Day(d),
+            values: values.to_vec(),
+            line: 0.0,
+        }
+    }
+
+    #[test]
+    fn positive_parts_stack_up_and_negative_parts_down() {
+        let seg = stack_segments(&[2.0, -1.0, 3.0, 0.0, -4.0, f64::NAN]);
+        assert_eq!(
+            seg,
+            vec![
+                (0.0, 2.0),
+                (-1.0, 0.0),
+                (2.0, 5.0),
+                (0.0, 0.0),
+                (-5.0, -1.0),
+                (0.0, 0.0)
+            ]
+        );
+        // The top of the stack minus the depth of the bottom is the bar's total.
+        let top = seg.iter().map(|s| s.1).fold(0.0, f64::max);
+        let bottom = seg.iter().map(|s| s.0).fold(0.0, f64::min);
+        assert_eq!(top + bottom, 2.0 - 1.0 + 3.0 - 4.0);
+        assert_eq!(
+            stack_extent(&[day(1, &[2.0, -1.0]), day(2, &[-3.0, 0.5])]),
+            (-3.0, 2.0)
+        );
+    }
+
+    fn zero_height((lo, hi): (f64, f64)) -> f64 {
+        -lo / (hi - lo)
+    }
+
+    #[test]
+    fn both_axes_put_zero_at_the_same_height() {
+        let ((lo, hi), (llo, lhi)) = zero_aligned((-1.0, 4.0), (-10.0, 10.0));
+        assert!((zero_height((lo, hi)) - zero_height((llo, lhi))).abs() < 1e-12);
+        assert!(lo <= -1.0 && hi >= 4.0 && llo <= -10.0 && lhi >= 10.0);
+        // The bars keep their scale (only padding and the quarter rule): here 5 → 5.8 + room.
+        assert!(hi < 4.0 * 1.2 && lo > -1.6, "{lo}..{hi}");
+        // Small bars above zero, a large negative running total: zero at a quarter of the
+        // height, the bars' top unchanged, the line fits below.
+        let (bars, line) = zero_aligned((0.0, 3.0), (-300.0, 0.0));
+        assert!((zero_height(bars) - 0.25).abs() < 1e-12);
+        assert!((zero_height(line) - 0.25).abs() < 1e-12);
+        assert!((bars.1 - 3.0 * 1.08).abs() < 1e-9 && line.0 <= -300.0);
+        // All zero: non-empty ranges, no NaN.
+        let ((lo, hi), (llo, lhi)) = zero_aligned((0.0, 0.0), (0.0, 0.0));
+        assert!(lo < hi && llo < lhi && [lo, hi, llo, lhi].iter().all(|v| v.is_finite()));
+    }
+
+    #[test]
+    fn the_nearest_day_is_found_across_gaps() {
+        let days = [day(10, &[]), day(11, &[]), day(20, &[])];
+        assert_eq!(nearest_day(&days, 9.0), Some(0));
+        assert_eq!(nearest_day(&days, 10.4), Some(0));
+        assert_eq!(nearest_day(&days, 10.6), Some(1));
+        assert_eq!(nearest_day(&days, 16.0), Some(2));
+        assert_eq!(nearest_day(&days, 99.0), Some(2));
+        assert_eq!(nearest_day(&[], 1.0), None);
+    }
+
+    #[test]
+    fn bar_labels_rotate_and_thin_when_they_do_not_fit() {
+        // 8 symbols on a 1100 px axis: 137 px each, "BTC" fits.
+        let l = label_layout(137.0, 4);
+        assert!(!l.rotated && l.step == 1);
+        // 60 symbols: 18 px each; 8-character labels rotate, one per slot still fits.
+        let l = label_layout(18.0, 8);
+        assert!(l.rotated && l.step == 1 && l.height >= 8 * 7);
+        // 200 symbols: 5.5 px each; every third label.
+        let l = label_layout(5.5, 8);
+        assert!(l.rotated && l.step == 3);
+    }
+
+    #[test]
+    fn dollars_print_compactly() {
+        assert_eq!(YFormat::Usd.format(12.345), "$12.35");
+        assert_eq!(YFormat::Usd.format(-1_234.5), "-$1,234.50");
+        assert_eq!(YFormat::Usd.format(-12_345.4), "-$12,345");
+        assert_eq!(YFormat::Usd.format(2_500_000.0), "$2,500,000");
+        assert_eq!(YFormat::Usd.format(25_000_000.0), "$25.00M");
+        assert_eq!(YFormat::Usd.format(-0.001), "$0.00");
+        assert_eq!(YFormat::Usd.format(999.0), "$999.00");
     }
 }

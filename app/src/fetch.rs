@@ -42,6 +42,11 @@ pub async fn post_json<B: Serialize, T: DeserializeOwned>(
     request("POST", path, body).await
 }
 
+/// DELETEs `path` with the CSRF header and decodes the JSON answer (`()` for 204).
+pub async fn delete_json<T: DeserializeOwned>(path: &str) -> Result<T, ApiFailure> {
+    request::<(), T>("DELETE", path, None).await
+}
+
 #[cfg(feature = "hydrate")]
 fn csrf_cookie() -> Option<String> {
     use wasm_bindgen::JsCast;
@@ -67,8 +72,12 @@ async fn request<B: Serialize, T: DeserializeOwned>(
         let fail = |status: u16, message: String| ApiFailure { status, message };
         let builder = match method {
             "GET" => Request::get(path),
-            _ => {
-                let b = Request::post(path);
+            m => {
+                let b = if m == "DELETE" {
+                    Request::delete(path)
+                } else {
+                    Request::post(path)
+                };
                 match csrf_cookie() {
                     Some(t) => b.header("X-CSRF-Token", &t),
                     None => b,

@@ -13,6 +13,7 @@ mod fetch;
 pub mod pages;
 pub mod session;
 pub mod share;
+pub mod team_links;
 pub mod worker;
 
 use leptos::prelude::*;
@@ -59,6 +60,7 @@ pub fn App() -> impl IntoView {
                     <A href="/backtest">"Backtest"</A>
                     <A href="/sweep">"Sweep"</A>
                     <A href="/trades">"Trades"</A>
+                    <A href="/parity">"Parity"</A>
                     <A href="/data">"Data"</A>
                 </nav>
                 <session::SessionBadge/>
@@ -69,6 +71,7 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("backtest") view=pages::backtest::BacktestPage/>
                     <Route path=StaticSegment("sweep") view=pages::sweep::SweepPage/>
                     <Route path=StaticSegment("trades") view=pages::trades::TradesPage/>
+                    <Route path=StaticSegment("parity") view=pages::parity::ParityPage/>
                     <Route path=StaticSegment("data") view=pages::data::DataPage/>
                     <Route path=StaticSegment("login") view=session::SignInPage/>
                 </Routes>

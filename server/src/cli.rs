@@ -12,6 +12,7 @@ pub struct Cli {
     /// Database URL: `sqlite://PATH` (the default, a file under `data/`) or `postgres://...`.
     #[arg(
         long,
+        alias = "db",
         global = true,
         env = "DATABASE_URL",
         default_value = "sqlite://data/lockstep.db"
@@ -45,6 +46,10 @@ pub enum Command {
     /// Run one live cycle: fresh data → targets → trade plan (stored as `proposed`, or executed
     /// at once with `auto_approve`).
     Live(crate::commands::live::LiveArgs),
+    /// The consistency report: live plans recomputed on the data they saw and on today's, the
+    /// live config's parameters against the backtest's, the shadow backtest and where the gap
+    /// comes from, and the four parity checks. Exits 3 on a signal alarm or a failed check.
+    Parity(crate::commands::parity::ParityArgs),
 }
 
 #[derive(Debug, Clone, clap::Parser)]
@@ -133,6 +138,16 @@ pub fn run() -> anyhow::Result<()> {
             Command::Live(args) => {
                 let store = open_store(&cli.database_url).await?;
                 crate::commands::live::run(store, &args).await
+            }
+            Command::Parity(args) => {
+                let store = open_store(&cli.database_url).await?;
+                let report = crate::commands::parity::run(store, &args).await?;
+                if crate::commands::parity::has_findings(&report) {
+                    // Findings are not errors: the report said what they are; the status lets
+                    // a scheduler tell them from a failure to report (exit 1).
+                    std::process::exit(crate::commands::parity::FINDINGS_EXIT_CODE);
+                }
+                Ok(())
             }
             Command::Backtest(_) | Command::Targets(_) => unreachable!("handled above"),
         }

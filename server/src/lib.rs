@@ -11,8 +11,10 @@ pub mod auth;
 pub mod broker;
 pub mod cli;
 pub mod commands;
+pub mod links;
 pub mod live;
 pub mod market_data;
+pub mod parity;
 pub mod store;
 pub mod web;
 

@@ -70,6 +70,8 @@ pub fn router(state: AppState) -> Router {
             "/api",
             crate::api::routes().layer(axum::middleware::from_fn(crate::auth::csrf::require_csrf)),
         )
+        // Named team links: `/s/<id>` redirects to the page with the stored state.
+        .route("/s/{id}", axum::routing::get(crate::api::links::open))
         .leptos_routes(&state, routes, {
             let options = state.leptos.clone();
             move || app::shell(options.clone())

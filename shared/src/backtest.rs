@@ -12,7 +12,7 @@ use crate::metrics::{self, Metrics};
 use crate::panel::Panel;
 use crate::portfolio::engine::{TargetCache, TargetEngine};
 use crate::portfolio::rebalance::RebalancePolicy;
-use crate::sim::{self, Costs, SimConfig, SimOutput, TargetSource, TradeReason};
+use crate::sim::{self, Costs, Decision, SimConfig, SimOutput, TargetSource, TradeReason};
 
 /// What to backtest besides the strategy config: the date range, and overrides of the
 /// config's `rebalance` section (the CLI's `--policy`, a what-if on costs).
@@ -196,7 +196,8 @@ impl<S: TargetSource> TargetSource for Recording<'_, S> {
     fn n_strategies(&self) -> usize {
         self.inner.n_strategies()
     }
-    fn targets(&mut self, row: usize, w: &mut [f64], by: &mut [f64]) -> Result<bool, S::Error> {
+    fn targets(&mut self, row: usize, w: &mut [f64], by: &mut [f64]) -> Result<Decision, S::Error> {
+        // `w` holds the row's targets whatever the decision.
         let reb = self.inner.targets(row, w, by)?;
         let i = row - self.first;
         self.targets[i * self.n_assets..(i + 1) * self.n_assets].copy_from_slice(w);
@@ -211,7 +212,9 @@ impl<S: TargetSource> TargetSource for Recording<'_, S> {
 ///
 /// A day is a rebalance date of the blend when any strategy computed fresh targets on it (its
 /// anchor is today) or when the blended weights differ from the previous day's (a strategy went
-/// inactive and its capital moved). Between rebalance dates the blended targets are unchanged.
+/// inactive and its capital moved). Between rebalance dates the blended targets are unchanged;
+/// when the engine reports that nothing it blends changed, the source answers
+/// [`Decision::Same`] and the simulator skips its scan of every asset.
 pub struct EngineSource<'a> {
     engine: &'a TargetEngine,
     panel: &'a Panel,
@@ -247,8 +250,17 @@ impl TargetSource for EngineSource<'_> {
         self.engine.strategies.len()
     }
 
-    fn targets(&mut self, row: usize, w: &mut [f64], by: &mut [f64]) -> Result<bool, Self::Error> {
-        self.engine.blend_into(self.panel, row, &mut self.cache, w);
+    fn targets(
+        &mut self,
+        row: usize,
+        w: &mut [f64],
+        by: &mut [f64],
+    ) -> Result<Decision, Self::Error> {
+        if !self.engine.blend_into(self.panel, row, &mut self.cache, w) {
+            // Every strategy holds the computation it held yesterday with the same effective
+            // weight: the same blend (already copied into `w`), no fresh computation.
+            return Ok(Decision::Same);
+        }
         let n = w.len();
         let today = Some(self.panel.day(row));
         let mut fresh = false;
@@ -265,7 +277,9 @@ impl TargetSource for EngineSource<'_> {
         }
         let changed = self.prev.iter().zip(w.iter()).any(|(p, x)| p != x);
         self.prev.copy_from_slice(w);
-        Ok(fresh || changed)
+        Ok(Decision::New {
+            rebalance: fresh || changed,
+        })
     }
 }
 

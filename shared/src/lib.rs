@@ -22,6 +22,16 @@ pub mod synth;
 pub use calendar::Day;
 pub use panel::{Field, Panel, PanelError};
 
-/// Version of the kernel semantics. Bump it whenever a change can alter any target weight or
-/// simulated number, so stored plans and shared links can tell which kernel produced them.
-pub const KERNEL_VERSION: &str = env!("CARGO_PKG_VERSION");
+/// Version of the kernel semantics, independent of the crate version: stored plans, backtest
+/// results and shared links record it so they can tell which kernel produced their numbers.
+///
+/// Bump it (the number after `k`) in the same change as anything that can alter a target weight,
+/// a simulated number or an attribution for the same config and data: a strategy definition,
+/// a default, the blend, the rebalance policy, the simulator's accounting, or the floating-point
+/// order of an existing computation (even last-bit changes). Do not bump it for speed-ups that
+/// keep every output bit for bit (the parity and window tests say whether they do), for new
+/// optional keys whose default keeps the old behaviour, or for docs. History (docs/strategies.md,
+/// "Kernel version"): k1 = `0.1.0`, the first kernel; k2 = breakout entries only from flat,
+/// attribution by own target × asset return, long-only short_allocation rejected,
+/// `volatility_floor`, libm transcendentals and two-pass volatility.
+pub const KERNEL_VERSION: &str = "k2";

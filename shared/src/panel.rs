@@ -114,6 +114,8 @@ struct Derived {
     priced: OnceLock<(Vec<u32>, Vec<u32>)>,
     /// Each asset's position in the alphabetical order of the symbols.
     symbol_rank: OnceLock<Vec<u32>>,
+    /// `[close, funding_rate]` row-major (`row * n_assets + asset`): the simulator's daily read.
+    close_funding_rows: OnceLock<Vec<[f64; 2]>>,
 }
 
 impl PartialEq for Panel {
@@ -315,6 +317,28 @@ impl Panel {
         &assets[offsets[row] as usize..offsets[row + 1] as usize]
     }
 
+    /// `[close, funding_rate]` of every asset at `row`, in asset order: the raw values (`NaN`
+    /// where missing), transposed once per panel. The simulator reads both fields of every held
+    /// asset every day; column-major, each read is a cache line of its own (the assets'
+    /// columns are `n_days × 8` bytes apart), row-major they are a few adjacent lines, and a
+    /// sweep's points share the one copy.
+    pub fn close_and_funding_at(&self, row: usize) -> &[[f64; 2]] {
+        let n_assets = self.symbols.len();
+        let all = self.derived.close_funding_rows.get_or_init(|| {
+            let n = self.n_days;
+            let close = self.field(Field::Close);
+            let funding = self.field(Field::FundingRate);
+            let mut out = vec![[f64::NAN; 2]; n * n_assets];
+            for a in 0..n_assets {
+                for r in 0..n {
+                    out[r * n_assets + a] = [close[a * n + r], funding[a * n + r]];
+                }
+            }
+            out
+        });
+        &all[row * n_assets..(row + 1) * n_assets]
+    }
+
     /// `symbol_ranks()[asset]` is the asset's position when the symbols are sorted
     /// alphabetically: comparing ranks orders assets exactly as comparing their symbols does,
     /// without touching the strings (the tie-break of every ranking).
@@ -432,6 +456,20 @@ mod tests {
         let q = p.clone();
         assert_eq!(q.log_returns(0)[2].to_bits(), p.log_returns(0)[2].to_bits());
         assert!(Arc::ptr_eq(p.symbols_arc(), q.symbols_arc()));
+    }
+
+    #[test]
+    fn close_and_funding_rows_are_the_fields_transposed() {
+        let mut p = Panel::new(Day(0), 3, vec!["A".into(), "B".into()]).unwrap();
+        p.set(Field::Close, 1, 2, 5.0);
+        p.set(Field::FundingRate, 0, 1, 0.25);
+        let row2 = p.close_and_funding_at(2);
+        assert!(row2[1][0] == 5.0 && row2[1][1].is_nan() && row2[0][0].is_nan());
+        let row1 = p.close_and_funding_at(1);
+        assert!(row1[0][0].is_nan() && row1[0][1] == 0.25 && row1[1][1].is_nan());
+        // A mutation drops the copy.
+        p.set(Field::Close, 1, 2, 6.0);
+        assert_eq!(p.close_and_funding_at(2)[1][0], 6.0);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 use crate::chart::{LineChart, Series, YFormat, PALETTE};
 use crate::data::{now_ms, use_panel, LoadedPanel};
 use crate::share::{self, BacktestSpec, SharedState, SHARE_VERSION};
+use crate::team_links::{SaveTeamLink, TeamLinkResult};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 use serde_json::Value;
@@ -255,7 +256,8 @@ pub fn BacktestPage() -> impl IntoView {
     });
 
     let validation = Memo::new(move |_| spec.with(compile).err());
-    let copy_link = move |_| {
+    // The page's state as a link carries it ("Copy link" and "Save team link").
+    let encoded_state = Callback::new(move |_: ()| {
         let etag = match panel.0.get_untracked() {
             Some(Ok(p)) => p.etag.clone(),
             _ => None,
@@ -267,7 +269,11 @@ pub fn BacktestPage() -> impl IntoView {
             backtest: spec.get_untracked(),
             sweep: None,
         };
-        let url = set_url_state("/backtest", &share::encode(&state));
+        share::encode(&state)
+    });
+    let team_link: crate::team_links::Saved = RwSignal::new(None);
+    let copy_link = move |_| {
+        let url = set_url_state("/backtest", &encoded_state.run(()));
         share_url.set(Some(url));
     };
 
@@ -326,6 +332,7 @@ pub fn BacktestPage() -> impl IntoView {
                     <button class="secondary" id="copy-link" on:click=copy_link>
                         "Copy link"
                     </button>
+                    <SaveTeamLink state=encoded_state saved=team_link/>
                     <button class="secondary" on:click=move |_| spec.set(default_spec())>
                         "Reset"
                     </button>
@@ -342,6 +349,7 @@ pub fn BacktestPage() -> impl IntoView {
                             }
                         })
                 }}
+                <TeamLinkResult saved=team_link/>
             </section>
             {move || match result.get() {
                 None => view! { <p class="muted">"Press Run to backtest in your browser."</p> }.into_any(),
@@ -497,6 +505,7 @@ fn fmt_metric(fmt: YFormat, v: f64) -> String {
         match fmt {
             YFormat::Percent => format!("{:.2}%", v * 100.0),
             YFormat::Number => format!("{v:.3}"),
+            YFormat::Usd => fmt.format(v),
         }
     }
 }

@@ -2,11 +2,14 @@
 //! per-strategy allocation (inactive strategies with the reason), data freshness, and the live
 //! book against a backtest of the same config over the same period.
 
-use crate::api::{EquityPoint, PlanDetail, PlanSummary, Portfolio};
+use crate::api::{
+    EquityPoint, KillSwitch, KillSwitchRequest, PlanDetail, PlanSummary, Portfolio, Role,
+};
 use crate::chart::{BarChart, BarGroup, LineChart, Series, YFormat, PALETTE};
 use crate::data::use_panel;
-use crate::fetch::get_json;
+use crate::fetch::{delete_json, get_json, post_json};
 use crate::pages::backtest::{compile, default_spec};
+use crate::pages::trades::fmt_time;
 use crate::session::use_session;
 use leptos::prelude::*;
 use shared::Day;
@@ -18,6 +21,48 @@ fn pct(v: f64) -> String {
 
 fn day_of_ms(ms: i64) -> Day {
     Day(ms.div_euclid(86_400_000) as i32)
+}
+
+/// One point per UTC day: the equity of the day's last snapshot of `broker` (the account is
+/// snapshotted several times a day; the backtest has one close per day).
+pub fn daily_equity(points: &[EquityPoint], broker: &str) -> Vec<(Day, f64)> {
+    let mut by_day: BTreeMap<Day, (i64, f64)> = BTreeMap::new();
+    for p in points
+        .iter()
+        .filter(|p| p.broker == broker && p.equity.is_finite())
+    {
+        let e = by_day.entry(day_of_ms(p.at)).or_insert((p.at, p.equity));
+        if p.at >= e.0 {
+            *e = (p.at, p.equity);
+        }
+    }
+    by_day.into_iter().map(|(d, (_, v))| (d, v)).collect()
+}
+
+/// Which days the backtest can cover: the live days up to the last day of market data.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Overlap {
+    /// No live equity yet.
+    NoLive,
+    /// The live history starts after the market data ends.
+    None { live_first: Day, data_end: Day },
+    /// The backtest covers `from..=to`; `live_last > to` when live continues past the data.
+    Some { from: Day, to: Day, live_last: Day },
+}
+
+pub fn overlap(live: &[(Day, f64)], data_end: Day) -> Overlap {
+    match (live.first(), live.last()) {
+        (Some(&(first, _)), Some(_)) if first > data_end => Overlap::None {
+            live_first: first,
+            data_end,
+        },
+        (Some(&(first, _)), Some(&(last, _))) => Overlap::Some {
+            from: first,
+            to: last.min(data_end),
+            live_last: last,
+        },
+        _ => Overlap::NoLive,
+    }
 }
 
 /// What the book's latest plan says each strategy contributes to each symbol's target:
@@ -173,7 +218,7 @@ fn Book(portfolio: Portfolio, equity: Vec<EquityPoint>, plan: Option<PlanDetail>
         ),
         _ => "no market data".into(),
     };
-    let live_series: Vec<(Day, f64)> = equity.iter().map(|e| (day_of_ms(e.at), e.equity)).collect();
+    let live_series = daily_equity(&equity, &portfolio.broker);
     let mut peak = f64::MIN;
     let dd: Vec<(Day, f64)> = live_series
         .iter()
@@ -190,30 +235,69 @@ fn Book(portfolio: Portfolio, equity: Vec<EquityPoint>, plan: Option<PlanDetail>
         .iter()
         .map(|p| (p.symbol.clone(), p.weight))
         .collect();
-    // The backtest of the live config over the live period, from the same kernels, in the browser.
+    // The backtest of the live config (its own rebalance policy and costs) over the live
+    // period, from the same kernels, in the browser; `Err` says why there is none.
     let shadow = Memo::new(move |_| {
+        let p = match panel.0.get() {
+            None => return Err("Loading market data for the backtest…".to_string()),
+            Some(Err(e)) => return Err(format!("No backtest: the market data did not load: {e}")),
+            Some(Ok(p)) => p,
+        };
+        let Some(config) = config.clone() else {
+            return Err("No backtest yet: there is no plan, so no live config to run.".into());
+        };
+        let (from, to) = match overlap(&live_for_cmp, p.panel.end()) {
+            Overlap::NoLive => {
+                return Err("No live equity yet: the comparison starts with the first account snapshot.".into())
+            }
+            Overlap::None { live_first, data_end } => {
+                return Err(format!(
+                    "No overlap: the live history starts on {live_first}, after the last day of market data ({data_end}). The backtest cannot cover it until newer data is imported; only live equity is shown."
+                ))
+            }
+            Overlap::Some { from, to, .. } => (from, to),
+        };
+        backtest_config(&p.panel, config, from, to)
+    });
+    // The backtest's book on the last day of data, for the per-symbol bars: the shadow's last
+    // day when it covers the live period, else a backtest started on that day alone (what the
+    // latest plan was computed from), so the bars compare something even without overlap.
+    let config_for_bars = plan.as_ref().map(|p| p.config.clone());
+    let bars_backtest = Memo::new(move |_| {
+        if let Ok(r) = shadow.get() {
+            return Some(r);
+        }
         let Some(Ok(p)) = panel.0.get() else {
             return None;
         };
-        let config = config.clone()?;
-        let first = live_for_cmp.first()?.0;
-        let last = live_for_cmp.last()?.0.min(p.panel.end());
-        let spec = crate::share::BacktestSpec {
-            config,
-            start: Some(first),
-            end: Some(last),
-            ..default_spec()
-        };
-        let (c, s) = compile(&spec).ok()?;
-        shared::backtest::run(&p.panel, &c, &s).ok()
+        let end = p.panel.end();
+        backtest_config(&p.panel, config_for_bars.clone()?, end, end).ok()
     });
+    let live_span = live_series
+        .first()
+        .zip(live_series.last())
+        .map(|(a, b)| (a.0, b.0));
+    let compare_note = move || -> Option<String> {
+        match shadow.get() {
+            Err(e) => Some(e),
+            Ok(r) => {
+                let (_, live_last) = live_span?;
+                (live_last > r.end).then(|| {
+                    format!(
+                        "The backtest ends on {} (the last day of market data); live continues to {live_last}.",
+                        r.end
+                    )
+                })
+            }
+        }
+    };
     let compare = Signal::derive(move || {
         let mut out = vec![Series {
-            name: "Live".into(),
+            name: "Live (last snapshot of each day)".into(),
             color: PALETTE[0],
             points: live_series.clone(),
         }];
-        if let (Some(r), Some((_, v0))) = (shadow.get(), live_series.first()) {
+        if let (Ok(r), Some((_, v0))) = (shadow.get(), live_series.first()) {
             out.push(Series {
                 name: "Backtest (same config)".into(),
                 color: PALETTE[1],
@@ -227,7 +311,7 @@ fn Book(portfolio: Portfolio, equity: Vec<EquityPoint>, plan: Option<PlanDetail>
         for (s, w) in &positions_now {
             by.entry(s.clone()).or_default()[0] = *w;
         }
-        if let Some(r) = shadow.get() {
+        if let Some(r) = bars_backtest.get() {
             let last = r.holdings.last().map(|h| h.date);
             for h in r.holdings.iter().filter(|h| Some(h.date) == last) {
                 by.entry(h.symbol.clone()).or_default()[1] = h.weight;
@@ -251,7 +335,7 @@ fn Book(portfolio: Portfolio, equity: Vec<EquityPoint>, plan: Option<PlanDetail>
             <dt>"Data"</dt>
             <dd class:error=fresh.stale>{freshness}</dd>
             <dt>"Kill switch"</dt>
-            <dd class:error=portfolio.kill_switch>{if portfolio.kill_switch { "ON: new orders are blocked" } else { "off" }}</dd>
+            <dd><KillSwitchControl active=portfolio.kill_switch/></dd>
         </dl>
         <h2>"Positions"</h2>
         <table class="positions" id="positions">
@@ -279,7 +363,8 @@ fn Book(portfolio: Portfolio, equity: Vec<EquityPoint>, plan: Option<PlanDetail>
             </thead>
             <tbody>{strategies}</tbody>
         </table>
-        <LineChart id="live-vs-backtest" title="Live equity vs the backtest of the same config" series=compare/>
+        <LineChart id="live-vs-backtest" title="Live equity vs the backtest of the same config" series=compare y_format=YFormat::Usd/>
+        <p class="muted chart-note" id="live-vs-backtest-note">{compare_note}</p>
         <LineChart
             id="live-drawdown"
             title="Drawdown (live)"
@@ -289,10 +374,225 @@ fn Book(portfolio: Portfolio, equity: Vec<EquityPoint>, plan: Option<PlanDetail>
         />
         <BarChart
             id="positions-vs-backtest"
-            title="Weights today: live vs backtest"
+            title="Weights: live now vs the backtest on the last day of data"
             series_names=Signal::derive(|| vec!["Live".to_string(), "Backtest".to_string()])
             groups=bars
             y_format=YFormat::Percent
         />
+        <p class="muted chart-note" id="positions-vs-backtest-note">
+            {move || match bars_backtest.get().and_then(|r| r.holdings.last().map(|h| h.date)) {
+                Some(d) => format!("Backtest: the live config's holdings after trading on {d}; live: the account now."),
+                None => "No backtest holdings to compare yet.".to_string(),
+            }}
+        </p>
+    }
+}
+
+/// Backtests the live `config` (with its own rebalance policy and costs) on `panel` over
+/// `from..=to`, in the browser, with the same kernels as the server.
+fn backtest_config(
+    panel: &shared::Panel,
+    config: serde_json::Value,
+    from: Day,
+    to: Day,
+) -> Result<shared::backtest::BacktestResult, String> {
+    let mut spec = crate::share::BacktestSpec {
+        config,
+        start: Some(from),
+        end: Some(to),
+        ..default_spec()
+    };
+    if let Ok(c) = shared::config::Config::from_value(&spec.config) {
+        let r = &c.rebalance;
+        spec.policy = shared::backtest::BacktestSettings::default()
+            .sim_config(Some(r))
+            .policy;
+        spec.fee_bps = r.fee_bps;
+        spec.slippage_bps = r.slippage_bps;
+    }
+    let (c, settings) = compile(&spec).map_err(|e| format!("The live config does not run: {e}"))?;
+    shared::backtest::run(panel, &c, &settings)
+        .map_err(|e| format!("The backtest of the live config failed: {e}"))
+}
+
+/// Why the visitor may not switch the kill switch, or `None` for a trader.
+fn kill_switch_refusal(session: crate::session::Session) -> Option<String> {
+    match session.0.get() {
+        None => Some("Checking who is signed in…".into()),
+        Some(None) => Some("Sign in as a trader to use the kill switch.".into()),
+        Some(Some(u)) if u.role != Role::Trader => Some(format!(
+            "{} is a viewer: only traders can switch the kill switch.",
+            u.username
+        )),
+        Some(Some(_)) => None,
+    }
+}
+
+/// Asks the user to confirm in a browser dialog (never on the server).
+fn confirm(question: &str) -> bool {
+    #[cfg(feature = "hydrate")]
+    {
+        web_sys::window()
+            .and_then(|w| w.confirm_with_message(question).ok())
+            .unwrap_or(false)
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = question;
+        false
+    }
+}
+
+/// The kill switch's state (who turned it on, when, why) and, for traders, the button that
+/// turns it on (with an optional reason) or off, after a confirmation.
+#[component]
+fn KillSwitchControl(active: bool) -> impl IntoView {
+    let session = use_session();
+    let state = RwSignal::new(KillSwitch {
+        active,
+        reason: None,
+        changed_by: None,
+        changed_at: None,
+    });
+    let current = LocalResource::new(|| get_json::<KillSwitch>("/api/kill-switch"));
+    Effect::new(move |_| {
+        if let Some(Ok(k)) = current.get() {
+            state.set(k);
+        }
+    });
+    let reason = RwSignal::new(String::new());
+    let busy = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let toggle = move |_| {
+        let turn_on = !state.get_untracked().active;
+        let question = if turn_on {
+            "Turn the kill switch ON? No new orders are sent until a trader turns it off."
+        } else {
+            "Turn the kill switch OFF? Approved plans can execute again."
+        };
+        if !confirm(question) {
+            return;
+        }
+        busy.set(true);
+        error.set(None);
+        let why = reason.get_untracked().trim().to_string();
+        leptos::task::spawn_local(async move {
+            let r = if turn_on {
+                let body = KillSwitchRequest {
+                    reason: (!why.is_empty()).then_some(why),
+                };
+                post_json::<KillSwitchRequest, KillSwitch>("/api/kill-switch", Some(&body)).await
+            } else {
+                delete_json::<KillSwitch>("/api/kill-switch").await
+            };
+            match r {
+                Ok(k) => {
+                    state.set(k);
+                    reason.set(String::new());
+                }
+                Err(e) => error.set(Some(e.message)),
+            }
+            busy.set(false);
+        });
+    };
+    let describe = move || {
+        let k = state.get();
+        let who = match (&k.changed_by, k.changed_at) {
+            (Some(by), Some(at)) => format!(" (by {by}, {})", fmt_time(at)),
+            (Some(by), None) => format!(" (by {by})"),
+            _ => String::new(),
+        };
+        if k.active {
+            let why = k.reason.map(|r| format!(": {r}")).unwrap_or_default();
+            format!("ON — new orders are blocked{why}{who}")
+        } else {
+            format!("off{who}")
+        }
+    };
+    view! {
+        <div class="kill-switch" id="kill-switch" data-active=move || state.get().active.to_string()>
+            <span id="kill-switch-state" class:error=move || state.get().active>{describe}</span>
+            {move || (!state.get().active).then(|| view! {
+                <input
+                    id="kill-switch-reason"
+                    type="text"
+                    placeholder="reason (optional)"
+                    prop:value=move || reason.get()
+                    on:input=move |ev| reason.set(event_target_value(&ev))
+                    disabled=move || busy.get() || kill_switch_refusal(session).is_some()
+                />
+            })}
+            <button
+                id="kill-switch-toggle"
+                class=move || if state.get().active { "secondary" } else { "danger" }
+                disabled=move || busy.get() || kill_switch_refusal(session).is_some()
+                on:click=toggle
+            >
+                {move || if state.get().active { "Turn off" } else { "Turn on" }}
+            </button>
+            <span class="muted" id="kill-switch-refusal">{move || kill_switch_refusal(session).unwrap_or_default()}</span>
+            {move || error.get().map(|e| view! { <span class="error" id="kill-switch-error">{e}</span> })}
+        </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snap(at: i64, broker: &str, equity: f64) -> EquityPoint {
+        EquityPoint {
+            at,
+            broker: broker.into(),
+            equity,
+            gross_exposure: 0.0,
+            net_exposure: 0.0,
+        }
+    }
+
+    #[test]
+    fn one_point_per_day_the_last_snapshot_of_the_broker() {
+        const DAY: i64 = 86_400_000;
+        let pts = [
+            snap(20_000 * DAY + 5, "paper", 100.0),
+            snap(20_000 * DAY + 9_000, "paper", 101.0),
+            snap(20_000 * DAY + 7_000, "paper", 99.0), // out of order, older than the 101
+            snap(20_000 * DAY + 9_500, "hyperliquid", 5.0),
+            snap(20_002 * DAY, "paper", 103.0),
+        ];
+        assert_eq!(
+            daily_equity(&pts, "paper"),
+            vec![(Day(20_000), 101.0), (Day(20_002), 103.0)]
+        );
+        assert_eq!(daily_equity(&pts, "hyperliquid"), vec![(Day(20_000), 5.0)]);
+    }
+
+    #[test]
+    fn the_backtest_covers_live_days_up_to_the_data() {
+        let live = [(Day(10), 1.0), (Day(12), 1.0), (Day(15), 1.0)];
+        assert_eq!(overlap(&[], Day(5)), Overlap::NoLive);
+        assert_eq!(
+            overlap(&live, Day(9)),
+            Overlap::None {
+                live_first: Day(10),
+                data_end: Day(9)
+            }
+        );
+        assert_eq!(
+            overlap(&live, Day(13)),
+            Overlap::Some {
+                from: Day(10),
+                to: Day(13),
+                live_last: Day(15)
+            }
+        );
+        assert_eq!(
+            overlap(&live, Day(20)),
+            Overlap::Some {
+                from: Day(10),
+                to: Day(15),
+                live_last: Day(15)
+            }
+        );
     }
 }

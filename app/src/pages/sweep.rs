@@ -6,6 +6,7 @@ use crate::chart::{HeatCell, HeatMap};
 use crate::data::{now_ms, use_panel};
 use crate::pages::backtest::{default_spec, metric, METRICS};
 use crate::share::{self, BacktestSpec, SharedState, SweepAxisSpec, SweepSpec, SHARE_VERSION};
+use crate::team_links::{SaveTeamLink, TeamLinkResult};
 use crate::worker::build_sweep;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_query_map};
@@ -266,7 +267,8 @@ pub fn SweepPage() -> impl IntoView {
         let csv = to_csv(&sweep.get(), &rows.get());
         format!("data:text/csv;charset=utf-8,{}", urlencode(&csv))
     };
-    let copy_link = move |_| {
+    // The page's state as a link carries it ("Copy link" and "Save team link").
+    let encoded_state = Callback::new(move |_: ()| {
         let state = SharedState {
             v: SHARE_VERSION,
             kernel: shared::KERNEL_VERSION.into(),
@@ -277,7 +279,11 @@ pub fn SweepPage() -> impl IntoView {
             backtest: base.get_untracked(),
             sweep: Some(sweep.get_untracked()),
         };
-        let url = format!("/sweep?s={}", share::encode(&state));
+        share::encode(&state)
+    });
+    let team_link: crate::team_links::Saved = RwSignal::new(None);
+    let copy_link = move |_| {
+        let url = format!("/sweep?s={}", encoded_state.run(()));
         #[cfg(feature = "hydrate")]
         if let Some(w) = web_sys::window() {
             if let Ok(h) = w.history() {
@@ -316,6 +322,7 @@ pub fn SweepPage() -> impl IntoView {
                         "Cancel"
                     </button>
                     <button class="secondary" on:click=copy_link>"Copy link"</button>
+                    <SaveTeamLink state=encoded_state saved=team_link/>
                     <a
                         class="button secondary"
                         id="export-csv"
@@ -336,6 +343,7 @@ pub fn SweepPage() -> impl IntoView {
                 <p class="muted" id="sweep-status" data-status=move || format!("{:?}", status.get()).to_lowercase()>
                     {progress_text}
                 </p>
+                <TeamLinkResult saved=team_link/>
             </section>
             <section class="card">
                 <HeatMap

@@ -199,6 +199,9 @@ fn PlanView(plan: PlanDetail) -> impl IntoView {
                     <td class="num">{l.limit_price.clone()}</td>
                     <td>{l.action.clone()}</td>
                     <td class="muted">{l.dropped.clone().unwrap_or_default()}</td>
+                    // What to know before approving a line that is sent (e.g. the dust an
+                    // exit leaves when the venue's size decimals cannot close it exactly).
+                    <td class="muted">{l.note.clone().unwrap_or_default()}</td>
                 </tr>
             }
         })
@@ -286,6 +289,7 @@ fn PlanView(plan: PlanDetail) -> impl IntoView {
                         <th>"Limit"</th>
                         <th>"Action"</th>
                         <th>"Dropped"</th>
+                        <th>"Note"</th>
                     </tr>
                 </thead>
                 <tbody>{lines}</tbody>
@@ -363,6 +367,109 @@ fn PlanHistory(plans: Vec<PlanSummary>) -> impl IntoView {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(feature = "ssr")]
+    fn line(symbol: &str, dropped: Option<&str>, note: Option<&str>) -> crate::api::PlanLine {
+        crate::api::PlanLine {
+            symbol: symbol.into(),
+            mark_price: 1.0,
+            current_units: 1198.5,
+            current_weight: 0.1,
+            target_weight: 0.0,
+            new_weight: 0.0,
+            notional: -1198.5,
+            size: "-1198".into(),
+            limit_price: "0.99".into(),
+            reduce_only: true,
+            action: "sell".into(),
+            dropped: dropped.map(str::to_string),
+            note: note.map(str::to_string),
+            client_order_id: None,
+        }
+    }
+
+    // Rendering to HTML needs the server build (`ssr`, on in `cargo test --workspace`).
+    #[cfg(feature = "ssr")]
+    #[test]
+    fn the_plan_table_shows_each_lines_note_beside_its_dropped_reason() {
+        let plan = PlanDetail {
+            summary: PlanSummary {
+                id: "p1".into(),
+                status: "proposed".into(),
+                broker: "paper".into(),
+                created_at: 0,
+                data_day: "2026-01-01".into(),
+                equity: 10_000.0,
+                orders: 1,
+                dropped: 1,
+                blocked: false,
+                block_reasons: vec![],
+                decided_by: None,
+                decided_at: None,
+                expires_at: 0,
+            },
+            config_version: "c".into(),
+            config: serde_json::Value::Null,
+            kernel_version: "k".into(),
+            policy: "time".into(),
+            lines: vec![
+                line(
+                    "DOGE",
+                    None,
+                    Some("closes 1198 of them and leaves 0.5 as dust"),
+                ),
+                line("XYZ", Some("not listed on the venue"), None),
+            ],
+            targets: Default::default(),
+            strategies: vec![],
+            risk: crate::api::RiskReport {
+                checks: vec![],
+                kill_switch: false,
+                blocked: false,
+            },
+            orders: vec![],
+            note: None,
+        };
+        let html = view! { <PlanView plan=plan/> }.to_html();
+        assert!(html.contains("<th>Dropped</th><th>Note</th>"), "{html}");
+        // A row's last two cells, as (class, trimmed text) (an empty cell renders a space).
+        let last_two = |symbol: &str| -> Vec<(String, String)> {
+            let row = html
+                .split("<tr")
+                .find(|r| r.contains(&format!("<td>{symbol}</td>")))
+                .unwrap_or_else(|| panic!("no {symbol} row in {html}"));
+            let cells: Vec<(String, String)> = row
+                .split("<td")
+                .skip(1)
+                .map(|c| {
+                    let (attrs, rest) = c.split_once('>').unwrap();
+                    let text = rest.split("</td>").next().unwrap();
+                    (attrs.trim().to_string(), text.trim().to_string())
+                })
+                .collect();
+            cells[cells.len() - 2..].to_vec()
+        };
+        let muted = r#"class="muted""#.to_string();
+        // The sent line: no dropped reason, then its note, in the same muted style.
+        assert_eq!(
+            last_two("DOGE"),
+            vec![
+                (muted.clone(), String::new()),
+                (
+                    muted.clone(),
+                    "closes 1198 of them and leaves 0.5 as dust".to_string()
+                ),
+            ]
+        );
+        // The dropped line: its reason, then no note.
+        assert_eq!(
+            last_two("XYZ"),
+            vec![
+                (muted.clone(), "not listed on the venue".to_string()),
+                (muted, String::new()),
+            ]
+        );
+    }
 
     #[test]
     fn times_print_in_utc() {

@@ -1,10 +1,13 @@
 //! The JSON API under `/api`. Response types live in `app::api` so the browser decodes exactly
 //! what the server encodes.
 
+mod audit;
 mod auth;
 pub mod data;
 mod health;
+pub mod links;
 mod openapi;
+mod parity;
 mod plans;
 mod portfolio;
 
@@ -38,7 +41,12 @@ pub fn routes() -> Router<AppState> {
         .route("/plans/{id}/approve", post(plans::approve))
         .route("/plans/{id}/reject", post(plans::reject))
         .route("/plans/{id}/execute", post(plans::execute))
+        .route("/plans/{id}/replay", get(plans::replay))
+        .route("/audit", get(audit::audit))
         .route("/live/run", post(plans::run))
+        .route("/parity", get(parity::parity))
+        .route("/links", get(links::list).post(links::create))
+        .route("/links/{id}", axum::routing::delete(links::delete))
         .fallback(not_found)
 }
 

@@ -24,8 +24,14 @@ use utoipa::OpenApi;
         super::plans::reject,
         super::plans::execute,
         super::plans::run,
+        super::plans::replay,
+        super::audit::audit,
+        super::parity::parity,
+        super::links::create,
+        super::links::list,
+        super::links::delete,
     ),
-    tags((name = "live", description = "Live trading"), (name = "system", description = "Server health"), (name = "auth", description = "Sign-in and sessions"))
+    tags((name = "live", description = "Live trading"), (name = "system", description = "Server health"), (name = "auth", description = "Sign-in and sessions"), (name = "links", description = "Named team links (/s/{id})"))
 )]
 pub struct ApiDoc;
 

@@ -1,12 +1,13 @@
 //! Trade plans: `GET /api/plans`, `GET /api/plans/{id}`, `POST /api/plans/{id}/approve`,
 //! `POST /api/plans/{id}/reject`, `POST /api/plans/{id}/execute` (resume an interrupted
-//! execution) and `POST /api/live/run` (one live cycle now).
+//! execution), `GET /api/plans/{id}/replay` (recompute a stored plan from its inputs) and
+//! `POST /api/live/run` (one live cycle now).
 
 use super::ApiError;
 use crate::auth::{CurrentUser, RequireTrader};
 use crate::live::CycleOptions;
 use crate::web::AppState;
-use app::api::{ApiErrorBody, LiveRunResult, PlanDecision, PlanDetail, PlanSummary};
+use app::api::{ApiErrorBody, LiveRunResult, PlanDecision, PlanDetail, PlanReplay, PlanSummary};
 use axum::extract::{Path, Query, State};
 use axum::Json;
 
@@ -110,5 +111,25 @@ pub async fn run(
         expired: out.expired,
         notes: out.notes,
         elapsed_ms: start.elapsed().as_secs_f64() * 1e3,
+    }))
+}
+
+/// Recomputes a stored plan's targets from its stored inputs (config, data day, the store's
+/// data) and compares them bit for bit: did this plan follow from its data and config?
+#[utoipa::path(get, path = "/api/plans/{id}/replay", tag = "live", params(("id" = String, Path)),
+    responses((status = 200, body = PlanReplay), (status = 401, body = ApiErrorBody),
+              (status = 404, body = ApiErrorBody), (status = 409, body = ApiErrorBody)))]
+pub async fn replay(
+    _user: CurrentUser,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<PlanReplay>, ApiError> {
+    let r = state.live.replay(&id).await?;
+    Ok(Json(PlanReplay {
+        plan_id: r.plan_id,
+        identical: r.identical,
+        kernel_version_matches: r.kernel_version_matches,
+        kernel_version: shared::KERNEL_VERSION.to_string(),
+        differences: r.differences,
     }))
 }

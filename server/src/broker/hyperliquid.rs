@@ -14,6 +14,14 @@
 //!    [`OrderStatus::Unknown`] and can be reconciled later;
 //! 3. fees (and, for known orders, filled size and average price) come from `userFillsByTime`.
 //!
+//! Symbols and units: the broker speaks Lockstep's symbols and units to the live cycle and the
+//! venue's coins and units to Hyperliquid ([`symbol_of_coin`]). A coin is its own symbol
+//! (`BTC`), except the thousand-unit contracts `k{ASSET}` (`kPEPE`, `kSHIB`, `kBONK`, ...): one
+//! contract is 1000 of the asset, priced per 1000. Lockstep trades them as the asset (`PEPE`),
+//! so sizes are divided by 1000 and prices multiplied by 1000 on the way out, and positions,
+//! fills and marks converted back on the way in; [`VenueRule::venue_unit`] tells the plan to
+//! round on the venue's grid.
+//!
 //! Configuration (all optional except the key; see [`HyperliquidConfig::from_env`]):
 //! - `HYPERLIQUID_PRIVATE_KEY` (hex) or `HYPERLIQUID_KEY_FILE` (a file outside any git checkout):
 //!   the signing key. Never logged, never stored.
@@ -49,6 +57,10 @@ use wire::{
 };
 
 const VENUE: &str = "hyperliquid";
+
+/// The coin ↔ symbol mapping is shared with the market-data client (one copy), so the series
+/// the strategies see and the orders sent are in the same units.
+pub use crate::market_data::symbols::{symbol_of_coin, K_CONTRACT_UNITS};
 
 /// How the broker reaches and uses the venue.
 #[derive(Clone, Debug)]
@@ -233,22 +245,19 @@ struct Universe {
 }
 
 impl Universe {
-    /// The asset index of `symbol`: its exact name, else the one name equal ignoring case
-    /// (the store's `PEPE` is not the venue's `kPEPE`: that is a different unit and stays
-    /// unresolved).
-    fn resolve(&self, symbol: &str) -> Option<usize> {
-        if let Some(i) = self.assets.iter().position(|a| a.name == symbol) {
-            return Some(i);
+    /// The asset index of the coin that trades Lockstep's `symbol`, and its venue unit (see
+    /// [`symbol_of_coin`]): `BTC` → (BTC's index, 1), `PEPE` → (kPEPE's index, 1000). The
+    /// inverse of [`symbol_of_coin`], so positions read back under the symbol they were
+    /// traded as. A plain listing wins over a `k` contract of the same asset.
+    fn resolve(&self, symbol: &str) -> Option<(usize, f64)> {
+        let mut found = None;
+        for (i, a) in self.assets.iter().enumerate() {
+            let (s, unit) = symbol_of_coin(&a.name);
+            if s == symbol && !matches!(found, Some((_, u)) if u == 1.0) {
+                found = Some((i, unit));
+            }
         }
-        let mut hits = self
-            .assets
-            .iter()
-            .enumerate()
-            .filter(|(_, a)| a.name.eq_ignore_ascii_case(symbol));
-        match (hits.next(), hits.next()) {
-            (Some((i, _)), None) => Some(i),
-            _ => None,
-        }
+        found
     }
 }
 
@@ -462,7 +471,7 @@ impl HyperliquidBroker {
                 entry: Box::new(entry),
             });
         }
-        let Some(asset) = universe.resolve(&order.symbol) else {
+        let Some((asset, unit)) = universe.resolve(&order.symbol) else {
             return Ok(reject(format!(
                 "{} is not a Hyperliquid perp",
                 order.symbol
@@ -477,10 +486,14 @@ impl HyperliquidBroker {
         }
         let is_buy = order.units > 0.0;
         let rule = wire::perp_rule(meta.sz_decimals);
-        let Some((size, size_str)) = wire::round_size(order.units, meta.sz_decimals) else {
+        // Our units → the coin's (kPEPE: thousands of PEPE).
+        let Some((size, size_str)) = wire::round_size(order.units / unit, meta.sz_decimals) else {
             return Ok(reject(format!(
-                "{} units round to 0 at {} size decimals",
-                order.units, meta.sz_decimals
+                "{} units ({} {}) round to 0 at {} size decimals",
+                order.units,
+                order.units / unit,
+                meta.name,
+                meta.sz_decimals
             )));
         };
         let Some(mark) = universe.marks[asset] else {
@@ -494,7 +507,8 @@ impl HyperliquidBroker {
         } else {
             mark * (1.0 - self.config.max_slippage)
         };
-        let wanted = order.limit_price;
+        // Our price → the coin's (kPEPE: the price of 1000 PEPE).
+        let wanted = order.limit_price * unit;
         let px = if wanted.is_finite() && wanted > 0.0 {
             if is_buy {
                 wanted.min(cap)
@@ -543,7 +557,10 @@ impl HyperliquidBroker {
                     })?;
                     return match resp.statuses() {
                         Ok(statuses) => match statuses.into_iter().next() {
-                            Some(st) => self.report_place_status(order, &cloid, st, size).await,
+                            Some(st) => {
+                                self.report_place_status(order, &cloid, st, size, unit)
+                                    .await
+                            }
                             None => Err(HyperliquidError::Decode("exchange: no status".into())),
                         },
                         Err(message) => {
@@ -600,12 +617,14 @@ impl HyperliquidBroker {
         }
     }
 
+    /// `size` is in the coin's units; the report is in ours (`unit` of ours per coin unit).
     async fn report_place_status(
         &self,
         order: &OrderRequest,
         cloid: &str,
         status: PlaceStatus,
         size: f64,
+        unit: f64,
     ) -> Result<Pending, HyperliquidError> {
         let sign = order.units.signum();
         Ok(match status {
@@ -621,7 +640,7 @@ impl HyperliquidBroker {
                     OrderStatus::PartiallyFilled
                 };
                 Pending::Placed {
-                    report: report(order, st, sign * total_sz, avg_px),
+                    report: report(order, st, sign * total_sz * unit, avg_px / unit),
                     oid,
                 }
             }
@@ -731,7 +750,7 @@ fn report(
     }
 }
 
-/// A report from `orderStatus` plus the order's fills.
+/// A report from `orderStatus` plus the order's fills, in Lockstep's symbol and units.
 fn report_from_status(
     client_order_id: String,
     entry: &OrderStatusEntry,
@@ -773,12 +792,13 @@ fn report_from_status(
             reason: other.to_string(),
         },
     };
+    let (symbol, unit) = symbol_of_coin(&entry.order.coin);
     OrderReport {
         client_order_id,
-        symbol: entry.order.coin.clone(),
+        symbol,
         status,
-        filled_units: sign * units,
-        avg_price: avg,
+        filled_units: sign * units * unit,
+        avg_price: avg / unit,
         fee,
     }
 }
@@ -814,8 +834,11 @@ impl Broker for HyperliquidBroker {
                     p.position_value, p.coin
                 ))
             })?;
+            // The coin's units → ours (a kPEPE position is held as PEPE).
+            let (symbol, unit) = symbol_of_coin(&p.coin);
+            let units = units * unit;
             positions.push(Position {
-                symbol: p.coin,
+                symbol,
                 units,
                 mark_price: value / units.abs(),
             });
@@ -828,8 +851,8 @@ impl Broker for HyperliquidBroker {
         Ok(symbols
             .iter()
             .filter_map(|s| {
-                let i = u.resolve(s)?;
-                Some((s.clone(), u.marks[i]?))
+                let (i, unit) = u.resolve(s)?;
+                Some((s.clone(), u.marks[i]? / unit))
             })
             .collect())
     }
@@ -839,8 +862,13 @@ impl Broker for HyperliquidBroker {
         Ok(symbols
             .iter()
             .filter_map(|s| {
-                let a = &u.assets[u.resolve(s)?];
-                (!a.is_delisted).then(|| (s.clone(), wire::perp_rule(a.sz_decimals)))
+                let (i, unit) = u.resolve(s)?;
+                let a = &u.assets[i];
+                let rule = VenueRule {
+                    venue_unit: unit,
+                    ..wire::perp_rule(a.sz_decimals)
+                };
+                (!a.is_delisted).then(|| (s.clone(), rule))
             })
             .collect())
     }

@@ -40,6 +40,16 @@ pub struct VenueRule {
     pub price_sig_figs: u32,
     /// … and at most this many decimals (Hyperliquid perps: 6 − size_decimals).
     pub price_max_decimals: u32,
+    /// How many of Lockstep's units one venue unit is. The size and price rules above apply
+    /// to venue units and venue prices. 1 for almost everything; 1000 for Hyperliquid's `k`
+    /// contracts (`kPEPE` is 1000 PEPE, priced per 1000), which Lockstep trades as the asset
+    /// itself (`PEPE`): a plan sizes in PEPE, the order goes out in kPEPE.
+    #[serde(default = "one")]
+    pub venue_unit: f64,
+}
+
+fn one() -> f64 {
+    1.0
 }
 
 /// One order of a plan.

@@ -431,6 +431,7 @@ impl Broker for PaperBroker {
                         min_notional: self.config.min_notional,
                         price_sig_figs: 5,
                         price_max_decimals: 6u32.saturating_sub(size_decimals),
+                        venue_unit: 1.0,
                     },
                 ))
             })

@@ -1,5 +1,7 @@
 //! `lockstep live [--dry-run] [--broker paper|hyperliquid] [--config FILE]`: one live cycle, and
-//! the wiring `lockstep serve` uses for its scheduled cycle.
+//! the wiring `lockstep serve` uses for its scheduled cycle. `lockstep live replay PLAN_ID` and
+//! `lockstep live audit [--limit N] [--before X]` read the records (the CLI twins of
+//! `GET /api/plans/{id}/replay` and `GET /api/audit`).
 
 use super::load_config;
 use crate::broker::Broker;
@@ -36,11 +38,35 @@ pub struct LiveArgs {
     /// Skip the data refresh (step 1) even if the settings ask for it.
     #[arg(long)]
     pub no_refresh: bool,
-    /// Print the whole plan as JSON instead of the table.
-    #[arg(long)]
+    /// Print the whole plan (or the replay, the audit page) as JSON instead of the table.
+    #[arg(long, global = true)]
     pub json: bool,
     #[command(flatten)]
     pub sources: SourceArgs,
+    /// Read the records instead of running a cycle.
+    #[command(subcommand)]
+    pub action: Option<LiveAction>,
+}
+
+/// `lockstep live replay|audit`: read-only, no broker is contacted.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum LiveAction {
+    /// Recompute a stored plan's targets from its stored inputs and compare them bit for bit;
+    /// exits non-zero when they differ.
+    Replay {
+        /// The plan's id (`lockstep live` prints it; `GET /api/plans` lists them).
+        plan_id: String,
+    },
+    /// The audit log (who did what, when), newest first.
+    Audit {
+        /// Entries per page (1 to 1000).
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+        /// Only entries older than this: an entry id (the `next:` line of the previous page) or
+        /// Unix milliseconds.
+        #[arg(long)]
+        before: Option<String>,
+    },
 }
 
 /// `lockstep serve`'s live-trader options.
@@ -121,6 +147,17 @@ pub fn build(
 /// Stale or missing data, broker or store failures.
 pub async fn run(store: Store, args: &LiveArgs) -> anyhow::Result<()> {
     let store = Arc::new(store);
+    if let Some(action) = &args.action {
+        // Reading records needs no venue: the paper broker is only constructed, never asked.
+        let live = build(
+            store,
+            BrokerKind::Paper,
+            args.config.as_deref(),
+            args.settings.as_deref(),
+            None,
+        )?;
+        return read_records(&live, action, args.json).await;
+    }
     let live = build(
         store,
         args.broker,
@@ -137,7 +174,7 @@ pub async fn run(store: Store, args: &LiveArgs) -> anyhow::Result<()> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&out.plan)?);
     } else {
-        print_plan(&out.plan);
+        print!("{}", render_plan(&out.plan));
     }
     for n in &out.notes {
         eprintln!("note: {n}");
@@ -155,9 +192,85 @@ pub async fn run(store: Store, args: &LiveArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print_plan(p: &app::api::PlanDetail) {
+async fn read_records(live: &LiveService, action: &LiveAction, json: bool) -> anyhow::Result<()> {
+    match action {
+        LiveAction::Replay { plan_id } => {
+            let r = live
+                .replay(plan_id)
+                .await
+                .with_context(|| format!("replaying plan {plan_id}"))?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "plan_id": r.plan_id,
+                        "identical": r.identical,
+                        "kernel_version_matches": r.kernel_version_matches,
+                        "kernel_version": shared::KERNEL_VERSION,
+                        "differences": r.differences,
+                    })
+                );
+            } else {
+                for d in &r.differences {
+                    println!("  {d}");
+                }
+                if !r.kernel_version_matches {
+                    println!(
+                        "  note: the plan was made by another kernel version (this is {})",
+                        shared::KERNEL_VERSION
+                    );
+                }
+            }
+            anyhow::ensure!(
+                r.identical,
+                "plan {plan_id} does not replay identically: {} difference(s)",
+                r.differences.len()
+            );
+            if !json {
+                println!(
+                    "plan {plan_id} replays identically (kernel {})",
+                    shared::KERNEL_VERSION
+                );
+            }
+        }
+        LiveAction::Audit { limit, before } => {
+            let page = live.audit_page(*limit, before.as_deref()).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&page)?);
+                return Ok(());
+            }
+            for e in &page.entries {
+                let at = shared::Day(e.at.div_euclid(86_400_000) as i32);
+                let ms = e.at.rem_euclid(86_400_000);
+                println!(
+                    "{at} {:02}:{:02}:{:02}Z  {:<12} {:<18} {:<28} {}",
+                    ms / 3_600_000,
+                    ms / 60_000 % 60,
+                    ms / 1000 % 60,
+                    e.actor,
+                    e.action,
+                    e.subject.as_deref().unwrap_or("-"),
+                    e.detail.as_deref().unwrap_or("")
+                );
+            }
+            if let Some(next) = &page.next_before {
+                println!("next: --before {next}");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The plan as `lockstep live` prints it: header, strategies, one row per line that trades, the
+/// count of lines held, risk checks and block reasons. A row's last column says why the line
+/// was dropped and what the trader should know about its order (e.g. the dust an exit leaves):
+/// both matter before approving.
+pub fn render_plan(p: &app::api::PlanDetail) -> String {
+    use std::fmt::Write;
     let s = &p.summary;
-    println!(
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
         "plan {} [{}] on {} for {} — equity ${:.2}, config {}, kernel {}, policy {}",
         s.id,
         s.status,
@@ -170,23 +283,31 @@ fn print_plan(p: &app::api::PlanDetail) {
     );
     for st in &p.strategies {
         let a = &st.allocation;
-        match &a.inactive_reason {
-            None => println!(
+        let _ = match &a.inactive_reason {
+            None => writeln!(
+                out,
                 "  strategy {:<20} weight {:.4} → {:.4}",
                 a.name, a.configured_weight, a.effective_weight
             ),
-            Some(r) => println!(
+            Some(r) => writeln!(
+                out,
                 "  strategy {:<20} weight {:.4} → inactive: {r}",
                 a.name, a.configured_weight
             ),
-        }
+        };
     }
-    println!(
+    let _ = writeln!(
+        out,
         "  {:<10} {:>9} {:>9} {:>9} {:>14} {:>16} {:>12}  note",
         "symbol", "current", "target", "new", "notional", "size", "limit"
     );
     for l in p.lines.iter().filter(|l| l.action != "hold") {
-        println!(
+        let remarks: Vec<&str> = [l.dropped.as_deref(), l.note.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect();
+        let _ = writeln!(
+            out,
             "  {:<10} {:>9.4} {:>9.4} {:>9.4} {:>14.2} {:>16} {:>12}  {}",
             l.symbol,
             l.current_weight,
@@ -195,13 +316,17 @@ fn print_plan(p: &app::api::PlanDetail) {
             l.notional,
             l.size,
             l.limit_price,
-            l.dropped.as_deref().unwrap_or("")
+            remarks.join("; ")
         );
     }
     let held = p.lines.iter().filter(|l| l.action == "hold").count();
-    println!("  {held} symbol(s) within the rebalance band: no trade");
+    let _ = writeln!(
+        out,
+        "  {held} symbol(s) within the rebalance band: no trade"
+    );
     for c in &p.risk.checks {
-        println!(
+        let _ = writeln!(
+            out,
             "  risk {:<22} {:>12.4} / {:<12.4} {} {}",
             c.name,
             c.value,
@@ -211,6 +336,7 @@ fn print_plan(p: &app::api::PlanDetail) {
         );
     }
     for r in &s.block_reasons {
-        println!("  BLOCKED: {r}");
+        let _ = writeln!(out, "  BLOCKED: {r}");
     }
+    out
 }

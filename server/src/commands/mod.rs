@@ -7,6 +7,7 @@ pub mod fetch;
 pub mod first_start;
 pub mod import;
 pub mod live;
+pub mod parity;
 pub mod targets;
 pub mod user;
 

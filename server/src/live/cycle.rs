@@ -122,12 +122,21 @@ fn ms(since: Instant) -> f64 {
 impl LiveService {
     /// The store's panel cut at the last complete day, and that day's row.
     async fn panel_at_last_complete(&self, now: i64) -> Result<(Arc<Panel>, usize), LiveError> {
-        let Some((_, panel)) = self.store.panel().await? else {
+        let (panel, t, _) = self.versioned_panel_at_last_complete(now).await?;
+        Ok((panel, t))
+    }
+
+    /// As `panel_at_last_complete`, with the store data version the panel was built at.
+    async fn versioned_panel_at_last_complete(
+        &self,
+        now: i64,
+    ) -> Result<(Arc<Panel>, usize, i64), LiveError> {
+        let Some((version, panel)) = self.store.panel().await? else {
             return Err(LiveError::NoData);
         };
         let last = last_complete_day(panel.end(), now);
         let t = panel.row_of(last).ok_or(LiveError::NoData)?;
-        Ok((cut(&panel, t)?, t))
+        Ok((cut(&panel, t)?, t, version))
     }
 
     /// Expires proposed/approved plans older than `day`, superseded for the same day (when
@@ -206,7 +215,7 @@ impl LiveService {
 
         let step = Instant::now();
         let now = self.clock.now_ms();
-        let (panel, t) = self.panel_at_last_complete(now).await?;
+        let (panel, t, data_version) = self.versioned_panel_at_last_complete(now).await?;
         let day = panel.day(t);
         let age = age_hours(day, now);
         if age > self.settings.max_data_age_hours {
@@ -270,6 +279,7 @@ impl LiveService {
             strategies: strategy_views(&panel, &targets),
             risk: report,
             orders: built.orders,
+            data_version: Some(data_version),
         };
         let stored = StoredPlan {
             id: plan_id.clone(),
@@ -643,43 +653,11 @@ impl LiveService {
     /// Unknown id, the stored config no longer parses, the data day is gone from the store.
     pub async fn replay(&self, id: &str) -> Result<Replay, LiveError> {
         let p = self.records().plan(id).await?;
-        let config =
-            Config::from_json(&p.config_json).map_err(|e| LiveError::Config(e.to_string()))?;
-        let engine =
-            TargetEngine::from_config(&config).map_err(|e| LiveError::Config(e.to_string()))?;
         let Some((_, panel)) = self.store.panel().await? else {
             return Err(LiveError::NoData);
         };
-        let t = panel.row_of(p.data_day).ok_or_else(|| {
-            LiveError::NotFound(format!("data day {} is not in the store", p.data_day))
-        })?;
-        let panel = cut(&panel, t)?;
-        let targets = engine.targets_at(&panel, t, &mut TargetCache::new());
-        let blended = nonzero(&panel, &targets.weights);
-        let strategies = strategy_views(&panel, &targets);
-        let mut differences = Vec::new();
-        if blended != p.body.targets {
-            let keys: BTreeSet<&String> = blended.keys().chain(p.body.targets.keys()).collect();
-            for k in keys {
-                let (a, b) = (p.body.targets.get(k), blended.get(k));
-                if a.map(|x| x.to_bits()) != b.map(|x| x.to_bits()) {
-                    differences.push(format!("target {k}: stored {a:?}, recomputed {b:?}"));
-                }
-            }
-        }
-        if strategies != p.body.strategies {
-            for (a, b) in p.body.strategies.iter().zip(&strategies) {
-                if a != b {
-                    differences.push(format!(
-                        "strategy {}: stored and recomputed differ",
-                        a.allocation.name
-                    ));
-                }
-            }
-            if p.body.strategies.len() != strategies.len() {
-                differences.push("the number of strategies differs".into());
-            }
-        }
+        let recomputed = recompute_plan(&p, &panel)?;
+        let differences = plan_differences(&p, &recomputed);
         Ok(Replay {
             plan_id: id.into(),
             identical: differences.is_empty(),
@@ -810,6 +788,21 @@ impl LiveService {
         self.records().equity(Some(self.broker.name())).await
     }
 
+    /// One page of the audit log, newest first (see [`super::records::Records::audit_page`];
+    /// `limit` is clamped to 1..=1000).
+    ///
+    /// # Errors
+    /// Store failure.
+    pub async fn audit_page(
+        &self,
+        limit: i64,
+        before: Option<&str>,
+    ) -> Result<app::api::AuditPage, LiveError> {
+        self.records()
+            .audit_page(limit.clamp(1, 1000), before)
+            .await
+    }
+
     /// The audit log, oldest first: (at, actor, action, subject, detail).
     ///
     /// # Errors
@@ -820,4 +813,68 @@ impl LiveService {
     ) -> Result<Vec<(i64, String, String, Option<String>, Option<String>)>, LiveError> {
         self.records().audit_log().await
     }
+}
+
+/// A stored plan's decision made again: its stored config, a fresh engine and cache, on a
+/// panel cut at its data day. [`LiveService::replay`] and the consistency report
+/// (`crate::parity::signals`) both call it, so "recomputed" means one thing.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Recomputed {
+    /// Blended target weights, non-zero only (as [`PlanBody::targets`]).
+    pub targets: BTreeMap<String, f64>,
+    pub strategies: Vec<PlanStrategy>,
+    /// Rows the engine reads, ending at the data day: the window a data revision can matter in.
+    pub lookback: usize,
+}
+
+/// Recomputes `plan`'s targets on `panel` (any panel holding its data day: the store's today,
+/// or the store as of the plan's data version).
+///
+/// # Errors
+/// The stored config no longer parses or builds; the data day is not in `panel`.
+pub fn recompute_plan(plan: &StoredPlan, panel: &Arc<Panel>) -> Result<Recomputed, LiveError> {
+    let config =
+        Config::from_json(&plan.config_json).map_err(|e| LiveError::Config(e.to_string()))?;
+    let engine =
+        TargetEngine::from_config(&config).map_err(|e| LiveError::Config(e.to_string()))?;
+    let t = panel.row_of(plan.data_day).ok_or_else(|| {
+        LiveError::NotFound(format!("data day {} is not in the store", plan.data_day))
+    })?;
+    let panel = cut(panel, t)?;
+    let targets = engine.targets_at(&panel, t, &mut TargetCache::new());
+    Ok(Recomputed {
+        targets: nonzero(&panel, &targets.weights),
+        strategies: strategy_views(&panel, &targets),
+        lookback: engine.lookback(),
+    })
+}
+
+/// How a recomputation differs from the stored plan, bit for bit: one line per differing blended
+/// target and per differing strategy view; empty when identical.
+pub fn plan_differences(plan: &StoredPlan, recomputed: &Recomputed) -> Vec<String> {
+    let p = &plan.body;
+    let mut differences = Vec::new();
+    if recomputed.targets != p.targets {
+        let keys: BTreeSet<&String> = recomputed.targets.keys().chain(p.targets.keys()).collect();
+        for k in keys {
+            let (a, b) = (p.targets.get(k), recomputed.targets.get(k));
+            if a.map(|x| x.to_bits()) != b.map(|x| x.to_bits()) {
+                differences.push(format!("target {k}: stored {a:?}, recomputed {b:?}"));
+            }
+        }
+    }
+    if recomputed.strategies != p.strategies {
+        for (a, b) in p.strategies.iter().zip(&recomputed.strategies) {
+            if a != b {
+                differences.push(format!(
+                    "strategy {}: stored and recomputed differ",
+                    a.allocation.name
+                ));
+            }
+        }
+        if p.strategies.len() != recomputed.strategies.len() {
+            differences.push("the number of strategies differs".into());
+        }
+    }
+    differences
 }

@@ -33,7 +33,7 @@ pub mod risk;
 pub mod scheduler;
 pub mod settings;
 
-pub use cycle::{CycleOptions, CycleOutcome, Replay};
+pub use cycle::{plan_differences, recompute_plan, CycleOptions, CycleOutcome, Recomputed, Replay};
 pub use settings::LiveSettings;
 
 use crate::broker::paper::{PaperBroker, PaperConfig};

@@ -31,6 +31,12 @@ pub struct PlanBody {
     pub risk: app::api::RiskReport,
     pub block_reasons: Vec<String>,
     pub orders: Vec<OrderRequest>,
+    /// The store's data version the plan's panel was built at: the consistency report rebuilds
+    /// that panel (`Store::build_panel_as_of`) to recompute the plan from the inputs it saw.
+    /// A version, not a time: tests drive the cycle on a fixed clock while the store stamps
+    /// real time. `None` in plans made before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_version: Option<i64>,
 }
 
 /// A new plan to insert.
@@ -228,6 +234,40 @@ impl Records<'_> {
         .fetch_all(self.store.pool())
         .await?;
         rows.iter().map(plan_from_row).collect()
+    }
+
+    /// Plans whose data day lies in `from..=to`, oldest data day first (then by creation).
+    ///
+    /// # Errors
+    /// Database failure.
+    pub async fn plans_between(
+        &self,
+        from: shared::Day,
+        to: shared::Day,
+    ) -> Result<Vec<StoredPlan>, LiveError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {PLAN_COLUMNS} FROM live_plans WHERE data_day >= $1 AND data_day <= $2 \
+             ORDER BY data_day, created_at, id"
+        ))
+        .bind(from.0 as i64)
+        .bind(to.0 as i64)
+        .fetch_all(self.store.pool())
+        .await?;
+        rows.iter().map(plan_from_row).collect()
+    }
+
+    /// The data days of the oldest and newest plans, if any.
+    ///
+    /// # Errors
+    /// Database failure.
+    pub async fn plan_day_range(&self) -> Result<Option<(shared::Day, shared::Day)>, LiveError> {
+        let row = sqlx::query("SELECT MIN(data_day), MAX(data_day) FROM live_plans")
+            .fetch_one(self.store.pool())
+            .await?;
+        let (lo, hi): (Option<i64>, Option<i64>) = (row.try_get(0)?, row.try_get(1)?);
+        Ok(lo
+            .zip(hi)
+            .map(|(lo, hi)| (shared::Day(lo as i32), shared::Day(hi as i32))))
     }
 
     /// Plans in one of `statuses`.
@@ -445,7 +485,10 @@ impl Records<'_> {
         Ok(row.try_get::<f64, _>(0)?)
     }
 
-    /// Snapshots the account: one equity row and one row per position.
+    /// Snapshots the account: one equity row and one row per position. A second snapshot at
+    /// the same `(broker, now)` (two in one millisecond: a cycle then an execution) replaces the
+    /// first whole, in one transaction: the instant's position rows are deleted first, so a
+    /// position closed in between does not linger next to the newer equity.
     ///
     /// # Errors
     /// Database failure.
@@ -467,6 +510,11 @@ impl Records<'_> {
             net += w;
         }
         let mut tx = self.store.pool().begin().await?;
+        sqlx::query("DELETE FROM position_snapshots WHERE broker = $1 AND at = $2")
+            .bind(broker.to_string())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query(
             "INSERT INTO equity_snapshots (at, broker, equity, gross, net) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (broker, at) DO UPDATE SET equity = excluded.equity, gross = excluded.gross, net = excluded.net",
@@ -574,6 +622,63 @@ impl Records<'_> {
                 ))
             })
             .collect()
+    }
+
+    /// One page of the audit log, newest first: at most `limit` entries older than `before`.
+    /// `before` is an entry id (the previous page's `next_before`) or Unix milliseconds (every
+    /// entry written before that instant): ids start with the zero-padded millisecond they were
+    /// written at, so both compare as text.
+    ///
+    /// # Errors
+    /// Database failure.
+    pub async fn audit_page(
+        &self,
+        limit: i64,
+        before: Option<&str>,
+    ) -> Result<app::api::AuditPage, LiveError> {
+        let bound = before.map(|b| match b.parse::<i64>() {
+            Ok(ms) => format!("a-{ms:013}"),
+            Err(_) => b.to_string(),
+        });
+        let columns = "SELECT id, at, actor, action, subject, detail FROM audit_log";
+        // One more row than asked says whether an older page exists.
+        let rows = match &bound {
+            Some(b) => {
+                sqlx::query(&format!(
+                    "{columns} WHERE id < $1 ORDER BY id DESC LIMIT $2"
+                ))
+                .bind(b.clone())
+                .bind(limit + 1)
+                .fetch_all(self.store.pool())
+                .await?
+            }
+            None => {
+                sqlx::query(&format!("{columns} ORDER BY id DESC LIMIT $1"))
+                    .bind(limit + 1)
+                    .fetch_all(self.store.pool())
+                    .await?
+            }
+        };
+        let mut entries = rows
+            .iter()
+            .map(|r| {
+                Ok(app::api::AuditEntry {
+                    id: r.try_get(0)?,
+                    at: r.try_get(1)?,
+                    actor: r.try_get(2)?,
+                    action: r.try_get(3)?,
+                    subject: r.try_get(4)?,
+                    detail: r.try_get(5)?,
+                })
+            })
+            .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        let more = entries.len() as i64 > limit;
+        entries.truncate(limit.max(0) as usize);
+        let next_before = more.then(|| entries.last().map(|e| e.id.clone())).flatten();
+        Ok(app::api::AuditPage {
+            entries,
+            next_before,
+        })
     }
 
     /// The kill switch's state (off when never set).

@@ -149,6 +149,7 @@ mod tests {
             reduce_only: false,
             action: "buy".into(),
             dropped: None,
+            note: None,
             client_order_id: None,
         }
     }

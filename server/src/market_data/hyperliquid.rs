@@ -9,13 +9,18 @@
 //!   `time + 1` for funding).
 //! - Funding is an hourly fraction, paid every hour: a day's funding is the sum of its 24
 //!   hourly rates. A day with fewer than 24 distinct hours is left out (missing, not guessed).
+//! - The thousand-unit contracts (`kPEPE` = 1000 PEPE, priced per 1000) are named and measured
+//!   as the asset, through the broker's mapping ([`symbol_of_coin`]): the series is `PEPE`,
+//!   prices are divided by 1000, base volumes and open interest (in coins) multiplied by 1000;
+//!   funding (a rate) and notional volume (USD) are unchanged. The store then holds what the
+//!   broker trades: a `PEPE` weight is sized at a per-PEPE price.
 
 use super::http::{venue_message, Http, HttpConfig, HttpError, Method, Request};
 use super::source::{
     day_of_ms, day_start_ms, parse_num, Candle, Dataset, FundingDay, Instrument, MarketData,
     SourceError,
 };
-use super::symbols::base_of;
+use super::symbols::{base_of, symbol_of_coin};
 use serde::Deserialize;
 use shared::Day;
 use std::collections::BTreeMap;
@@ -54,10 +59,12 @@ pub struct AssetContext {
     pub instrument: Instrument,
     /// Current hourly funding rate (fraction).
     pub funding_hourly: Option<f64>,
-    /// Open interest in coins.
+    /// Open interest in units of `instrument.symbol` (coins; for a `k` contract, of the asset).
     pub open_interest: Option<f64>,
+    /// Prices per unit of `instrument.symbol` (a `k` contract's divided by its 1000 units).
     pub mark_px: Option<f64>,
     pub oracle_px: Option<f64>,
+    /// USD, whatever the unit.
     pub day_notional_volume: Option<f64>,
 }
 
@@ -153,21 +160,32 @@ impl Hyperliquid {
         }
     }
 
-    /// The venue's coin name for a bare symbol, from `meta`.
+    /// The venue's coin name for a bare symbol, from `meta`: `BTC` → `BTC`, `PEPE` → `kPEPE`.
     ///
     /// # Errors
     /// [`SourceError::UnknownSymbol`] when no listed perp has that base.
     pub async fn coin_of(&self, symbol: &str) -> Result<String, SourceError> {
+        Ok(self.coin_and_unit(symbol).await?.0)
+    }
+
+    /// The coin that trades `symbol` and the symbol's units in one coin (see
+    /// [`symbol_of_coin`]). A plain listing wins over a `k` contract of the same asset, as in
+    /// the broker, so data and orders name the same market.
+    async fn coin_and_unit(&self, symbol: &str) -> Result<(String, f64), SourceError> {
         let wanted = symbol.trim().to_ascii_uppercase();
-        let universe = self.universe().await?;
-        universe
-            .into_iter()
-            .find(|i| i.symbol == wanted && !i.delisted)
-            .map(|i| i.venue_symbol)
-            .ok_or(SourceError::UnknownSymbol {
-                source_name: NAME,
-                symbol: symbol.to_string(),
-            })
+        let mut found: Option<(String, f64)> = None;
+        for i in self.universe().await? {
+            if i.symbol == wanted && !i.delisted {
+                let unit = symbol_of_coin(&i.venue_symbol).1;
+                if !matches!(found, Some((_, u)) if u == 1.0) {
+                    found = Some((i.venue_symbol, unit));
+                }
+            }
+        }
+        found.ok_or(SourceError::UnknownSymbol {
+            source_name: NAME,
+            symbol: symbol.to_string(),
+        })
     }
 
     /// Current funding, open interest and prices of every perp (`metaAndAssetCtxs`).
@@ -201,12 +219,13 @@ impl Hyperliquid {
             .into_iter()
             .zip(ctxs)
             .map(|(asset, ctx)| {
+                let unit = symbol_of_coin(&asset.name).1;
                 Ok(AssetContext {
                     instrument: instrument(asset),
                     funding_hourly: num("funding", &ctx.funding)?,
-                    open_interest: num("openInterest", &ctx.open_interest)?,
-                    mark_px: num("markPx", &ctx.mark_px)?,
-                    oracle_px: num("oraclePx", &ctx.oracle_px)?,
+                    open_interest: num("openInterest", &ctx.open_interest)?.map(|v| v * unit),
+                    mark_px: num("markPx", &ctx.mark_px)?.map(|v| v / unit),
+                    oracle_px: num("oraclePx", &ctx.oracle_px)?.map(|v| v / unit),
                     day_notional_volume: num("dayNtlVlm", &ctx.day_ntl_vlm)?,
                 })
             })
@@ -273,8 +292,9 @@ impl Hyperliquid {
 }
 
 fn instrument(a: MetaAsset) -> Instrument {
+    let (symbol, _) = symbol_of_coin(&a.name);
     Instrument {
-        symbol: base_of(&a.name).unwrap_or_else(|| a.name.to_ascii_uppercase()),
+        symbol: base_of(&symbol).unwrap_or_else(|| symbol.to_ascii_uppercase()),
         venue_symbol: a.name,
         venue: NAME.to_string(),
         size_decimals: Some(a.sz_decimals),
@@ -330,7 +350,7 @@ impl MarketData for Hyperliquid {
         if from > to {
             return Ok(Vec::new());
         }
-        let coin = self.coin_of(symbol).await?;
+        let (coin, unit) = self.coin_and_unit(symbol).await?;
         let base = symbol.trim().to_ascii_uppercase();
         let end_ms = day_start_ms(Day(to.0 + 1)) - 1;
         let mut start = day_start_ms(from);
@@ -350,7 +370,7 @@ impl MarketData for Hyperliquid {
                 break;
             };
             for c in page {
-                let candle = parse_candle(&coin, &base, c)
+                let candle = parse_candle(&coin, &base, unit, c)
                     .map_err(|detail| Self::invalid(&endpoint, detail))?;
                 if candle.day >= from && candle.day <= to {
                     out.insert(candle.day, candle);
@@ -385,7 +405,10 @@ impl MarketData for Hyperliquid {
     }
 }
 
-fn parse_candle(coin: &str, base: &str, c: CandleWire) -> Result<Candle, String> {
+/// One daily candle of `coin`, as `base` with `unit` of it per coin: prices divided by `unit`,
+/// the base volume multiplied by it (`kPEPE`: per 1000 PEPE and in thousands → per PEPE, in
+/// PEPE).
+fn parse_candle(coin: &str, base: &str, unit: f64, c: CandleWire) -> Result<Candle, String> {
     if c.s != coin || c.i != "1d" {
         return Err(format!(
             "candle of {} {} in the answer for {coin} 1d",
@@ -406,11 +429,11 @@ fn parse_candle(coin: &str, base: &str, c: CandleWire) -> Result<Candle, String>
     let candle = Candle {
         symbol: base.to_string(),
         day: day_of_ms(c.t),
-        open: num("o", &c.o)?,
-        high: num("h", &c.h)?,
-        low: num("l", &c.l)?,
-        close: num("c", &c.c)?,
-        volume: num("v", &c.v)?,
+        open: num("o", &c.o)? / unit,
+        high: num("h", &c.h)? / unit,
+        low: num("l", &c.l)? / unit,
+        close: num("c", &c.c)? / unit,
+        volume: num("v", &c.v)? * unit,
     };
     if candle.low > candle.high {
         return Err(format!("low above high at t={}", c.t));
@@ -454,8 +477,32 @@ mod tests {
             v: "10".into(),
         };
         let t = 1_684_627_200_000;
-        assert!(parse_candle("BTC", "BTC", wire(t, t + 86_399_999)).is_ok());
-        assert!(parse_candle("BTC", "BTC", wire(t + 1, t + 86_399_999)).is_err());
-        assert!(parse_candle("ETH", "ETH", wire(t, t + 86_399_999)).is_err());
+        assert!(parse_candle("BTC", "BTC", 1.0, wire(t, t + 86_399_999)).is_ok());
+        assert!(parse_candle("BTC", "BTC", 1.0, wire(t + 1, t + 86_399_999)).is_err());
+        assert!(parse_candle("ETH", "ETH", 1.0, wire(t, t + 86_399_999)).is_err());
+    }
+
+    #[test]
+    fn a_k_contract_candle_is_per_unit_of_the_asset() {
+        let t = 1_684_627_200_000;
+        let wire = CandleWire {
+            t,
+            close_time: t + 86_399_999,
+            s: "kPEPE".into(),
+            i: "1d".into(),
+            o: "0.0125".into(),
+            h: "0.0130".into(),
+            l: "0.0120".into(),
+            c: "0.0128".into(),
+            v: "2500000".into(),
+        };
+        let c = parse_candle("kPEPE", "PEPE", 1000.0, wire).unwrap();
+        assert_eq!(c.symbol, "PEPE");
+        // 0.0128 USD per 1000 PEPE is 0.0000128 per PEPE; 2.5M contracts are 2.5G PEPE.
+        assert!((c.close - 0.0000128).abs() < 1e-18, "{}", c.close);
+        assert!((c.open - 0.0000125).abs() < 1e-18);
+        assert!((c.high - 0.0000130).abs() < 1e-18);
+        assert!((c.low - 0.0000120).abs() < 1e-18);
+        assert_eq!(c.volume, 2_500_000_000.0);
     }
 }

@@ -1,5 +1,9 @@
 //! Symbol aliases: `BTC/USD` (Coinbase), `BTCUSDT_PERP.A` (Coinalyze, Binance), `BTC` (CMC,
 //! Hyperliquid) are one asset. The panel and the store use the bare base (`BTC`).
+//!
+//! Hyperliquid's thousand-unit contracts (`kPEPE` = 1000 PEPE, priced per 1000) are the asset
+//! too: [`symbol_of_coin`] is the one mapping, used by the market-data client (series stored as
+//! `PEPE` per unit) and by the broker (orders sent in contracts), so data and trades agree.
 
 /// Coinalyze's exchange codes (the suffix after the dot), as far as Lockstep knows them.
 pub fn coinalyze_venue(code: &str) -> Option<&'static str> {
@@ -23,12 +27,36 @@ pub fn coinalyze_venue(code: &str) -> Option<&'static str> {
     })
 }
 
+/// Units of the asset in one Hyperliquid `k` contract (`kPEPE` = 1000 PEPE).
+pub const K_CONTRACT_UNITS: f64 = 1000.0;
+
+/// The Lockstep symbol a Hyperliquid coin trades, and how many of that symbol's units one unit
+/// of the coin is: `kPEPE` → (`PEPE`, 1000); every other coin is itself, 1 for 1.
+///
+/// A `k` contract is a lower-case `k` followed by an upper-case ticker (`kPEPE`, `kSHIB`,
+/// `kBONK`, `kFLOKI`, `kLUNC`, `kNEIRO`, `kDOGS`); a ticker that merely starts with K (`KAS`)
+/// is not one. Prices of the coin are per `unit` of the symbol (divide by it), sizes and base
+/// volumes count coins (multiply by it).
+pub fn symbol_of_coin(coin: &str) -> (String, f64) {
+    match coin.strip_prefix('k') {
+        Some(rest)
+            if rest.starts_with(|c: char| c.is_ascii_uppercase())
+                && rest
+                    .bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()) =>
+        {
+            (rest.to_string(), K_CONTRACT_UNITS)
+        }
+        _ => (coin.to_string(), 1.0),
+    }
+}
+
 const QUOTES: [&str; 3] = ["USDT", "USDC", "USD"];
 
 /// The bare base of any spelling Lockstep meets, upper-cased. `None` for an empty string.
 ///
 /// `BTC/USD` → `BTC`, `BTC/USDC:USDC` → `BTC`, `BTCUSDT_PERP.A` → `BTC`, `DAI-USD.8` → `DAI`,
-/// `FTM.H` → `FTM`, `btc` → `BTC`.
+/// `FTM.H` → `FTM`, `GT_USDT.Y` → `GT` (Gate.io spells pairs `{BASE}_{QUOTE}`), `btc` → `BTC`.
 pub fn base_of(symbol: &str) -> Option<String> {
     let s = symbol.trim();
     if s.is_empty() {
@@ -49,6 +77,14 @@ pub fn base_of(symbol: &str) -> Option<String> {
         None => (core, false),
     };
     let upper = core.to_ascii_uppercase();
+    // Gate.io (Coinalyze code `Y`): `{BASE}_{QUOTE}`, e.g. `GT_USDT.Y`. The underscore is the
+    // pair separator, so stripping the quote alone would leave `GT_`. Only a known quote after
+    // the underscore makes it a pair: a bare `_` elsewhere stays part of the name.
+    if let Some((base, quote)) = upper.split_once('_') {
+        if !base.is_empty() && QUOTES.contains(&quote) {
+            return Some(base.to_string());
+        }
+    }
     if coinalyze || perp {
         for q in QUOTES {
             if let Some(base) = upper.strip_suffix(q) {
@@ -90,6 +126,11 @@ mod tests {
             ("BUSD", "BUSD"),
             ("PERP", "PERP"),
             ("PERP/USD", "PERP"),
+            // Gate.io's `{BASE}_{QUOTE}` pairs, as in the real funding file (`GT_USDT.Y`).
+            ("GT_USDT.Y", "GT"),
+            ("BTC_USDT.Y", "BTC"),
+            ("BTC_USDT", "BTC"),
+            ("gt_usdt", "GT"),
         ] {
             assert_eq!(base_of(input).as_deref(), Some(base), "{input}");
         }
@@ -97,9 +138,21 @@ mod tests {
     }
 
     #[test]
+    fn k_contracts_are_the_asset_in_thousands() {
+        assert_eq!(symbol_of_coin("kPEPE"), ("PEPE".to_string(), 1000.0));
+        assert_eq!(symbol_of_coin("kNEIRO"), ("NEIRO".to_string(), 1000.0));
+        // Tickers that only start with a k or K are themselves.
+        assert_eq!(symbol_of_coin("KAS"), ("KAS".to_string(), 1.0));
+        assert_eq!(symbol_of_coin("k"), ("k".to_string(), 1.0));
+        assert_eq!(symbol_of_coin("kaspa"), ("kaspa".to_string(), 1.0));
+        assert_eq!(symbol_of_coin("BTC"), ("BTC".to_string(), 1.0));
+    }
+
+    #[test]
     fn venues_from_suffixes() {
         assert_eq!(venue_of("BTCUSDT_PERP.A"), Some("binance"));
         assert_eq!(venue_of("FTM.H"), Some("hyperliquid"));
+        assert_eq!(venue_of("GT_USDT.Y"), Some("gateio"));
         assert_eq!(venue_of("BTC/USD"), None);
     }
 }

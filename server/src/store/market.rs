@@ -29,6 +29,18 @@
 //! report reads them). Within one call, a later row with the same key wins. Every call that
 //! changed something bumps the store's data version, which the panel cache and `/api/panel`'s
 //! ETag key on.
+//!
+//! # Revision history
+//!
+//! Counting revisions says *that* data changed; the consistency report must also say from what
+//! to what, and rebuild the panel a live plan saw. So every upsert also keeps history, inside
+//! the same transaction: a new row records the data version that inserted it
+//! (`first_version`), and a row that changes has its previous values copied into
+//! `market_revisions` under the version that changed it (`migrations/0030`). The copy costs no
+//! extra read: the upsert's UPDATE moves the old values into the row's `prev_*` columns and its
+//! RETURNING hands them back, for the changed rows only (inserted and unchanged rows return
+//! nothing extra). [`Store::revisions_after`] reads the log back, and
+//! [`Store::build_panel_as_of`] undoes it.
 
 use super::{Backend, Store, StoreError};
 use shared::Day;
@@ -78,7 +90,7 @@ impl Series {
         matches!(self, Series::Funding | Series::OpenInterest)
     }
 
-    fn value_columns(self) -> &'static [&'static str] {
+    pub fn value_columns(self) -> &'static [&'static str] {
         match self {
             Series::Bars => &["open", "high", "low", "close", "volume"],
             Series::MarketCap | Series::OpenInterest => &["usd"],
@@ -337,7 +349,7 @@ fn placeholder(backend: Backend, i: usize) -> String {
 }
 
 /// The multi-row upsert statement for `rows` rows of `series`.
-fn upsert_sql(backend: Backend, series: Series, rows: usize, now: i64) -> String {
+fn upsert_sql(backend: Backend, series: Series, rows: usize, now: i64, version: i64) -> String {
     let table = series.table();
     let values = series.value_columns();
     let mut key_cols = vec!["symbol"];
@@ -347,7 +359,7 @@ fn upsert_sql(backend: Backend, series: Series, rows: usize, now: i64) -> String
     key_cols.push("day");
     let per_row = key_cols.len() + values.len() + 1; // + source
     let mut sql = format!(
-        "INSERT INTO {table} ({}, {}, source, updated_at, revisions) VALUES ",
+        "INSERT INTO {table} ({}, {}, source, updated_at, revisions, first_version) VALUES ",
         key_cols.join(", "),
         values.join(", ")
     );
@@ -362,24 +374,91 @@ fn upsert_sql(backend: Backend, series: Series, rows: usize, now: i64) -> String
             sql.push(',');
             p += 1;
         }
-        sql.push_str(&format!("{now}, 0)"));
+        sql.push_str(&format!("{now}, 0, {version})"));
     }
+    // The previous values go to the prev_* columns in the same SET: right-hand sides see the
+    // row as it was (on both engines), and RETURNING then hands them back for the revision log
+    // without a second read.
     let set: Vec<String> = values
         .iter()
-        .map(|c| format!("{c} = excluded.{c}"))
+        .enumerate()
+        .map(|(i, c)| format!("prev_v{} = {table}.{c}, {c} = excluded.{c}", i + 1))
         .collect();
     let changed: Vec<String> = values
         .iter()
         .map(|c| format!("{table}.{c} IS DISTINCT FROM excluded.{c}"))
         .collect();
+    let prev: Vec<String> = (1..=values.len()).map(|i| format!("prev_v{i}")).collect();
+    let venue = if series.has_venue() {
+        "CASE WHEN revisions > 0 THEN venue END"
+    } else {
+        "''"
+    };
     sql.push_str(&format!(
-        " ON CONFLICT ({}) DO UPDATE SET {}, source = excluded.source, updated_at = excluded.updated_at, \
-         revisions = {table}.revisions + 1, revised_at = excluded.updated_at WHERE {} RETURNING revisions",
+        " ON CONFLICT ({}) DO UPDATE SET {}, prev_source = {table}.source, source = excluded.source, \
+         updated_at = excluded.updated_at, revisions = {table}.revisions + 1, revised_at = excluded.updated_at \
+         WHERE {} RETURNING revisions, CASE WHEN revisions > 0 THEN symbol END, {venue}, day, first_version, \
+         {}, prev_source",
         key_cols.join(", "),
         set.join(", "),
-        changed.join(" OR ")
+        changed.join(" OR "),
+        prev.join(", ")
     ));
     sql
+}
+
+/// A revised row as the upsert's RETURNING reports it: key, first version, previous values and
+/// previous source.
+struct Revised {
+    symbol: String,
+    venue: String,
+    day: i64,
+    first_version: Option<i64>,
+    values: [Option<f64>; 5],
+    source: String,
+}
+
+/// Writes the previous values of `rows` (revised by the write that made data version
+/// `version`) into `market_revisions`.
+async fn log_revisions(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    backend: Backend,
+    series: Series,
+    rows: &[Revised],
+    version: i64,
+) -> Result<(), StoreError> {
+    const COLS: usize = 12;
+    for part in rows.chunks(BATCH_ROWS) {
+        let mut sql = String::from(
+            "INSERT INTO market_revisions (series, symbol, venue, day, data_version, \
+             row_first_version, v1, v2, v3, v4, v5, source) VALUES ",
+        );
+        for r in 0..part.len() {
+            if r > 0 {
+                sql.push(',');
+            }
+            let cells: Vec<String> = (1..=COLS)
+                .map(|c| placeholder(backend, r * COLS + c))
+                .collect();
+            sql.push_str(&format!("({})", cells.join(", ")));
+        }
+        let mut q = sqlx::query(&sql);
+        for r in part {
+            q = q
+                .bind(series.table().to_string())
+                .bind(r.symbol.clone())
+                .bind(r.venue.clone())
+                .bind(r.day)
+                .bind(version)
+                .bind(r.first_version);
+            for v in r.values {
+                q = q.bind(v);
+            }
+            q = q.bind(r.source.clone());
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(())
 }
 
 impl Store {
@@ -416,12 +495,16 @@ impl Store {
         let now = now_secs();
         let mut counts = UpsertCounts::default();
         let mut tx = self.pool().begin().await?;
+        // Bump first: the new version tags the rows this call inserts and the revisions it logs,
+        // and taking the store_meta row first serialises concurrent writers on both engines.
+        // A call that changes nothing is rolled back, so the version moves only with the data.
+        let version = bump_version(&mut tx).await?;
         for series in Series::ALL {
             let Some(rows) = groups.get(&series) else {
                 continue;
             };
             for chunk in rows.chunks(BATCH_ROWS) {
-                let sql = upsert_sql(self.backend(), series, chunk.len(), now);
+                let sql = upsert_sql(self.backend(), series, chunk.len(), now, version);
                 let mut q = sqlx::query(&sql);
                 for rec in chunk {
                     let f = flatten(rec);
@@ -435,17 +518,36 @@ impl Store {
                     }
                     q = q.bind(source.to_string());
                 }
+                let started = std::time::Instant::now();
                 let returned = q.fetch_all(&mut *tx).await?;
+                super::warn_if_slow(
+                    || format!("upsert of {} rows into {}", chunk.len(), series.table()),
+                    started,
+                );
                 let mut inserted = 0u64;
-                let mut updated = 0u64;
+                let mut revised = Vec::new();
+                let n_values = series.value_columns().len();
                 for row in &returned {
                     let revisions: i64 = row.try_get(0)?;
                     if revisions == 0 {
                         inserted += 1;
-                    } else {
-                        updated += 1;
+                        continue;
                     }
+                    let mut values = [None; 5];
+                    for (i, v) in values.iter_mut().enumerate().take(n_values) {
+                        *v = row.try_get::<Option<f64>, _>(5 + i)?;
+                    }
+                    revised.push(Revised {
+                        symbol: row.try_get(1)?,
+                        venue: row.try_get(2)?,
+                        day: row.try_get(3)?,
+                        first_version: row.try_get(4)?,
+                        values,
+                        source: row.try_get(5 + n_values)?,
+                    });
                 }
+                let updated = revised.len() as u64;
+                log_revisions(&mut tx, self.backend(), series, &revised, version).await?;
                 counts.add(UpsertCounts {
                     inserted,
                     updated,
@@ -455,8 +557,11 @@ impl Store {
         }
         // Rows repeated within this call were written once; they count as unchanged repeats.
         counts.unchanged += duplicates;
-        if counts.inserted + counts.updated > 0 {
-            bump_version(&mut tx).await?;
+        if counts.inserted + counts.updated == 0 {
+            tx.rollback().await?;
+            return Ok(counts);
+        }
+        {
             let mut symbols: Vec<&str> = groups
                 .values()
                 .flatten()
@@ -756,10 +861,24 @@ impl Store {
     /// Every stored row of `series` as [`Record`]s (NULL values read back as NaN), ordered by
     /// symbol, venue, day.
     pub async fn records(&self, series: Series) -> Result<Vec<Record>, StoreError> {
+        self.records_present_at(series, None).await
+    }
+
+    /// As [`Store::records`], only the rows already stored at data version `version` (when
+    /// given), with today's values.
+    pub(crate) async fn records_present_at(
+        &self,
+        series: Series,
+        version: Option<i64>,
+    ) -> Result<Vec<Record>, StoreError> {
         let venue = if series.has_venue() { "venue" } else { "''" };
         let cols = series.value_columns().join(", ");
+        let filter = match version {
+            Some(v) => format!(" WHERE first_version IS NULL OR first_version <= {v}"),
+            None => String::new(),
+        };
         let sql = format!(
-            "SELECT symbol, {venue} AS venue, day, {cols} FROM {} ORDER BY symbol, venue, day",
+            "SELECT symbol, {venue} AS venue, day, {cols} FROM {}{filter} ORDER BY symbol, venue, day",
             series.table()
         );
         let rows = sqlx::query(&sql).fetch_all(self.pool()).await?;
@@ -827,11 +946,153 @@ impl Store {
     }
 }
 
-async fn bump_version(tx: &mut sqlx::Transaction<'_, sqlx::Any>) -> Result<(), StoreError> {
-    sqlx::query("UPDATE store_meta SET value = value + 1 WHERE name = 'data_version'")
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+/// A stored value that changed (or appeared) after some data version: what the consistency
+/// report lists under a plan.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ValueRevision {
+    pub series: Series,
+    pub symbol: String,
+    /// Empty for series without a venue.
+    pub venue: String,
+    pub day: Day,
+    /// The panel field the column feeds (`close`, `market_cap`, `funding_rate`...).
+    pub field: &'static str,
+    /// The value at the version asked about; `None`: missing then (the row came later, or held
+    /// NULL).
+    pub before: Option<f64>,
+    /// The value stored now; `None`: NULL now.
+    pub after: Option<f64>,
+}
+
+impl Series {
+    /// The panel field each value column feeds, `None` for a column the panel does not read
+    /// (the market cap a supply snapshot reported).
+    pub fn panel_fields(self) -> &'static [Option<&'static str>] {
+        match self {
+            Series::Bars => &[
+                Some("open"),
+                Some("high"),
+                Some("low"),
+                Some("close"),
+                Some("volume"),
+            ],
+            Series::MarketCap => &[Some("market_cap")],
+            Series::Supply => &[Some("circulating_supply"), None],
+            Series::Funding => &[Some("funding_rate")],
+            Series::OpenInterest => &[Some("open_interest")],
+        }
+    }
+}
+
+impl Store {
+    /// Every panel value on days `from..=to` that differs now from what the store held at data
+    /// `version`: revised values (before = the value at `version`) and rows inserted after it
+    /// (before = `None`), ordered by symbol, day, field. Rows written before revision history
+    /// was kept (migration 0030) count as present at every version.
+    pub async fn revisions_after(
+        &self,
+        version: i64,
+        from: Day,
+        to: Day,
+    ) -> Result<Vec<ValueRevision>, StoreError> {
+        let mut out = Vec::new();
+        let (lo, hi) = (from.0 as i64, to.0 as i64);
+        for series in Series::ALL {
+            let table = series.table();
+            let cols = series.value_columns();
+            let n = cols.len();
+            let fields = series.panel_fields();
+            let venue_join = if series.has_venue() {
+                " AND t.venue = r.venue"
+            } else {
+                ""
+            };
+            let current: Vec<String> = cols.iter().map(|c| format!("t.{c}")).collect();
+            // The earliest change after `version` holds the values as of `version`.
+            let sql = format!(
+                "SELECT r.symbol, r.venue, r.day, r.v1, r.v2, r.v3, r.v4, r.v5, {} \
+                 FROM market_revisions r JOIN {table} t ON t.symbol = r.symbol AND t.day = r.day{venue_join} \
+                 WHERE r.series = $1 AND r.data_version > $2 AND r.day >= $3 AND r.day <= $4 \
+                 AND (r.row_first_version IS NULL OR r.row_first_version <= $2) \
+                 ORDER BY r.symbol, r.venue, r.day, r.data_version",
+                current.join(", ")
+            );
+            let rows = sqlx::query(&sql)
+                .bind(table.to_string())
+                .bind(version)
+                .bind(lo)
+                .bind(hi)
+                .fetch_all(self.pool())
+                .await?;
+            let mut last_key: Option<(String, String, i64)> = None;
+            for r in &rows {
+                let key: (String, String, i64) = (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
+                if last_key.as_ref() == Some(&key) {
+                    continue;
+                }
+                for (i, field) in fields.iter().enumerate().take(n) {
+                    let Some(field) = field else { continue };
+                    let before: Option<f64> = r.try_get(3 + i)?;
+                    let after: Option<f64> = r.try_get(8 + i)?;
+                    if before != after {
+                        out.push(ValueRevision {
+                            series,
+                            symbol: key.0.clone(),
+                            venue: key.1.clone(),
+                            day: Day(key.2 as i32),
+                            field,
+                            before,
+                            after,
+                        });
+                    }
+                }
+                last_key = Some(key);
+            }
+            let venue = if series.has_venue() { "venue" } else { "''" };
+            let sql = format!(
+                "SELECT symbol, {venue} AS venue, day, {} FROM {table} \
+                 WHERE first_version > $1 AND day >= $2 AND day <= $3",
+                cols.join(", ")
+            );
+            let rows = sqlx::query(&sql)
+                .bind(version)
+                .bind(lo)
+                .bind(hi)
+                .fetch_all(self.pool())
+                .await?;
+            for r in &rows {
+                for (i, field) in fields.iter().enumerate().take(n) {
+                    let Some(field) = field else { continue };
+                    let after: Option<f64> = r.try_get(3 + i)?;
+                    if after.is_some() {
+                        out.push(ValueRevision {
+                            series,
+                            symbol: r.try_get(0)?,
+                            venue: r.try_get(1)?,
+                            day: Day(r.try_get::<i64, _>(2)? as i32),
+                            field,
+                            before: None,
+                            after,
+                        });
+                    }
+                }
+            }
+        }
+        out.sort_by(|a, b| {
+            (&a.symbol, a.day, a.field, &a.venue).cmp(&(&b.symbol, b.day, b.field, &b.venue))
+        });
+        Ok(out)
+    }
+}
+
+/// Increments the data version inside `tx` and returns the new value.
+async fn bump_version(tx: &mut sqlx::Transaction<'_, sqlx::Any>) -> Result<i64, StoreError> {
+    let row = sqlx::query(
+        "UPDATE store_meta SET value = value + 1 WHERE name = 'data_version' RETURNING value",
+    )
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(row.try_get(0)?)
 }
 
 async fn insert_assets(

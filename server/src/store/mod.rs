@@ -4,6 +4,7 @@
 //! Queries go through sqlx's `Any` driver so the same code runs on either engine, and the same
 //! tests run against both.
 
+pub mod history;
 pub mod market;
 pub mod panel;
 pub mod quality;
@@ -11,6 +12,7 @@ pub mod testing;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::AnyPool;
+use sqlx::ConnectOptions;
 use std::str::FromStr;
 
 /// Which database engine a store runs on.
@@ -103,12 +105,20 @@ impl Store {
             Backend::Sqlite => sqlite_url(url)?,
             Backend::Postgres => url.to_string(),
         };
-        let options = AnyConnectOptions::from_str(&url)?;
-        let pool = AnyPoolOptions::new()
+        let options = AnyConnectOptions::from_str(&url)?
+            // Every statement at DEBUG (off under the default `info,sqlx=warn` filter). sqlx's own
+            // slow-statement warning carries the whole SQL text, and an import's multi-row upsert
+            // is ~16,000 placeholders long: it goes to DEBUG too, and the bulk paths warn
+            // themselves, in one short line ([`warn_if_slow`]).
+            .log_statements(log::LevelFilter::Debug)
+            .log_slow_statements(log::LevelFilter::Debug, SLOW_STATEMENT);
+        let mut pool = AnyPoolOptions::new()
             // SQLite serialises writers anyway; a few readers are enough for the dashboard.
-            .max_connections(if backend == Backend::Sqlite { 4 } else { 8 })
-            .connect_with(options)
-            .await?;
+            .max_connections(if backend == Backend::Sqlite { 4 } else { 8 });
+        if backend == Backend::Sqlite {
+            pool = pool.after_connect(|conn, _| Box::pin(sqlite_pragmas(conn)));
+        }
+        let pool = pool.connect_with(options).await?;
         let store = Store {
             pool,
             backend,
@@ -119,8 +129,12 @@ impl Store {
         Ok(store)
     }
 
+    /// Applies the pending migrations: the portable ones in `migrations/` plus this engine's own
+    /// in `migrations/sqlite/` or `migrations/postgres/` (SQL the other engine does not accept,
+    /// such as triggers), merged into one sequence by version. The two engine directories hold
+    /// twins under the same version numbers, so each version means the same change on both.
     async fn migrate(&self) -> Result<(), StoreError> {
-        sqlx::migrate!("./migrations").run(&self.pool).await?;
+        migrator(self.backend).run(&self.pool).await?;
         Ok(())
     }
 
@@ -156,6 +170,65 @@ impl Store {
             first_day: first.map(|d| shared::Day(d as i32)),
             last_day: last.map(|d| shared::Day(d as i32)),
         })
+    }
+}
+
+/// Statements slower than this are worth a warning (see [`warn_if_slow`]).
+pub const SLOW_STATEMENT: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Warns, in one short line, when a bulk statement (`what`, e.g. "upsert of 4,000 rows into
+/// daily_bars") took longer than [`SLOW_STATEMENT`]; sqlx's own slow-statement log is kept at
+/// DEBUG because it prints the whole SQL text.
+pub fn warn_if_slow(what: impl FnOnce() -> String, started: std::time::Instant) {
+    let elapsed = started.elapsed();
+    if elapsed >= SLOW_STATEMENT {
+        tracing::warn!(
+            "slow statement: {} took {:.2} s",
+            what(),
+            elapsed.as_secs_f64()
+        );
+    }
+}
+
+/// Per-connection SQLite settings (the `Any` driver takes no pragmas in its URL):
+///
+/// - `journal_mode = WAL`: readers (the dashboard, the panel build's concurrent reads) never
+///   wait for a writer, and a commit appends to the log instead of rewriting pages. Persistent
+///   in the file; a no-op when already set.
+/// - `synchronous = NORMAL`: in WAL mode a commit is still atomic and survives a crash of the
+///   process (the kill-between-submit-and-record test relies on that); only an OS crash or power
+///   loss may lose the last commits. FULL would fsync on every commit.
+/// - `cache_size` 32 MiB and `mmap_size` 256 MiB per connection: the whole real store (~30 MB)
+///   stays in memory, and reads come from the page cache without copying through SQLite's
+///   own buffers.
+/// - `temp_store = MEMORY`: sorts and temporary indices never touch the disk.
+async fn sqlite_pragmas(conn: &mut sqlx::AnyConnection) -> Result<(), sqlx::Error> {
+    use sqlx::Executor;
+    conn.execute(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -32768; \
+         PRAGMA mmap_size = 268435456; PRAGMA temp_store = MEMORY;",
+    )
+    .await?;
+    Ok(())
+}
+
+/// The migrations for `backend`: the portable set plus the engine's own, in version order.
+fn migrator(backend: Backend) -> sqlx::migrate::Migrator {
+    static PORTABLE: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+    static SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+    static POSTGRES: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+    let own = match backend {
+        Backend::Sqlite => &SQLITE,
+        Backend::Postgres => &POSTGRES,
+    };
+    let mut all: Vec<sqlx::migrate::Migration> =
+        PORTABLE.iter().chain(own.iter()).cloned().collect();
+    all.sort_by_key(|m| m.version);
+    // `Migrator`'s fields are public (for `migrate!`) but not a stable API; this is the only
+    // place that builds one by hand, and the test below pins what it must contain.
+    sqlx::migrate::Migrator {
+        migrations: std::borrow::Cow::Owned(all),
+        ..sqlx::migrate::Migrator::DEFAULT
     }
 }
 
@@ -214,6 +287,55 @@ mod tests {
             .unwrap();
         store.ping().await.unwrap();
         assert_eq!(store.bar_summary().await.unwrap(), BarSummary::default());
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn each_engine_gets_the_portable_migrations_and_its_own() {
+        for backend in [Backend::Sqlite, Backend::Postgres] {
+            let m = migrator(backend);
+            let versions: Vec<i64> = m.iter().map(|m| m.version).collect();
+            let mut sorted = versions.clone();
+            sorted.sort_unstable();
+            sorted.dedup();
+            assert_eq!(versions, sorted, "{backend:?}: unique and in order");
+            assert!(
+                versions.contains(&1) && versions.contains(&10),
+                "{versions:?}"
+            );
+            let trigger = m.iter().find(|m| m.version == 40).expect("0040");
+            let own = match backend {
+                Backend::Sqlite => "RAISE(ABORT",
+                Backend::Postgres => "plpgsql",
+            };
+            assert!(
+                trigger.sql.contains(own),
+                "{backend:?} got the other engine's 0040"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn sqlite_runs_in_wal_mode() {
+        use sqlx::Row;
+        let dir = std::env::temp_dir().join(format!("lockstep-wal-{}", std::process::id()));
+        let store = Store::connect(&format!("sqlite://{}/s.db", dir.display()))
+            .await
+            .unwrap();
+        let mut conn = store.pool().acquire().await.unwrap();
+        for (pragma, want) in [("journal_mode", "wal"), ("synchronous", "1")] {
+            let row = sqlx::query(&format!("PRAGMA {pragma}"))
+                .fetch_one(&mut *conn)
+                .await
+                .unwrap();
+            let got: String = row
+                .try_get::<String, _>(0)
+                .or_else(|_| row.try_get::<i64, _>(0).map(|v| v.to_string()))
+                .unwrap();
+            assert_eq!(got, want, "{pragma}");
+        }
+        drop(conn);
+        store.pool().close().await;
         let _ = std::fs::remove_dir_all(dir);
     }
 

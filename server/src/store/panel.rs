@@ -8,12 +8,13 @@
 //! several venues of one asset: Binance first, then the other venues by name.
 //!
 //! The reshape is a hand-written scatter into the column-major buffers (see docs/benchmarks.md
-//! for why not polars): each long row is written once at `asset * n_days + row`.
+//! for why not polars): each stored row is written once at `asset * n_days + row`. The rows
+//! arrive packed by the database, one result row per symbol (see [`Packed`] for why and how
+//! that stays exact).
 
-use super::{Store, StoreError};
+use super::{Backend, Store, StoreError};
 use shared::{Day, Field, Panel};
 use sqlx::Row;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 /// The venue order for funding and open interest: Binance first, then by name.
@@ -21,107 +22,235 @@ fn venue_rank(venue: &str) -> (u8, &str) {
     (u8::from(venue != "binance"), venue)
 }
 
+/// One series' rows, packed by the database: one result row per symbol (and venue), its days
+/// and values in one text column.
+///
+/// Why packed: the drivers hand rows over one at a time (sqlx's SQLite worker thread sends each
+/// row through a channel, and the `Any` driver copies every value again), which cost ~3 µs per
+/// row, ~0.6 s for the real store's 175k rows, almost all of it thread hand-offs and small
+/// allocations (docs/benchmarks.md). Packed, ~700 rows cross the driver instead.
+///
+/// Exact: every value is written in a text form that reads back to the same bits. SQLite's
+/// `quote()` of a REAL prints 15 significant digits when those read back to the same double and
+/// 21 otherwise; PostgreSQL's `float8` output is the shortest exact form (`extra_float_digits`
+/// > 0, the default since 12). A missing value is `NULL`, read as NaN.
+struct Packed {
+    backend: Backend,
+}
+
+impl Packed {
+    /// A value column as exact text.
+    fn value(&self, column: &str) -> String {
+        match self.backend {
+            Backend::Sqlite => format!("quote({column})"),
+            Backend::Postgres => format!("coalesce({column}::text, 'NULL')"),
+        }
+    }
+
+    /// `day v1 v2 ...` per stored row, rows joined by `,`, one result row per `group`.
+    fn query(&self, table: &str, group: &str, columns: &[&str], filter: &str) -> String {
+        let day = match self.backend {
+            Backend::Sqlite => "day",
+            Backend::Postgres => "day::text",
+        };
+        let mut item = day.to_string();
+        for c in columns {
+            item.push_str(" || ' ' || ");
+            item.push_str(&self.value(c));
+        }
+        let agg = match self.backend {
+            Backend::Sqlite => format!("group_concat({item}, ',')"),
+            Backend::Postgres => format!("string_agg({item}, ',')"),
+        };
+        format!("SELECT {group}, {agg} FROM {table} {filter} GROUP BY {group}")
+    }
+}
+
+/// Reads one packed list (`day v1 .. vN,day v1 .. vN,...`), calling `row(day, values)` per item.
+///
+/// A plain byte scan with the numbers parsed by `str::parse` (std's, optimised even in debug
+/// builds): the real store's ~175k items take a few milliseconds in release, and split
+/// iterators compiled without optimisation made debug builds (the tests) several times slower.
+fn unpack<const N: usize>(
+    packed: &str,
+    mut row: impl FnMut(i64, &[f64; N]),
+) -> Result<(), StoreError> {
+    let bytes = packed.as_bytes();
+    let bad = |at: usize, why: &str| {
+        let end = (at + 60).min(packed.len());
+        let near = packed.get(at..end).unwrap_or("");
+        StoreError::Data(format!("packed panel rows at byte {at} ({near:?}): {why}"))
+    };
+    // The end of the token starting at `from`: the next `stop` byte, or the end.
+    let token_end = |from: usize, stop: u8| -> usize {
+        let mut i = from;
+        while i < bytes.len() && bytes[i] != stop {
+            i += 1;
+        }
+        i
+    };
+    let mut values = [f64::NAN; N];
+    let mut at = 0;
+    while at < bytes.len() {
+        let end = token_end(at, b' ');
+        let day: i64 = packed[at..end].parse().map_err(|_| bad(at, "no day"))?;
+        at = end + 1;
+        for (k, v) in values.iter_mut().enumerate() {
+            if at > bytes.len() {
+                return Err(bad(end, "too few values"));
+            }
+            let end = token_end(at, if k + 1 == N { b',' } else { b' ' });
+            let text = &packed[at..end];
+            *v = if text == "NULL" {
+                f64::NAN
+            } else {
+                text.parse().map_err(|_| bad(at, "not a number"))?
+            };
+            at = end + 1;
+        }
+        row(day, &values);
+    }
+    // The last item ends at the end (`at` one past it); exactly at the end means a trailing `,`.
+    if at == bytes.len() && !bytes.is_empty() {
+        return Err(bad(at, "empty last item"));
+    }
+    Ok(())
+}
+
+/// The assets and days of the panel: every symbol with a daily bar (sorted by its bytes) and the
+/// days from the first bar to the last.
+struct Frame {
+    symbols: Vec<String>,
+    first: i64,
+    n_days: usize,
+}
+
+impl Frame {
+    /// The column-major cell of (`asset`, `day`), if `day` is inside the frame.
+    #[inline]
+    fn cell(&self, asset: usize, day: i64) -> Option<usize> {
+        let row = day - self.first;
+        (0..self.n_days as i64)
+            .contains(&row)
+            .then(|| asset * self.n_days + row as usize)
+    }
+
+    fn len(&self) -> usize {
+        self.symbols.len() * self.n_days
+    }
+
+    fn asset(&self, symbol: &str) -> Option<usize> {
+        self.symbols
+            .binary_search_by(|s| s.as_str().cmp(symbol))
+            .ok()
+    }
+}
+
+/// One series read packed and scattered into one buffer per value column. `pos` says where the
+/// symbol, the venue (if any) and the packed text are in each result row.
+async fn read_series<const N: usize>(
+    pool: &sqlx::AnyPool,
+    sql: &str,
+    frame: &Frame,
+    pos: (usize, Option<usize>, usize),
+) -> Result<[Vec<f64>; N], StoreError> {
+    let rows = sqlx::query(sql).fetch_all(pool).await?;
+    let (symbol_at, venue_at, packed_at) = pos;
+    // Per-venue series: for each cell the best-ranked venue with a stored row wins, so the
+    // groups are written worst venue first.
+    let mut groups = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let rank = match venue_at {
+            Some(i) => venue_rank(r.try_get(i)?),
+            None => (0, ""),
+        };
+        groups.push((rank, r));
+    }
+    groups.sort_by(|a, b| b.0.cmp(&a.0));
+    let mut out: [Vec<f64>; N] = std::array::from_fn(|_| vec![f64::NAN; frame.len()]);
+    for (_, r) in groups {
+        // A symbol without bars (filtered out in SQL), or one whose bars arrived after the
+        // frame was read: the data version changed, so the next call rebuilds.
+        let Some(a) = frame.asset(r.try_get(symbol_at)?) else {
+            continue;
+        };
+        unpack::<N>(r.try_get(packed_at)?, |day, v| {
+            if let Some(i) = frame.cell(a, day) {
+                for (o, x) in out.iter_mut().zip(v) {
+                    o[i] = *x;
+                }
+            }
+        })?;
+    }
+    Ok(out)
+}
+
 impl Store {
     /// Builds the full panel from the stored rows; `None` when no daily bar is stored (a panel
-    /// without prices has no days to align to).
+    /// without prices has no days to align to). Each series is read packed (see [`Packed`]),
+    /// only for symbols that have bars, and written straight into the column-major buffers;
+    /// the five reads run concurrently, each on its own pooled connection, and each is
+    /// unpacked as soon as it arrives, while the database still works on the others.
     pub async fn build_panel(&self) -> Result<Option<Panel>, StoreError> {
         let pool = self.pool();
-        // The five reads run concurrently: each pooled connection decodes its rows on its own
-        // thread (SQLite) or socket (PostgreSQL).
-        let (bars, caps, supply, funding, open_interest) = tokio::try_join!(
-            sqlx::query("SELECT symbol, day, open, high, low, close, volume FROM daily_bars")
-                .fetch_all(pool),
-            sqlx::query("SELECT symbol, day, usd FROM market_caps").fetch_all(pool),
-            sqlx::query("SELECT symbol, day, circulating FROM supply_snapshots").fetch_all(pool),
-            sqlx::query("SELECT symbol, venue, day, daily_rate FROM funding").fetch_all(pool),
-            sqlx::query("SELECT symbol, venue, day, usd FROM open_interest").fetch_all(pool),
-        )?;
-        if bars.is_empty() {
+        // The frame, from the bars' primary-key index (symbol, day).
+        let extents =
+            sqlx::query("SELECT symbol, MIN(day), MAX(day) FROM daily_bars GROUP BY symbol")
+                .fetch_all(pool)
+                .await?;
+        if extents.is_empty() {
             return Ok(None);
         }
-        let mut parsed: Vec<(String, i32, [f64; 5])> = Vec::with_capacity(bars.len());
-        for r in &bars {
-            let v = |i: usize| -> Result<f64, sqlx::Error> {
-                Ok(r.try_get::<Option<f64>, _>(i)?.unwrap_or(f64::NAN))
-            };
-            parsed.push((
-                r.try_get(0)?,
-                r.try_get::<i64, _>(1)? as i32,
-                [v(2)?, v(3)?, v(4)?, v(5)?, v(6)?],
-            ));
+        let mut symbols = Vec::with_capacity(extents.len());
+        let (mut first, mut last) = (i64::MAX, i64::MIN);
+        for r in &extents {
+            symbols.push(r.try_get::<String, _>(0)?);
+            first = first.min(r.try_get(1)?);
+            last = last.max(r.try_get(2)?);
         }
-        drop(bars);
-        let mut symbols: Vec<String> = parsed.iter().map(|(s, _, _)| s.clone()).collect();
+        // Byte order, whatever the database's collation.
         symbols.sort_unstable();
-        symbols.dedup();
-        let first = parsed.iter().map(|p| p.1).min().expect("non-empty");
-        let last = parsed.iter().map(|p| p.1).max().expect("non-empty");
-        let n_days = (last - first + 1) as usize;
-        let index: HashMap<&str, usize> = symbols
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.as_str(), i))
-            .collect();
-        let n_assets = symbols.len();
-        let mut data: Vec<Vec<f64>> = (0..Field::COUNT)
-            .map(|_| vec![f64::NAN; n_assets * n_days])
-            .collect();
-        let cell = |symbol: &str, day: i32| -> Option<usize> {
-            let a = *index.get(symbol)?;
-            (day >= first && day <= last).then(|| a * n_days + (day - first) as usize)
+        let frame = Frame {
+            symbols,
+            first,
+            n_days: (last - first + 1) as usize,
         };
-        const BAR_FIELDS: [Field; 5] = [
-            Field::Open,
-            Field::High,
-            Field::Low,
-            Field::Close,
-            Field::Volume,
-        ];
-        for (symbol, day, values) in &parsed {
-            let i = cell(symbol, *day).expect("bar inside the bar range");
-            for (f, v) in BAR_FIELDS.iter().zip(values) {
-                data[*f as usize][i] = *v;
-            }
-        }
-        // Single-valued series keyed by (symbol, day).
-        for (rows, field) in [(caps, Field::MarketCap), (supply, Field::CirculatingSupply)] {
-            let out = &mut data[field as usize];
-            for r in &rows {
-                let symbol: &str = r.try_get(0)?;
-                let day = r.try_get::<i64, _>(1)? as i32;
-                if let Some(i) = cell(symbol, day) {
-                    out[i] = r.try_get::<Option<f64>, _>(2)?.unwrap_or(f64::NAN);
-                }
-            }
-        }
-        // Per-venue series: the best-ranked venue with a stored row wins.
-        for (rows, field) in [
-            (funding, Field::FundingRate),
-            (open_interest, Field::OpenInterest),
+        let packed = Packed {
+            backend: self.backend(),
+        };
+        let keep = "WHERE symbol IN (SELECT DISTINCT symbol FROM daily_bars)";
+        let bars_sql = packed.query(
+            "daily_bars",
+            "symbol",
+            &["open", "high", "low", "close", "volume"],
+            "",
+        );
+        let caps_sql = packed.query("market_caps", "symbol", &["usd"], keep);
+        let supply_sql = packed.query("supply_snapshots", "symbol", &["circulating"], keep);
+        let funding_sql = packed.query("funding", "symbol, venue", &["daily_rate"], keep);
+        let oi_sql = packed.query("open_interest", "symbol, venue", &["usd"], keep);
+        let single = (0, None, 1);
+        let by_venue = (0, Some(1), 2);
+        let ([open, high, low, close, volume], [caps], [supply], [funding], [oi]) = tokio::try_join!(
+            read_series::<5>(pool, &bars_sql, &frame, single),
+            read_series::<1>(pool, &caps_sql, &frame, single),
+            read_series::<1>(pool, &supply_sql, &frame, single),
+            read_series::<1>(pool, &funding_sql, &frame, by_venue),
+            read_series::<1>(pool, &oi_sql, &frame, by_venue),
+        )?;
+        let mut panel = Panel::new(Day(first as i32), frame.n_days, frame.symbols)
+            .map_err(|e| StoreError::Data(e.to_string()))?;
+        for (field, values) in [
+            (Field::Open, open),
+            (Field::High, high),
+            (Field::Low, low),
+            (Field::Close, close),
+            (Field::Volume, volume),
+            (Field::MarketCap, caps),
+            (Field::CirculatingSupply, supply),
+            (Field::FundingRate, funding),
+            (Field::OpenInterest, oi),
         ] {
-            let mut best: HashMap<usize, (String, f64)> = HashMap::new();
-            for r in &rows {
-                let symbol: &str = r.try_get(0)?;
-                let day = r.try_get::<i64, _>(2)? as i32;
-                let Some(i) = cell(symbol, day) else { continue };
-                let venue: String = r.try_get(1)?;
-                let v = r.try_get::<Option<f64>, _>(3)?.unwrap_or(f64::NAN);
-                match best.get_mut(&i) {
-                    Some(cur) if venue_rank(&venue) >= venue_rank(&cur.0) => {}
-                    Some(cur) => *cur = (venue, v),
-                    None => {
-                        best.insert(i, (venue, v));
-                    }
-                }
-            }
-            let out = &mut data[field as usize];
-            for (i, (_, v)) in best {
-                out[i] = v;
-            }
-        }
-        let mut panel =
-            Panel::new(Day(first), n_days, symbols).map_err(|e| StoreError::Data(e.to_string()))?;
-        for (field, values) in Field::ALL.into_iter().zip(data) {
             panel
                 .set_field(field, values)
                 .map_err(|e| StoreError::Data(e.to_string()))?;
@@ -246,5 +375,47 @@ impl Store {
         }
         cache.insert(key.clone(), encoded.clone());
         Ok(encoded)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read<const N: usize>(packed: &str) -> Result<Vec<(i64, [f64; N])>, StoreError> {
+        let mut out = Vec::new();
+        unpack::<N>(packed, |day, v| out.push((day, *v)))?;
+        Ok(out)
+    }
+
+    #[test]
+    fn packed_rows_read_back_exactly() {
+        let rows = read::<2>("19000 1.5 NULL,19002 -2.5e-300 9.0e+999,-3 0.1 3").unwrap();
+        assert_eq!(rows.len(), 3);
+        assert_eq!(rows[0].0, 19000);
+        assert_eq!(rows[0].1[0], 1.5);
+        assert!(rows[0].1[1].is_nan(), "NULL is missing");
+        assert_eq!(rows[1].1, [-2.5e-300, f64::INFINITY]);
+        assert_eq!(rows[2], (-3, [0.1, 3.0]));
+        // SQLite's 21-digit form of a double its 15 digits cannot carry.
+        let x: f64 = 0.1 + 0.2;
+        let rows = read::<1>(&format!("7 {:.20e}", x)).unwrap();
+        assert_eq!(rows[0].1[0].to_bits(), x.to_bits());
+        assert!(read::<1>("").unwrap().is_empty());
+    }
+
+    #[test]
+    fn malformed_packed_rows_are_errors_not_panics() {
+        for bad in [
+            "19000 1.5",
+            "x 1 2",
+            "19000 1 abc",
+            "19000  2",
+            "19000 1 2,",
+            "19000",
+        ] {
+            let err = read::<2>(bad).expect_err(bad).to_string();
+            assert!(err.contains("packed panel rows"), "{bad}: {err}");
+        }
     }
 }

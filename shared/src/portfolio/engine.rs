@@ -92,6 +92,12 @@ pub struct TargetCache {
     eff: Vec<f64>,
     pinned: Vec<bool>,
     zeros: Vec<f64>,
+    /// What the last blend was made of: per strategy the anchor of the computation it held
+    /// (`None` when inactive before computing, i.e. zeros) and its effective weight's bits.
+    /// Equal keys give the same blend bit for bit, so it is copied instead of recomputed.
+    last_key: Vec<(Option<Day>, u64)>,
+    key: Vec<(Option<Day>, u64)>,
+    last_blend: Vec<f64>,
 }
 
 /// One strategy's state on the day last passed to [`TargetEngine::blend_into`].
@@ -221,6 +227,12 @@ impl TargetEngine {
     /// weights into `weights` (one slot per panel asset) and leaves each strategy's held targets
     /// in `cache`, readable with [`TargetCache::strategy`].
     ///
+    /// Returns whether the blend was recomputed: `false` when every strategy holds the same
+    /// computation (anchor) with the same effective weight as in the previous call on this
+    /// cache, in which case `weights` receives a copy of that call's blend — the same bits, as
+    /// the blend is a function of exactly those inputs. Between rebalance dates this is most
+    /// days, and it lets the backtest skip its per-day work on them.
+    ///
     /// # Panics
     /// If `weights.len()` is not the panel's asset count.
     pub fn blend_into(
@@ -229,7 +241,7 @@ impl TargetEngine {
         t: usize,
         cache: &mut TargetCache,
         weights: &mut [f64],
-    ) {
+    ) -> bool {
         let n_strat = self.strategies.len();
         let n_assets = panel.n_assets();
         assert_eq!(weights.len(), n_assets, "one weight slot per asset");
@@ -273,13 +285,31 @@ impl TargetEngine {
             });
         }
         effective_weights_into(&cache.items, &mut cache.eff, &mut cache.pinned);
-        let cache = &*cache;
-        blend_into(
-            self.leverage,
-            &cache.eff,
-            (0..n_strat).map(|k| cache.strategy(k).targets),
-            weights,
-        );
+        cache.key.clear();
+        for k in 0..n_strat {
+            let anchor = match cache.today[k] {
+                Today::Slot => cache.last[k].as_ref().map(|c| c.anchor),
+                Today::Inactive(_) => None,
+            };
+            cache.key.push((anchor, cache.eff[k].to_bits()));
+        }
+        if !fresh && cache.last_blend.len() == n_assets && cache.key == cache.last_key {
+            weights.copy_from_slice(&cache.last_blend);
+            return false;
+        }
+        {
+            let cache = &*cache;
+            blend_into(
+                self.leverage,
+                &cache.eff,
+                (0..n_strat).map(|k| cache.strategy(k).targets),
+                weights,
+            );
+        }
+        cache.last_blend.clear();
+        cache.last_blend.extend_from_slice(weights);
+        std::mem::swap(&mut cache.key, &mut cache.last_key);
+        true
     }
 }
 
@@ -437,6 +467,30 @@ mod tests {
             let live = e.targets_at(&p.truncate_to(t).unwrap(), t, &mut TargetCache::new());
             assert_eq!(live.weights[0], *want);
         }
+    }
+
+    #[test]
+    fn blend_is_reused_only_while_nothing_it_is_made_of_changes() {
+        // Two strategies, rebalancing every 4 and 6 days (day = row + 10).
+        let p = panel((0..30).map(|r| 100.0 + r as f64).collect(), 10);
+        let e = engine(vec![
+            (0.6, false, None, Box::new(Probe { n: 4, regime: None })),
+            (0.4, false, None, Box::new(Probe { n: 6, regime: None })),
+        ]);
+        let mut cache = TargetCache::new();
+        let mut w = vec![0.0; 1];
+        let mut recomputed = Vec::new();
+        for t in 0..30 {
+            recomputed.push(e.blend_into(&p, t, &mut cache, &mut w));
+            let fresh = e.targets_at(&p, t, &mut TargetCache::new());
+            assert_eq!(w[0].to_bits(), fresh.weights[0].to_bits(), "row {t}");
+        }
+        // Recomputed exactly on the days one of the anchors moves (days divisible by 4 or 6)
+        // and on the first row; the second strategy is waiting until day 12 (row 2).
+        let want: Vec<bool> = (0..30)
+            .map(|t| t == 0 || (t + 10) % 4 == 0 || (t + 10) % 6 == 0)
+            .collect();
+        assert_eq!(recomputed, want);
     }
 
     #[test]

@@ -30,15 +30,28 @@
 //!    `Σ |w|`, net `Σ w`; turnover is `Σ notional / N`.
 //!
 //! # Per-strategy attribution
-//! The source may also give, per strategy, its contribution to the blended target of each asset
-//! (strategy-major, summing over strategies to the blended target). Day `t`'s P&L of asset `a`
-//! (price + funding) is split across strategies in proportion to their signed contributions to
-//! the targets in force at `t − 1` (`by_strategy[s][a] / target[a]`, which sums to 1, and gives a
-//! strategy that was netted against another its own side of the P&L). Fees paid at `t` on asset
-//! `a` are split by the targets decided at `t` (or at `t − 1` for a full exit). P&L on an asset
-//! whose target was exactly 0 (netted out, or held only because it could not trade) is
-//! `unattributed`. Each part is divided by `NAV_{t−1}`, so the strategies' contributions plus the
-//! unattributed part add up to the day's return.
+//! The source may also give, per strategy, its part of the blended target of each asset
+//! (`leverage × effective_weight × strategy target`, strategy-major; the parts sum over
+//! strategies to the blended target). With `NAV_{t−1}` the NAV at the previous close:
+//!
+//! - **Price and funding.** An asset held over `(close t−1, close t]` returns
+//!   `r_a = P&L_a / (units × mark_{t−1})` (price move minus funding, on the value held at the
+//!   previous close). Strategy `s` is credited `part_{t−1}[s][a] × r_a`: its own target weight
+//!   decided at `t − 1` times the asset's return. A strategy netted against another keeps its
+//!   own side of the P&L, and no part is ever divided by a netted target, so two strategies that
+//!   nearly cancel cannot produce large offsetting lines (the previous split by
+//!   `part / net target` did, because the held weight drifts away from a near-zero target).
+//! - **Fees** paid at `t` on asset `a` are split in proportion to each strategy's
+//!   `|part_t[s][a] − part_{t−1}[s][a]|` (who changed their target and so caused the trade);
+//!   when no part changed (a `time` rebalance of drift, a stale close) by `|part_t[s][a]|`, else
+//!   by `|part_{t−1}[s][a]|`. Each strategy's share lies between 0 and the fee.
+//! - **Unattributed** is everything else: the held weight's distance from the target (drift
+//!   inside the threshold band, positions that could not trade), and fees with no strategy
+//!   behind them.
+//!
+//! Each amount is divided by `NAV_{t−1}`, so the strategies' contributions plus the unattributed
+//! part add up to the day's return (a property test checks this every day, and checks each
+//! strategy's price part against `Σ_a part × r_a` recomputed from the panel).
 
 mod simulate;
 
@@ -126,6 +139,19 @@ pub enum SimError<E> {
     Source { day: Day, source: E },
 }
 
+/// What a [`TargetSource`] decided at one close.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// `weights` (and `by_strategy`) hold the targets decided at this close; `rebalance` says
+    /// whether the row is a rebalance date (targets were recomputed).
+    New { rebalance: bool },
+    /// Exactly the previous row's targets and breakdown: `weights` still holds them (the
+    /// source may have rewritten the same values), `by_strategy` is left to the simulator, and
+    /// the row is not a rebalance date. Lets the simulator skip its per-day scan of every asset
+    /// on the days between rebalance dates. Never answered for a source's first row.
+    Same,
+}
+
 /// Yields the target weights decided at each close. The backtest feeds it from the
 /// `TargetEngine`; tests use [`FnSource`].
 pub trait TargetSource {
@@ -137,11 +163,12 @@ pub trait TargetSource {
         0
     }
 
-    /// Fills `weights` (one zeroed slot per asset) with the target weights decided at the close
-    /// of panel row `row`, and `by_strategy` (zeroed, `n_strategies × n_assets`,
-    /// strategy-major; empty when there is no breakdown or the simulator records no detail)
-    /// with each strategy's contribution to
-    /// them. Returns whether `row` is a rebalance date (targets were recomputed).
+    /// The target weights decided at the close of panel row `row` (rows are asked in order).
+    ///
+    /// `weights` has one slot per asset and holds the previous row's targets (zeros on the
+    /// first row): a source answering [`Decision::New`] writes every slot. `by_strategy`
+    /// (zeroed, `n_strategies × n_assets`, strategy-major; empty when there is no breakdown or
+    /// the simulator records no detail) receives each strategy's contribution to them.
     ///
     /// # Errors
     /// Whatever the source fails with; the simulation stops with [`SimError::Source`].
@@ -150,16 +177,25 @@ pub trait TargetSource {
         row: usize,
         weights: &mut [f64],
         by_strategy: &mut [f64],
-    ) -> Result<bool, Self::Error>;
+    ) -> Result<Decision, Self::Error>;
 }
 
 /// A [`TargetSource`] from a closure `(row, weights) -> is_rebalance_date`, without breakdown.
+/// The closure gets zeroed weights every row.
 pub struct FnSource<F>(pub F);
 
 impl<F: FnMut(usize, &mut [f64]) -> bool> TargetSource for FnSource<F> {
     type Error = std::convert::Infallible;
-    fn targets(&mut self, row: usize, w: &mut [f64], _: &mut [f64]) -> Result<bool, Self::Error> {
-        Ok((self.0)(row, w))
+    fn targets(
+        &mut self,
+        row: usize,
+        w: &mut [f64],
+        _: &mut [f64],
+    ) -> Result<Decision, Self::Error> {
+        w.fill(0.0);
+        Ok(Decision::New {
+            rebalance: (self.0)(row, w),
+        })
     }
 }
 

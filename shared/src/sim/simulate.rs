@@ -1,7 +1,7 @@
 //! The daily loop of the simulator; the semantics are documented in the parent module.
 
-use super::{SimConfig, SimError, SimOutput, TargetSource, Trade, TradeReason};
-use crate::panel::{Field, Panel};
+use super::{Decision, SimConfig, SimError, SimOutput, TargetSource, Trade, TradeReason};
+use crate::panel::Panel;
 
 /// Simulates panel rows `first..=last` with targets from `source`.
 ///
@@ -44,22 +44,15 @@ pub fn simulate<S: TargetSource>(
         unattributed: Vec::with_capacity(if detail { n_days } else { 0 }),
     };
 
-    // One slice per asset: the loops only touch assets that are held or targeted, so they read
-    // the column-major panel directly rather than transposing it.
-    let closes: Vec<&[f64]> = (0..n_assets)
-        .map(|a| panel.series(Field::Close, a))
-        .collect();
-    let funding: Vec<&[f64]> = (0..n_assets)
-        .map(|a| panel.series(Field::FundingRate, a))
-        .collect();
-
     let mut units = vec![0.0; n_assets];
     let mut mark = vec![f64::NAN; n_assets];
     let mut stale = vec![0u32; n_assets];
     let mut asset_pnl = vec![0.0; n_assets];
     let mut asset_fee = vec![0.0; n_assets];
     let mut target = vec![0.0; n_assets];
-    let mut prev_target = vec![0.0; n_assets];
+    // Value of each held asset at the previous close (after that day's trades): the base of
+    // the asset's return today, for attribution.
+    let mut asset_val0 = vec![0.0; n_assets];
     // The breakdown is only read for attribution: without it the source gets an empty slice
     // and skips the work.
     let by_len = if attribute { n_strat * n_assets } else { 0 };
@@ -73,15 +66,23 @@ pub fn simulate<S: TargetSource>(
     let mut held: Vec<usize> = Vec::with_capacity(n_assets);
     let mut touch: Vec<usize> = Vec::with_capacity(n_assets);
     let mut targeted: Vec<usize> = vec![0; n_assets];
+    let mut n_targeted = 0;
 
     let mut cash = cfg.initial_nav;
     let mut nav_prev = cfg.initial_nav;
 
     for (i, row) in (first..=last).enumerate() {
         let day = panel.day(row);
+        // Today's close and funding of every asset, adjacent in memory (a row-major copy the
+        // panel makes once): the loops below read only held or targeted assets.
+        let cf = panel.close_and_funding_at(row);
+        if row < last {
+            prefetch(panel.close_and_funding_at(row + 1));
+        }
         if detail {
             asset_pnl.fill(0.0);
             asset_fee.fill(0.0);
+            asset_val0.fill(0.0);
         }
         let mut fills = Fills {
             fees: 0.0,
@@ -99,7 +100,8 @@ pub fn simulate<S: TargetSource>(
             if units[a] == 0.0 {
                 continue;
             }
-            let c = closes[a][row];
+            asset_val0[a] = units[a] * mark[a];
+            let [c, rate] = cf[a];
             if c.is_finite() && c > 0.0 {
                 asset_pnl[a] = units[a] * (c - mark[a]);
                 mark[a] = c;
@@ -107,7 +109,6 @@ pub fn simulate<S: TargetSource>(
             } else {
                 stale[a] += 1;
             }
-            let rate = funding[a][row];
             if rate.is_finite() {
                 let f = units[a] * mark[a] * rate;
                 cash -= f;
@@ -131,31 +132,41 @@ pub fn simulate<S: TargetSource>(
         }
         let nav_pre = cash + held_value;
 
-        // 5. Targets decided at this close; the first day always trades to them.
-        target.fill(0.0);
+        // 5. Targets decided at this close; the first day always trades to them. `target`
+        // keeps the previous day's targets: on a `Same` day (most days between rebalance
+        // dates) they, the compacted list and the breakdown stay as they were.
         by.fill(0.0);
-        let rebalance = source
+        let decision = source
             .targets(row, &mut target, &mut by)
-            .map_err(|source| SimError::Source { day, source })?
-            || i == 0;
-        // Branch-free compaction of the non-zero targets (this scan of every asset runs every
-        // day), then a merge with the held list.
-        let (mut n_targeted, mut all_finite) = (0, true);
-        for (a, &w) in target.iter().enumerate() {
-            all_finite &= w.is_finite();
-            targeted[n_targeted] = a;
-            n_targeted += usize::from(w != 0.0);
-        }
-        if !all_finite {
-            let a = target
-                .iter()
-                .position(|w| !w.is_finite())
-                .expect("one is not");
-            return Err(SimError::BadTarget {
-                day,
-                asset: a,
-                value: target[a],
-            });
+            .map_err(|source| SimError::Source { day, source })?;
+        let same = decision == Decision::Same && i > 0;
+        let rebalance = match decision {
+            Decision::New { rebalance } => rebalance || i == 0,
+            Decision::Same => i == 0,
+        };
+        if same {
+            by.copy_from_slice(&prev_by);
+        } else {
+            // Branch-free compaction of the non-zero targets (a scan of every asset), then a
+            // merge with the held list.
+            let mut all_finite = true;
+            n_targeted = 0;
+            for (a, &w) in target.iter().enumerate() {
+                all_finite &= w.is_finite();
+                targeted[n_targeted] = a;
+                n_targeted += usize::from(w != 0.0);
+            }
+            if !all_finite {
+                let a = target
+                    .iter()
+                    .position(|w| !w.is_finite())
+                    .expect("one is not");
+                return Err(SimError::BadTarget {
+                    day,
+                    asset: a,
+                    value: target[a],
+                });
+            }
         }
         touch.clear();
         let (mut h, mut k) = (0, 0);
@@ -180,7 +191,7 @@ pub fn simulate<S: TargetSource>(
             if units[a] == 0.0 && t == 0.0 {
                 continue;
             }
-            let c = closes[a][row];
+            let c = cf[a][0];
             if c.is_finite() && c > 0.0 {
                 let current = if units[a] != 0.0 {
                     units[a] * mark[a] / nav_pre
@@ -239,38 +250,101 @@ pub fn simulate<S: TargetSource>(
             contrib.fill(0.0);
             for a in 0..n_assets {
                 if asset_pnl[a] != 0.0 {
-                    if attribute && prev_target[a] != 0.0 {
+                    // Strategy s earns its own target weight (decided at t-1) times the asset's
+                    // return over the day; the rest (drift inside the band, positions that
+                    // could not trade) is unattributed. No division by a netted target, so
+                    // two strategies netting each other out cannot produce huge offsetting
+                    // parts.
+                    let mut rest = asset_pnl[a];
+                    if attribute && asset_val0[a] != 0.0 {
+                        let r = asset_pnl[a] / asset_val0[a];
                         for s in 0..n_strat {
-                            contrib[s] += asset_pnl[a] * prev_by[s * n_assets + a] / prev_target[a];
+                            let part = prev_by[s * n_assets + a] * nav_prev * r;
+                            contrib[s] += part;
+                            rest -= part;
                         }
-                    } else {
-                        unattributed += asset_pnl[a];
                     }
+                    unattributed += rest;
                 }
                 if asset_fee[a] != 0.0 {
-                    let (t, b) = if target[a] != 0.0 {
-                        (target[a], &by)
+                    let fee = asset_fee[a];
+                    let basis = if attribute {
+                        fee_basis(&by, &prev_by, n_strat, n_assets, a)
                     } else {
-                        (prev_target[a], &prev_by)
+                        FeeBasis::None
                     };
-                    if attribute && t != 0.0 {
-                        for s in 0..n_strat {
-                            contrib[s] -= asset_fee[a] * b[s * n_assets + a] / t;
-                        }
-                    } else {
-                        unattributed -= asset_fee[a];
+                    for (s, c) in contrib.iter_mut().enumerate() {
+                        let (x, y) = (by[s * n_assets + a], prev_by[s * n_assets + a]);
+                        *c -= fee
+                            * match basis {
+                                FeeBasis::Change(tot) => (x - y).abs() / tot,
+                                FeeBasis::Now(tot) => x.abs() / tot,
+                                FeeBasis::Before(tot) => y.abs() / tot,
+                                FeeBasis::None => break,
+                            };
+                    }
+                    if basis == FeeBasis::None {
+                        unattributed -= fee;
                     }
                 }
             }
             out.contributions
                 .extend(contrib.iter().map(|c| c / nav_prev));
             out.unattributed.push(unattributed / nav_prev);
-            std::mem::swap(&mut prev_target, &mut target);
             std::mem::swap(&mut prev_by, &mut by);
         }
         nav_prev = nav;
     }
     Ok(out)
+}
+
+/// What a fee on one asset is split by (see the module docs): the strategies' changes of
+/// their target in it (what caused the trade), else their targets now, else their targets
+/// before; each carries the total of the absolute values it divides by.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum FeeBasis {
+    Change(f64),
+    Now(f64),
+    Before(f64),
+    None,
+}
+
+fn fee_basis(by: &[f64], prev_by: &[f64], n_strat: usize, n_assets: usize, a: usize) -> FeeBasis {
+    let (mut change, mut now, mut before) = (0.0, 0.0, 0.0);
+    for s in 0..n_strat {
+        let (x, y) = (by[s * n_assets + a], prev_by[s * n_assets + a]);
+        change += (x - y).abs();
+        now += x.abs();
+        before += y.abs();
+    }
+    if change > 0.0 {
+        FeeBasis::Change(change)
+    } else if now > 0.0 {
+        FeeBasis::Now(now)
+    } else if before > 0.0 {
+        FeeBasis::Before(before)
+    } else {
+        FeeBasis::None
+    }
+}
+
+/// Asks the CPU to start loading tomorrow's row of closes and funding rates while today's is
+/// processed: the held assets are scattered over the row, so without it each is a cache miss.
+/// A hint only (no effect on any value); a no-op where the platform has no prefetch
+/// instruction (wasm32).
+#[inline]
+fn prefetch(row: &[[f64; 2]]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        // One hint per 64-byte line (four assets).
+        for chunk in row.chunks(4) {
+            // SAFETY: prefetching is a hint that never faults, and the pointer is in bounds.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(chunk.as_ptr().cast::<i8>()) };
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = row;
 }
 
 /// The day's fills: cash moves, fee and notional totals.
@@ -356,6 +430,7 @@ mod tests {
     use super::super::{Costs, FnSource};
     use super::*;
     use crate::calendar::Day;
+    use crate::panel::Field;
     use crate::portfolio::rebalance::RebalancePolicy;
     use proptest::prelude::*;
     use std::convert::Infallible;
@@ -580,15 +655,20 @@ mod tests {
         fn n_strategies(&self) -> usize {
             2
         }
-        fn targets(&mut self, _: usize, w: &mut [f64], by: &mut [f64]) -> Result<bool, Infallible> {
+        fn targets(
+            &mut self,
+            _: usize,
+            w: &mut [f64],
+            by: &mut [f64],
+        ) -> Result<Decision, Infallible> {
             by.copy_from_slice(&[0.6, 0.0, -0.2, 0.4]);
             w.copy_from_slice(&[0.4, 0.4]);
-            Ok(true)
+            Ok(Decision::New { rebalance: true })
         }
     }
 
     #[test]
-    fn attribution_is_pro_rata_and_sums_to_the_return() {
+    fn attribution_by_own_target_times_return_and_sums_to_the_return() {
         let p = panel(&[&[100.0, 110.0, 121.0], &[10.0, 9.0, 9.0]], &[]);
         let out = simulate(
             &p,
@@ -607,21 +687,78 @@ mod tests {
                 out.returns[i]
             );
         }
-        // Day 0: only fees (0.8 NAV traded × 10 bps = 0.8): A's 0.4 fee split 1.5 / -0.5,
-        // B's 0.4 fee all to s1.
-        assert!(close(out.contributions[0], -0.6 / 1000.0));
-        assert!(close(out.contributions[1], (0.2 - 0.4) / 1000.0));
-        // Day 1: A +10 % on 0.4 × 999.2 → P&L 39.968, s0 gets 1.5×, s1 -0.5×; B -10 % all s1.
-        let a_pnl = 0.4 * 999.2 * 0.1;
-        let b_pnl = -0.4 * 999.2 * 0.1;
-        let fee1 = out.fees[1];
-        assert!(out.contributions[2] > 1.5 * a_pnl / 999.2 - fee1 / 999.2);
+        // Day 0: only fees, split by each strategy's change of target. A: 400 notional, fee
+        // 0.4, changes 0.6 and 0.2 → 0.3 / 0.1; B: fee 0.4, all s1's.
+        assert!(close(out.contributions[0], -0.3 / 1000.0));
+        assert!(close(out.contributions[1], -0.5 / 1000.0));
+        assert_eq!(out.unattributed[0], 0.0);
+        // Day 1: A +10 %, B -10 %. s0 earns 0.6 × 10 %; s1 -0.2 × 10 % + 0.4 × -10 %. The time
+        // policy trades back to unchanged targets: the fees are split by the targets now
+        // (A: 0.6 / 0.2 of 0.8; B: all s1).
+        let nav0 = out.nav[0];
+        let fee_a = out.trades[2].fee;
+        let fee_b = out.trades[3].fee;
+        assert_eq!((out.trades[2].asset, out.trades[3].asset), (0, 1));
+        assert!(close(out.contributions[2], 0.06 - 0.75 * fee_a / nav0));
         assert!(close(
-            out.contributions[2] + out.contributions[3],
-            (a_pnl + b_pnl - fee1) / 999.2
+            out.contributions[3],
+            -0.02 - 0.04 - (0.25 * fee_a + fee_b) / nav0
+        ));
+        // The rest is the drift of the held weights from the targets (bought on the NAV
+        // before fees): A held 400 / 999.2, B 400 / 999.2.
+        let held = 400.0 / nav0;
+        assert!(close(
+            out.unattributed[1],
+            (held - 0.4) * 0.1 + (held - 0.4) * -0.1
         ));
     }
 
+    /// A source of `n` strategies whose parts net against each other asset by asset (the case
+    /// the dashboard showed as huge offsetting lines when P&L was split by part / net target).
+    struct Netting {
+        n_strat: usize,
+        seed: u64,
+    }
+
+    impl TargetSource for Netting {
+        type Error = Infallible;
+        fn n_strategies(&self) -> usize {
+            self.n_strat
+        }
+        fn targets(
+            &mut self,
+            row: usize,
+            w: &mut [f64],
+            by: &mut [f64],
+        ) -> Result<Decision, Infallible> {
+            if !row.is_multiple_of(4) && row > 0 {
+                // Between rebalance dates the parts are the previous row's.
+                return Ok(Decision::Same);
+            }
+            w.fill(0.0);
+            let n = w.len();
+            for a in 0..n {
+                let mut sum = 0.0;
+                for s in 0..self.n_strat {
+                    let h = (self.seed ^ (row as u64 / 4 * 31 + a as u64 * 7 + s as u64 * 13))
+                        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+                        >> 40;
+                    // Parts of ±0.1 that nearly cancel, plus the odd exact cancellation.
+                    let x = if s > 0 && s == self.n_strat - 1 && h.is_multiple_of(3) {
+                        1e-9 - sum
+                    } else {
+                        (h % 5) as f64 * 0.05 - 0.1
+                    };
+                    if !by.is_empty() {
+                        by[s * n + a] = x;
+                    }
+                    sum += x;
+                    w[a] += x;
+                }
+            }
+            Ok(Decision::New { rebalance: true })
+        }
+    }
     #[test]
     fn detail_off_keeps_the_series_identical() {
         let p = crate::synth::generate(&crate::synth::SynthConfig {
@@ -653,6 +790,58 @@ mod tests {
             prop_assert!(out.trades.is_empty());
             prop_assert!(out.nav.iter().all(|&n| n == 1000.0));
             prop_assert!(out.returns.iter().all(|&r| r == 0.0));
+        }
+
+        /// Every day, the strategies' contributions plus the unattributed part equal the day's
+        /// return, and each strategy's price part is its own target weight times the asset's
+        /// return (so it is bounded by its gross weight × the largest asset move, however the
+        /// strategies net), while its fee part lies between 0 and the day's fees.
+        #[test]
+        fn attribution_adds_up_and_is_each_strategys_own_pnl(seed in 0u64..1000, n_strat in 1usize..4, th in prop_oneof![Just(None), (0.0f64..0.08).prop_map(Some)], fee in 0.0f64..30.0) {
+            let p = crate::synth::generate(&crate::synth::SynthConfig { seed, n_assets: 10, n_days: 50, ..Default::default() }).unwrap();
+            let policy = th.map_or(RebalancePolicy::Time, |threshold| RebalancePolicy::Threshold { threshold });
+            let c = SimConfig { stale_days: 3, ..cfg(policy, fee) };
+            let out = simulate(&p, 0, 49, &c, &mut Netting { n_strat, seed }).unwrap();
+            // The parts the source gave, to recompute each strategy's price P&L by hand.
+            let mut src = Netting { n_strat, seed };
+            let n = p.n_assets();
+            let parts: Vec<Vec<f64>> = (0..50).map(|row| {
+                let (mut w, mut by) = (vec![0.0; n], vec![0.0; n_strat * n]);
+                // Rows between multiples of 4 repeat the last multiple's parts.
+                src.targets(row - row % 4, &mut w, &mut by).unwrap();
+                by
+            }).collect();
+            for i in 0..out.n_days() {
+                let cs = &out.contributions[i * n_strat..(i + 1) * n_strat];
+                let sum = cs.iter().sum::<f64>() + out.unattributed[i];
+                prop_assert!((sum - out.returns[i]).abs() < 1e-12, "day {}: {} vs {}", i, sum, out.returns[i]);
+                if i == 0 {
+                    continue;
+                }
+                let nav_prev = out.nav[i - 1];
+                let fees = out.fees[i] / nav_prev;
+                for (s, &contrib) in cs.iter().enumerate() {
+                    // Price part by hand: Σ_a part × (held asset's P&L / its value at t-1),
+                    // from the holdings and the panel (marks carry over missing closes).
+                    let mut price = 0.0;
+                    for a in 0..n {
+                        let h0 = out.holdings_on(i - 1)[a];
+                        if h0 == 0.0 {
+                            continue;
+                        }
+                        let mark0 = (0..i).rev().map(|r| p.get(Field::Close, a, r)).find(|c| c.is_finite() && *c > 0.0).unwrap();
+                        let c1 = p.get(Field::Close, a, i);
+                        let mark1 = if c1.is_finite() && c1 > 0.0 { c1 } else { mark0 };
+                        let rate = p.get(Field::FundingRate, a, i);
+                        let rate = if rate.is_finite() { rate } else { 0.0 };
+                        let r = mark1 / mark0 - 1.0 - mark1 / mark0 * rate;
+                        price += parts[i - 1][s * n + a] * r;
+                    }
+                    let fee_part = price - contrib;
+                    prop_assert!(fee_part > -1e-12 && fee_part < fees + 1e-12,
+                        "day {} strategy {}: contribution {} price part {} fees {}", i, s, contrib, price, fees);
+                }
+            }
         }
 
         #[test]

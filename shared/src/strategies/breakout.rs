@@ -3,21 +3,30 @@
 //! Per asset, day by day over the last `replay_days` days of the window, starting flat:
 //! 1. exits first: a long exits when the close is below the minimum of the previous
 //!    `exit_lookback` closes, a short when it is above their maximum;
-//! 2. then entries, which take precedence over whatever position is held: close above the
-//!    maximum of the previous `entry_lookback` closes → long, below their minimum → short. So a
-//!    position that exits can re-enter the other way the same day (a same-day flip), and an entry
-//!    signal against an open position flips it.
+//! 2. then entries, **only from flat** (including a position that exited in step 1): close
+//!    above the maximum of the previous `entry_lookback` closes → long, below their minimum →
+//!    short. So a position that exits can re-enter the other way the same day (a same-day
+//!    flip), but an entry signal against an open position that did not exit is ignored: the
+//!    position is held until its exit channel breaks.
+//!
+//! Why flat-only entries: the predecessor (`signals/calc_breakout_signals.py`, which its
+//! `breakout` config drove) checked entries only while flat, and the issue pins "exits are
+//! checked before entries and a same-day flip is allowed" — an order that only matters when
+//! entries wait for a flat state (if entries overrode any position, the order of the two checks
+//! would never change the result). Lockstep differs from the predecessor in two pinned ways:
+//! channels are of closes (it used highs/lows), and the same-day flip (it re-entered a day later).
 //!
 //! All comparisons are strict, so a close equal to the channel edge is no signal. The state at
 //! `t` is the target: longs and shorts are weighted by inverse volatility (or equally), each
-//! side normalised to its allocation. Because entries override the state, the replay start only
-//! matters until the first entry; `replay_days` (default 140) bounds how far back that can be.
+//! side normalised to its allocation.
 //!
-//! Speed: entries override the state, so only the last entry day and the exits after it matter.
-//! [`replay`] walks back from `t` to the last entry and forward from there; each channel test
-//! stops at the first close that breaks it. On market data that is a few dozen comparisons per
-//! asset per date rather than a full replay of `replay_days` days (the worst case, no entry at
-//! all, is `replay_days · entry_lookback` comparisons). No allocation per asset.
+//! Speed: a day whose close breaks *both* channels in the same direction (above the maximum of
+//! the previous `max(entry, exit)` closes, or below their minimum) sets the state whatever it
+//! was: a short exits and the entry goes long, a flat book goes long, a long stays long (and
+//! the mirror image). [`replay`] walks back from `t` to the latest such day and replays forward
+//! from there (from flat at the window's first full-channel day if there is none). Each channel
+//! test stops at the first close that breaks it, a handful of comparisons on typical prices. No
+//! allocation per asset.
 
 use super::common::{window, Candidate, CrossSection, Defaults};
 use super::params::Params;
@@ -77,12 +86,9 @@ impl Breakout {
 /// position after the last day. Days `w..closes.len()` are replayed from flat, with
 /// `w = max(entry, exit)`, so every replayed day has full channels.
 ///
-/// Because an entry sets the position whatever it was, the state at the end depends only on
-/// the last entry day and on whether that position exited afterwards (after an exit the
-/// position stays flat: there is no later entry). So this walks backwards to the last entry
-/// and then forwards over the few days after it, instead of replaying every day. Each channel
-/// test scans back from the day and stops at the first close that breaks it, which on typical
-/// prices is a handful of steps.
+/// A day on which the close breaks the previous `w` closes' maximum (or minimum) leaves the
+/// book long (short) whatever it held (see the module docs), so the state after the latest such
+/// day is known without replaying what came before; only the days after it are replayed.
 pub fn replay(closes: &[f64], entry: usize, exit: usize) -> Position {
     let n = closes.len();
     let w = entry.max(exit);
@@ -92,29 +98,32 @@ pub fn replay(closes: &[f64], entry: usize, exit: usize) -> Position {
     // close[i] > max of the previous k closes (strict: a tie is no breakout).
     let above = |i: usize, k: usize| closes[i - k..i].iter().rev().all(|&c| c < closes[i]);
     let below = |i: usize, k: usize| closes[i - k..i].iter().rev().all(|&c| c > closes[i]);
-    let mut i = n - 1;
-    let held = loop {
-        if above(i, entry) {
-            break Position::Long;
+    let (mut pos, mut from) = (Position::Flat, w);
+    for i in (w..n).rev() {
+        if above(i, w) {
+            (pos, from) = (Position::Long, i + 1);
+            break;
         }
-        if below(i, entry) {
-            break Position::Short;
-        }
-        if i == w {
-            return Position::Flat;
-        }
-        i -= 1;
-    };
-    for r in i + 1..n {
-        let exited = match held {
-            Position::Long => below(r, exit),
-            _ => above(r, exit),
-        };
-        if exited {
-            return Position::Flat;
+        if below(i, w) {
+            (pos, from) = (Position::Short, i + 1);
+            break;
         }
     }
-    held
+    for r in from..n {
+        pos = match pos {
+            Position::Long if below(r, exit) => Position::Flat,
+            Position::Short if above(r, exit) => Position::Flat,
+            p => p,
+        };
+        if pos == Position::Flat {
+            if above(r, entry) {
+                pos = Position::Long;
+            } else if below(r, entry) {
+                pos = Position::Short;
+            }
+        }
+    }
+    pos
 }
 
 impl Strategy for Breakout {
@@ -183,10 +192,12 @@ pub(crate) mod tests {
             if pos == Position::Short && c[i] > max(exit) {
                 pos = Position::Flat;
             }
-            if c[i] > max(entry) {
-                pos = Position::Long;
-            } else if c[i] < min(entry) {
-                pos = Position::Short;
+            if pos == Position::Flat {
+                if c[i] > max(entry) {
+                    pos = Position::Long;
+                } else if c[i] < min(entry) {
+                    pos = Position::Short;
+                }
             }
         }
         pos
@@ -213,13 +224,23 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn entry_overrides_an_open_position_without_exit() {
-        // Short after day 3 (1 < min(5, 4)); day 4: 4.5 > max(4, 1) of the 2-day entry channel
-        // but not > max(5, 4, 1) of the 3-day exit channel: no exit, yet the entry flips long.
+    fn entry_against_an_open_position_is_ignored_until_it_exits() {
+        // Short after day 3 (1 < min(9, 5, 4)); day 4: 4.5 > max(4, 1) of the 2-day entry
+        // channel but not > max(5, 4, 1) of the 3-day exit channel: no exit, so no entry either
+        // (entries only from flat): still short.
         let c = [9.0, 5.0, 4.0, 1.0, 4.5];
         assert_eq!(pos(&c[..4], 2, 3), Position::Short);
+        assert_eq!(pos(&c, 2, 3), Position::Short);
+        assert_eq!(replay_naive(&c, 2, 3), Position::Short);
+        // Day 5: 6 > max(4, 1, 4.5) exits the short, and > max(1, 4.5) enters long (flip).
+        let c = [9.0, 5.0, 4.0, 1.0, 4.5, 6.0];
         assert_eq!(pos(&c, 2, 3), Position::Long);
-        assert_eq!(replay_naive(&c, 2, 3), Position::Long);
+        // Exit without re-entry: entry channel 3, exit channel 1. Long after day 3; day 4's 3.5
+        // < 4 exits, but is not below min(2, 3, 4): flat.
+        let c = [1.0, 2.0, 3.0, 4.0, 3.5];
+        assert_eq!(pos(&c[..4], 3, 1), Position::Long);
+        assert_eq!(pos(&c, 3, 1), Position::Flat);
+        assert_eq!(replay_naive(&c, 3, 1), Position::Flat);
     }
 
     proptest! {

@@ -90,6 +90,13 @@ pub struct CrossSection {
     pub short_allocation: f64,
     /// Keep only the `limit` largest market caps at `t` (after the data checks).
     pub limit: Option<usize>,
+    /// `volatility_floor`: under inverse-vol weighting, a position is weighted by
+    /// `1 / max(vol, floor)` (annualised, like the vol). 0 (the default) is no floor. Explicit
+    /// on purpose: the predecessor floored silently, and with stablecoins in its universe the
+    /// floored near-zero vols took most of a side. The floor only caps how large one calm
+    /// asset's weight can get; it never makes an asset eligible (zero vol stays ineligible) and
+    /// never changes a signal (the `volatility` strategy ranks on the raw vol).
+    pub vol_floor: f64,
 }
 
 /// One eligible asset at `t`.
@@ -100,7 +107,7 @@ pub struct Candidate {
     pub signal: f64,
     /// The weighting volatility (finite, > 0) under inverse-vol weighting, else NaN.
     pub vol: f64,
-    /// Market cap at `t` (NaN when `limit` is unset and the cap is missing).
+    /// Market cap at `t` when `limit` is set (finite, > 0); NaN without `limit` (not read).
     pub market_cap: f64,
 }
 
@@ -187,6 +194,9 @@ impl CrossSection {
         let long_allocation = p.f64_in("long_allocation", d.long_allocation, 0.0, f64::MAX)?;
         let short_allocation = p.f64_in("short_allocation", d.short_allocation, 0.0, f64::MAX)?;
         let limit = p.usize_opt("limit", 1)?;
+        // Read under every weighting method so the config editor always offers it; it only
+        // acts under inverse-vol weighting.
+        let vol_floor = p.f64_in("volatility_floor", 0.0, 0.0, f64::MAX)?;
         Ok(CrossSection {
             selection: Selection::Count {
                 top_n: DEFAULT_TOP_N,
@@ -196,6 +206,7 @@ impl CrossSection {
             long_allocation,
             short_allocation,
             limit,
+            vol_floor,
         })
     }
 
@@ -231,10 +242,16 @@ impl CrossSection {
             if input.excluded.get(asset).copied().unwrap_or(false) {
                 continue;
             }
-            let market_cap = panel.get(Field::MarketCap, asset, t);
-            if self.limit.is_some() && !(market_cap.is_finite() && market_cap > 0.0) {
-                continue;
-            }
+            // Read only when `limit` needs it: column-major, it is a cache miss per asset.
+            let market_cap = if self.limit.is_some() {
+                let m = panel.get(Field::MarketCap, asset, t);
+                if !(m.is_finite() && m > 0.0) {
+                    continue;
+                }
+                m
+            } else {
+                f64::NAN
+            };
             let vol = match self.weighting {
                 Weighting::Equal => f64::NAN,
                 Weighting::InverseVol { window } => {
@@ -336,13 +353,45 @@ impl CrossSection {
                 }
             }
             Weighting::InverseVol { .. } => {
-                let total: f64 = side.iter().map(|c| 1.0 / c.vol).sum();
+                // `f64::max` with a floor of 0 returns the vol itself (> 0 for a candidate),
+                // so without a floor the bits are those of the unfloored formula.
+                let floor = self.vol_floor;
+                let total: f64 = side.iter().map(|c| 1.0 / c.vol.max(floor)).sum();
                 for c in side {
-                    out[c.asset] += allocation * (1.0 / c.vol) / total;
+                    out[c.asset] += allocation * (1.0 / c.vol.max(floor)) / total;
                 }
             }
         }
     }
+}
+
+/// For a strategy with no short book (built with [`Defaults::LONG_ONLY`], whose
+/// `short_allocation` default is 0): a non-zero configured `short_allocation` would change
+/// nothing, so it is an error naming its JSON path and `why`. 0, or leaving the key out, is
+/// accepted.
+///
+/// # Errors
+/// [`ConfigError::Invalid`] at `params.<strategy>.short_allocation`.
+pub fn reject_short_allocation(
+    p: &Params<'_>,
+    short_allocation: f64,
+    why: &str,
+) -> Result<(), ConfigError> {
+    if short_allocation == 0.0 {
+        return Ok(());
+    }
+    let hint = if why.starts_with("long_only") {
+        ", or set long_only: false to trade the mirror short"
+    } else {
+        ""
+    };
+    Err(ConfigError::Invalid {
+        path: p.key_path("short_allocation"),
+        message: format!(
+            "is {short_allocation} but {why}: the strategy never shorts, so this would change \
+             nothing (remove it{hint})"
+        ),
+    })
 }
 
 /// Picks the high end and the low end of `cands` (returned in that order, each in rank order).
@@ -383,32 +432,24 @@ pub fn select_ranked(
     if n == 0 {
         return Err(InactiveReason("no eligible assets".into()));
     }
-    // One sort: ascending by signal, then symbol. The descending order (signal descending,
-    // then symbol ascending) is its reverse with each run of tied signals put back in symbol
-    // order. Symbols are unique, so both orders are total and the unstable sort is exact.
-    let mut by_low: Vec<Candidate> = cands.to_vec();
-    by_low.sort_unstable_by(|a, b| {
-        a.signal
-            .total_cmp(&b.signal)
-            .then_with(|| rank[a.asset].cmp(&rank[b.asset]))
-    });
-    let mut by_high: Vec<Candidate> = by_low.iter().rev().copied().collect();
-    let mut start = 0;
-    while start < n {
-        let mut end = start + 1;
-        while end < n
-            && by_high[end]
-                .signal
-                .total_cmp(&by_high[start].signal)
-                .is_eq()
-        {
-            end += 1;
-        }
-        by_high[start..end].reverse();
-        start = end;
-    }
-    let mut high = Vec::new();
-    let mut low = Vec::new();
+    // The two orders, as integer keys (`f64::total_cmp` is the order of `total_order_key`;
+    // symbols are unique, so both orders are total and unstable selection is exact):
+    // - low end: signal ascending, then symbol ascending: `(key, rank, position)`;
+    // - high end: signal descending, then symbol ascending: `(!key, rank, position)`.
+    // Only the selected ends are sorted: partitioning (`select_nth_unstable`, linear) finds
+    // them, so a day costs O(n + k log k) instead of a full sort of the cross-section. The
+    // result is exactly what sorting everything and reading the ends gives (the property test
+    // `single_sort_selection_matches_two_sorts` compares against two full sorts).
+    let low_keys = || -> Vec<(i64, u32, u32)> {
+        cands
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (total_order_key(c.signal), rank[c.asset], i as u32))
+            .collect()
+    };
+    let pick = |keys: &[(i64, u32, u32)]| -> Vec<Candidate> {
+        keys.iter().map(|k| cands[k.2 as usize]).collect()
+    };
     match selection {
         Selection::Count { top_n, bottom_n } => {
             let (k_top, k_bot) = if n >= top_n + bottom_n {
@@ -422,15 +463,15 @@ pub fn select_ranked(
                 }
                 (k.min(top_n), k.min(bottom_n))
             };
-            high.extend_from_slice(&by_high[..k_top]);
-            for c in &by_low {
-                if low.len() == k_bot {
-                    break;
-                }
-                if !high.iter().any(|h| h.asset == c.asset) {
-                    low.push(*c);
-                }
-            }
+            // High end: the k_top smallest high-order keys. The rest (n - k_top >= k_bot
+            // candidates) are exactly those the low end may take.
+            let mut keys: Vec<(i64, u32, u32)> =
+                low_keys().into_iter().map(|(k, r, i)| (!k, r, i)).collect();
+            let (high_part, rest) = smallest_sorted(&mut keys, k_top);
+            let high = pick(high_part);
+            let mut rest: Vec<(i64, u32, u32)> = rest.iter().map(|&(k, r, i)| (!k, r, i)).collect();
+            let (low_part, _) = smallest_sorted(&mut rest, k_bot);
+            Ok((high, pick(low_part)))
         }
         Selection::Percentile {
             low: p_low,
@@ -441,20 +482,66 @@ pub fn select_ranked(
                     "only {n} eligible asset: percentiles need at least 2"
                 )));
             }
-            let sorted: Vec<f64> = by_low.iter().map(|c| c.signal).collect();
-            // `by_low` is ascending by signal, so `sorted` is too.
-            let cut_low = percentile_sorted(&sorted, p_low);
-            let cut_high = percentile_sorted(&sorted, p_high);
-            high.extend(by_high.iter().filter(|c| c.signal >= cut_high).copied());
-            low.extend(
-                by_low
-                    .iter()
-                    .filter(|c| c.signal <= cut_low && !high.iter().any(|h| h.asset == c.asset))
-                    .copied(),
-            );
+            let mut keys = low_keys();
+            let cut_low = percentile_of_keys(&mut keys, cands, p_low);
+            let cut_high = percentile_of_keys(&mut keys, cands, p_high);
+            // The high end is every signal >= cut_high; the low end skips those (possible only
+            // when the cutoffs cross, i.e. signals tie across the whole ranking).
+            let in_high = |x: f64| x >= cut_high;
+            let mut high_keys: Vec<(i64, u32, u32)> = keys
+                .iter()
+                .filter(|k| in_high(cands[k.2 as usize].signal))
+                .map(|&(k, r, i)| (!k, r, i))
+                .collect();
+            high_keys.sort_unstable();
+            let mut low_keys: Vec<(i64, u32, u32)> = keys
+                .iter()
+                .filter(|k| {
+                    let x = cands[k.2 as usize].signal;
+                    x <= cut_low && !in_high(x)
+                })
+                .copied()
+                .collect();
+            low_keys.sort_unstable();
+            Ok((pick(&high_keys), pick(&low_keys)))
         }
     }
-    Ok((high, low))
+}
+
+/// Moves the `k` smallest keys to the front, sorted, and returns (them, the rest unsorted).
+fn smallest_sorted<T: Ord>(keys: &mut [T], k: usize) -> (&[T], &[T]) {
+    let k = k.min(keys.len());
+    if k > 0 && k < keys.len() {
+        keys.select_nth_unstable(k - 1);
+    }
+    let (head, rest) = keys.split_at_mut(k);
+    head.sort_unstable();
+    (head, rest)
+}
+
+/// [`percentile_sorted`] of the candidates' signals, from `keys` (low-end keys of all of them)
+/// by linear-time order statistics instead of a sort: the interpolation reads only the sorted
+/// values at `floor(h)` and `floor(h) + 1`. Reorders `keys`.
+fn percentile_of_keys(keys: &mut [(i64, u32, u32)], cands: &[Candidate], p: f64) -> f64 {
+    let n = keys.len();
+    let h = (p / 100.0) * (n - 1) as f64;
+    let lo = (h.floor() as usize).min(n - 1);
+    let (_, &mut at_lo, right) = keys.select_nth_unstable(lo);
+    // The next order statistic is the smallest key above position `lo`.
+    let at_hi = right.iter().min().copied().unwrap_or(at_lo);
+    let pair = [
+        cands[at_lo.2 as usize].signal,
+        cands[at_hi.2 as usize].signal,
+    ];
+    lerp(pair[0], pair[1], h - lo as f64)
+}
+
+/// An integer whose order is [`f64::total_cmp`]'s order (IEEE 754 `totalOrder`): flip the
+/// magnitude bits of negative numbers so that more negative sorts lower.
+#[inline]
+fn total_order_key(x: f64) -> i64 {
+    let b = x.to_bits() as i64;
+    b ^ ((((b >> 63) as u64) >> 1) as i64)
 }
 
 /// numpy's default (`linear`) percentile of ascending `sorted` values, `p` in percent.
@@ -467,9 +554,13 @@ pub fn percentile_sorted(sorted: &[f64], p: f64) -> f64 {
     let h = (p / 100.0) * (n - 1) as f64;
     let lo = (h.floor() as usize).min(n - 1);
     let hi = (lo + 1).min(n - 1);
-    let frac = h - lo as f64;
-    let (a, b) = (sorted[lo], sorted[hi]);
-    // numpy's _lerp: interpolate from the nearer end so that the result is monotone.
+    lerp(sorted[lo], sorted[hi], h - lo as f64)
+}
+
+/// numpy's `_lerp`: from `a` towards `b` by `frac`, interpolating from the nearer end so that
+/// the result is monotone.
+#[inline]
+fn lerp(a: f64, b: f64, frac: f64) -> f64 {
     let d = b - a;
     if frac >= 0.5 {
         b - d * (1.0 - frac)
@@ -759,6 +850,7 @@ pub(crate) mod tests {
             long_allocation: 0.5,
             short_allocation: 0.5,
             limit: None,
+            vol_floor: 0.0,
         };
         assert_eq!(
             assets(&xs.eligible(&input, 2, |_| Some(1.0))),
@@ -791,6 +883,7 @@ pub(crate) mod tests {
             long_allocation: 0.5,
             short_allocation: 0.5,
             limit: None,
+            vol_floor: 0.0,
         };
         assert_eq!(assets(&xs.eligible(&input, 2, |_| Some(0.0))), vec![1]);
     }
@@ -813,6 +906,7 @@ pub(crate) mod tests {
             long_allocation: 0.5,
             short_allocation: 0.5,
             limit: None,
+            vol_floor: 0.0,
         };
         assert_eq!(assets(&xs.eligible(&input, 1, |_| Some(0.0))), vec![1]);
     }
@@ -828,6 +922,7 @@ pub(crate) mod tests {
             long_allocation: 0.5,
             short_allocation: 0.5,
             limit: None,
+            vol_floor: 0.0,
         };
         let mk = |asset, vol| Candidate {
             asset,
@@ -848,12 +943,57 @@ pub(crate) mod tests {
         }
     }
 
+    #[test]
+    fn volatility_floor_caps_a_calm_assets_weight() {
+        let mk = |asset, vol| Candidate {
+            asset,
+            signal: 0.0,
+            vol,
+            market_cap: f64::NAN,
+        };
+        let map: super::super::params::ParamMap =
+            serde_json::from_str(r#"{"volatility_floor": 0.2}"#).unwrap();
+        let mut p = Params::new("size", &map);
+        let xs = CrossSection::from_params(&mut p, Defaults::LONG_SHORT).unwrap();
+        assert_eq!(xs.vol_floor, 0.2);
+        let mut out = vec![0.0; 2];
+        // A stablecoin-like 0.01 vol against 0.4: unfloored 40:1, floored at 0.2 it is 2:1.
+        xs.write_weights(&[mk(0, 0.01), mk(1, 0.4)], &[], &mut out);
+        assert!((out[0] - 0.5 * 2.0 / 3.0).abs() < 1e-15, "{out:?}");
+        assert!((out[1] - 0.5 / 3.0).abs() < 1e-15, "{out:?}");
+        // Without a floor the same bits as the plain formula.
+        let plain = CrossSection {
+            vol_floor: 0.0,
+            ..xs.clone()
+        };
+        let mut out = vec![0.0; 2];
+        plain.write_weights(&[mk(0, 0.01), mk(1, 0.4)], &[], &mut out);
+        let total = 1.0 / 0.01 + 1.0 / 0.4;
+        assert_eq!(out[0], 0.5 * (1.0 / 0.01) / total);
+        // Validation names the JSON path.
+        for bad in ["-0.1", "\"x\""] {
+            let map: super::super::params::ParamMap =
+                serde_json::from_str(&format!(r#"{{"volatility_floor": {bad}}}"#)).unwrap();
+            let e = CrossSection::from_params(&mut Params::new("size", &map), Defaults::LONG_SHORT)
+                .unwrap_err();
+            assert_eq!(e.path(), "params.size.volatility_floor", "{e}");
+        }
+        // Offered by the config editor for every strategy with weights.
+        for name in crate::strategies::STRATEGY_NAMES {
+            let keys = crate::strategies::param_keys(name, &Default::default()).unwrap();
+            assert!(
+                keys.iter().any(|k| k == "volatility_floor"),
+                "{name}: {keys:?}"
+            );
+        }
+    }
+
     proptest! {
         /// The one-sort selection equals the obvious one: two full sorts with string
         /// tie-breaks, on signals full of ties and symbols not in asset order.
         #[test]
         fn single_sort_selection_matches_two_sorts(
-            signals in proptest::collection::vec(-3i32..3, 2..40),
+            signals in proptest::collection::vec(-3i32..3, 2..120),
             top in 1usize..8,
             bottom in 1usize..8,
             pct in 5.0f64..45.0,
@@ -915,6 +1055,7 @@ pub(crate) mod tests {
                 long_allocation: long_alloc,
                 short_allocation: short_alloc,
                 limit: None,
+                vol_floor: 0.0,
             };
             let (hi, lo) = select(&cands, xs.selection, &syms(n)).unwrap();
             prop_assert!(hi.iter().all(|h| lo.iter().all(|l| l.asset != h.asset)));

@@ -28,8 +28,15 @@ impl DaysFromHigh {
     /// # Errors
     /// Invalid values, with their JSON path.
     pub fn from_params(p: &mut Params<'_>) -> Result<DaysFromHigh, ConfigError> {
+        let xs = CrossSection::weighting_from_params(p, Defaults::LONG_ONLY)?;
+        // Long-only by definition: a positive short_allocation would change nothing.
+        super::common::reject_short_allocation(
+            p,
+            xs.short_allocation,
+            "days_from_high is long-only",
+        )?;
         Ok(DaysFromHigh {
-            xs: CrossSection::weighting_from_params(p, Defaults::LONG_ONLY)?,
+            xs,
             rebalance_days: p.rebalance_days()?,
             max_days: p.usize_min("max_days", 20, 0)?,
             high_window: p.usize_min("high_window", DEFAULT_HIGH_WINDOW, 1)?,

@@ -39,6 +39,7 @@ impl Dilution {
             (default_window, &mut xs.weighting)
         {
             *window = w;
+            p.note("volatility_window", serde_json::Value::from(w as u64));
         }
         Ok(Dilution {
             xs,

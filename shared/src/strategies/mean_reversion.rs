@@ -49,7 +49,14 @@ impl MeanReversion {
         };
         let mut xs = CrossSection::weighting_from_params(p, defaults)?;
         if long_only {
-            // A long-only strategy has no short book, whatever the config says.
+            // A long-only strategy has no short book. A positive short_allocation would be
+            // silently ignored, which hides a mistake (someone meant to trade the mirror
+            // short), so it is an error, like any key that would change nothing.
+            super::common::reject_short_allocation(
+                p,
+                xs.short_allocation,
+                "long_only is true (the default)",
+            )?;
             xs.short_allocation = 0.0;
         }
         Ok(MeanReversion {
@@ -261,5 +268,25 @@ mod tests {
                 assert_window_parity(&*s, &p, t);
             }
         }
+    }
+
+    #[test]
+    fn long_only_with_a_short_allocation_is_an_error_naming_its_path() {
+        let parse = |json: &str| {
+            let map: crate::strategies::params::ParamMap = serde_json::from_str(json).unwrap();
+            crate::strategies::build("mean_reversion", &map)
+        };
+        let e = parse(r#"{"short_allocation": 0.5}"#).unwrap_err();
+        assert_eq!(e.path(), "params.mean_reversion.short_allocation");
+        assert!(e.to_string().contains("long_only"), "{e}");
+        let e = parse(r#"{"long_only": true, "short_allocation": 0.25}"#).unwrap_err();
+        assert_eq!(e.path(), "params.mean_reversion.short_allocation");
+        // Zero says the same as long_only, and with long_only false the key is used.
+        assert!(parse(r#"{"short_allocation": 0}"#).is_ok());
+        assert!(parse(r#"{"long_only": false, "short_allocation": 0.25}"#).is_ok());
+        let map: crate::strategies::params::ParamMap =
+            serde_json::from_str(r#"{"short_allocation": 0.5}"#).unwrap();
+        let e = crate::strategies::build("days_from_high", &map).unwrap_err();
+        assert_eq!(e.path(), "params.days_from_high.short_allocation");
     }
 }

@@ -128,6 +128,22 @@ pub fn param_keys(name: &str, params: &ParamMap) -> Result<Vec<String>, ConfigEr
     Ok(p.valid_keys())
 }
 
+/// The params strategy `name` runs with: every key it reads and the value that takes effect (the
+/// config's, else the strategy's default; `null` for an optional key left unset). Two configs
+/// that spell the same behaviour differently (a default written out or left implicit) give the
+/// same map, so the consistency report's parameter audit compares behaviour, not spelling.
+///
+/// # Errors
+/// As [`build`].
+pub fn effective_params(
+    name: &str,
+    params: &ParamMap,
+) -> Result<std::collections::BTreeMap<String, serde_json::Value>, ConfigError> {
+    let mut p = Params::new(name, params);
+    build_with(name, &mut p)?;
+    Ok(p.effective().clone())
+}
+
 fn build_with(name: &str, p: &mut Params<'_>) -> Result<Box<dyn Strategy>, ConfigError> {
     Ok(match name {
         "adf" => Box::new(adf::Adf::from_params(p)?),
@@ -301,6 +317,26 @@ mod tests {
             matches!(&e, ConfigError::UnknownStrategy { valid, .. } if valid.len() == STRATEGY_NAMES.len())
         );
         assert!(e.to_string().contains("size, trendline_breakout"), "{e}");
+    }
+
+    #[test]
+    fn effective_params_fill_in_defaults_for_every_key() {
+        let empty = ParamMap::new();
+        for name in STRATEGY_NAMES {
+            let effective = effective_params(name, &empty).unwrap();
+            let keys: Vec<String> = effective.keys().cloned().collect();
+            assert_eq!(keys, param_keys(name, &empty).unwrap(), "{name}");
+        }
+        // Writing the default out changes nothing; changing it shows.
+        let beta = effective_params("beta", &empty).unwrap();
+        assert_eq!(beta["beta_window"], serde_json::json!(90));
+        let explicit: ParamMap = serde_json::from_str(r#"{"beta_window": 90}"#).unwrap();
+        assert_eq!(effective_params("beta", &explicit).unwrap(), beta);
+        let other: ParamMap = serde_json::from_str(r#"{"beta_window": 60}"#).unwrap();
+        assert_eq!(
+            effective_params("beta", &other).unwrap()["beta_window"],
+            serde_json::json!(60)
+        );
     }
 
     #[test]

@@ -60,6 +60,9 @@ pub struct Params<'a> {
     map: &'a ParamMap,
     path: String,
     known: Vec<&'static str>,
+    /// Key → the value the strategy ended up with (the config's, else the default): what the
+    /// consistency report compares between two configs.
+    effective: BTreeMap<String, Value>,
 }
 
 impl<'a> Params<'a> {
@@ -69,6 +72,7 @@ impl<'a> Params<'a> {
             map,
             path: format!("params.{strategy}"),
             known: Vec::new(),
+            effective: BTreeMap::new(),
         }
     }
 
@@ -102,14 +106,28 @@ impl<'a> Params<'a> {
     /// # Errors
     /// The value is not a number or not finite.
     pub fn f64_opt(&mut self, key: &'static str) -> Result<Option<f64>, ConfigError> {
-        match self.raw(key) {
-            None | Some(Value::Null) => Ok(None),
+        let x = match self.raw(key) {
+            None | Some(Value::Null) => None,
             Some(Value::Number(n)) => match n.as_f64() {
-                Some(x) if x.is_finite() => Ok(Some(x)),
-                _ => Err(self.invalid(key, format!("must be a finite number, got {n}"))),
+                Some(x) if x.is_finite() => Some(x),
+                _ => return Err(self.invalid(key, format!("must be a finite number, got {n}"))),
             },
-            Some(v) => Err(self.invalid(key, format!("must be a number, got {v}"))),
-        }
+            Some(v) => return Err(self.invalid(key, format!("must be a number, got {v}"))),
+        };
+        self.note(key, x.map_or(Value::Null, Value::from));
+        Ok(x)
+    }
+
+    /// Records the value `key` takes effect with (a later, outer getter overwrites an inner one).
+    /// A strategy that overrides a shared default after reading it calls this too.
+    pub fn note(&mut self, key: &'static str, value: Value) {
+        self.effective.insert(key.to_string(), value);
+    }
+
+    /// Every key asked for so far and the value it took effect with (the config's value, else
+    /// the default; `null` for an optional key left unset).
+    pub fn effective(&self) -> &BTreeMap<String, Value> {
+        &self.effective
     }
 
     /// A finite number with a default.
@@ -117,7 +135,9 @@ impl<'a> Params<'a> {
     /// # Errors
     /// The value is not a finite number.
     pub fn f64(&mut self, key: &'static str, default: f64) -> Result<f64, ConfigError> {
-        Ok(self.f64_opt(key)?.unwrap_or(default))
+        let x = self.f64_opt(key)?.unwrap_or(default);
+        self.note(key, Value::from(x));
+        Ok(x)
     }
 
     /// A finite number within `[min, max]`.
@@ -154,6 +174,7 @@ impl<'a> Params<'a> {
         if x.fract() != 0.0 || x < min as f64 || x > 1e9 {
             return Err(self.invalid(key, format!("must be a whole number >= {min}, got {x}")));
         }
+        self.note(key, Value::from(x as u64));
         Ok(Some(x as usize))
     }
 
@@ -167,7 +188,9 @@ impl<'a> Params<'a> {
         default: usize,
         min: usize,
     ) -> Result<usize, ConfigError> {
-        Ok(self.usize_opt(key, min)?.unwrap_or(default))
+        let n = self.usize_opt(key, min)?.unwrap_or(default);
+        self.note(key, Value::from(n as u64));
+        Ok(n)
     }
 
     /// A window length in days: a whole number `>= 2` (a statistic over one value is undefined).
@@ -192,11 +215,13 @@ impl<'a> Params<'a> {
     /// # Errors
     /// The value is not a boolean.
     pub fn bool(&mut self, key: &'static str, default: bool) -> Result<bool, ConfigError> {
-        match self.raw(key) {
-            None | Some(Value::Null) => Ok(default),
-            Some(Value::Bool(b)) => Ok(*b),
-            Some(v) => Err(self.invalid(key, format!("must be true or false, got {v}"))),
-        }
+        let b = match self.raw(key) {
+            None | Some(Value::Null) => default,
+            Some(Value::Bool(b)) => *b,
+            Some(v) => return Err(self.invalid(key, format!("must be true or false, got {v}"))),
+        };
+        self.note(key, Value::Bool(b));
+        Ok(b)
     }
 
     /// A string that must be one of `options`; returns the matching option.
@@ -204,6 +229,17 @@ impl<'a> Params<'a> {
     /// # Errors
     /// The value is not a string or not one of `options` (the message lists them).
     pub fn choice(
+        &mut self,
+        key: &'static str,
+        default: &'static str,
+        options: &[&'static str],
+    ) -> Result<&'static str, ConfigError> {
+        let chosen = self.choice_inner(key, default, options)?;
+        self.note(key, Value::from(chosen));
+        Ok(chosen)
+    }
+
+    fn choice_inner(
         &mut self,
         key: &'static str,
         default: &'static str,
@@ -230,6 +266,12 @@ impl<'a> Params<'a> {
     /// # Errors
     /// The value is not a non-empty string.
     pub fn symbol(&mut self, key: &'static str, default: &str) -> Result<String, ConfigError> {
+        let symbol = self.symbol_inner(key, default)?;
+        self.note(key, Value::from(symbol.clone()));
+        Ok(symbol)
+    }
+
+    fn symbol_inner(&mut self, key: &'static str, default: &str) -> Result<String, ConfigError> {
         match self.raw(key) {
             None | Some(Value::Null) => Ok(default.to_string()),
             Some(Value::String(s)) => {
@@ -292,6 +334,12 @@ mod tests {
         assert_eq!(p.window("missing", 30).unwrap(), 30);
         assert_eq!(p.f64("x", 0.0).unwrap(), 1.5);
         assert!(!p.bool("b", true).unwrap());
+        let effective = p.effective().clone();
+        assert_eq!(effective["w"], json!(40));
+        assert_eq!(effective["missing"], json!(30), "the default takes effect");
+        assert_eq!(effective["x"], json!(1.5));
+        assert_eq!(effective["b"], json!(false));
+        assert_eq!(effective.len(), 4);
         assert_eq!(
             p.finish().unwrap(),
             vec!["params.beta._comment".to_string()]

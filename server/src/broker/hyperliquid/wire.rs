@@ -180,6 +180,7 @@ pub fn perp_rule(sz_decimals: u32) -> VenueRule {
         min_notional: MIN_NOTIONAL_USD,
         price_sig_figs: PRICE_SIG_FIGS,
         price_max_decimals: MAX_PERP_DECIMALS.saturating_sub(sz_decimals),
+        venue_unit: 1.0,
     }
 }
 

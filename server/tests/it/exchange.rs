@@ -386,13 +386,16 @@ fn signatures_recover_the_signer_and_nothing_else() {
 
 #[test]
 fn key_files_inside_a_repository_are_refused() {
-    // CARGO_TARGET_TMPDIR lies under the workspace, a git checkout.
-    let inside = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("h9-key-inside.hex");
+    // A throwaway checkout: any ancestor holding `.git` makes the file refused. (The target dir
+    // is not always inside the workspace: CI keeps it outside the clone.)
+    let repo = std::env::temp_dir().join(format!("lockstep-h9-repo-{}", std::process::id()));
+    std::fs::create_dir_all(repo.join(".git")).unwrap();
+    std::fs::create_dir_all(repo.join("keys")).unwrap();
+    let inside = repo.join("keys").join("key.hex");
     std::fs::write(&inside, SDK_TEST_KEY).unwrap();
-    let err = HyperliquidSigner::from_key_file(&inside)
-        .unwrap_err()
-        .to_string();
-    std::fs::remove_file(&inside).unwrap();
+    let refused = HyperliquidSigner::from_key_file(&inside);
+    std::fs::remove_dir_all(&repo).unwrap();
+    let err = refused.unwrap_err().to_string();
     assert!(err.contains("git checkout"), "{err}");
     assert!(!err.contains("0123456789012345"), "{err}");
 
@@ -455,6 +458,8 @@ struct MockState {
     fills: Vec<Value>,
     next_oid: u64,
     last_request: Option<Value>,
+    /// Positions added to the fixture's `clearinghouseState`.
+    extra_positions: Vec<Value>,
 }
 
 type Shared = Arc<Mutex<MockState>>;
@@ -631,7 +636,12 @@ async fn info(State(state): State<Shared>, Json(req): Json<Value>) -> Json<Value
     let ours = req["user"].as_str().map(str::to_lowercase) == Some(st.user.clone());
     Json(match req["type"].as_str().unwrap() {
         "metaAndAssetCtxs" => fixture("meta_and_asset_ctxs.json"),
-        "clearinghouseState" if ours => fixture("clearinghouse_state.json"),
+        "clearinghouseState" if ours => {
+            let mut state = fixture("clearinghouse_state.json");
+            let positions = state["assetPositions"].as_array_mut().unwrap();
+            positions.extend(st.extra_positions.iter().cloned());
+            state
+        }
         "clearinghouseState" => json!({
             "assetPositions": [], "crossMaintenanceMarginUsed": "0.0",
             "crossMarginSummary": {"accountValue": "0.0", "totalMarginUsed": "0.0", "totalNtlPos": "0.0", "totalRawUsd": "0.0"},
@@ -731,11 +741,8 @@ async fn account_marks_and_rules_come_from_the_venue() {
     let marks = broker.marks(&symbols).await.unwrap();
     assert_eq!(marks.get("BTC"), Some(&60000.0));
     assert_eq!(marks.get("SOL"), Some(&150.123));
-    assert_eq!(
-        marks.get("kpepe"),
-        Some(&0.012345),
-        "case-insensitive match"
-    );
+    // Symbols are Lockstep's (`PEPE`), never the venue's spelling of a `k` contract.
+    assert!(!marks.contains_key("kpepe"));
     assert!(!marks.contains_key("DOGE"));
 
     let rules = broker.rules(&symbols).await.unwrap();
@@ -1054,7 +1061,7 @@ fn child(mode: &str, url: &str) -> std::process::Command {
     let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
     cmd.args([
         "--exact",
-        "crash_child",
+        "exchange::crash_child",
         "--ignored",
         "--nocapture",
         "--test-threads=1",
@@ -1169,4 +1176,97 @@ async fn crash_between_submit_and_record_places_no_duplicate() {
     // One order at the exchange, one /exchange request in all.
     assert_eq!(mock.orders().len(), 1);
     assert_eq!(mock.with(|s| s.exchange_posts), 1);
+}
+
+/// Hyperliquid lists PEPE as `kPEPE`: one contract is 1000 PEPE, priced per 1000. The broker
+/// speaks PEPE (units and USD per PEPE) to the live cycle and kPEPE to the venue, both ways:
+/// marks, rules, the order sent, its report, reconciliation and positions.
+#[tokio::test]
+async fn pepe_trades_as_kpepe_in_thousands() {
+    use server::broker::hyperliquid::symbol_of_coin;
+    assert_eq!(symbol_of_coin("kPEPE"), ("PEPE".to_string(), 1000.0));
+    assert_eq!(symbol_of_coin("kSHIB"), ("SHIB".to_string(), 1000.0));
+    assert_eq!(symbol_of_coin("KAS"), ("KAS".to_string(), 1.0));
+    assert_eq!(symbol_of_coin("BTC"), ("BTC".to_string(), 1.0));
+
+    let (mock, broker) = setup().await;
+    let symbols: Vec<String> = ["PEPE", "kPEPE", "KPEPE"].map(String::from).to_vec();
+    let marks = broker.marks(&symbols).await.unwrap();
+    assert_eq!(marks.get("PEPE"), Some(&(0.012345 / 1000.0)));
+    assert_eq!(marks.len(), 1, "only Lockstep's symbol resolves: {marks:?}");
+    let rules = broker.rules(&symbols).await.unwrap();
+    let rule = &rules["PEPE"];
+    assert_eq!(
+        (rule.size_decimals, rule.price_max_decimals, rule.venue_unit),
+        (0, 6, 1000.0),
+        "the venue's lot and tick rules, in kPEPE"
+    );
+    assert_eq!(rules.len(), 1);
+
+    // Buy 2,500,400 PEPE at most at $0.0000124 each (the plan's limit, inside the 1% cap of
+    // 0.012345 × 1.01 per kPEPE): 2500 kPEPE (whole contracts) at 0.0124.
+    let o = order("plan-pepe", "PEPE", 2_500_400.0, 0.000_012_4);
+    let r = broker.submit(std::slice::from_ref(&o)).await.unwrap()[0].clone();
+    let sent = mock.orders();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(
+        (
+            sent[0].coin.as_str(),
+            sent[0].s.as_str(),
+            sent[0].p.as_str()
+        ),
+        ("kPEPE", "2500", "0.0124")
+    );
+    // The report is in PEPE: 2,500,000 units at the average of the two fills (one at the mark,
+    // one 0.1% worse), per PEPE; the fee is USD either way.
+    let avg_kpepe = (0.012345 + 0.012345 * 1.001) / 2.0;
+    assert_eq!(
+        (r.symbol.as_str(), &r.status),
+        ("PEPE", &OrderStatus::Filled)
+    );
+    assert!(close(r.filled_units, 2_500_000.0), "{r:?}");
+    assert!(close(r.avg_price * 1e6, avg_kpepe / 1000.0 * 1e6), "{r:?}");
+    assert!((r.fee - 2500.0 * avg_kpepe * 0.00035).abs() < 2e-6, "{r:?}");
+    // Reconciling by client order id reports the same, still in PEPE.
+    let again = broker
+        .reconcile(std::slice::from_ref(&o.client_order_id))
+        .await
+        .unwrap()[0]
+        .clone();
+    assert_eq!(again.symbol, "PEPE");
+    assert!(close(again.filled_units, 2_500_000.0), "{again:?}");
+    assert!(close(again.avg_price * 1e6, r.avg_price * 1e6), "{again:?}");
+    // Sending it again places nothing: the cloid is known.
+    broker.submit(std::slice::from_ref(&o)).await.unwrap();
+    assert_eq!(mock.orders().len(), 1);
+
+    // Under half a contract rounds to nothing: refused before anything is sent.
+    let tiny = order("plan-pepe-tiny", "PEPE", 400.0, 0.0);
+    let r = broker.submit(std::slice::from_ref(&tiny)).await.unwrap()[0].clone();
+    assert!(
+        matches!(&r.status, OrderStatus::Rejected { reason } if reason.contains("kPEPE")),
+        "{r:?}"
+    );
+    assert_eq!(mock.orders().len(), 1);
+
+    // A short of 1200 kPEPE worth $14.814 is a short of 1,200,000 PEPE at $0.000012345.
+    mock.with(|s| {
+        s.extra_positions.push(json!({"type": "oneWay", "position": {
+            "coin": "kPEPE", "szi": "-1200", "positionValue": "14.814", "entryPx": "0.0123",
+            "leverage": {"type": "cross", "value": 3}, "marginUsed": "4.938",
+            "unrealizedPnl": "-0.054", "returnOnEquity": "-0.01", "liquidationPx": null,
+            "maxLeverage": 10, "cumFunding": {"allTime": "0.0", "sinceChange": "0.0", "sinceOpen": "0.0"}}}))
+    });
+    let account = broker.account().await.unwrap();
+    let pepe = account
+        .positions
+        .iter()
+        .find(|p| p.symbol == "PEPE")
+        .expect("the kPEPE position, as PEPE");
+    assert_eq!(pepe.units, -1_200_000.0);
+    assert!(
+        close(pepe.mark_price * 1e6, 0.000_012_345 * 1e6),
+        "{pepe:?}"
+    );
+    assert!(!account.positions.iter().any(|p| p.symbol.contains("kPEPE")));
 }

@@ -669,3 +669,375 @@ async fn the_api_runs_approves_and_reports() {
     }
     assert!(doc["components"]["schemas"].get("PlanDetail").is_some());
 }
+
+// --- The audit log is append-only in the database; replay and audit over HTTP ----------------
+
+/// Every way to change or remove an audit entry is refused by the database itself (triggers of
+/// migration 0040, one per engine), and the entries are unchanged afterwards.
+#[tokio::test]
+async fn the_database_refuses_to_change_the_audit_log() {
+    use server::live::records::Records;
+    for engine in Engine::ALL {
+        let Some(t) = TestStore::new(engine, "audit_append_only").await else {
+            continue;
+        };
+        let rec = Records { store: &t.store };
+        rec.audit("alice", "kill_switch.on", None, Some("test"), 1_000)
+            .await
+            .unwrap();
+        rec.audit("bob", "plan.approve", Some("p-1"), None, 2_000)
+            .await
+            .unwrap();
+        let before = rec.audit_log().await.unwrap();
+        assert_eq!(before.len(), 2);
+        let id: String = sqlx::query_scalar("SELECT id FROM audit_log ORDER BY id LIMIT 1")
+            .fetch_one(t.store.pool())
+            .await
+            .unwrap();
+        let mut attempts = vec![
+            (
+                "UPDATE",
+                "UPDATE audit_log SET actor = 'mallory'".to_string(),
+            ),
+            ("DELETE", "DELETE FROM audit_log".to_string()),
+            (
+                "DELETE",
+                format!("DELETE FROM audit_log WHERE id = '{id}'"),
+            ),
+            (
+                "overwrit",
+                format!(
+                    "INSERT INTO audit_log (id, at, actor, action) VALUES ('{id}', 3000, 'mallory', 'x') \
+                     ON CONFLICT (id) DO UPDATE SET actor = 'mallory'"
+                ),
+            ),
+        ];
+        match engine {
+            Engine::Sqlite => attempts.push((
+                "overwriting",
+                format!(
+                    "INSERT OR REPLACE INTO audit_log (id, at, actor, action) VALUES ('{id}', 3000, 'mallory', 'x')"
+                ),
+            )),
+            Engine::Postgres => {
+                attempts.push(("TRUNCATE", "TRUNCATE audit_log".to_string()))
+            }
+        }
+        for (what, sql) in &attempts {
+            let err = sqlx::query(sql)
+                .execute(t.store.pool())
+                .await
+                .expect_err(sql);
+            let msg = err.to_string();
+            assert!(msg.contains("append-only"), "{engine:?} {sql}: {msg}");
+            // The SQLite upsert is caught as an overwrite, PostgreSQL's as an UPDATE.
+            if !(what == &"overwrit" && engine == Engine::Postgres) {
+                assert!(msg.contains(what), "{engine:?} {sql}: {msg}");
+            }
+        }
+        assert_eq!(rec.audit_log().await.unwrap(), before, "{engine:?}");
+        // Appending still works.
+        rec.audit("carol", "kill_switch.off", None, None, 4_000)
+            .await
+            .unwrap();
+        assert_eq!(rec.audit_log().await.unwrap().len(), 3, "{engine:?}");
+    }
+}
+
+/// `audit_page`: newest first, `limit` entries, `before` as a cursor (entry id) or as Unix ms.
+#[tokio::test]
+async fn audit_pages_walk_the_log_newest_first() {
+    use server::live::records::Records;
+    for engine in Engine::ALL {
+        let Some(t) = TestStore::new(engine, "audit_pages").await else {
+            continue;
+        };
+        let rec = Records { store: &t.store };
+        for i in 0..5 {
+            rec.audit(
+                "alice",
+                &format!("step.{i}"),
+                None,
+                None,
+                10_000 + i * 1_000,
+            )
+            .await
+            .unwrap();
+        }
+        let p1 = rec.audit_page(2, None).await.unwrap();
+        let actions = |p: &app::api::AuditPage| -> Vec<String> {
+            p.entries.iter().map(|e| e.action.clone()).collect()
+        };
+        assert_eq!(actions(&p1), ["step.4", "step.3"], "{engine:?}");
+        assert_eq!(p1.entries[0].at, 14_000);
+        let p2 = rec.audit_page(2, p1.next_before.as_deref()).await.unwrap();
+        assert_eq!(actions(&p2), ["step.2", "step.1"], "{engine:?}");
+        let p3 = rec.audit_page(2, p2.next_before.as_deref()).await.unwrap();
+        assert_eq!(actions(&p3), ["step.0"], "{engine:?}");
+        assert_eq!(p3.next_before, None, "the last page says so");
+        // Milliseconds: everything written before 12.5 s.
+        let by_time = rec.audit_page(10, Some("12500")).await.unwrap();
+        assert_eq!(actions(&by_time), ["step.2", "step.1", "step.0"]);
+        assert_eq!(by_time.next_before, None);
+    }
+}
+
+#[tokio::test]
+async fn the_api_replays_plans_and_pages_the_audit_log() {
+    let t = TestStore::new(Engine::Sqlite, "live_api_replay")
+        .await
+        .unwrap();
+    let (_, clock) = setup(&t.store).await;
+    let live = Arc::new(service(&t.store, LiveSettings::default(), clock.clone()));
+    let state = server::AppState::new(
+        t.store.clone(),
+        std::path::Path::new("target/site"),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .with_live(live);
+    let app = server::router(state);
+    let (cookie, csrf) = sign_in(&t.store, "tina", app::api::Role::Trader).await;
+    let trader = Client {
+        app: app.clone(),
+        cookie,
+        csrf,
+    };
+    let (cookie, csrf) = sign_in(&t.store, "vic", app::api::Role::Viewer).await;
+    let viewer = Client {
+        app: app.clone(),
+        cookie,
+        csrf,
+    };
+    let anon = Client {
+        app: app.clone(),
+        cookie: String::new(),
+        csrf: String::new(),
+    };
+    let (s, run) = trader.call("POST", "/api/live/run", true).await;
+    assert_eq!(s, StatusCode::OK, "{run}");
+    let id = run["plan"]["id"].as_str().unwrap().to_string();
+    let (s, _) = trader
+        .call("POST", &format!("/api/plans/{id}/reject"), true)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+
+    // Replay: any signed-in user; the stored plan recomputes bit for bit.
+    let replay_uri = format!("/api/plans/{id}/replay");
+    assert_eq!(
+        anon.call("GET", &replay_uri, false).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let (s, r) = viewer.call("GET", &replay_uri, false).await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    let r: app::api::PlanReplay = serde_json::from_value(r).unwrap();
+    assert_eq!(r.plan_id, id);
+    assert!(r.identical, "{:?}", r.differences);
+    assert!(r.kernel_version_matches);
+    assert_eq!(r.kernel_version, shared::KERNEL_VERSION);
+    assert_eq!(
+        viewer.call("GET", "/api/plans/nope/replay", false).await.0,
+        StatusCode::NOT_FOUND
+    );
+
+    // Audit: newest first, paged with `before`.
+    assert_eq!(
+        anon.call("GET", "/api/audit", false).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let (s, all) = viewer.call("GET", "/api/audit", false).await;
+    assert_eq!(s, StatusCode::OK, "{all}");
+    let all: app::api::AuditPage = serde_json::from_value(all).unwrap();
+    let actions: Vec<&str> = all.entries.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, ["plan.reject", "plan.propose"]);
+    assert_eq!(all.entries[0].actor, "tina");
+    assert_eq!(all.entries[0].subject.as_deref(), Some(id.as_str()));
+    assert_eq!(all.next_before, None);
+    let (s, first) = viewer.call("GET", "/api/audit?limit=1", false).await;
+    assert_eq!(s, StatusCode::OK);
+    let first: app::api::AuditPage = serde_json::from_value(first).unwrap();
+    assert_eq!(first.entries, all.entries[..1]);
+    let next = first.next_before.expect("an older page");
+    let (_, second) = viewer
+        .call("GET", &format!("/api/audit?limit=1&before={next}"), false)
+        .await;
+    let second: app::api::AuditPage = serde_json::from_value(second).unwrap();
+    assert_eq!(second.entries, all.entries[1..]);
+    assert_eq!(second.next_before, None);
+
+    let (_, doc) = anon.call("GET", "/api/openapi.json", false).await;
+    for path in ["/api/plans/{id}/replay", "/api/audit"] {
+        assert!(doc["paths"].get(path).is_some(), "{path} missing");
+    }
+    for schema in ["PlanReplay", "AuditPage", "AuditEntry"] {
+        assert!(
+            doc["components"]["schemas"].get(schema).is_some(),
+            "{schema} missing"
+        );
+    }
+}
+
+/// Venue rounding on the paper broker (fills at the close with no slippage, lots worth ≤ $1,
+/// prices with 5 significant figures and 6 − size decimals decimals):
+/// - BONK at $0.00002105 has price ticks of $0.000001. With a 1 % cap no tick lies between the
+///   close and the cap, so the buy is dropped with the reason — sent at 0.000021 it would be
+///   refused; with 5 % it goes out at 0.000022 and fills.
+/// - A short of 1198.5 bought at $1.50 (lots of 0.1) exits at $0.90 (whole lots) with 1198
+///   reduce-only (1199 is refused) and leaves 0.5 of dust; a long of 250.3 bought at $2 closes
+///   exactly at $12 (lots of 0.01).
+/// - Two snapshots at the same millisecond: the second replaces the first, closed positions
+///   included.
+#[tokio::test]
+async fn venue_rounding_on_the_paper_broker() {
+    for engine in Engine::ALL {
+        let Some(t) = TestStore::new(engine, "live_rounding").await else {
+            continue;
+        };
+        venue_rounding(&t.store).await;
+    }
+}
+
+async fn venue_rounding(store: &Store) {
+    use server::broker::{OrderRequest, OrderStatus};
+    use server::live::plan::{build, PlanInputs};
+    use shared::portfolio::engine::DayTargets;
+
+    let symbols: Vec<String> = ["BONK", "X", "Y"].map(String::from).to_vec();
+    let mut panel = Panel::new(Day(20_000), 2, symbols.clone()).unwrap();
+    for (a, closes) in [[0.000_021_05, 0.000_021_05], [1.5, 0.9], [2.0, 12.0]]
+        .iter()
+        .enumerate()
+    {
+        for (t, c) in closes.iter().enumerate() {
+            panel.set(Field::Close, a, t, *c);
+        }
+    }
+    let paper = PaperBroker::new(Arc::new(store.clone()), PaperConfig::default());
+    let (paper_ref, panel_ref, symbols_ref) = (&paper, &panel, &symbols);
+    let plan =
+        move |id: &'static str, weights: Vec<f64>, policy: RebalancePolicy, slip: f64, t: usize| {
+            let (paper, panel, symbols) = (paper_ref, panel_ref, symbols_ref);
+            async move {
+                paper.observe_close(panel, t, true).await.unwrap();
+                let account = paper.account().await.unwrap();
+                let marks = paper.marks(symbols).await.unwrap();
+                let rules = paper.rules(symbols).await.unwrap();
+                let targets = DayTargets {
+                    day: panel.day(t),
+                    weights,
+                    strategies: Vec::new(),
+                };
+                build(&PlanInputs {
+                    plan_id: id,
+                    panel,
+                    targets: &targets,
+                    account: &account,
+                    marks: &marks,
+                    rules: &rules,
+                    policy,
+                    max_slippage: slip,
+                })
+            }
+        };
+    let zero = RebalancePolicy::Threshold { threshold: 0.0 };
+
+    // --- day 0: BONK cannot be priced within 1 %; X short 1198.5, Y long 250.3 ---------------
+    // −0.017977 × $100,000 / $1.50 = −1198.47 → −1198.5; 0.005006 × $100,000 / $2 = 250.3.
+    let day0 = plan("p0", vec![0.01, -0.017_977, 0.005_006], zero, 0.01, 0).await;
+    let bonk = &day0.lines[0];
+    let why = bonk.dropped.as_deref().expect("BONK dropped");
+    assert!(why.contains("no buy limit price"), "{why}");
+    assert!(bonk.client_order_id.is_none());
+    // Sent at the rounded-down 0.000021, the venue refuses it even with no slippage.
+    let old = paper
+        .submit(&[OrderRequest {
+            client_order_id: "0xbonk-old".into(),
+            symbol: "BONK".into(),
+            units: 47_505_938.0,
+            limit_price: 0.000021,
+            reduce_only: false,
+        }])
+        .await
+        .unwrap();
+    assert!(matches!(old[0].status, OrderStatus::Rejected { .. }));
+    let units: Vec<f64> = day0.orders.iter().map(|o| o.units).collect();
+    assert_eq!(units, [-1198.5, 250.3]);
+    let reports = paper.submit(&day0.orders).await.unwrap();
+    assert!(
+        reports.iter().all(|r| r.status == OrderStatus::Filled),
+        "{reports:?}"
+    );
+
+    // With 5 % the cap 0.0000221025 rounds down to 0.000022, above the close: it fills.
+    let keep = RebalancePolicy::Threshold { threshold: 0.03 };
+    let bonk_buy = plan("p1", vec![0.01, -0.017_977, 0.005_006], keep, 0.05, 0).await;
+    assert_eq!(bonk_buy.orders.len(), 1, "{:?}", bonk_buy.lines);
+    let o = &bonk_buy.orders[0];
+    assert_eq!((o.symbol.as_str(), o.limit_price), ("BONK", 0.000022));
+    let r = paper.submit(&bonk_buy.orders).await.unwrap();
+    assert_eq!(r[0].status, OrderStatus::Filled);
+    assert_eq!(r[0].avg_price, 0.000_021_05);
+
+    // --- day 1: X falls to $0.90 (whole lots), Y rises to $12; both exit ---------------------
+    let day1 = plan("p2", vec![0.01, 0.0, 0.0], keep, 0.02, 1).await;
+    let before = paper.account().await.unwrap();
+    let x = day1.orders.iter().find(|o| o.symbol == "X").unwrap();
+    assert_eq!((x.units, x.reduce_only), (1198.0, true));
+    let x_line = day1.lines.iter().find(|l| l.symbol == "X").unwrap();
+    let note = x_line.note.as_deref().expect("the dust is reported");
+    assert!(note.contains("leaves 0.5 as dust"), "{note}");
+    let y = day1.orders.iter().find(|o| o.symbol == "Y").unwrap();
+    assert_eq!((y.units, y.reduce_only), (-250.3, true));
+    // What rounding to the nearest lot sent: more than is held, refused.
+    let old = paper
+        .submit(&[OrderRequest {
+            client_order_id: "0xx-old".into(),
+            symbol: "X".into(),
+            units: 1199.0,
+            limit_price: 0.918,
+            reduce_only: true,
+        }])
+        .await
+        .unwrap();
+    let OrderStatus::Rejected { reason } = &old[0].status else {
+        panic!("{old:?}")
+    };
+    assert!(reason.contains("would not reduce"), "{reason}");
+    let reports = paper.submit(&day1.orders).await.unwrap();
+    assert_eq!(reports.len(), 2);
+    assert!(
+        reports.iter().all(|r| r.status == OrderStatus::Filled),
+        "{reports:?}"
+    );
+    let after = paper.account().await.unwrap();
+    let held: Vec<(&str, f64)> = after
+        .positions
+        .iter()
+        .map(|p| (p.symbol.as_str(), p.units))
+        .collect();
+    assert_eq!(held, [("BONK", o.units), ("X", -0.5)]);
+
+    // --- snapshots at one instant: the latest account wins, Y's row goes ---------------------
+    let records = server::live::records::Records { store };
+    let at = 1_700_000_000_000;
+    records.snapshot("paper", &before, at).await.unwrap();
+    records.snapshot("paper", &after, at).await.unwrap();
+    let rows = sqlx::query(
+        "SELECT symbol, units FROM position_snapshots WHERE broker = 'paper' AND at = $1 \
+         ORDER BY symbol",
+    )
+    .bind(at)
+    .fetch_all(store.pool())
+    .await
+    .unwrap();
+    let rows: Vec<(String, f64)> = rows
+        .iter()
+        .map(|r| (sqlx::Row::get(r, 0), sqlx::Row::get(r, 1)))
+        .collect();
+    assert_eq!(
+        rows,
+        [("BONK".to_string(), o.units), ("X".to_string(), -0.5)]
+    );
+    let equity = records.equity(Some("paper")).await.unwrap();
+    assert_eq!(equity.len(), 1);
+    assert_eq!(equity[0].equity, after.equity);
+}

@@ -562,6 +562,67 @@ async fn truncated_and_malformed_json_are_clear_errors_and_store_nothing() {
     assert_eq!(funding.len(), 3);
 }
 
+/// Regression: kPEPE's series was stored as `KPEPE` at prices per 1000 PEPE while the broker
+/// trades it as `PEPE` per unit, so a `PEPE` target had no data and a `KPEPE` one no market.
+#[tokio::test]
+async fn a_k_contract_is_stored_as_the_asset_per_unit() {
+    let t = TestStore::new(Engine::Sqlite, "hl_kpepe").await.unwrap();
+    let mock = Mock::new(500, today(), 20);
+    let base = mock.serve().await;
+    let fetcher = Fetcher::new(config(&base, &["pepe", "KPEPE"], false));
+    let s = run(&fetcher, &t, "hyperliquid", today()).await;
+    assert_eq!(s.status, Status::Partial, "{s}");
+    assert_eq!(
+        s.errors,
+        vec!["KPEPE: unknown symbol (not a listed Hyperliquid perp)".to_string()]
+    );
+    // The venue is asked about its own coin.
+    let candle_hits = mock.hits("candleSnapshot");
+    assert!(!candle_hits.is_empty());
+    assert!(candle_hits.iter().all(|h| h.body["req"]["coin"] == "kPEPE"));
+    assert!(mock
+        .hits("fundingHistory")
+        .iter()
+        .all(|h| h.body["coin"] == "kPEPE"));
+
+    let stored = t.store.records(Series::Bars).await.unwrap();
+    assert_eq!(stored.len(), 10);
+    for r in &stored {
+        let Record::Bar {
+            symbol,
+            day,
+            open,
+            high,
+            low,
+            close,
+            volume,
+        } = r
+        else {
+            panic!("{r:?}");
+        };
+        assert_eq!(symbol, "PEPE");
+        // The mock's kPEPE candle: close c, open c - 1, high c + 10, low c - 10 (USD per 1000
+        // PEPE), volume 0.98639 contracts of 1000.
+        let c = close_of("kPEPE", *day);
+        let near = |got: f64, want: f64| (got - want).abs() <= 1e-12 * want.abs();
+        assert!(near(*close, c / 1000.0), "{day}: {close} vs {c}");
+        assert!(near(*open, (c - 1.0) / 1000.0), "{open}");
+        assert!(near(*high, (c + 10.0) / 1000.0), "{high}");
+        assert!(near(*low, (c - 10.0) / 1000.0), "{low}");
+        assert!(near(*volume, 986.39), "{volume}");
+    }
+    // Funding is a rate: 24 hourly rates of -0.000005 are -0.00012 a day, per PEPE or per 1000.
+    let funding = t.store.records(Series::Funding).await.unwrap();
+    assert_eq!(funding.len(), 3);
+    for r in &funding {
+        assert!(
+            matches!(r, Record::Funding { symbol, daily_rate, .. }
+                if symbol == "PEPE" && (daily_rate + 0.00012).abs() < 1e-12),
+            "{r:?}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_4xx_is_final_and_names_the_endpoint_and_the_venues_message() {
     let t = TestStore::new(Engine::Sqlite, "hl_422").await.unwrap();
@@ -599,21 +660,34 @@ async fn asset_contexts_parse_the_documented_shape_with_nulls() {
     })
     .unwrap();
     let ctxs = hl.asset_contexts().await.unwrap();
-    assert_eq!(ctxs.len(), 2);
+    assert_eq!(ctxs.len(), 3);
     assert_eq!(ctxs[0].instrument.symbol, "BTC");
     assert_eq!(ctxs[0].instrument.size_decimals, Some(5));
     assert_eq!(ctxs[0].funding_hourly, Some(0.0000125));
     assert_eq!(ctxs[0].open_interest, Some(688.11));
     assert_eq!(ctxs[1].mark_px, Some(0.0123));
+    // kPEPE is PEPE: prices per PEPE (0.0125 per 1000 → 0.0000125), open interest in PEPE
+    // (4M contracts → 4G PEPE); the hourly rate and the USD volume are the venue's.
+    let pepe = &ctxs[2];
+    assert_eq!(pepe.instrument.symbol, "PEPE");
+    assert_eq!(pepe.instrument.venue_symbol, "kPEPE");
+    assert!((pepe.mark_px.unwrap() - 0.0000125).abs() < 1e-18);
+    assert!((pepe.oracle_px.unwrap() - 0.0000124).abs() < 1e-18);
+    assert_eq!(pepe.open_interest, Some(4_000_000_000.0));
+    assert_eq!(pepe.funding_hourly, Some(0.0000125));
+    assert_eq!(pepe.day_notional_volume, Some(52000000.5));
     // The universe keeps Hyperliquid's own names and flags delisted perps.
     use server::market_data::MarketData;
     let universe = hl.universe().await.unwrap();
     assert_eq!(hl.universe().await.unwrap(), universe);
     assert_eq!(universe.len(), 5);
     assert!(universe.iter().any(|i| i.symbol == "LOOM" && i.delisted));
+    // The thousand-unit contract is named as the asset the broker trades (`PEPE`), with the
+    // venue's own name kept.
     assert!(universe
         .iter()
-        .any(|i| i.symbol == "KPEPE" && i.venue_symbol == "kPEPE"));
+        .any(|i| i.symbol == "PEPE" && i.venue_symbol == "kPEPE"));
+    assert!(!universe.iter().any(|i| i.symbol == "KPEPE"));
     // The second universe call is served from the cache.
     assert_eq!(mock.hits("meta").len(), 1);
 }

@@ -1,0 +1,264 @@
+//! The store as it was: the panel at an earlier data version, rebuilt from today's rows and the
+//! revision log (`market_revisions`, written by every upsert; see [`super::market`]).
+//!
+//! A live plan records the data version its panel was built at. To recompute the plan "from
+//! the stored inputs", the consistency report asks for the panel at that version: the rows
+//! inserted later are left out, and every value revised later is put back to what it was. The
+//! records then go through [`crate::market_data::csv::build_panel`], the reference layout the
+//! store's own panel build is proven equal to (bit for bit), so at the current version the
+//! as-of panel is today's panel.
+
+use super::market::{Record, Series};
+use super::{Store, StoreError};
+use crate::market_data::csv::{self, CsvFormat, FileRead};
+use shared::{Day, Panel};
+use sqlx::Row;
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+/// A market-data row: (table, symbol, venue or "", day).
+type RowKey = (&'static str, String, String, i64);
+
+impl Store {
+    /// The panel exactly as the store would have built it at data version `version`; `None`
+    /// when no daily bar was stored then. At the current version this is [`Store::panel`]'s.
+    ///
+    /// # Errors
+    /// A database error, or a revision log naming an unknown series.
+    pub async fn build_panel_as_of(&self, version: i64) -> Result<Option<Panel>, StoreError> {
+        if version >= self.data_version().await? {
+            return Ok(self.panel().await?.map(|(_, p)| (*p).clone()));
+        }
+        let undo = self.values_at(version).await?;
+        let mut reads = Vec::with_capacity(Series::ALL.len());
+        for series in Series::ALL {
+            let mut records = self.records_present_at(series, Some(version)).await?;
+            if !undo.is_empty() {
+                for rec in &mut records {
+                    restore(rec, series, &undo);
+                }
+            }
+            reads.push(FileRead {
+                path: PathBuf::from(format!("store@{version}/{}", series.table())),
+                format: match series {
+                    Series::Bars => CsvFormat::DailyOhlcv,
+                    Series::MarketCap => CsvFormat::DailyMarketCap,
+                    Series::Supply => CsvFormat::CmcSnapshots,
+                    Series::Funding => CsvFormat::Funding,
+                    Series::OpenInterest => CsvFormat::OpenInterest,
+                },
+                records,
+                rejected: Vec::new(),
+            });
+        }
+        if !reads[0]
+            .records
+            .iter()
+            .any(|r| matches!(r, Record::Bar { .. }))
+        {
+            return Ok(None);
+        }
+        csv::build_panel(&reads).map(Some).map_err(StoreError::Data)
+    }
+
+    /// Whether the panel at data version `version`, cut at `day`, is today's panel cut at
+    /// `day`, bit for bit: nothing stored on or before `day` was revised or inserted after
+    /// `version`, and no asset got its first bar after it (a new asset is a new panel column
+    /// even when its rows all lie after `day`). The usual case for a past plan, when the store
+    /// only grew by newer days, and far cheaper to ask than to rebuild the old panel.
+    ///
+    /// # Errors
+    /// A database error.
+    pub async fn unchanged_through(&self, version: i64, day: Day) -> Result<bool, StoreError> {
+        let day = day.0 as i64;
+        let revised = sqlx::query(
+            "SELECT COUNT(*) FROM market_revisions WHERE data_version > $1 AND day <= $2 \
+             AND (row_first_version IS NULL OR row_first_version <= $1)",
+        )
+        .bind(version)
+        .bind(day)
+        .fetch_one(self.pool())
+        .await?;
+        if revised.try_get::<i64, _>(0)? > 0 {
+            return Ok(false);
+        }
+        for series in Series::ALL {
+            let inserted = sqlx::query(&format!(
+                "SELECT COUNT(*) FROM {} WHERE first_version > $1 AND day <= $2",
+                series.table()
+            ))
+            .bind(version)
+            .bind(day)
+            .fetch_one(self.pool())
+            .await?;
+            if inserted.try_get::<i64, _>(0)? > 0 {
+                return Ok(false);
+            }
+        }
+        let new_assets = sqlx::query(
+            "SELECT COUNT(*) FROM (SELECT symbol FROM daily_bars GROUP BY symbol \
+             HAVING MIN(COALESCE(first_version, 0)) > $1) s",
+        )
+        .bind(version)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(new_assets.try_get::<i64, _>(0)? == 0)
+    }
+
+    /// For every row revised after data version `version` (and already stored at it): the
+    /// values it held at `version`, i.e. those the first revision after it saved.
+    async fn values_at(
+        &self,
+        version: i64,
+    ) -> Result<HashMap<RowKey, [Option<f64>; 5]>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT series, symbol, venue, day, v1, v2, v3, v4, v5 FROM market_revisions \
+             WHERE data_version > $1 AND (row_first_version IS NULL OR row_first_version <= $1) \
+             ORDER BY data_version DESC",
+        )
+        .bind(version)
+        .fetch_all(self.pool())
+        .await?;
+        let mut out = HashMap::with_capacity(rows.len());
+        // Newest first: the earliest revision after `version` is inserted last and wins.
+        for r in &rows {
+            let name: String = r.try_get(0)?;
+            let table = Series::ALL
+                .iter()
+                .map(|s| s.table())
+                .find(|t| *t == name)
+                .ok_or_else(|| {
+                    StoreError::Data(format!("market_revisions names an unknown series {name:?}"))
+                })?;
+            let mut values = [None; 5];
+            for (i, v) in values.iter_mut().enumerate() {
+                *v = r.try_get::<Option<f64>, _>(4 + i)?;
+            }
+            out.insert((table, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?), values);
+        }
+        Ok(out)
+    }
+}
+
+/// Puts `rec`'s values back to those in `undo`, if its row was revised.
+fn restore(rec: &mut Record, series: Series, undo: &HashMap<RowKey, [Option<f64>; 5]>) {
+    let nan = |v: Option<f64>| v.unwrap_or(f64::NAN);
+    let key = |symbol: &str, venue: &str, day: Day| {
+        (
+            series.table(),
+            symbol.to_string(),
+            venue.to_string(),
+            day.0 as i64,
+        )
+    };
+    match rec {
+        Record::Bar {
+            symbol,
+            day,
+            open,
+            high,
+            low,
+            close,
+            volume,
+        } => {
+            if let Some(v) = undo.get(&key(symbol, "", *day)) {
+                (*open, *high, *low, *close, *volume) =
+                    (nan(v[0]), nan(v[1]), nan(v[2]), nan(v[3]), nan(v[4]));
+            }
+        }
+        Record::MarketCap { symbol, day, usd } => {
+            if let Some(v) = undo.get(&key(symbol, "", *day)) {
+                *usd = nan(v[0]);
+            }
+        }
+        Record::Supply {
+            symbol,
+            day,
+            circulating,
+            market_cap,
+        } => {
+            if let Some(v) = undo.get(&key(symbol, "", *day)) {
+                (*circulating, *market_cap) = (nan(v[0]), nan(v[1]));
+            }
+        }
+        Record::Funding {
+            symbol,
+            venue,
+            day,
+            daily_rate: value,
+        }
+        | Record::OpenInterest {
+            symbol,
+            venue,
+            day,
+            usd: value,
+        } => {
+            if let Some(v) = undo.get(&key(symbol, venue, *day)) {
+                *value = nan(v[0]);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn restore_puts_back_only_the_revised_row_of_its_series_and_venue() {
+        let mut undo = HashMap::new();
+        undo.insert(
+            ("daily_bars", "AAA".to_string(), String::new(), 5),
+            [Some(1.0), Some(2.0), None, Some(1.5), Some(9.0)],
+        );
+        undo.insert(
+            ("funding", "AAA".to_string(), "bybit".to_string(), 5),
+            [Some(0.01), None, None, None, None],
+        );
+        let mut bar = Record::Bar {
+            symbol: "AAA".into(),
+            day: Day(5),
+            open: 10.0,
+            high: 20.0,
+            low: 5.0,
+            close: 15.0,
+            volume: 90.0,
+        };
+        restore(&mut bar, Series::Bars, &undo);
+        let Record::Bar {
+            open,
+            high,
+            low,
+            close,
+            volume,
+            ..
+        } = bar
+        else {
+            unreachable!()
+        };
+        assert_eq!((open, high, close, volume), (1.0, 2.0, 1.5, 9.0));
+        assert!(low.is_nan(), "NULL then is missing");
+        let funding = |venue: &str| Record::Funding {
+            symbol: "AAA".into(),
+            venue: venue.into(),
+            day: Day(5),
+            daily_rate: 0.5,
+        };
+        let rate = |r: &Record| match r {
+            Record::Funding { daily_rate, .. } => *daily_rate,
+            _ => unreachable!(),
+        };
+        let (mut bybit, mut binance) = (funding("bybit"), funding("binance"));
+        restore(&mut bybit, Series::Funding, &undo);
+        restore(&mut binance, Series::Funding, &undo);
+        assert_eq!((rate(&bybit), rate(&binance)), (0.01, 0.5));
+        // Another series with the same key is not touched.
+        let mut cap = Record::MarketCap {
+            symbol: "AAA".into(),
+            day: Day(5),
+            usd: 7.0,
+        };
+        restore(&mut cap, Series::MarketCap, &undo);
+        assert!(matches!(cap, Record::MarketCap { usd, .. } if usd == 7.0));
+    }
+}

@@ -1,0 +1,172 @@
+//! What the `lockstep` binary writes to stdout: the plan print (`lockstep live`), and that a
+//! closed stdout (`lockstep … | head`) ends a command quietly with success instead of a panic.
+
+use app::api::{PlanDetail, PlanLine, PlanSummary, RiskReport};
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+/// Runs `lockstep ARGS` with its stdout a pipe nobody reads (the read end closed before the
+/// start, as after `head` has exited): returns the exit status and stderr.
+fn run_with_closed_stdout(args: &[&str]) -> (std::process::ExitStatus, String) {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = Command::new(env!("CARGO_BIN_EXE_lockstep"))
+        .args(args)
+        .env("RUST_LOG", "error")
+        .env_remove("RUST_BACKTRACE")
+        .stdin(Stdio::null())
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    (
+        out.status,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("lockstep-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Regression: `println!` on a closed stdout panicked ("failed printing to stdout: Broken
+/// pipe", exit status 101).
+#[test]
+fn a_closed_stdout_ends_a_println_command_quietly() {
+    let dir = temp_dir("closed-stdout");
+    let db = format!("sqlite://{}/cli.db", dir.display());
+    // `user list` on a fresh store prints its one line with `println!`.
+    let (status, stderr) = run_with_closed_stdout(&["--database-url", &db, "user", "list"]);
+    assert!(status.success(), "{status}: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!stderr.contains("Broken pipe"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The commands that write with `?` (`backtest --out -` writes its JSON with `write_all`) get a
+/// `BrokenPipe` error back: quiet success too, not "Error: Broken pipe".
+#[test]
+fn a_closed_stdout_ends_a_command_that_returns_the_write_error_quietly() {
+    let dir = temp_dir("closed-stdout-json");
+    // A small market in the predecessor's daily-bar format: 3 assets, 120 days.
+    let mut csv = std::fs::File::create(dir.join("coinbase_top200_daily.csv")).unwrap();
+    writeln!(csv, "date,symbol,base,open,high,low,close,volume").unwrap();
+    for d in 0..120 {
+        let day = shared::Day(shared::Day::from_ymd(2024, 1, 1).unwrap().0 + d);
+        for (k, base) in ["AAA", "BBB", "CCC"].iter().enumerate() {
+            let c = 10.0 * (k + 1) as f64 + (f64::from(d) * (0.3 + k as f64)).sin();
+            writeln!(
+                csv,
+                "{day},{base}/USD,{base},{c},{},{},{c},1000",
+                c + 0.5,
+                c - 0.5
+            )
+            .unwrap();
+        }
+    }
+    drop(csv);
+    let data = dir.display().to_string();
+    let db = format!("sqlite://{}/unused.db", dir.display());
+    let (status, stderr) = run_with_closed_stdout(&[
+        "--database-url",
+        &db,
+        "backtest",
+        "--data",
+        &data,
+        "--out",
+        "-",
+    ]);
+    assert!(status.success(), "{status}: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!stderr.contains("Broken pipe"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn line(symbol: &str, action: &str, dropped: Option<&str>, note: Option<&str>) -> PlanLine {
+    PlanLine {
+        symbol: symbol.into(),
+        mark_price: 0.25,
+        current_units: 1198.5,
+        current_weight: 0.03,
+        target_weight: 0.0,
+        new_weight: 0.0,
+        notional: -299.625,
+        size: "-1198".into(),
+        limit_price: "0.2475".into(),
+        reduce_only: true,
+        action: action.into(),
+        dropped: dropped.map(str::to_string),
+        note: note.map(str::to_string),
+        client_order_id: None,
+    }
+}
+
+/// Regression: a line's `note` (the dust an exit leaves) was in the plan but printed nowhere.
+#[test]
+fn the_plan_print_shows_each_lines_note_after_its_dropped_reason() {
+    let plan = PlanDetail {
+        summary: PlanSummary {
+            id: "p1".into(),
+            status: "proposed".into(),
+            broker: "paper".into(),
+            created_at: 0,
+            data_day: "2026-01-01".into(),
+            equity: 10_000.0,
+            orders: 1,
+            dropped: 2,
+            blocked: false,
+            block_reasons: vec![],
+            decided_by: None,
+            decided_at: None,
+            expires_at: 0,
+        },
+        config_version: "c1".into(),
+        config: serde_json::Value::Null,
+        kernel_version: "k1".into(),
+        policy: "time".into(),
+        lines: vec![
+            line(
+                "DOGE",
+                "sell",
+                None,
+                Some("closes 1198 of them and leaves 0.5 as dust"),
+            ),
+            line("XYZ", "buy", Some("not listed on the venue"), None),
+            line("ABC", "sell", Some("below the venue minimum"), Some("dust")),
+            line("HELD", "hold", None, Some("never shown: no trade")),
+        ],
+        targets: Default::default(),
+        strategies: vec![],
+        risk: RiskReport {
+            checks: vec![],
+            kill_switch: false,
+            blocked: false,
+        },
+        orders: vec![],
+        note: None,
+    };
+    let text = server::commands::live::render_plan(&plan);
+    let row = |symbol: &str| {
+        text.lines()
+            .find(|l| l.trim_start().starts_with(symbol))
+            .unwrap_or_else(|| panic!("no {symbol} row in\n{text}"))
+            .to_string()
+    };
+    assert!(
+        row("DOGE").ends_with("  closes 1198 of them and leaves 0.5 as dust"),
+        "{text}"
+    );
+    assert!(row("XYZ").ends_with("  not listed on the venue"), "{text}");
+    assert!(
+        row("ABC").ends_with("  below the venue minimum; dust"),
+        "{text}"
+    );
+    assert!(!text.contains("HELD"), "{text}");
+    assert!(
+        text.contains("1 symbol(s) within the rebalance band"),
+        "{text}"
+    );
+}

@@ -1,0 +1,15 @@
+//! The server's integration tests, one binary (each `tests/*.rs` file would link its own copy of
+//! the server, ~700 MB and a minute of linking apiece). Modules are named for what they test.
+
+mod api;
+mod auth;
+mod cli_output;
+mod consistency;
+mod consistency_scenario;
+mod data_api;
+mod exchange;
+mod links;
+mod live;
+mod parity;
+mod store;
+mod venues;
