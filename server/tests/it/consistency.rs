@@ -610,29 +610,14 @@ async fn the_api_answers_400_on_bad_parameters_and_a_report_otherwise() {
 
 // --- the revision log on the real files -------------------------------------------------------
 
-fn real_data_dir() -> Option<std::path::PathBuf> {
-    let dir = std::env::var_os("LOCKSTEP_REAL_DATA")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| {
-            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/original")
-        });
-    if dir.join("coinbase_top200_daily.csv").exists() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "notice: {} not found; real-data revision test skipped",
-            dir.display()
-        );
-        None
-    }
-}
-
 /// The real files imported, imported again unchanged, then again with 1% of the closes
 /// revised: the log holds exactly the revised rows, and the panel as of the first import is
 /// that import's panel bit for bit. Prints the cost of each step (debug build).
 #[tokio::test]
 async fn real_files_revisions_round_trip() {
-    let Some(dir) = real_data_dir() else { return };
+    let Some(dir) = crate::common::real_data_dir("real-data revision test skipped") else {
+        return;
+    };
     let t = TestStore::new(Engine::Sqlite, "consistency_real")
         .await
         .unwrap();
@@ -717,7 +702,9 @@ fn day_of(r: &Record) -> Day {
 /// Prints what the report costs (debug build).
 #[tokio::test]
 async fn real_panel_week_of_plans_report() {
-    let Some(dir) = real_data_dir() else { return };
+    let Some(dir) = crate::common::real_data_dir("real-data revision test skipped") else {
+        return;
+    };
     let t = TestStore::new(Engine::Sqlite, "consistency_real_week")
         .await
         .unwrap();

@@ -19,7 +19,6 @@ use shared::config::Config;
 use shared::synth::{generate, SynthConfig};
 use shared::{Day, Field, Panel};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 const DAY_MS: i64 = 86_400_000;
@@ -32,23 +31,6 @@ const MODEL_FEE_BPS: f64 = 10.0;
 const MODEL_SLIPPAGE_BPS: f64 = 2.0;
 const PAPER_FEE_BPS: f64 = 6.0;
 const PAPER_SLIPPAGE_BPS: f64 = 15.0;
-
-fn real_data_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("LOCKSTEP_REAL_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/original")
-        });
-    if dir.join("coinbase_top200_daily.csv").exists() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "notice: {} not found; the consistency scenario runs on the synthetic market instead",
-            dir.display()
-        );
-        None
-    }
-}
 
 /// Writes a synthetic panel into the store (the fallback when the real files are absent).
 async fn seed_synthetic(store: &Store) -> &'static str {
@@ -178,7 +160,9 @@ async fn sixty_days_of_paper_trading_are_attributed_to_the_right_buckets() {
     let started = std::time::Instant::now();
     let t = TestStore::new(Engine::Sqlite, "consistency").await.unwrap();
     let store = &t.store;
-    let source = match real_data_dir() {
+    let source = match crate::common::real_data_dir(
+        "the consistency scenario runs on the synthetic market instead",
+    ) {
         Some(dir) => {
             import_paths(store, &[dir]).await.unwrap();
             server::commands::import::SOURCE

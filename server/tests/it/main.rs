@@ -4,6 +4,7 @@
 mod api;
 mod auth;
 mod cli_output;
+mod common;
 mod consistency;
 mod consistency_scenario;
 mod data_api;

@@ -10,24 +10,6 @@ use shared::portfolio::engine::{TargetCache, TargetEngine};
 use shared::strategies::STRATEGY_NAMES;
 use shared::synth::{self, SynthConfig};
 use shared::Panel;
-use std::path::PathBuf;
-
-fn real_data_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("LOCKSTEP_REAL_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/original")
-        });
-    if dir.join("coinbase_top200_daily.csv").exists() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "notice: {} not found; real-panel parity skipped, synthetic parity still runs",
-            dir.display()
-        );
-        None
-    }
-}
 
 /// The seed config with every strategy switched on, so each one is checked, not just the
 /// ones the team trades today.
@@ -119,7 +101,11 @@ fn parity_on_every_date_of_the_synthetic_market() {
 
 #[test]
 fn parity_on_every_date_of_the_real_panel() {
-    let Some(dir) = real_data_dir() else { return };
+    let Some(dir) =
+        crate::common::real_data_dir("real-panel parity skipped, synthetic parity still runs")
+    else {
+        return;
+    };
     let panel = commands::load_panel(&dir).unwrap();
     let seed = std::fs::read_to_string(dir.join("all_strategies_config_seed.json")).unwrap();
     assert_parity_every_date(&panel, &every_strategy_config(&seed));
@@ -131,7 +117,11 @@ fn parity_on_every_date_of_the_real_panel() {
 /// exactly the targets `lockstep backtest` recorded for D.
 #[test]
 fn targets_command_equals_backtest_json() {
-    let Some(dir) = real_data_dir() else { return };
+    let Some(dir) =
+        crate::common::real_data_dir("real-panel parity skipped, synthetic parity still runs")
+    else {
+        return;
+    };
     let config = dir.join("all_strategies_config_seed.json");
     let out = std::env::temp_dir().join(format!("lockstep-parity-{}.json", std::process::id()));
     let result = commands::backtest::run(

@@ -11,23 +11,6 @@ use shared::synth::SynthConfig;
 use shared::{Day, Field, Panel};
 use std::path::{Path, PathBuf};
 
-fn real_data_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("LOCKSTEP_REAL_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/original")
-        });
-    if dir.join("coinbase_top200_daily.csv").exists() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "notice: {} not found; real-data store tests skipped",
-            dir.display()
-        );
-        None
-    }
-}
-
 fn bar(symbol: &str, day: i32, close: f64) -> Record {
     Record::Bar {
         symbol: symbol.into(),
@@ -358,7 +341,9 @@ async fn imports_keep_good_rows_and_never_lose_stored_ones() {
 /// panel the CSV reader builds from the same files; importing them again changes nothing.
 #[tokio::test]
 async fn real_files_panel_from_store_equals_the_csv_panel() {
-    let Some(dir) = real_data_dir() else { return };
+    let Some(dir) = crate::common::real_data_dir("real-data store tests skipped") else {
+        return;
+    };
     let t = TestStore::new(Engine::Sqlite, "real").await.unwrap();
     let started = std::time::Instant::now();
     let report = import_paths(&t.store, std::slice::from_ref(&dir))
@@ -460,7 +445,9 @@ async fn real_files_panel_from_store_equals_the_csv_panel() {
 /// the local PostgreSQL server is unreachable.
 #[tokio::test]
 async fn real_files_panel_from_postgres_equals_the_csv_panel() {
-    let Some(dir) = real_data_dir() else { return };
+    let Some(dir) = crate::common::real_data_dir("real-data store tests skipped") else {
+        return;
+    };
     let Some(t) = TestStore::new(Engine::Postgres, "real_pg").await else {
         return;
     };
