@@ -24,7 +24,8 @@ use crate::live::records::{Records, StoredPlan};
 use crate::live::{LiveError, LiveService};
 use crate::store::StoreError;
 use app::api::{
-    CostCalibration, GapAttribution, ParityCheck, ParityReport, ShadowComparison, SignalParity,
+    CostCalibration, GapAttribution, ParityCheck, ParityReport, PlanLine, PlanOrder,
+    ShadowComparison, SignalParity,
 };
 use shared::backtest::{self, BacktestSettings};
 use shared::config::Config;
@@ -158,6 +159,7 @@ pub async fn report(live: &LiveService, req: &ReportRequest) -> Result<ParityRep
     let latest = plans.last();
     let first_plan_day = plan_days.map(|d| d.0);
     let positions = positions_check(
+        &records,
         &today_panel,
         latest,
         first_plan_day,
@@ -242,11 +244,12 @@ pub fn relative_distance(live: &BTreeMap<String, f64>, backtest: &BTreeMap<Strin
     }
 }
 
-/// `positions_vs_backtest`: the newest plan's post-trade weights (`new_weight`: what the live
-/// path holds after that day's trades, the predecessor's dry-run positions) against the
-/// holdings of the backtest config's backtest on the same day, started flat on the first live
-/// plan's day as the live account was.
+/// `positions_vs_backtest`: the newest plan's post-trade weights (what the live path holds
+/// after that day's trades, the predecessor's dry-run positions; see [`post_trade_weights`])
+/// against the holdings of the backtest config's backtest on the same day, started flat on the
+/// first live plan's day as the live account was.
 async fn positions_check(
+    records: &Records<'_>,
     panel: &Arc<Panel>,
     latest: Option<&StoredPlan>,
     first_plan_day: Option<Day>,
@@ -266,13 +269,8 @@ async fn positions_check(
             detail: format!("the plan's data day {day} is no longer in the store"),
         });
     }
-    let live: BTreeMap<String, f64> = plan
-        .body
-        .lines
-        .iter()
-        .filter(|l| l.new_weight != 0.0)
-        .map(|l| (l.symbol.clone(), l.new_weight))
-        .collect();
+    let orders = records.orders(&plan.id).await?;
+    let live = post_trade_weights(&plan.body.lines, plan.equity, &orders);
     let (panel, config) = (panel.clone(), backtest_config.clone());
     let settings = BacktestSettings {
         start: Some(start.min(day)),
@@ -331,6 +329,44 @@ async fn positions_check(
             }
         ),
     })
+}
+
+/// The weights a plan leaves the account with, by symbol (non-zero only). A line's
+/// `new_weight` is what the plan meant to hold; where it did not get there the position it
+/// kept counts instead: a dropped line (no price, not tradable, below the venue minimum) keeps
+/// `current_weight`, and a sent order that did not fill in full (rejected, partial, open,
+/// unknown) leaves `current_units` plus what did fill, at the plan's mark and equity. A plan
+/// not executed yet (a dry run, a proposal) counts as meant.
+pub fn post_trade_weights(
+    lines: &[PlanLine],
+    equity: f64,
+    orders: &[PlanOrder],
+) -> BTreeMap<String, f64> {
+    lines
+        .iter()
+        .map(|l| {
+            let order = l
+                .client_order_id
+                .as_ref()
+                .and_then(|id| orders.iter().find(|o| &o.client_order_id == id));
+            let w = if l.dropped.is_some() {
+                l.current_weight
+            } else {
+                match order {
+                    Some(o) if o.status != "filled" && o.status != "pending" => {
+                        if equity > 0.0 {
+                            (l.current_units + o.filled_units) * l.mark_price / equity
+                        } else {
+                            0.0
+                        }
+                    }
+                    _ => l.new_weight,
+                }
+            };
+            (l.symbol.clone(), w)
+        })
+        .filter(|(_, w)| *w != 0.0)
+        .collect()
 }
 
 fn parameters_check(audit: &app::api::ParameterAudit) -> ParityCheck {
@@ -510,6 +546,73 @@ mod tests {
         assert!((relative_distance(&live, &bt) - 0.2).abs() < 1e-12);
         assert_eq!(relative_distance(&book(&[]), &book(&[])), 0.0);
         assert!(relative_distance(&live, &book(&[])).is_infinite());
+    }
+
+    fn line(symbol: &str, units: f64, cur: f64, new: f64, id: Option<&str>) -> PlanLine {
+        PlanLine {
+            symbol: symbol.into(),
+            mark_price: 10.0,
+            current_units: units,
+            current_weight: cur,
+            target_weight: new,
+            new_weight: new,
+            notional: 0.0,
+            size: "0".into(),
+            limit_price: "0".into(),
+            reduce_only: false,
+            action: "buy".into(),
+            dropped: None,
+            note: None,
+            client_order_id: id.map(Into::into),
+        }
+    }
+
+    fn order(id: &str, status: &str, filled: f64) -> PlanOrder {
+        PlanOrder {
+            client_order_id: id.into(),
+            symbol: String::new(),
+            size: "0".into(),
+            limit_price: "0".into(),
+            status: status.into(),
+            filled_units: filled,
+            avg_price: 10.0,
+            fee: 0.0,
+            reason: None,
+            updated_at: 0,
+        }
+    }
+
+    #[test]
+    fn post_trade_weights_count_what_the_account_kept() {
+        // Equity 1000, marks 10: 10 units are a weight of 0.1.
+        let mut dropped = line("D", 10.0, 0.1, -0.2, None);
+        dropped.dropped = Some("D is not tradable on this venue".into());
+        let lines = vec![
+            line("A", 0.0, 0.0, 0.3, Some("a")),  // filled: as meant
+            line("B", 10.0, 0.1, 0.5, Some("b")), // 15 of 40 units filled: 25 units
+            line("C", 20.0, 0.2, 0.0, Some("c")), // exit rejected: keeps 20 units
+            dropped,                              // keeps its 0.1
+            line("E", 0.0, 0.0, 0.05, Some("e")), // not sent yet (a dry run): as meant
+            line("F", 5.0, 0.05, 0.05, None),     // held
+        ];
+        let orders = vec![
+            order("a", "filled", 30.0),
+            order("b", "partially_filled", 15.0),
+            order("c", "rejected", 0.0),
+        ];
+        let w = post_trade_weights(&lines, 1000.0, &orders);
+        assert_eq!(
+            w,
+            book(&[
+                ("A", 0.3),
+                ("B", 0.25),
+                ("C", 0.2),
+                ("D", 0.1),
+                ("E", 0.05),
+                ("F", 0.05)
+            ])
+        );
+        assert!(post_trade_weights(&lines[1..2], 0.0, &orders).is_empty());
     }
 
     #[test]

@@ -18,3 +18,105 @@ pub fn real_data_dir(skipped: &str) -> Option<PathBuf> {
         None
     }
 }
+
+// --- a store with a synthetic market and a paper trader ---------------------------------------
+
+use server::live::{CycleOptions, FixedClock, LiveService};
+use server::store::market::Record;
+use shared::synth::{generate, SynthConfig};
+use shared::{Day, Field, Panel};
+
+pub const DAY_MS: i64 = 86_400_000;
+
+/// The live cycle's clock for data day `day`: an hour after that day closed.
+pub fn cycle_ms(day: Day) -> i64 {
+    (day.0 as i64 + 1) * DAY_MS + 3_600_000
+}
+
+/// The synthetic market of `seed` with `n_assets` assets over `n_days` days from day 19000.
+pub fn synth_panel(seed: u64, n_assets: usize, n_days: usize) -> Panel {
+    generate(&SynthConfig {
+        seed,
+        n_assets,
+        n_days,
+        start: Day(19_000),
+    })
+    .unwrap()
+}
+
+/// The synthetic panel's rows `0..=last` as store records (bars, market caps, supply,
+/// Binance funding).
+pub fn panel_records(panel: &Panel, last: usize) -> Vec<Record> {
+    let mut out = Vec::new();
+    for (a, s) in panel.symbols().iter().enumerate() {
+        for t in 0..=last {
+            let day = panel.day(t);
+            let g = |f: Field| panel.get(f, a, t);
+            if g(Field::Close).is_finite() {
+                out.push(Record::Bar {
+                    symbol: s.clone(),
+                    day,
+                    open: g(Field::Open),
+                    high: g(Field::High),
+                    low: g(Field::Low),
+                    close: g(Field::Close),
+                    volume: g(Field::Volume),
+                });
+            }
+            if g(Field::MarketCap).is_finite() {
+                out.push(Record::MarketCap {
+                    symbol: s.clone(),
+                    day,
+                    usd: g(Field::MarketCap),
+                });
+            }
+            if g(Field::CirculatingSupply).is_finite() {
+                out.push(Record::Supply {
+                    symbol: s.clone(),
+                    day,
+                    circulating: g(Field::CirculatingSupply),
+                    market_cap: f64::NAN,
+                });
+            }
+            if g(Field::FundingRate).is_finite() {
+                out.push(Record::Funding {
+                    symbol: s.clone(),
+                    venue: "binance".into(),
+                    day,
+                    daily_rate: g(Field::FundingRate),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// The synthetic panel's row `t` as store records.
+pub fn records_of_day(panel: &Panel, t: usize) -> Vec<Record> {
+    let day = panel.day(t);
+    panel_records(panel, t)
+        .into_iter()
+        .filter(|r| match r {
+            Record::Bar { day: d, .. }
+            | Record::MarketCap { day: d, .. }
+            | Record::Supply { day: d, .. }
+            | Record::Funding { day: d, .. }
+            | Record::OpenInterest { day: d, .. } => *d == day,
+        })
+        .collect()
+}
+
+/// Runs the live cycle of data day `day` (the clock set an hour after it closed, plus
+/// `extra_ms`); returns the plan's id.
+pub async fn cycle_on(live: &LiveService, clock: &FixedClock, day: Day, extra_ms: i64) -> String {
+    clock.set(cycle_ms(day) + extra_ms);
+    let out = live
+        .run_cycle(&CycleOptions {
+            dry_run: false,
+            actor: "test".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(out.plan.summary.data_day, day.to_string());
+    out.plan.summary.id
+}

@@ -13,12 +13,11 @@ use server::store::market::{Record, Series, SourceKind};
 use server::store::testing::{Engine, TestStore};
 use server::store::Store;
 use shared::config::Config;
-use shared::synth::{generate, SynthConfig};
 use shared::{Day, Field, Panel};
 use std::sync::Arc;
 use tower::ServiceExt;
 
-const DAY_MS: i64 = 86_400_000;
+use crate::common::{panel_records as records, records_of_day, DAY_MS};
 
 fn bar(symbol: &str, day: i32, close: f64) -> Record {
     Record::Bar {
@@ -174,74 +173,7 @@ async fn revision_log(store: &Store) {
 // --- signal parity on the live cycle -----------------------------------------------------------
 
 fn synth() -> Panel {
-    generate(&SynthConfig {
-        seed: 11,
-        n_assets: 25,
-        n_days: 320,
-        start: Day(19_000),
-    })
-    .unwrap()
-}
-
-/// The synthetic panel's rows `0..=last` as store records.
-fn records(panel: &Panel, last: usize) -> Vec<Record> {
-    let mut out = Vec::new();
-    for (a, s) in panel.symbols().iter().enumerate() {
-        for t in 0..=last {
-            let day = panel.day(t);
-            let g = |f: Field| panel.get(f, a, t);
-            if g(Field::Close).is_finite() {
-                out.push(Record::Bar {
-                    symbol: s.clone(),
-                    day,
-                    open: g(Field::Open),
-                    high: g(Field::High),
-                    low: g(Field::Low),
-                    close: g(Field::Close),
-                    volume: g(Field::Volume),
-                });
-            }
-            if g(Field::MarketCap).is_finite() {
-                out.push(Record::MarketCap {
-                    symbol: s.clone(),
-                    day,
-                    usd: g(Field::MarketCap),
-                });
-            }
-            if g(Field::CirculatingSupply).is_finite() {
-                out.push(Record::Supply {
-                    symbol: s.clone(),
-                    day,
-                    circulating: g(Field::CirculatingSupply),
-                    market_cap: f64::NAN,
-                });
-            }
-            if g(Field::FundingRate).is_finite() {
-                out.push(Record::Funding {
-                    symbol: s.clone(),
-                    venue: "binance".into(),
-                    day,
-                    daily_rate: g(Field::FundingRate),
-                });
-            }
-        }
-    }
-    out
-}
-
-/// The synthetic panel's row `t` as store records.
-fn records_of_day(panel: &Panel, t: usize) -> Vec<Record> {
-    let day = panel.day(t);
-    records(panel, t)
-        .into_iter()
-        .filter(|r| match r {
-            Record::Bar { day: d, .. }
-            | Record::MarketCap { day: d, .. }
-            | Record::Supply { day: d, .. }
-            | Record::Funding { day: d, .. }
-            | Record::OpenInterest { day: d, .. } => *d == day,
-        })
-        .collect()
+    crate::common::synth_panel(11, 25, 320)
 }
 
 /// A store holding all but the synthetic panel's last day, a live trader whose clock sits an

@@ -12,5 +12,6 @@ mod exchange;
 mod links;
 mod live;
 mod parity;
+mod parity_checks;
 mod store;
 mod venues;
