@@ -33,7 +33,9 @@
 //!   the signed hash); `/info` is then asked about the vault.
 //! - `HYPERLIQUID_BASE_URL`: another host (tests: a local mock). Plain `http://` is accepted for
 //!   loopback hosts only.
-//! - `HYPERLIQUID_MAX_SLIPPAGE`: the cap as a fraction (default 0.01 = 1%).
+//! - `HYPERLIQUID_MAX_SLIPPAGE`: the cap as a fraction (default 0.01 = 1%). The live cycle sets
+//!   the cap to its settings' `max_slippage` instead ([`crate::live::hyperliquid_broker`]), so the
+//!   prices sent are the plan's, and refuses a different value here.
 
 pub mod signing;
 pub mod wire;

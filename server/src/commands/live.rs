@@ -126,10 +126,23 @@ pub fn build(
     let settings = load_settings(settings)?;
     let broker: Arc<dyn Broker> = match broker {
         BrokerKind::Paper => Arc::new(paper_broker(store.clone(), &settings, &config)),
-        BrokerKind::Hyperliquid => Arc::new(
-            crate::broker::hyperliquid::HyperliquidBroker::from_env()
-                .context("the Hyperliquid broker")?,
-        ),
+        BrokerKind::Hyperliquid => {
+            use crate::broker::hyperliquid::{HyperliquidConfig, HyperliquidSigner};
+            let venue = HyperliquidConfig::from_env().context("the Hyperliquid broker")?;
+            // One slippage setting: the plan's limit prices and the broker's cap must agree.
+            let env_cap = std::env::var("HYPERLIQUID_MAX_SLIPPAGE").unwrap_or_default();
+            if !env_cap.trim().is_empty() && venue.max_slippage != settings.max_slippage {
+                anyhow::bail!(
+                    "HYPERLIQUID_MAX_SLIPPAGE={} differs from the live settings' max_slippage {}: \
+                     the plan's limit prices would not be the prices sent; set max_slippage in \
+                     the live settings only",
+                    env_cap.trim(),
+                    settings.max_slippage
+                );
+            }
+            let signer = HyperliquidSigner::from_env().context("the Hyperliquid broker")?;
+            Arc::new(crate::live::hyperliquid_broker(&settings, venue, signer)?)
+        }
     };
     let refresh = settings.refresh;
     let mut live = LiveService::new(store, settings, config, broker, Arc::new(SystemClock))?;

@@ -36,6 +36,7 @@ pub mod settings;
 pub use cycle::{plan_differences, recompute_plan, CycleOptions, CycleOutcome, Recomputed, Replay};
 pub use settings::LiveSettings;
 
+use crate::broker::hyperliquid::{HyperliquidBroker, HyperliquidConfig, HyperliquidSigner};
 use crate::broker::paper::{PaperBroker, PaperConfig};
 use crate::broker::{Broker, BrokerError};
 use crate::store::{Store, StoreError};
@@ -175,6 +176,25 @@ pub fn paper_broker(store: Arc<Store>, settings: &LiveSettings, config: &Config)
             size_decimals: p.size_decimals,
         },
     )
+}
+
+/// The Hyperliquid broker for the live cycle: `venue` (network, host, account, timeouts) signing
+/// with `signer`, its send-time slippage cap set to the settings' `max_slippage`, the fraction the
+/// plan's limit prices are made with. The broker keeps an order's own limit when it is inside
+/// its cap, so the order sent is the order approved and recorded (unless the mark moved since
+/// the plan was made: then the tighter of the two). With the broker's own default cap (1 %)
+/// under the settings' (2 %), every order went out at a price the plan did not show.
+///
+/// # Errors
+/// [`LiveError::Config`] when the venue configuration is invalid with that cap.
+pub fn hyperliquid_broker(
+    settings: &LiveSettings,
+    mut venue: HyperliquidConfig,
+    signer: HyperliquidSigner,
+) -> Result<HyperliquidBroker, LiveError> {
+    venue.max_slippage = settings.max_slippage;
+    HyperliquidBroker::new(venue, signer)
+        .map_err(|e| LiveError::Config(format!("the Hyperliquid broker: {e}")))
 }
 
 impl LiveService {

@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use alloy_primitives::{Address, B256};
+use app::api::{PlanDetail, PlanLine};
 use axum::{extract::State, http::StatusCode, response::IntoResponse, routing::post, Json, Router};
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -24,6 +25,14 @@ use server::broker::hyperliquid::wire::{
 };
 use server::broker::hyperliquid::{HyperliquidBroker, HyperliquidConfig};
 use server::broker::{client_order_id, Broker, OrderRequest, OrderStatus};
+use server::live::{hyperliquid_broker, FixedClock, LiveError, LiveService, LiveSettings};
+use server::store::market::SourceKind;
+use server::store::testing::{Engine, TestStore};
+use server::store::Store;
+use shared::config::Config;
+use shared::{Field, Panel};
+
+use crate::common::{cycle_on, panel_records, records_of_day, synth_panel};
 
 /// The private key of python-sdk `tests/signing_test.py`.
 const SDK_TEST_KEY: &str = "0x0123456789012345678901234567890123456789012345678901234567890123";
@@ -426,6 +435,8 @@ enum Outcome {
 
 #[derive(Clone, Debug)]
 struct Recorded {
+    /// The address the request's signature recovers to.
+    signer: Address,
     cloid: Option<String>,
     coin: String,
     is_buy: bool,
@@ -604,6 +615,7 @@ async fn exchange(State(state): State<Shared>, body: String) -> axum::response::
             };
             statuses.push(answer);
             st.orders.push(Recorded {
+                signer,
                 cloid: o.c.clone(),
                 coin,
                 is_buy: o.b,
@@ -1269,4 +1281,361 @@ async fn pepe_trades_as_kpepe_in_thousands() {
         "{pepe:?}"
     );
     assert!(!account.positions.iter().any(|p| p.symbol.contains("kPEPE")));
+}
+
+// ================================================================================================
+// The live cycle end to end on the Hyperliquid broker: store → plan → approval → the mock venue
+
+/// The synthetic market of seed 7 with the three alts the default config weighs most on row `t`
+/// renamed to coins the mock lists — ETH, SOL and PEPE (which the venue trades as kPEPE) — so the
+/// plan trades them; the other alts are not listed there and their lines are dropped.
+fn panel_with_venue_coins(t: usize) -> Panel {
+    use shared::portfolio::engine::{TargetCache, TargetEngine};
+    let panel = synth_panel(7, 30, 400);
+    let engine = TargetEngine::from_config(&Config::lockstep_default().unwrap()).unwrap();
+    let weights = engine
+        .targets_at(&panel.truncate_to(t).unwrap(), t, &mut TargetCache::new())
+        .weights;
+    let mut alts: Vec<usize> = (0..panel.n_assets())
+        .filter(|&a| {
+            let s = panel.symbols()[a].as_str();
+            s != "BTC" && !shared::synth::STABLECOINS.contains(&s) && weights[a] != 0.0
+        })
+        .collect();
+    alts.sort_by(|&a, &b| weights[b].abs().total_cmp(&weights[a].abs()));
+    assert!(alts.len() >= 3, "too few targets to rename: {alts:?}");
+    let mut symbols = panel.symbols().to_vec();
+    for (&a, coin) in alts.iter().zip(["ETH", "SOL", "PEPE"]) {
+        symbols[a] = coin.to_string();
+    }
+    let mut renamed = Panel::new(panel.start(), panel.n_days(), symbols).unwrap();
+    for f in Field::ALL {
+        renamed.set_field(f, panel.field(f).to_vec()).unwrap();
+    }
+    renamed
+}
+
+/// The plan's lines that carry an order.
+fn order_lines(plan: &PlanDetail) -> Vec<&PlanLine> {
+    plan.lines
+        .iter()
+        .filter(|l| l.client_order_id.is_some())
+        .collect()
+}
+
+/// Each of `lines` reached the venue exactly once in `sent`, signed by `key`, under its client
+/// order id, with the plan's size and limit price (in kPEPE for PEPE: 1000 PEPE per contract,
+/// priced per 1000), as an IOC with the plan's reduce-only flag.
+fn assert_sent_as_planned(sent: &[Recorded], lines: &[&PlanLine], key: Address) {
+    use server::broker::hyperliquid::symbol_of_coin;
+    assert_eq!(sent.len(), lines.len(), "one order per line: {sent:?}");
+    for l in lines {
+        let cloid = l.client_order_id.as_deref().unwrap();
+        let matching: Vec<&Recorded> = sent
+            .iter()
+            .filter(|o| o.cloid.as_deref() == Some(cloid))
+            .collect();
+        assert_eq!(
+            matching.len(),
+            1,
+            "{}: {cloid} sent {} times",
+            l.symbol,
+            matching.len()
+        );
+        let o = matching[0];
+        assert_eq!(o.signer, key, "{}", l.symbol);
+        let (symbol, unit) = symbol_of_coin(&o.coin);
+        assert_eq!(symbol, l.symbol);
+        let size: f64 = l.size.parse().unwrap();
+        assert_eq!(o.is_buy, size > 0.0, "{}", l.symbol);
+        assert_eq!((o.tif.as_str(), o.reduce_only), ("Ioc", l.reduce_only));
+        if unit == 1.0 {
+            let signed = format!("{}{}", if o.is_buy { "" } else { "-" }, o.s);
+            assert_eq!(
+                (signed.as_str(), o.p.as_str()),
+                (l.size.as_str(), l.limit_price.as_str()),
+                "{}",
+                l.symbol
+            );
+        } else {
+            let limit: f64 = l.limit_price.parse().unwrap();
+            assert!(
+                close(o.s.parse::<f64>().unwrap() * unit, size.abs()),
+                "{} {} vs {}",
+                o.coin,
+                o.s,
+                l.size
+            );
+            assert!(
+                close(o.p.parse::<f64>().unwrap() / unit, limit),
+                "{} {} vs {}",
+                o.coin,
+                o.p,
+                l.limit_price
+            );
+        }
+    }
+}
+
+/// `live_fills` of a plan by client order id: (symbol, units, price, fee).
+async fn live_fills(store: &Store, plan_id: &str) -> HashMap<String, (String, f64, f64, f64)> {
+    use sqlx::Row;
+    sqlx::query(
+        "SELECT client_order_id, symbol, units, price, fee FROM live_fills WHERE plan_id = $1",
+    )
+    .bind(plan_id.to_string())
+    .fetch_all(store.pool())
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| {
+        (
+            r.get::<String, _>(0),
+            (r.get(1), r.get(2), r.get(3), r.get(4)),
+        )
+    })
+    .collect()
+}
+
+/// Puts a finished plan back to `executing` with every order `pending`: a crash after the venue
+/// took the orders and before anything was recorded.
+async fn forget_execution(store: &Store, plan_id: &str) {
+    for sql in [
+        "UPDATE live_plans SET status = 'executing' WHERE id = $1",
+        "UPDATE live_orders SET status = 'pending' WHERE plan_id = $1",
+    ] {
+        sqlx::query(sql)
+            .bind(plan_id.to_string())
+            .execute(store.pool())
+            .await
+            .unwrap();
+    }
+}
+
+/// Checks what the venue reported for each order of a plan, as recorded in `live_orders` and
+/// `live_fills`: the mock fills half at the mark and half 0.1% worse, 3.5 bp fees, and fills
+/// `fraction` of the size (rounded to 5 decimals of the coin).
+fn assert_fills(
+    orders: &[app::api::PlanOrder],
+    fills: &HashMap<String, (String, f64, f64, f64)>,
+    sent: &[Recorded],
+    fraction_of: impl Fn(&str) -> f64,
+) {
+    use server::broker::hyperliquid::symbol_of_coin;
+    assert_eq!(fills.len(), orders.len(), "{fills:?}");
+    for o in orders {
+        let venue = sent
+            .iter()
+            .find(|s| s.cloid.as_deref() == Some(o.client_order_id.as_str()))
+            .unwrap();
+        let (_, unit) = symbol_of_coin(&venue.coin);
+        let fraction = fraction_of(&o.symbol);
+        let coins = wire::round_size(venue.s.parse::<f64>().unwrap() * fraction, 5)
+            .unwrap()
+            .0;
+        let sign = if venue.is_buy { 1.0 } else { -1.0 };
+        let mark = mark_of(&venue.coin);
+        let worse = if venue.is_buy {
+            mark * 1.001
+        } else {
+            mark * 0.999
+        };
+        let avg = (mark + worse) / 2.0;
+        let status = if fraction < 1.0 {
+            "partially_filled"
+        } else {
+            "filled"
+        };
+        assert_eq!(o.status, status, "{}", o.symbol);
+        assert!(close(o.filled_units, sign * coins * unit), "{o:?}");
+        assert!(close(o.avg_price, avg / unit), "{o:?} vs {avg}");
+        assert!((o.fee - coins * avg * 0.00035).abs() < 2e-6, "{o:?}");
+        let (symbol, units, price, fee) = &fills[&o.client_order_id];
+        assert_eq!(symbol, &o.symbol);
+        assert!(close(*units, o.filled_units), "{units} vs {o:?}");
+        assert!(close(*price, o.avg_price), "{price} vs {o:?}");
+        assert!((fee - o.fee).abs() < 1e-9, "{fee} vs {o:?}");
+    }
+}
+
+/// Issue 5's live cycle with the real Hyperliquid broker against the mock exchange: a store with
+/// a synthetic market, the plan sized on the venue's account, marks and rules, approval, orders
+/// signed by the key and carrying the plan's cloids, sizes and limit prices, fills recorded, a
+/// second execution that sends nothing, and a partial fill that ends a plan `partially_failed`.
+#[tokio::test]
+async fn the_live_cycle_trades_on_hyperliquid_end_to_end() {
+    for engine in Engine::ALL {
+        let Some(t) = TestStore::new(engine, "live_hyperliquid").await else {
+            continue;
+        };
+        live_cycle_on_the_mock_venue(&t.store).await;
+    }
+}
+
+async fn live_cycle_on_the_mock_venue(store: &Store) {
+    let n = 400;
+    let panel = panel_with_venue_coins(n - 2);
+    store
+        .register_source("synthetic", SourceKind::Synthetic, "test panel")
+        .await
+        .unwrap();
+    store
+        .upsert("synthetic", &panel_records(&panel, n - 2))
+        .await
+        .unwrap();
+
+    let signer = HyperliquidSigner::from_hex(SDK_TEST_KEY).unwrap();
+    let key = signer.address();
+    let mock = Mock::start(key, key).await;
+    // The production wiring: the venue config passed in, the settings' slippage cap.
+    let settings = LiveSettings::default();
+    let broker = hyperliquid_broker(&settings, test_config(&mock.url), signer).unwrap();
+    assert_eq!(broker.config().max_slippage, settings.max_slippage);
+    let clock = Arc::new(FixedClock::new(0));
+    let live = LiveService::new(
+        Arc::new(store.clone()),
+        settings,
+        Config::lockstep_default().unwrap(),
+        Arc::new(broker),
+        clock.clone(),
+    )
+    .unwrap();
+
+    // --- the plan: sized on the venue's account (equity, the ETH long and BTC short) ----------
+    let id = cycle_on(&live, &clock, panel.day(n - 2), 0).await;
+    let plan = live.plan(&id).await.unwrap();
+    assert_eq!(
+        (plan.summary.status.as_str(), plan.summary.broker.as_str()),
+        ("proposed", "hyperliquid")
+    );
+    assert!(close(plan.summary.equity, 13109.482328));
+    assert!(!plan.summary.blocked, "{:?}", plan.summary.block_reasons);
+    assert_eq!(
+        mock.with(|s| s.exchange_posts),
+        0,
+        "nothing sent before approval"
+    );
+    let lines = order_lines(&plan);
+    for l in &lines {
+        eprintln!(
+            "plan line {}: {} @ {} (target {:.4}, held {})",
+            l.symbol, l.size, l.limit_price, l.target_weight, l.current_units
+        );
+    }
+    let traded: Vec<&str> = lines.iter().map(|l| l.symbol.as_str()).collect();
+    assert!(
+        traded.contains(&"ETH") && traded.contains(&"PEPE"),
+        "{traded:?}; lines {:?}",
+        plan.lines
+    );
+    assert!(traded
+        .iter()
+        .all(|s| ["BTC", "ETH", "SOL", "PEPE"].contains(s)));
+    for l in &plan.lines {
+        let listed = ["BTC", "ETH", "SOL", "PEPE"].contains(&l.symbol.as_str());
+        if l.action != "hold" && !listed {
+            // The venue lists no such coin: it has no mark for it (and no rules).
+            let why = l.dropped.as_deref().unwrap_or_default();
+            assert!(
+                why == format!("no price for {}", l.symbol)
+                    || why.contains("not tradable on this venue"),
+                "{}: {why}",
+                l.symbol
+            );
+        }
+        if let Some(held) = [("ETH", 0.0335), ("BTC", -0.02)]
+            .iter()
+            .find(|(s, _)| *s == l.symbol)
+        {
+            assert_eq!(l.current_units, held.1, "{}", l.symbol);
+        }
+    }
+    let pepe = lines.iter().find(|l| l.symbol == "PEPE").unwrap();
+    assert_eq!(
+        pepe.size.parse::<f64>().unwrap() % 1000.0,
+        0.0,
+        "whole kPEPE: {}",
+        pepe.size
+    );
+    assert_eq!(plan.summary.orders, lines.len());
+
+    // --- approve: executed on the venue as planned --------------------------------------------
+    let done = live.approve(&id, "alice").await.unwrap();
+    assert_eq!(done.summary.status, "done", "{:?}", done.note);
+    let sent = mock.orders();
+    assert_sent_as_planned(&sent, &lines, key);
+    assert_eq!(mock.with(|s| s.exchange_posts) as usize, lines.len());
+    for o in &done.orders {
+        let l = lines.iter().find(|l| l.symbol == o.symbol).unwrap();
+        assert_eq!(
+            (o.size.as_str(), o.limit_price.as_str()),
+            (l.size.as_str(), l.limit_price.as_str())
+        );
+    }
+    let fills = live_fills(store, &id).await;
+    assert_fills(&done.orders, &fills, &sent, |_| 1.0);
+    let audit: Vec<String> = live
+        .audit_log()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.2)
+        .collect();
+    assert_eq!(
+        audit,
+        ["plan.propose", "plan.approve", "plan.execute", "plan.done"]
+    );
+
+    // --- a second execution sends nothing --------------------------------------------------------
+    let err = live.execute(&id, "alice").await.unwrap_err();
+    assert!(matches!(err, LiveError::Conflict(_)), "{err}");
+    // Even with the records lost (a crash before recording), the resume asks the venue by cloid
+    // and records what it says instead of sending again.
+    forget_execution(store, &id).await;
+    let again = live.execute(&id, "alice").await.unwrap();
+    assert_eq!(again.summary.status, "done", "{:?}", again.note);
+    assert_eq!(mock.orders().len(), lines.len());
+    assert_eq!(mock.with(|s| s.exchange_posts) as usize, lines.len());
+    assert_fills(&again.orders, &live_fills(store, &id).await, &sent, |_| 1.0);
+
+    // --- next day: the venue fills 40% of the ETH order ------------------------------------------
+    store
+        .upsert("synthetic", &records_of_day(&panel, n - 1))
+        .await
+        .unwrap();
+    mock.with(|s| s.outcomes.insert("ETH".into(), Outcome::Partial(0.4)));
+    let id2 = cycle_on(&live, &clock, panel.day(n - 1), 0).await;
+    let plan2 = live.plan(&id2).await.unwrap();
+    let lines2 = order_lines(&plan2);
+    assert!(
+        lines2.iter().any(|l| l.symbol == "ETH"),
+        "{:?}",
+        plan2.lines
+    );
+    let before = mock.orders().len();
+    let out = live.approve(&id2, "alice").await.unwrap();
+    assert_eq!(out.summary.status, "partially_failed");
+    let note = out.note.clone().unwrap_or_default();
+    assert_eq!(note, "ETH partially_filled", "only ETH fell short");
+    let sent2 = mock.orders()[before..].to_vec();
+    assert_sent_as_planned(&sent2, &lines2, key);
+    let partial = |s: &str| if s == "ETH" { 0.4 } else { 1.0 };
+    assert_fills(&out.orders, &live_fills(store, &id2).await, &sent2, partial);
+    // Not executed again: a partially failed plan is final, and a resume sends nothing either.
+    let posts = mock.with(|s| s.exchange_posts);
+    assert!(matches!(
+        live.execute(&id2, "alice").await.unwrap_err(),
+        LiveError::Conflict(_)
+    ));
+    forget_execution(store, &id2).await;
+    let resumed = live.execute(&id2, "alice").await.unwrap();
+    assert_eq!(resumed.summary.status, "partially_failed");
+    assert_eq!(mock.with(|s| s.exchange_posts), posts);
+    assert_eq!(mock.orders().len(), before + lines2.len());
+    assert_fills(
+        &resumed.orders,
+        &live_fills(store, &id2).await,
+        &sent2,
+        partial,
+    );
 }
