@@ -47,9 +47,19 @@ pub fn synth_panel(seed: u64, n_assets: usize, n_days: usize) -> Panel {
 /// The synthetic panel's rows `0..=last` as store records (bars, market caps, supply,
 /// Binance funding).
 pub fn panel_records(panel: &Panel, last: usize) -> Vec<Record> {
+    panel_rows(panel, 0..=last, false)
+}
+
+/// The synthetic panel's `rows` as store records: bars, market caps, supply, Binance funding,
+/// and Binance open interest when `open_interest`.
+pub fn panel_rows(
+    panel: &Panel,
+    rows: std::ops::RangeInclusive<usize>,
+    open_interest: bool,
+) -> Vec<Record> {
     let mut out = Vec::new();
     for (a, s) in panel.symbols().iter().enumerate() {
-        for t in 0..=last {
+        for t in rows.clone() {
             let day = panel.day(t);
             let g = |f: Field| panel.get(f, a, t);
             if g(Field::Close).is_finite() {
@@ -86,6 +96,14 @@ pub fn panel_records(panel: &Panel, last: usize) -> Vec<Record> {
                     daily_rate: g(Field::FundingRate),
                 });
             }
+            if open_interest && g(Field::OpenInterest).is_finite() {
+                out.push(Record::OpenInterest {
+                    symbol: s.clone(),
+                    venue: "binance".into(),
+                    day,
+                    usd: g(Field::OpenInterest),
+                });
+            }
         }
     }
     out
@@ -93,17 +111,7 @@ pub fn panel_records(panel: &Panel, last: usize) -> Vec<Record> {
 
 /// The synthetic panel's row `t` as store records.
 pub fn records_of_day(panel: &Panel, t: usize) -> Vec<Record> {
-    let day = panel.day(t);
-    panel_records(panel, t)
-        .into_iter()
-        .filter(|r| match r {
-            Record::Bar { day: d, .. }
-            | Record::MarketCap { day: d, .. }
-            | Record::Supply { day: d, .. }
-            | Record::Funding { day: d, .. }
-            | Record::OpenInterest { day: d, .. } => *d == day,
-        })
-        .collect()
+    panel_rows(panel, t..=t, false)
 }
 
 /// Runs the live cycle of data day `day` (the clock set an hour after it closed, plus

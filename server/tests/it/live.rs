@@ -10,7 +10,7 @@ use server::broker::paper::{PaperBroker, PaperConfig};
 use server::broker::Broker;
 use server::live::plan::round_size;
 use server::live::{paper_broker, CycleOptions, FixedClock, LiveError, LiveService, LiveSettings};
-use server::store::market::{Record, SourceKind};
+use server::store::market::SourceKind;
 use server::store::testing::{Engine, TestStore};
 use server::store::Store;
 use shared::config::Config;
@@ -38,55 +38,7 @@ async fn seed(store: &Store, panel: &Panel, first: usize, last: usize) {
         .register_source("synthetic", SourceKind::Synthetic, "test panel")
         .await
         .unwrap();
-    let mut records = Vec::new();
-    for (a, s) in panel.symbols().iter().enumerate() {
-        for t in first..=last {
-            let day = panel.day(t);
-            let g = |f: Field| panel.get(f, a, t);
-            if g(Field::Close).is_finite() {
-                records.push(Record::Bar {
-                    symbol: s.clone(),
-                    day,
-                    open: g(Field::Open),
-                    high: g(Field::High),
-                    low: g(Field::Low),
-                    close: g(Field::Close),
-                    volume: g(Field::Volume),
-                });
-            }
-            if g(Field::MarketCap).is_finite() {
-                records.push(Record::MarketCap {
-                    symbol: s.clone(),
-                    day,
-                    usd: g(Field::MarketCap),
-                });
-            }
-            if g(Field::CirculatingSupply).is_finite() {
-                records.push(Record::Supply {
-                    symbol: s.clone(),
-                    day,
-                    circulating: g(Field::CirculatingSupply),
-                    market_cap: f64::NAN,
-                });
-            }
-            if g(Field::FundingRate).is_finite() {
-                records.push(Record::Funding {
-                    symbol: s.clone(),
-                    venue: "binance".into(),
-                    day,
-                    daily_rate: g(Field::FundingRate),
-                });
-            }
-            if g(Field::OpenInterest).is_finite() {
-                records.push(Record::OpenInterest {
-                    symbol: s.clone(),
-                    venue: "binance".into(),
-                    day,
-                    usd: g(Field::OpenInterest),
-                });
-            }
-        }
-    }
+    let records = crate::common::panel_rows(panel, first..=last, true);
     store.upsert("synthetic", &records).await.unwrap();
 }
 
