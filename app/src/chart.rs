@@ -103,6 +103,14 @@ impl XMap {
     }
 }
 
+/// Where the pointer is, in the canvas's own pixels: a canvas is drawn at its attribute size and
+/// scaled by CSS, so the event's offset is rescaled on each axis.
+fn pointer_px(c: &leptos::web_sys::HtmlCanvasElement, ev: &leptos::ev::MouseEvent) -> (f64, f64) {
+    let sx = c.width() as f64 / c.client_width().max(1) as f64;
+    let sy = c.height() as f64 / c.client_height().max(1) as f64;
+    (ev.offset_x() as f64 * sx, ev.offset_y() as f64 * sy)
+}
+
 /// The value of `s` on or before `day` (series are in date order).
 fn value_at(s: &Series, day: f64) -> Option<(Day, f64)> {
     let i = s.points.partition_point(|(d, _)| (d.0 as f64) <= day);
@@ -141,8 +149,7 @@ pub fn LineChart(
         let Some(c) = canvas.get_untracked() else {
             return;
         };
-        let css_width = c.client_width().max(1) as f64;
-        let px = ev.offset_x() as f64 * c.width() as f64 / css_width;
+        let (px, _) = pointer_px(&c, &ev);
         hover.set(xmap.get_value().day_at(px));
     };
     let readout = move || {
@@ -209,8 +216,7 @@ pub fn BarChart(
             return;
         };
         let n = groups.with_untracked(|g| g.len());
-        let css_width = c.client_width().max(1) as f64;
-        let px = ev.offset_x() as f64 * c.width() as f64 / css_width;
+        let (px, _) = pointer_px(&c, &ev);
         hover.set(bar_index(c.width() as f64, n, px));
     };
     let readout = move || {
@@ -275,15 +281,14 @@ pub fn HeatMap(
     });
     let cell_at = move |ev: &leptos::ev::MouseEvent| -> Option<(usize, usize)> {
         let c = canvas.get_untracked()?;
-        let sx = c.width() as f64 / c.client_width().max(1) as f64;
-        let sy = c.height() as f64 / c.client_height().max(1) as f64;
+        let (px, py) = pointer_px(&c, ev);
         heat_index(
             c.width() as f64,
             c.height() as f64,
             cols.with_untracked(|v| v.len()),
             rows.with_untracked(|v| v.len()),
-            ev.offset_x() as f64 * sx,
-            ev.offset_y() as f64 * sy,
+            px,
+            py,
         )
     };
     let readout = move || {
@@ -458,8 +463,7 @@ pub fn StackedBarChart(
         let Some(c) = canvas.get_untracked() else {
             return;
         };
-        let css_width = c.client_width().max(1) as f64;
-        let px = ev.offset_x() as f64 * c.width() as f64 / css_width;
+        let (px, _) = pointer_px(&c, &ev);
         let i = xmap
             .get_value()
             .day_at(px)
