@@ -45,39 +45,11 @@ async fn seed_synthetic(store: &Store) -> &'static str {
         .register_source("synthetic", SourceKind::Synthetic, "scenario panel")
         .await
         .unwrap();
-    let mut records = Vec::new();
-    for (a, s) in panel.symbols().iter().enumerate() {
-        for t in 0..panel.n_days() {
-            let day = panel.day(t);
-            let g = |f: Field| panel.get(f, a, t);
-            if g(Field::Close).is_finite() {
-                records.push(Record::Bar {
-                    symbol: s.clone(),
-                    day,
-                    open: g(Field::Open),
-                    high: g(Field::High),
-                    low: g(Field::Low),
-                    close: g(Field::Close),
-                    volume: g(Field::Volume),
-                });
-            }
-            if g(Field::MarketCap).is_finite() {
-                records.push(Record::MarketCap {
-                    symbol: s.clone(),
-                    day,
-                    usd: g(Field::MarketCap),
-                });
-            }
-            if g(Field::FundingRate).is_finite() {
-                records.push(Record::Funding {
-                    symbol: s.clone(),
-                    venue: "binance".into(),
-                    day,
-                    daily_rate: g(Field::FundingRate),
-                });
-            }
-        }
-    }
+    // Bars, market caps and funding: the scenario's market has no supply snapshots.
+    let records: Vec<Record> = crate::common::panel_rows(&panel, 0..=panel.n_days() - 1, false)
+        .into_iter()
+        .filter(|r| !matches!(r, Record::Supply { .. }))
+        .collect();
     store.upsert("synthetic", &records).await.unwrap();
     "synthetic"
 }
