@@ -57,7 +57,13 @@ fn csrf_cookie() -> Option<String> {
     let cookies = doc.cookie().ok()?;
     cookies
         .split(';')
-        .find_map(|c| c.trim().strip_prefix("lockstep_csrf=").map(str::to_string))
+        .find_map(|c| {
+            // `__Host-lockstep_csrf` when the page came over HTTPS.
+            let c = c.trim();
+            c.strip_prefix("__Host-lockstep_csrf=")
+                .or_else(|| c.strip_prefix("lockstep_csrf="))
+                .map(str::to_string)
+        })
 }
 
 #[allow(unused_variables)]

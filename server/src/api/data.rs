@@ -4,7 +4,7 @@
 use super::ApiError;
 use crate::store::panel::{EncodedKey, PanelRequestError};
 use crate::store::quality::{self, DEFAULT_STALE_DAYS};
-use crate::web::AppState;
+use crate::state::AppState;
 use app::api::DataStatus;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};

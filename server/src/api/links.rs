@@ -8,7 +8,7 @@
 use super::ApiError;
 use crate::auth::{session, CurrentUser, Role};
 use crate::links::{self, LinkError, StoredLink};
-use crate::web::AppState;
+use crate::state::AppState;
 use app::api::{ApiErrorBody, CreateTeamLink, TeamLink};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};

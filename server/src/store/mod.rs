@@ -8,6 +8,9 @@ pub mod history;
 pub mod market;
 pub mod panel;
 pub mod quality;
+/// Throwaway stores for tests: compiled for this crate's unit tests and, through the `testing`
+/// feature, for the integration tests; never in the release binary.
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
