@@ -46,3 +46,13 @@ impl IntoResponse for ApiError {
             .into_response()
     }
 }
+
+/// The status for a JSON body that could not be read: 413 when it was over the body limit
+/// (`http::limits`), else 400.
+pub fn rejection_status(e: &axum::extract::rejection::JsonRejection) -> StatusCode {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        StatusCode::PAYLOAD_TOO_LARGE
+    } else {
+        StatusCode::BAD_REQUEST
+    }
+}

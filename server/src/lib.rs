@@ -9,6 +9,7 @@
 pub mod api;
 pub mod auth;
 pub mod broker;
+pub mod cache;
 pub mod cli;
 pub mod commands;
 pub mod error;

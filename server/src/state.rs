@@ -23,7 +23,21 @@ pub struct AppState {
     pub live: Arc<crate::live::LiveService>,
     /// Who may read without signing in, and the HTTP layer's limits.
     pub web: WebConfig,
+    /// `/api/data/status` answers of the current data version (`/api/panel`'s live in the
+    /// store, beside the panel they encode).
+    pub status_cache: Arc<StatusCache>,
 }
+
+/// `/api/data/status` answers by (as of, stale days), valid for one data version and latest
+/// fetch run (id, finished, status).
+pub type StatusCache = crate::cache::VersionedCache<
+    (shared::Day, u32),
+    (i64, Option<(i64, Option<i64>, String)>),
+    Arc<app::api::DataStatus>,
+>;
+
+/// Distinct status requests kept (least recently used out first).
+pub const STATUS_CACHE_ENTRIES: usize = 16;
 
 /// The HTTP surface's policy and limits (`lockstep serve` flags; see docs/security.md).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -75,6 +89,7 @@ impl AppState {
             auth: Auth::default(),
             live: Arc::new(live),
             web: WebConfig::default(),
+            status_cache: Arc::new(crate::cache::VersionedCache::new(STATUS_CACHE_ENTRIES)),
         }
     }
 

@@ -70,7 +70,7 @@ pub async fn login(
 ) -> Result<Response, ApiError> {
     let Json(req) = body.map_err(|e| {
         ApiError::new(
-            StatusCode::BAD_REQUEST,
+            crate::error::rejection_status(&e),
             format!(
                 "expected JSON {{\"username\": ..., \"password\": ...}}: {}",
                 e.body_text()

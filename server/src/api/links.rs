@@ -79,7 +79,7 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<TeamLink>), ApiError> {
     let Json(req) = body.map_err(|e| {
         ApiError::new(
-            StatusCode::BAD_REQUEST,
+            crate::error::rejection_status(&e),
             format!(
                 "expected JSON {{\"name\": ..., \"state\": ...}}: {}",
                 e.body_text()

@@ -68,17 +68,19 @@ pub fn panic_response(payload: Box<dyn Any + Send + 'static>) -> Response {
 }
 
 /// Wraps the whole router in the limits of `web`. Outermost first: panic → 500, at most
-/// `max_concurrent_requests` at once (the rest wait), bodies over `max_body_bytes` → 413,
-/// body pieces at most `header_timeout` apart.
+/// `max_concurrent_requests` at once (the rest wait), body pieces at most `header_timeout`
+/// apart, bodies over `max_body_bytes` → 413.
 pub fn apply<S: Clone + Send + Sync + 'static>(router: Router<S>, web: &WebConfig) -> Router<S> {
+    // The size limit sits inside the body timeout, so an oversized body's error reaches the
+    // extractors as the length-limit error they answer with 413.
     router
-        .layer(axum::middleware::from_fn_with_state(
-            web.header_timeout,
-            body_timeout,
-        ))
         .layer(axum::extract::DefaultBodyLimit::max(web.max_body_bytes))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             web.max_body_bytes,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            web.header_timeout,
+            body_timeout,
         ))
         .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
             web.max_concurrent_requests.max(1),

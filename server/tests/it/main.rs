@@ -2,6 +2,7 @@
 //! the server, ~700 MB and a minute of linking apiece). Modules are named for what they test.
 
 mod api;
+mod attack;
 mod auth;
 mod cli_output;
 mod common;
