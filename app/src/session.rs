@@ -107,7 +107,11 @@ fn load(path: &str) {
 pub fn SignInPage() -> impl IntoView {
     let session = use_session();
     let query = leptos_router::hooks::use_query_map();
-    let next = move || query.with_untracked(|q| q.get("next")).and_then(|n| safe_next(&n));
+    let next = move || {
+        query
+            .with_untracked(|q| q.get("next"))
+            .and_then(|n| safe_next(&n))
+    };
     Effect::new(move |_| {
         if let (Some(Some(_)), Some(_path)) = (session.0.get(), next()) {
             #[cfg(feature = "hydrate")]
@@ -185,8 +189,14 @@ mod tests {
 
     #[test]
     fn next_stays_on_this_site() {
-        assert_eq!(safe_next("/backtest?s=1.abc").as_deref(), Some("/backtest?s=1.abc"));
-        assert_eq!(safe_next("/s/AbCdEfGhIjKl").as_deref(), Some("/s/AbCdEfGhIjKl"));
+        assert_eq!(
+            safe_next("/backtest?s=1.abc").as_deref(),
+            Some("/backtest?s=1.abc")
+        );
+        assert_eq!(
+            safe_next("/s/AbCdEfGhIjKl").as_deref(),
+            Some("/s/AbCdEfGhIjKl")
+        );
         for bad in [
             "//evil.example/x",
             "/\\evil.example",

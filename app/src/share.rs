@@ -248,7 +248,11 @@ mod tests {
     /// The defect: a stored link with a 10⁹-step sweep crashed any browser that opened it.
     #[test]
     fn sweep_bombs_are_refused_on_decode() {
-        for (steps0, steps1) in [(1_000_000_000, None), (400, Some(400)), (usize::MAX, Some(2))] {
+        for (steps0, steps1) in [
+            (1_000_000_000, None),
+            (400, Some(400)),
+            (usize::MAX, Some(2)),
+        ] {
             let mut s = state();
             let sweep = s.sweep.as_mut().unwrap();
             sweep.axes[0].steps = steps0;

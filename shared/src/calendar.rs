@@ -98,9 +98,7 @@ impl Day {
             10 if b[4] == b'-' && b[7] == b'-' && digits(0..4) && digits(5..7) && digits(8..10) => {
                 b.try_into().expect("ten bytes")
             }
-            8 if digits(0..8) => [
-                b[0], b[1], b[2], b[3], b'-', b[4], b[5], b'-', b[6], b[7],
-            ],
+            8 if digits(0..8) => [b[0], b[1], b[2], b[3], b'-', b[4], b[5], b'-', b[6], b[7]],
             _ => return Err(DateError::of(s)),
         };
         let iso = std::str::from_utf8(&iso).map_err(|_| DateError::of(s))?;
@@ -165,7 +163,13 @@ mod tests {
         assert_eq!(Day::MAX, Day::from_ymd(2199, 12, 31).unwrap());
         assert_eq!(Day::parse("1990-01-01"), Ok(Day::MIN));
         assert_eq!(Day::parse("2199-12-31"), Ok(Day::MAX));
-        for out in ["1989-12-31", "2200-01-01", "0001-01-01", "9999-12-31", "00010101"] {
+        for out in [
+            "1989-12-31",
+            "2200-01-01",
+            "0001-01-01",
+            "9999-12-31",
+            "00010101",
+        ] {
             assert!(Day::parse(out).is_err(), "{out}");
         }
     }
@@ -192,7 +196,13 @@ mod tests {
     /// string inside a character and panic ("byte index 4 is not a char boundary").
     #[test]
     fn non_ascii_input_is_an_error_not_a_panic() {
-        for bad in ["202é010", "2020-é1-01", "２０２０-01-01", "2020-01-0é", "é2020101"] {
+        for bad in [
+            "202é010",
+            "2020-é1-01",
+            "２０２０-01-01",
+            "2020-01-0é",
+            "é2020101",
+        ] {
             let e = Day::parse(bad).unwrap_err();
             assert_eq!(e.input, bad);
         }

@@ -769,8 +769,12 @@ mod tests {
 
         /// The shipped config with the value at one random path replaced.
         fn mutated() -> impl Strategy<Value = Value> {
-            (any::<prop::sample::Index>(), any::<prop::sample::Index>(), json()).prop_map(
-                |(i, j, replacement)| {
+            (
+                any::<prop::sample::Index>(),
+                any::<prop::sample::Index>(),
+                json(),
+            )
+                .prop_map(|(i, j, replacement)| {
                     let mut v: Value = serde_json::from_str(DEFAULT_CONFIG_JSON).unwrap();
                     let top = v.as_object_mut().unwrap();
                     let keys: Vec<String> = top.keys().cloned().collect();
@@ -784,8 +788,7 @@ mod tests {
                         _ => *slot = replacement,
                     }
                     v
-                },
-            )
+                })
         }
 
         proptest! {

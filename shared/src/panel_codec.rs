@@ -357,7 +357,8 @@ mod tests {
 
         fn encoded() -> Vec<u8> {
             let mut p = Panel::new(Day(18_000), 5, vec!["A".into(), "B".into()]).unwrap();
-            p.set_field(Field::Close, (0..10).map(|i| i as f64).collect()).unwrap();
+            p.set_field(Field::Close, (0..10).map(|i| i as f64).collect())
+                .unwrap();
             encode(&p, &[Field::Close], 0..=4).unwrap()
         }
 

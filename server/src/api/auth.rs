@@ -109,7 +109,11 @@ pub async fn login(
         None => (None, None),
     };
     // Over-long passwords never match; hash an empty one so the answer takes the usual time.
-    let password = if too_long { String::new() } else { req.password };
+    let password = if too_long {
+        String::new()
+    } else {
+        req.password
+    };
     let ok = match state.auth.hash_slots().verify(password, phc).await {
         Ok(ok) => ok,
         Err(AuthError::Busy) => {
@@ -132,7 +136,13 @@ pub async fn login(
             tracing::warn!(user = %shown, ip = %show_ip(ip), "sign-in failed");
             let detail = format!("from {}", show_ip(ip));
             if let Err(e) = audit
-                .audit(&shown, "auth.login_failed", Some(&shown), Some(&detail), now)
+                .audit(
+                    &shown,
+                    "auth.login_failed",
+                    Some(&shown),
+                    Some(&detail),
+                    now,
+                )
                 .await
             {
                 tracing::error!(error = %e, "could not write the failed sign-in to the audit log");
@@ -219,7 +229,13 @@ pub async fn logout(
             store: &state.store,
         };
         if let Err(e) = audit
-            .audit(&u.username, "auth.logout", Some(&u.username), None, crate::auth::now_ms())
+            .audit(
+                &u.username,
+                "auth.logout",
+                Some(&u.username),
+                None,
+                crate::auth::now_ms(),
+            )
             .await
         {
             tracing::error!(error = %e, "could not write the sign-out to the audit log");
@@ -269,7 +285,10 @@ mod tests {
         assert!(pw.starts_with("unknown user (28 chars, sha256 "), "{pw}");
         assert!(!pw.contains("horse"));
         let forged = shown_name("x\n2030-01-01 INFO signed in username=admin", false);
-        assert!(!forged.contains('\n') && !forged.contains("admin"), "{forged}");
+        assert!(
+            !forged.contains('\n') && !forged.contains("admin"),
+            "{forged}"
+        );
         // Bounded whatever the input.
         assert!(shown_name(&"é".repeat(100_000), false).len() < 64);
         // A valid-looking name that is not a user is not shown either.

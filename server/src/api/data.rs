@@ -2,9 +2,9 @@
 //! `shared::panel_codec`'s binary form, with an ETag).
 
 use super::ApiError;
+use crate::state::AppState;
 use crate::store::panel::{EncodedKey, PanelRequestError};
 use crate::store::quality::{self, DEFAULT_STALE_DAYS};
-use crate::state::AppState;
 use app::api::DataStatus;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};

@@ -168,11 +168,40 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         store: state.store.clone(),
         auth: state.auth.clone(),
     };
-    let signed_in = e.signed_in.route_layer(axum::middleware::from_fn_with_state(
-        gate,
-        crate::auth::session::require_session,
-    ));
-    e.public.merge(signed_in).fallback(not_found)
+    let signed_in = e
+        .signed_in
+        .route_layer(axum::middleware::from_fn_with_state(
+            gate,
+            crate::auth::session::require_session,
+        ));
+    e.public
+        .merge(signed_in)
+        .fallback(not_found)
+        .layer(axum::middleware::map_response(json_errors))
+}
+
+/// Extractors' own rejections (a query string or body that does not deserialize: axum answers
+/// in plain text) in the API's error shape, `{"error": "..."}`, so every 4xx of `/api` reads the
+/// same. The text, which names the parameter, is kept (bounded).
+async fn json_errors(resp: axum::response::Response) -> axum::response::Response {
+    use axum::http::header::CONTENT_TYPE;
+    let plain = resp
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/plain"));
+    if !(resp.status().is_client_error() && plain) {
+        return resp;
+    }
+    let status = resp.status();
+    let text = match axum::body::to_bytes(resp.into_body(), 4096).await {
+        Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+        Err(_) => status
+            .canonical_reason()
+            .unwrap_or("bad request")
+            .to_string(),
+    };
+    axum::response::IntoResponse::into_response(ApiError::new(status, text))
 }
 
 /// What [`routes`] serves, endpoint by endpoint, for tests and the route table in the docs.

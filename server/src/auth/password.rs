@@ -168,7 +168,10 @@ mod tests {
         let r = slots.verify("whatever password".into(), None).await;
         assert!(matches!(r, Err(AuthError::Busy)), "{r:?}");
         drop(held);
-        assert!(!slots.verify("whatever password".into(), None).await.unwrap());
+        assert!(!slots
+            .verify("whatever password".into(), None)
+            .await
+            .unwrap());
         assert_eq!(slots.available(), 1);
     }
 

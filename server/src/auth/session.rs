@@ -250,7 +250,11 @@ pub fn clear_cookies(secure: bool) -> [HeaderValue; 2] {
 }
 
 /// The session token this request carries, under the cookie name its scheme calls for.
-pub fn session_token<'a>(auth: &Auth, uri: &axum::http::Uri, headers: &'a HeaderMap) -> Option<&'a str> {
+pub fn session_token<'a>(
+    auth: &Auth,
+    uri: &axum::http::Uri,
+    headers: &'a HeaderMap,
+) -> Option<&'a str> {
     let names = CookieNames::for_secure(auth.secure_for(uri, headers));
     cookie(headers, names.session)
 }
@@ -376,7 +380,11 @@ impl SessionGate {
 /// Middleware for every route that is not public (`route_layer` in `api::routes`): a request
 /// without a valid session gets 401 before any handler code runs. The user found is cached in
 /// the request, so the handler's own [`CurrentUser`] costs nothing more.
-pub async fn require_session(State(gate): State<SessionGate>, req: Request, next: Next) -> Response {
+pub async fn require_session(
+    State(gate): State<SessionGate>,
+    req: Request,
+    next: Next,
+) -> Response {
     let (mut parts, body) = req.into_parts();
     if let Err(e) = require_user(&mut parts, &gate.store, &gate.auth).await {
         return e.into_response();

@@ -138,9 +138,20 @@ fn actor() -> String {
 
 /// Writes one user change to the audit log (`user.add`, `user.password`, `user.role`,
 /// `user.remove`), after the change itself.
-async fn audit(store: &Store, action: &str, username: &str, detail: Option<&str>) -> anyhow::Result<()> {
+async fn audit(
+    store: &Store,
+    action: &str,
+    username: &str,
+    detail: Option<&str>,
+) -> anyhow::Result<()> {
     crate::live::records::Records { store }
-        .audit(&actor(), action, Some(username), detail, crate::auth::now_ms())
+        .audit(
+            &actor(),
+            action,
+            Some(username),
+            detail,
+            crate::auth::now_ms(),
+        )
         .await
         .with_context(|| format!("writing {action} for {username} to the audit log"))
 }
@@ -160,7 +171,13 @@ pub async fn run(store: &Store, cmd: &UserCommand) -> anyhow::Result<()> {
             }
             let pw = read_new_password(password, &username)?;
             let user = users::add(store, &username, *role, &pw).await?;
-            audit(store, "user.add", &user.username, Some(&format!("role {}", user.role.as_str()))).await?;
+            audit(
+                store,
+                "user.add",
+                &user.username,
+                Some(&format!("role {}", user.role.as_str())),
+            )
+            .await?;
             println!("added user {} ({})", user.username, user.role.as_str());
         }
         UserCommand::List => {
@@ -190,13 +207,25 @@ pub async fn run(store: &Store, cmd: &UserCommand) -> anyhow::Result<()> {
             }
             let pw = read_new_password(password, &username)?;
             users::set_password(store, &username, &pw).await?;
-            audit(store, "user.password", &username, Some("open sessions ended")).await?;
+            audit(
+                store,
+                "user.password",
+                &username,
+                Some("open sessions ended"),
+            )
+            .await?;
             println!("password changed for {username}; their open sessions were ended");
         }
         UserCommand::Role { name, role } => {
             users::set_role(store, name, *role).await?;
             let username = users::normalize_username(name)?;
-            audit(store, "user.role", &username, Some(&format!("now {}", role.as_str()))).await?;
+            audit(
+                store,
+                "user.role",
+                &username,
+                Some(&format!("now {}", role.as_str())),
+            )
+            .await?;
             println!("{username} is now a {}", role.as_str());
         }
         UserCommand::Remove { name } => {

@@ -98,7 +98,10 @@ mod tests {
         assert_eq!(n.0.len(), 22);
         assert_ne!(n, CspNonce::new());
         let p = content_security_policy(&n.0);
-        assert!(p.contains(&format!("script-src 'self' 'nonce-{}' 'wasm-unsafe-eval';", n.0)));
+        assert!(p.contains(&format!(
+            "script-src 'self' 'nonce-{}' 'wasm-unsafe-eval';",
+            n.0
+        )));
         assert!(p.contains("frame-ancestors 'none'"));
         assert!(!p.contains("unsafe-inline"), "{p}");
         assert!(!p.contains("'unsafe-eval'"), "{p}");

@@ -57,11 +57,12 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let app = app.clone();
-        let service = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-            let mut req = req.map(Body::new);
-            req.extensions_mut().insert(ConnectInfo(peer));
-            app.clone().oneshot(req)
-        });
+        let service =
+            hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                let mut req = req.map(Body::new);
+                req.extensions_mut().insert(ConnectInfo(peer));
+                app.clone().oneshot(req)
+            });
         let conn = builder
             .serve_connection_with_upgrades(TokioIo::new(stream), service)
             .into_owned();

@@ -741,7 +741,6 @@ async fn transition_on(
     note: Option<&str>,
     now: i64,
 ) -> Result<bool, LiveError> {
-
     let list: Vec<String> = from.iter().map(|s| format!("'{s}'")).collect();
     // Placeholders: $1 status, $2 note, $3 id, then the optional ones in order.
     let mut sql = String::from("UPDATE live_plans SET status = $1, note = COALESCE($2, note)");
@@ -754,9 +753,7 @@ async fn transition_on(
         next += 2;
     }
     match to {
-        status::EXECUTING => {
-            sql.push_str(&format!(", started_at = COALESCE(started_at, ${next})"))
-        }
+        status::EXECUTING => sql.push_str(&format!(", started_at = COALESCE(started_at, ${next})")),
         status::DONE | status::PARTIALLY_FAILED => {
             sql.push_str(&format!(", finished_at = ${next}"))
         }

@@ -59,9 +59,8 @@ type PanelCache = std::sync::Arc<tokio::sync::Mutex<Option<(i64, std::sync::Arc<
 
 /// Encoded `/api/panel` answers of the current data version, by request: the most recently
 /// used [`panel::ENCODED_CACHE_ENTRIES`], encoded one at a time (`crate::cache`).
-type EncodedCache = std::sync::Arc<
-    crate::cache::VersionedCache<panel::EncodedKey, i64, panel::EncodedPanel>,
->;
+type EncodedCache =
+    std::sync::Arc<crate::cache::VersionedCache<panel::EncodedKey, i64, panel::EncodedPanel>>;
 
 /// A connection pool plus the engine it talks to.
 #[derive(Clone, Debug)]

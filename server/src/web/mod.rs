@@ -21,7 +21,6 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 
 pub use crate::state::WebConfig;
 
-
 /// The sign-in page: public whatever `--public-read` says.
 pub const LOGIN_PATH: &str = "/login";
 
@@ -114,10 +113,10 @@ pub fn router(state: AppState) -> Router {
         )
         .merge(pages)
         .merge(login)
-        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
-            leptos_context,
-            app::shell,
-        ))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(leptos_context, app::shell))
         // `/api/panel` is deflate-compressed already: gzip would cost time and save nothing.
         .layer(
             tower_http::compression::CompressionLayer::new().compress_when({
@@ -129,12 +128,11 @@ pub fn router(state: AppState) -> Router {
                 ))
             }),
         );
-    let app = crate::http::limits::apply(app, &state.web).layer(
-        axum::middleware::from_fn_with_state(
+    let app =
+        crate::http::limits::apply(app, &state.web).layer(axum::middleware::from_fn_with_state(
             state.auth.clone(),
             crate::http::headers::security_headers,
-        ),
-    );
+        ));
     app.with_state(state)
 }
 

@@ -82,14 +82,21 @@ impl Browser {
         if !self.session.is_empty() {
             b = b.header(
                 header::COOKIE,
-                format!("lockstep_session={}; lockstep_csrf={}", self.session, self.csrf),
+                format!(
+                    "lockstep_session={}; lockstep_csrf={}",
+                    self.session, self.csrf
+                ),
             );
         } else if csrf {
             // An anonymous client can make up a matching cookie/header pair.
             b = b.header(header::COOKIE, "lockstep_csrf=anon");
         }
         if csrf {
-            let token = if self.session.is_empty() { "anon" } else { &self.csrf };
+            let token = if self.session.is_empty() {
+                "anon"
+            } else {
+                &self.csrf
+            };
             b = b.header("x-csrf-token", token);
         }
         b.body(Body::empty()).unwrap()
@@ -124,7 +131,9 @@ struct Ctx {
 
 async fn setup(tag: &str, web: WebConfig, auth: AuthConfig) -> Ctx {
     let t = TestStore::new(Engine::Sqlite, tag).await.unwrap();
-    users::add(&t.store, "tina", Role::Trader, PW).await.unwrap();
+    users::add(&t.store, "tina", Role::Trader, PW)
+        .await
+        .unwrap();
     users::add(&t.store, "vic", Role::Viewer, PW).await.unwrap();
     let state = AppState::new(
         t.store.clone(),
@@ -228,7 +237,11 @@ async fn every_route_answers_each_role_as_its_decision_says() {
             } else {
                 assert_eq!(r.status, StatusCode::SEE_OTHER, "{path}");
                 let next = server::web::encode_component(&path);
-                assert_eq!(r.header("location"), format!("/login?next={next}"), "{path}");
+                assert_eq!(
+                    r.header("location"),
+                    format!("/login?next={next}"),
+                    "{path}"
+                );
             }
             let r = call(&c.app, viewer.req(Method::GET, &path, false)).await;
             assert_eq!(r.status, StatusCode::OK, "{path} signed in");
@@ -249,7 +262,12 @@ async fn every_route_answers_each_role_as_its_decision_says() {
 /// The documented API (`/api/openapi.json`) lists nothing the router's table does not have.
 #[tokio::test]
 async fn the_openapi_document_matches_the_route_table() {
-    let c = setup("attack_openapi", WebConfig::default(), AuthConfig::default()).await;
+    let c = setup(
+        "attack_openapi",
+        WebConfig::default(),
+        AuthConfig::default(),
+    )
+    .await;
     let viewer = sign_in(&c.app, "vic").await;
     let doc = call(&c.app, viewer.req(Method::GET, "/api/openapi.json", false))
         .await
@@ -283,14 +301,22 @@ async fn an_outsider_cannot_lock_a_trader_out() {
     let attacker = "127.0.0.66";
     let mut statuses = Vec::new();
     for _ in 0..8 {
-        statuses.push(call(&c.app, login_from("tina", "guess guess guess", attacker)).await.status);
+        statuses.push(
+            call(&c.app, login_from("tina", "guess guess guess", attacker))
+                .await
+                .status,
+        );
     }
     assert_eq!(&statuses[..5], &[StatusCode::UNAUTHORIZED; 5]);
     assert_eq!(&statuses[5..], &[StatusCode::TOO_MANY_REQUESTS; 3]);
     // The attacker is refused even with the right password: that pair is locked.
     let r = call(&c.app, login_from("tina", PW, attacker)).await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
-    assert!(r.error().contains("for this user from this address"), "{}", r.error());
+    assert!(
+        r.error().contains("for this user from this address"),
+        "{}",
+        r.error()
+    );
     assert!(r.header("retry-after").parse::<u64>().unwrap() >= 1);
     // The trader, from her own address, signs in at once — again and again.
     for _ in 0..3 {
@@ -301,7 +327,11 @@ async fn an_outsider_cannot_lock_a_trader_out() {
     let sprayer = "127.0.0.77";
     let mut limited_after = None;
     for i in 0..40 {
-        let r = call(&c.app, login_from(&format!("user{i}"), "guess guess guess", sprayer)).await;
+        let r = call(
+            &c.app,
+            login_from(&format!("user{i}"), "guess guess guess", sprayer),
+        )
+        .await;
         if r.status == StatusCode::TOO_MANY_REQUESTS {
             assert!(r.error().contains("from this address"), "{}", r.error());
             limited_after = Some(i);
@@ -317,15 +347,24 @@ async fn an_outsider_cannot_lock_a_trader_out() {
     let count = |action: &str| log.iter().filter(|e| e.2 == action).count();
     assert_eq!(count("auth.login"), 3);
     assert_eq!(count("auth.login_failed"), 5 + 30);
-    assert!(log.iter().any(|e| e.2 == "auth.login_failed" && e.3.as_deref() == Some("tina")));
-    assert!(!log.iter().any(|e| e.3.as_deref().is_some_and(|s| s.contains("user1"))));
+    assert!(log
+        .iter()
+        .any(|e| e.2 == "auth.login_failed" && e.3.as_deref() == Some("tina")));
+    assert!(!log
+        .iter()
+        .any(|e| e.3.as_deref().is_some_and(|s| s.contains("user1"))));
 }
 
 /// No other site may frame the dashboard (the Approve button must not be clickjackable), and
 /// every answer carries the other security headers.
 #[tokio::test]
 async fn every_answer_forbids_framing_and_sniffing() {
-    let c = setup("attack_headers", WebConfig::default(), AuthConfig::default()).await;
+    let c = setup(
+        "attack_headers",
+        WebConfig::default(),
+        AuthConfig::default(),
+    )
+    .await;
     let viewer = sign_in(&c.app, "vic").await;
     let anon = Browser::default();
     for (who, uri) in [
@@ -359,7 +398,17 @@ async fn every_answer_forbids_framing_and_sniffing() {
     assert!(r.text.contains(&format!("nonce=\"{nonce}\"")), "{}", r.text);
     let script_tags = r.text.matches("<script").count();
     assert!(script_tags >= 1);
-    assert_eq!(r.text.matches(&format!("<script type=\"module\" nonce=\"{nonce}\"")).count() + r.text.matches(&format!("<script nonce=\"{nonce}\"")).count(), script_tags, "{}", r.text);
+    assert_eq!(
+        r.text
+            .matches(&format!("<script type=\"module\" nonce=\"{nonce}\""))
+            .count()
+            + r.text
+                .matches(&format!("<script nonce=\"{nonce}\""))
+                .count(),
+        script_tags,
+        "{}",
+        r.text
+    );
     let again = call(&c.app, anon.req(Method::GET, "/login", false)).await;
     assert!(!again.header("content-security-policy").contains(&nonce));
     // Behind TLS: HSTS.
@@ -367,7 +416,9 @@ async fn every_answer_forbids_framing_and_sniffing() {
     req.headers_mut()
         .insert("x-forwarded-proto", "https".parse().unwrap());
     let r = call(&c.app, req).await;
-    assert!(r.header("strict-transport-security").starts_with("max-age="));
+    assert!(r
+        .header("strict-transport-security")
+        .starts_with("max-age="));
 }
 
 /// A body over the limit is refused with 413 before any handler reads it, signed in or not.
@@ -431,7 +482,9 @@ async fn slow_clients_are_cut_off() {
     // Headers that never end.
     let started = Instant::now();
     let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
-    slow.write_all(b"GET /api/health HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+    slow.write_all(b"GET /api/health HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
     // A normal request is served while that connection hangs.
     let mut ok = tokio::net::TcpStream::connect(addr).await.unwrap();
     ok.write_all(b"GET /api/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
@@ -444,7 +497,10 @@ async fn slow_clients_are_cut_off() {
     let read = tokio::time::timeout(Duration::from_secs(10), slow.read_to_end(&mut buf)).await;
     assert!(read.is_ok(), "the slow connection was never closed");
     let took = started.elapsed();
-    assert!(took >= Duration::from_millis(350) && took < Duration::from_secs(5), "{took:?}");
+    assert!(
+        took >= Duration::from_millis(350) && took < Duration::from_secs(5),
+        "{took:?}"
+    );
 
     // A body that trickles: 408 once the request timeout passes.
     let started = Instant::now();
@@ -488,7 +544,10 @@ async fn cross_origin_preflights_get_no_permission() {
             .uri("/api/kill-switch")
             .header(header::ORIGIN, "https://evil.example")
             .header("access-control-request-method", "POST")
-            .header("access-control-request-headers", "x-csrf-token, content-type")
+            .header(
+                "access-control-request-headers",
+                "x-csrf-token, content-type",
+            )
             .body(Body::empty())
             .unwrap(),
     )
@@ -518,7 +577,12 @@ async fn cross_origin_preflights_get_no_permission() {
 /// adopted: signing in issues a new one, and the planted one opens nothing.
 #[tokio::test]
 async fn sign_in_never_adopts_a_planted_session() {
-    let c = setup("attack_fixation", WebConfig::default(), AuthConfig::default()).await;
+    let c = setup(
+        "attack_fixation",
+        WebConfig::default(),
+        AuthConfig::default(),
+    )
+    .await;
     let planted = "f".repeat(64);
     let mut req = login_from("vic", PW, "127.0.0.1");
     req.headers_mut().insert(
@@ -533,7 +597,11 @@ async fn sign_in_never_adopts_a_planted_session() {
         session: planted.clone(),
         csrf: server::auth::session::csrf_token_for(&planted),
     };
-    let me = call(&c.app, planted_browser.req(Method::GET, "/api/auth/me", false)).await;
+    let me = call(
+        &c.app,
+        planted_browser.req(Method::GET, "/api/auth/me", false),
+    )
+    .await;
     assert_eq!(me.status, StatusCode::UNAUTHORIZED);
 
     // An attacker's *real* session planted in the victim's browser is ended by the victim's
@@ -542,7 +610,9 @@ async fn sign_in_never_adopts_a_planted_session() {
     let mut req = login_from("vic", PW, "127.0.0.1");
     req.headers_mut().insert(
         header::COOKIE,
-        format!("lockstep_session={}", attacker.session).parse().unwrap(),
+        format!("lockstep_session={}", attacker.session)
+            .parse()
+            .unwrap(),
     );
     let r = call(&c.app, req).await;
     let victim = cookie_of(&r, "lockstep_session");
@@ -570,14 +640,23 @@ async fn sign_in_never_adopts_a_planted_session() {
 /// removal apply to open sessions at once.
 #[tokio::test]
 async fn sign_out_and_password_change_end_sessions() {
-    let c = setup("attack_sessions", WebConfig::default(), AuthConfig::default()).await;
+    let c = setup(
+        "attack_sessions",
+        WebConfig::default(),
+        AuthConfig::default(),
+    )
+    .await;
     let laptop = sign_in(&c.app, "tina").await;
     let phone = sign_in(&c.app, "tina").await;
     let r = call(&c.app, laptop.req(Method::POST, "/api/auth/logout", true)).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
     let me = |b: Browser| {
         let app = c.app.clone();
-        async move { call(&app, b.req(Method::GET, "/api/auth/me", false)).await.status }
+        async move {
+            call(&app, b.req(Method::GET, "/api/auth/me", false))
+                .await
+                .status
+        }
     };
     assert_eq!(me(laptop.clone()).await, StatusCode::UNAUTHORIZED);
     assert_eq!(me(phone.clone()).await, StatusCode::OK);
@@ -588,10 +667,14 @@ async fn sign_out_and_password_change_end_sessions() {
     assert_eq!(me(phone.clone()).await, StatusCode::UNAUTHORIZED);
 
     let vic = sign_in(&c.app, "vic").await;
-    users::set_role(&c.t.store, "vic", Role::Trader).await.unwrap();
+    users::set_role(&c.t.store, "vic", Role::Trader)
+        .await
+        .unwrap();
     let r = call(&c.app, vic.req(Method::POST, "/api/kill-switch", true)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    users::set_role(&c.t.store, "vic", Role::Viewer).await.unwrap();
+    users::set_role(&c.t.store, "vic", Role::Viewer)
+        .await
+        .unwrap();
     let r = call(&c.app, vic.req(Method::DELETE, "/api/kill-switch", true)).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     users::remove(&c.t.store, "vic").await.unwrap();
@@ -613,7 +696,10 @@ async fn a_panicking_handler_is_a_500_not_a_dead_server() {
     let r = call(&app, Request::get("/boom").body(Body::empty()).unwrap()).await;
     assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
     assert!(r.error().starts_with("internal error"), "{}", r.text);
-    assert!(!r.text.contains("handler bug"), "the panic message stays in the log");
+    assert!(
+        !r.text.contains("handler bug"),
+        "the panic message stays in the log"
+    );
     let r = call(&app, Request::get("/fine").body(Body::empty()).unwrap()).await;
     assert_eq!((r.status, r.text.as_str()), (StatusCode::OK, "fine"));
 }
@@ -623,7 +709,11 @@ async fn a_panicking_handler_is_a_500_not_a_dead_server() {
 async fn health_keeps_error_details_for_signed_in_callers() {
     let c = setup("attack_health", WebConfig::default(), AuthConfig::default()).await;
     c.t.store.pool().close().await;
-    let r = call(&c.app, Browser::default().req(Method::GET, "/api/health", false)).await;
+    let r = call(
+        &c.app,
+        Browser::default().req(Method::GET, "/api/health", false),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::OK);
     let body = r.json();
     assert_eq!(body["database"]["status"], "error");
@@ -647,7 +737,11 @@ async fn live_setup(tag: &str) -> (Ctx, Arc<LiveService>) {
     let store = Arc::new(c.t.store.clone());
     let settings = LiveSettings::default();
     let config = Config::lockstep_default().unwrap();
-    let broker = Arc::new(server::live::paper_broker(store.clone(), &settings, &config));
+    let broker = Arc::new(server::live::paper_broker(
+        store.clone(),
+        &settings,
+        &config,
+    ));
     let live = Arc::new(LiveService::new(store, settings, config, broker, clock).unwrap());
     let state = c.state.clone().with_live(live.clone());
     let c = Ctx {
@@ -674,7 +768,12 @@ async fn count(store: &server::store::Store, table: &str) -> i64 {
 async fn reading_the_portfolio_writes_nothing() {
     let (c, live) = live_setup("attack_get_portfolio").await;
     let viewer = sign_in(&c.app, "vic").await;
-    let tables = ["paper_accounts", "paper_positions", "paper_funding", "equity_snapshots"];
+    let tables = [
+        "paper_accounts",
+        "paper_positions",
+        "paper_funding",
+        "equity_snapshots",
+    ];
     let mut before = Vec::new();
     for t in tables {
         before.push(count(&c.t.store, t).await);
@@ -765,7 +864,11 @@ fn user_changes_are_audited() {
             .env("USER", "ops")
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     };
     run(&["user", "add", "una", "--role", "viewer"]);
     run(&["user", "role", "una", "trader"]);
@@ -791,7 +894,10 @@ fn user_changes_are_audited() {
 fn help_hides_the_database_url() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_lockstep"))
         .arg("--help")
-        .env("DATABASE_URL", "postgres://admin:hunter2@db.internal/lockstep")
+        .env(
+            "DATABASE_URL",
+            "postgres://admin:hunter2@db.internal/lockstep",
+        )
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
@@ -817,8 +923,15 @@ async fn days_outside_1990_to_2200_never_reach_the_store() {
     };
     let good = bar(shared::Day::from_ymd(2024, 1, 1).unwrap());
     let ancient = bar(shared::Day::from_ymd(1, 1, 1).unwrap());
-    let e = t.store.upsert("csv", &[good.clone(), ancient]).await.unwrap_err();
-    assert!(e.to_string().contains("outside 1990-01-01..=2199-12-31"), "{e}");
+    let e = t
+        .store
+        .upsert("csv", &[good.clone(), ancient])
+        .await
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("outside 1990-01-01..=2199-12-31"),
+        "{e}"
+    );
     assert_eq!(t.store.bar_summary().await.unwrap().bars, 0);
     // A venue row with a zero timestamp: 1970-01-01.
     let far = bar(server::market_data::source::day_of_ms(0));
@@ -845,7 +958,11 @@ async fn expensive_reads_are_cached_per_data_version_and_bounded() {
     assert_eq!(again.text, first.text);
     assert_eq!(c.state.status_cache.len(), 1);
     for d in 1..=40 {
-        let r = get(format!("/api/data/status?as_of=2021-01-{:02}&stale_days=3", d.min(28))).await;
+        let r = get(format!(
+            "/api/data/status?as_of=2021-01-{:02}&stale_days=3",
+            d.min(28)
+        ))
+        .await;
         assert_eq!(r.status, StatusCode::OK);
         let r = get(format!("/api/data/status?stale_days={d}")).await;
         assert_eq!(r.status, StatusCode::OK);

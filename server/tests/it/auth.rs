@@ -296,7 +296,10 @@ async fn cookie_flags() {
     let r = call(&c.app, req).await;
     for name in ["__Host-lockstep_session", "__Host-lockstep_csrf"] {
         let line = r.set_cookie(name);
-        assert!(line.contains("; Secure") && line.contains("Path=/"), "{line}");
+        assert!(
+            line.contains("; Secure") && line.contains("Path=/"),
+            "{line}"
+        );
         assert!(!line.contains("Domain"), "{line}");
     }
     assert_eq!(r.set_cookies().len(), 2, "{:?}", r.set_cookies());

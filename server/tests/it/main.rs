@@ -10,6 +10,7 @@ mod consistency;
 mod consistency_scenario;
 mod data_api;
 mod exchange;
+mod fuzz;
 mod links;
 mod live;
 mod parity;
