@@ -55,9 +55,13 @@ fn csrf_cookie() -> Option<String> {
         .dyn_into::<web_sys::HtmlDocument>()
         .ok()?;
     let cookies = doc.cookie().ok()?;
-    cookies
-        .split(';')
-        .find_map(|c| c.trim().strip_prefix("lockstep_csrf=").map(str::to_string))
+    cookies.split(';').find_map(|c| {
+        // `__Host-lockstep_csrf` when the page came over HTTPS.
+        let c = c.trim();
+        c.strip_prefix("__Host-lockstep_csrf=")
+            .or_else(|| c.strip_prefix("lockstep_csrf="))
+            .map(str::to_string)
+    })
 }
 
 #[allow(unused_variables)]

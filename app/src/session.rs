@@ -79,10 +79,45 @@ pub fn SessionBadge() -> impl IntoView {
     }
 }
 
-/// The sign-in page.
+/// Where the sign-in page may send the browser afterwards (`/login?next=...`, set by the server
+/// when a signed-out visitor asked for a page): a path on this site, never another site
+/// (`//host`, `/\host`, `https://...`) or a `javascript:` URL.
+pub fn safe_next(next: &str) -> Option<String> {
+    let ok = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.starts_with("/\\")
+        && next.len() <= 8192
+        && !next.chars().any(|c| c.is_control() || c == '\\');
+    ok.then(|| next.to_string())
+}
+
+/// A full page load of `path` (the server renders it and checks the session again; client-side
+/// routing would not reach `/s/{id}`, which is not a page of the app).
+#[cfg(feature = "hydrate")]
+fn load(path: &str) {
+    if let Some(w) = web_sys::window() {
+        let _ = w.location().set_href(path);
+    }
+}
+
+/// The sign-in page. With `?next=PATH` (a page that needs a sign-in sent the visitor here), a
+/// browser that is signed in — at once, because its first request came from another site
+/// without the SameSite=Strict cookie, or after signing in — goes on to `PATH`.
 #[component]
 pub fn SignInPage() -> impl IntoView {
     let session = use_session();
+    let query = leptos_router::hooks::use_query_map();
+    let next = move || {
+        query
+            .with_untracked(|q| q.get("next"))
+            .and_then(|n| safe_next(&n))
+    };
+    Effect::new(move |_| {
+        if let (Some(Some(_)), Some(_path)) = (session.0.get(), next()) {
+            #[cfg(feature = "hydrate")]
+            load(&_path);
+        }
+    });
     let username = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
@@ -105,7 +140,10 @@ pub fn SignInPage() -> impl IntoView {
             match post_json::<_, SessionInfo>("/api/auth/login", Some(&req)).await {
                 Ok(info) => {
                     session.0.set(Some(Some(info)));
-                    navigate("/", Default::default());
+                    // With `next`, the effect above loads it.
+                    if next().is_none() {
+                        navigate("/", Default::default());
+                    }
                 }
                 Err(e) => error.set(Some(e.message)),
             }
@@ -142,5 +180,32 @@ pub fn SignInPage() -> impl IntoView {
             </form>
             <p class="muted">"Accounts are created on the server: " <code>"lockstep user add NAME --role trader"</code></p>
         </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_stays_on_this_site() {
+        assert_eq!(
+            safe_next("/backtest?s=1.abc").as_deref(),
+            Some("/backtest?s=1.abc")
+        );
+        assert_eq!(
+            safe_next("/s/AbCdEfGhIjKl").as_deref(),
+            Some("/s/AbCdEfGhIjKl")
+        );
+        for bad in [
+            "//evil.example/x",
+            "/\\evil.example",
+            "https://evil.example",
+            "javascript:alert(1)",
+            "",
+            "/a\nb",
+        ] {
+            assert_eq!(safe_next(bad), None, "{bad:?}");
+        }
     }
 }

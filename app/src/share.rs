@@ -71,6 +71,49 @@ pub enum ShareError {
     Newer(u32),
     #[error("this link is truncated or was altered: {0}")]
     Corrupt(String),
+    #[error("this link asks for more than this dashboard runs: {0}")]
+    TooLarge(String),
+}
+
+impl SweepSpec {
+    /// The sweep's size limits: one or two axes, finite bounds, and at most
+    /// [`shared::sweep::MAX_POINTS`] grid points in all. Checked when a link is decoded (in the
+    /// browser and by the server before it stores a team link) and before a grid is built, so
+    /// a link with a 10⁹-step axis is an error message, not a browser that allocates gigabytes.
+    ///
+    /// # Errors
+    /// [`ShareError::TooLarge`] naming the axis.
+    pub fn check(&self) -> Result<(), ShareError> {
+        use shared::sweep::MAX_POINTS;
+        if self.axes.is_empty() || self.axes.len() > 2 {
+            return Err(ShareError::TooLarge(format!(
+                "{} sweep axes (one or two are allowed)",
+                self.axes.len()
+            )));
+        }
+        let mut points = 1usize;
+        for (i, a) in self.axes.iter().enumerate() {
+            if !(a.from.is_finite() && a.to.is_finite()) {
+                return Err(ShareError::TooLarge(format!(
+                    "axis {} ({}.{}) has a bound that is not a finite number",
+                    i + 1,
+                    a.strategy,
+                    a.param
+                )));
+            }
+            points = points.saturating_mul(a.steps);
+            if a.steps > MAX_POINTS || points > MAX_POINTS {
+                return Err(ShareError::TooLarge(format!(
+                    "axis {} ({}.{}) has {} steps: at most {MAX_POINTS} grid points in all",
+                    i + 1,
+                    a.strategy,
+                    a.param,
+                    a.steps
+                )));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Encodes `state` for a URL query value.
@@ -105,6 +148,9 @@ pub fn decode(s: &str) -> Result<SharedState, ShareError> {
             "version {} inside a version {version} link",
             state.v
         )));
+    }
+    if let Some(sweep) = &state.sweep {
+        sweep.check()?;
     }
     Ok(state)
 }
@@ -197,5 +243,84 @@ mod tests {
         assert!(reproducibility_warning(&s, Some("\"abc\""))
             .unwrap()
             .contains("kernel 0.0.0"));
+    }
+
+    /// The defect: a stored link with a 10⁹-step sweep crashed any browser that opened it.
+    #[test]
+    fn sweep_bombs_are_refused_on_decode() {
+        for (steps0, steps1) in [
+            (1_000_000_000, None),
+            (400, Some(400)),
+            (usize::MAX, Some(2)),
+        ] {
+            let mut s = state();
+            let sweep = s.sweep.as_mut().unwrap();
+            sweep.axes[0].steps = steps0;
+            if let Some(n) = steps1 {
+                let mut second = sweep.axes[0].clone();
+                second.steps = n;
+                sweep.axes.push(second);
+            }
+            let e = decode(&encode(&s)).unwrap_err();
+            assert!(matches!(e, ShareError::TooLarge(_)), "{e}");
+            assert!(e.to_string().contains("grid points"), "{e}");
+        }
+        let mut s = state();
+        s.sweep.as_mut().unwrap().axes[0].steps = shared::sweep::MAX_POINTS;
+        assert!(decode(&encode(&s)).is_ok());
+        s.sweep.as_mut().unwrap().axes.clear();
+        assert!(matches!(decode(&encode(&s)), Err(ShareError::TooLarge(_))));
+    }
+
+    mod fuzz {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn cases() -> u32 {
+            std::env::var("LOCKSTEP_FUZZ_CASES")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(2048)
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(cases()))]
+
+            /// Any text after the version prefix: a state within the limits, or an error.
+            #[test]
+            fn any_link_decodes_or_errs(s in "\\PC{0,64}", prefix in prop::sample::select(vec!["", "1.", "0.", "2.", "1"])) {
+                if let Ok(st) = decode(&format!("{prefix}{s}")) {
+                    if let Some(sw) = st.sweep {
+                        prop_assert!(sw.check().is_ok());
+                    }
+                }
+            }
+
+            /// Any bytes, zlib-packed and base64'd as a real link is: the checksum passes, so
+            /// the JSON and the limits are what is tested.
+            #[test]
+            fn any_packed_payload_decodes_or_errs(b in proptest::collection::vec(any::<u8>(), 0..256)) {
+                let packed = miniz_oxide::deflate::compress_to_vec_zlib(&b, 6);
+                let _ = decode(&format!("1.{}", URL_SAFE_NO_PAD.encode(packed)));
+            }
+
+            /// A real state with any sweep sizes: within the limits it round-trips, beyond them
+            /// it is refused.
+            #[test]
+            fn sweep_sizes(steps in proptest::collection::vec(any::<usize>(), 0..4), from in any::<f64>()) {
+                let mut s = state();
+                let axis = s.sweep.as_ref().unwrap().axes[0].clone();
+                s.sweep.as_mut().unwrap().axes = steps
+                    .iter()
+                    .map(|&n| SweepAxisSpec { steps: n, from, ..axis.clone() })
+                    .collect();
+                let ok = !steps.is_empty()
+                    && steps.len() <= 2
+                    && from.is_finite()
+                    && steps.iter().all(|&n| n <= shared::sweep::MAX_POINTS)
+                    && steps.iter().try_fold(1usize, |p, &n| p.checked_mul(n)).is_some_and(|p| p <= shared::sweep::MAX_POINTS);
+                prop_assert_eq!(decode(&encode(&s)).is_ok(), ok);
+            }
+        }
     }
 }

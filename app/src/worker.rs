@@ -15,9 +15,11 @@ pub struct Job {
     pub end: usize,
 }
 
-/// The values of one axis: `steps` points from `from` to `to` inclusive.
+/// The values of one axis: `steps` points from `from` to `to` inclusive. Never more than
+/// `MAX_POINTS + 1` (a grid that large is refused by `Sweep::new` with its size), so a typed or
+/// linked step count cannot make the page allocate without bound.
 pub fn axis_values(from: f64, to: f64, steps: usize) -> Vec<f64> {
-    match steps {
+    match steps.min(shared::sweep::MAX_POINTS + 1) {
         0 => Vec::new(),
         1 => vec![from],
         n => (0..n)
@@ -31,6 +33,7 @@ pub fn axis_values(from: f64, to: f64, steps: usize) -> Vec<f64> {
 /// # Errors
 /// An invalid base config, an unknown scope, or an axis the config rejects, named.
 pub fn build_sweep(backtest: &BacktestSpec, sweep: &SweepSpec) -> Result<Sweep, String> {
+    sweep.check().map_err(|e| e.to_string())?;
     let (mut config, settings) = compile(backtest)?;
     if sweep.scope != "blend" {
         if !shared::strategies::STRATEGY_NAMES.contains(&sweep.scope.as_str()) {

@@ -43,6 +43,7 @@ test("a viewer cannot approve, a trader approves and the paper positions change"
 });
 
 test("the data page shows the quality summary", async ({ page }) => {
+  await signIn(page, VIEWER);
   await page.goto("/data");
   await expect(page.locator("#data-series tbody tr").first()).toBeVisible({ timeout: 30_000 });
   await page.screenshot({ path: "screenshots/data.png", fullPage: true });

@@ -5,14 +5,23 @@ import { execFileSync } from "node:child_process";
 export const TRADER = { user: "trader", password: process.env.LOCKSTEP_E2E_PASSWORD ?? "" };
 export const VIEWER = { user: "viewer", password: process.env.LOCKSTEP_E2E_PASSWORD ?? "" };
 
+/** Opens the sign-in page and signs in. */
 export async function signIn(page: Page, who: { user: string; password: string }) {
   await page.goto("/login");
+  await fillSignIn(page, who);
+}
+
+/**
+ * Signs in on the sign-in page the browser is on (e.g. where a page that needs a sign-in sent
+ * it, with `?next=`); the page then goes on by itself.
+ */
+export async function fillSignIn(page: Page, who: { user: string; password: string }) {
   // Typed values only reach the app once it has hydrated (the button is disabled until then).
   await expect(page.locator("#sign-in")).toBeEnabled();
   await page.fill("input[name=username]", who.user);
   await page.fill("input[name=password]", who.password);
-  // The server allows 5 sign-ins a minute per address and per user, and the suite signs in more
-  // often than that: a rate-limited attempt waits the time the answer names and tries again.
+  // The server allows 30 sign-in attempts a minute per address (and 5 failures per user and
+  // address): should the suite ever run into the limit, it waits the time the answer names.
   const signedIn = page.locator("#signed-in-as");
   const limited = page.locator("#signin-error", { hasText: "too many sign-in attempts" });
   for (let attempt = 1; ; attempt++) {
@@ -24,6 +33,15 @@ export async function signIn(page: Page, who: { user: string; password: string }
     await page.waitForTimeout((secs + 1) * 1000);
   }
   await expect(signedIn).toContainText(who.user);
+}
+
+/** Collects the browser's Content-Security-Policy complaints (console errors), to assert none. */
+export function cspViolations(page: Page): string[] {
+  const found: string[] = [];
+  page.on("console", (m) => {
+    if (m.type() === "error" && /Content Security Policy/i.test(m.text())) found.push(m.text());
+  });
+  return found;
 }
 
 /** Waits until the page's WebAssembly app has downloaded and decoded the panel. */

@@ -1,8 +1,9 @@
 import { test, expect } from "@playwright/test";
-import { TRADER, VIEWER, metricsOnPage, panelReady, signIn } from "./helpers";
+import { TRADER, VIEWER, fillSignIn, metricsOnPage, panelReady, signIn } from "./helpers";
 
 // Named team links: "Save team link" stores the page's state on the server; `/s/<id>` opens it
-// anywhere, signed in or not, with the same numbers.
+// for any signed-in member of the team, with the same numbers (a visitor who is not signed in
+// signs in first and is brought back to the link; see docs/security.md).
 
 test("a saved team link reproduces the same metrics in a fresh browser", async ({ page, browser }) => {
   await signIn(page, VIEWER); // viewers may save links too: a link changes nothing in the book
@@ -28,13 +29,12 @@ test("a saved team link reproduces the same metrics in a fresh browser", async (
   const other = await browser.newContext();
   const theirs = await other.newPage();
   await theirs.goto(link);
+  await expect(theirs).toHaveURL(/\/login\?next=\/s\/[0-9A-Za-z]{12}$/);
+  await fillSignIn(theirs, TRADER);
   await expect(theirs).toHaveURL(long);
   await expect(theirs.locator("#metrics")).toBeVisible({ timeout: 60_000 });
   expect(await metricsOnPage(theirs)).toEqual(mine);
   await expect(theirs.locator("#link-warning")).toHaveCount(0);
-  // Signed out there: saving is offered but disabled, with the reason.
-  await expect(theirs.locator("#save-team-link")).toBeDisabled();
-  await expect(theirs.locator("#save-team-link")).toHaveAttribute("title", /Sign in/);
   await other.close();
 
   // The team's list has it, newest first.
@@ -58,12 +58,14 @@ test("a sweep team link restores the grid", async ({ page, browser }) => {
   const other = await browser.newContext();
   const theirs = await other.newPage();
   await theirs.goto(link);
+  await fillSignIn(theirs, VIEWER);
   await expect(theirs).toHaveURL(/\/sweep\?s=1\./);
   await expect(theirs.locator("input[name=axis0-steps]")).toHaveValue("5");
   await other.close();
 });
 
 test("an unknown team link gets a clear 404 page", async ({ page }) => {
+  await signIn(page, VIEWER);
   const resp = await page.goto("/s/AAAAAAAAAAAA");
   expect(resp?.status()).toBe(404);
   await expect(page.locator("h1")).toHaveText("Team link not found");

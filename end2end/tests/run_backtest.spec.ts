@@ -1,5 +1,7 @@
 import { test, expect } from "@playwright/test";
-import { metricsOnPage, nativeBacktest, panelReady } from "./helpers";
+import { metricsOnPage, nativeBacktest, panelReady, signIn, VIEWER } from "./helpers";
+
+test.beforeEach(async ({ page }) => signIn(page, VIEWER));
 
 test("the default backtest in the browser equals `lockstep backtest` to the last digit", async ({ page }) => {
   await page.goto("/backtest");

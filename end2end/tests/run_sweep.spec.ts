@@ -1,6 +1,11 @@
 import { test, expect } from "@playwright/test";
+import { cspViolations, signIn, VIEWER } from "./helpers";
+
+test.beforeEach(async ({ page }) => signIn(page, VIEWER));
 
 test("a 2-D sweep runs in workers to completion and draws its heat map", async ({ page }) => {
+  // The workers load the WASM bundle under the same policy as the page.
+  const csp = cspViolations(page);
   await page.goto("/sweep");
   await expect(page.locator("#run-sweep")).toBeEnabled({ timeout: 60_000 });
   // A small grid keeps the suite quick on two cores.
@@ -17,6 +22,7 @@ test("a 2-D sweep runs in workers to completion and draws its heat map", async (
   await page.locator("#sweep-table tbody tr").first().click();
   await expect(page).toHaveURL(/\/backtest\?s=1\./);
   await expect(page.locator("#metrics")).toBeVisible({ timeout: 60_000 });
+  expect(csp).toEqual([]);
 });
 
 test("a running sweep can be cancelled", async ({ page }) => {

@@ -10,11 +10,13 @@ use std::path::PathBuf;
 #[command(name = "lockstep", version, about)]
 pub struct Cli {
     /// Database URL: `sqlite://PATH` (the default, a file under `data/`) or `postgres://...`.
+    /// Its value from the environment is never printed (it may hold a password).
     #[arg(
         long,
         alias = "db",
         global = true,
         env = "DATABASE_URL",
+        hide_env_values = true,
         default_value = "sqlite://data/lockstep.db"
     )]
     pub database_url: String,
@@ -71,6 +73,19 @@ pub struct ServeArgs {
     /// of the proxy's.
     #[arg(long, env = "LOCKSTEP_TRUST_X_FORWARDED_FOR")]
     pub trust_x_forwarded_for: bool,
+    /// Let visitors who are not signed in see the pages, team links (`/s/ID`), the market data
+    /// (`/api/panel`, `/api/data/status`) and `/api/openapi.json`. Off by default: then only
+    /// `/api/health` and the sign-in page are public. The book (portfolio, plans, audit log,
+    /// parity, links list) always needs a sign-in.
+    #[arg(long, env = "LOCKSTEP_PUBLIC_READ")]
+    pub public_read: bool,
+    /// Seconds a request may take before it gets 408 (trader actions such as executing a plan
+    /// are not cut off).
+    #[arg(long, env = "LOCKSTEP_REQUEST_TIMEOUT", default_value_t = 60)]
+    pub request_timeout_secs: u64,
+    /// Requests handled at once; more wait for a free slot.
+    #[arg(long, env = "LOCKSTEP_MAX_CONCURRENT_REQUESTS", default_value_t = 256)]
+    pub max_concurrent_requests: usize,
     /// Scheduled market-data refresh (off unless `--refresh-every`/`--refresh-at` is given).
     #[command(flatten)]
     pub refresh: crate::commands::fetch::RefreshArgs,
@@ -175,8 +190,19 @@ async fn open_store(database_url: &str) -> anyhow::Result<crate::store::Store> {
 async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
     let store = open_store(database_url).await?;
     crate::commands::first_start::ensure_data(&store).await?;
-    let state = crate::web::AppState::new(store, &args.site_root, args.addr).with_auth(
-        crate::auth::AuthConfig {
+    let web = crate::state::WebConfig {
+        public_read: args.public_read,
+        request_timeout: std::time::Duration::from_secs(args.request_timeout_secs.max(1)),
+        max_concurrent_requests: args.max_concurrent_requests.max(1),
+        ..crate::state::WebConfig::default()
+    };
+    let header_timeout = web.header_timeout;
+    if web.public_read {
+        tracing::info!("--public-read: pages and market data are visible without signing in");
+    }
+    let state = crate::state::AppState::new(store, &args.site_root, args.addr)
+        .with_web(web)
+        .with_auth(crate::auth::AuthConfig {
             session_ttl: std::time::Duration::from_secs(args.session_hours.max(1) * 3600),
             secure_cookies: if args.secure_cookies {
                 crate::auth::SecureCookies::Always
@@ -185,8 +211,7 @@ async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
             },
             trust_forwarded_for: args.trust_x_forwarded_for,
             ..crate::auth::AuthConfig::default()
-        },
-    );
+        });
     // The first unknown-user sign-in then costs what every other one does.
     tokio::task::spawn_blocking(crate::auth::password::warm_up);
     // The refresh task logs its failures and keeps going; it never takes the server down.
@@ -207,12 +232,13 @@ async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
     let local = listener.local_addr()?;
     // The run command and the e2e suite read this line to find the server.
     println!("lockstep listening on http://{local}");
-    // Peer addresses feed the per-address sign-in rate limit.
-    axum::serve(
+    // Peer addresses feed the per-address sign-in rate limit; slow clients are cut off.
+    crate::http::serve::serve(
         listener,
-        crate::web::router(state).into_make_service_with_connect_info::<SocketAddr>(),
+        crate::web::router(state),
+        header_timeout,
+        shutdown_signal(),
     )
-    .with_graceful_shutdown(shutdown_signal())
     .await
     .context("serving HTTP")?;
     Ok(())

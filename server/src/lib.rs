@@ -9,13 +9,18 @@
 pub mod api;
 pub mod auth;
 pub mod broker;
+pub mod cache;
 pub mod cli;
 pub mod commands;
+pub mod error;
+pub mod http;
 pub mod links;
 pub mod live;
 pub mod market_data;
 pub mod parity;
+pub mod state;
 pub mod store;
 pub mod web;
 
-pub use web::{router, AppState};
+pub use state::{AppState, WebConfig};
+pub use web::router;

@@ -600,6 +600,10 @@ mod tests {
                 let original: Value = serde_json::from_str(&text).unwrap();
                 assert_eq!(c.to_value(), original);
             }
+            // A CI run never skips quietly (`./x test` points at the data, see x).
+            Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => {
+                panic!("CI=true but the real seed config {path} cannot be read: {e}")
+            }
             Err(_) => println!("skipping: {path} not present"),
         }
     }
@@ -738,5 +742,87 @@ mod tests {
         let original: Value = serde_json::from_str(text).unwrap();
         assert_eq!(c.to_value(), original);
         assert_eq!(Config::from_json(&c.to_json_pretty()).unwrap(), c);
+    }
+
+    mod fuzz {
+        use super::{Config, Value, DEFAULT_CONFIG_JSON};
+        use proptest::prelude::*;
+
+        /// Any JSON value, a few levels deep.
+        fn json() -> impl Strategy<Value = Value> {
+            let leaf = prop_oneof![
+                Just(Value::Null),
+                any::<bool>().prop_map(Value::Bool),
+                any::<i64>().prop_map(Value::from),
+                any::<u64>().prop_map(Value::from),
+                any::<f64>().prop_map(Value::from),
+                "\\PC{0,12}".prop_map(Value::from),
+            ];
+            leaf.prop_recursive(3, 24, 4, |inner| {
+                prop_oneof![
+                    proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                    proptest::collection::btree_map("\\PC{0,10}", inner, 0..4)
+                        .prop_map(|m| Value::Object(m.into_iter().collect())),
+                ]
+            })
+        }
+
+        /// The shipped config with the value at one random path replaced.
+        fn mutated() -> impl Strategy<Value = Value> {
+            (
+                any::<prop::sample::Index>(),
+                any::<prop::sample::Index>(),
+                json(),
+            )
+                .prop_map(|(i, j, replacement)| {
+                    let mut v: Value = serde_json::from_str(DEFAULT_CONFIG_JSON).unwrap();
+                    let top = v.as_object_mut().unwrap();
+                    let keys: Vec<String> = top.keys().cloned().collect();
+                    let slot = top.get_mut(&keys[i.index(keys.len())]).unwrap();
+                    match slot.as_object_mut() {
+                        // One level down where there is one (a strategy's params, a weight).
+                        Some(inner) if !inner.is_empty() => {
+                            let ks: Vec<String> = inner.keys().cloned().collect();
+                            inner.insert(ks[j.index(ks.len())].clone(), replacement);
+                        }
+                        _ => *slot = replacement,
+                    }
+                    v
+                })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(crate::fuzz::cases(2048)))]
+
+            /// Any text: a config or an error with a path — never a panic.
+            #[test]
+            fn any_text_parses_or_errs(s in "\\PC{0,200}") {
+                let _ = Config::from_json(&s);
+            }
+
+            /// Any JSON: the same; and a config that parses builds every one of its strategies
+            /// or says why not.
+            #[test]
+            fn any_json_parses_or_errs(v in json()) {
+                if let Ok(c) = Config::from_value(&v) {
+                    for name in c.strategy_names() {
+                        let _ = c.build_strategy(&name);
+                    }
+                }
+            }
+
+            /// The shipped config with one value replaced by anything.
+            #[test]
+            fn a_damaged_default_parses_or_errs(v in mutated()) {
+                match Config::from_value(&v) {
+                    Ok(c) => {
+                        for name in c.strategy_names() {
+                            let _ = c.build_strategy(&name);
+                        }
+                    }
+                    Err(e) => prop_assert!(!e.path().is_empty()),
+                }
+            }
+        }
     }
 }

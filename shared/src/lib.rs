@@ -19,6 +19,18 @@ pub mod strategies;
 pub mod sweep;
 pub mod synth;
 
+/// How many cases the property tests that feed outside bytes to a decoder run: their default
+/// (thousands, in `./x test`), or `LOCKSTEP_FUZZ_CASES` for a longer run (docs/security.md).
+#[cfg(test)]
+pub(crate) mod fuzz {
+    pub fn cases(default: u32) -> u32 {
+        std::env::var("LOCKSTEP_FUZZ_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    }
+}
+
 pub use calendar::Day;
 pub use panel::{Field, Panel, PanelError};
 

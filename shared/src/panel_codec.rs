@@ -58,6 +58,8 @@ pub enum CodecError {
         last: usize,
         n_days: usize,
     },
+    #[error("encoded panel is too large: {0}")]
+    TooLarge(String),
     #[error(transparent)]
     Panel(#[from] PanelError),
 }
@@ -162,10 +164,19 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// The most cells (days × assets) a decoded panel may have: the real panel has ~300,000. The
+/// panel holds every field for every cell, so the header alone would otherwise let 22 bytes ask
+/// the decoder for hundreds of gigabytes.
+pub const MAX_CELLS: usize = 4_000_000;
+
+/// The most days a decoded panel may span: the whole supported calendar (`Day::MIN..=Day::MAX`).
+pub const MAX_DAYS: usize = (Day::MAX.0 - Day::MIN.0 + 1) as usize;
+
 /// Decodes what [`encode`] produced.
 ///
 /// # Errors
-/// Anything that is not a complete version-1 encoding.
+/// Anything that is not a complete version-1 encoding, or one larger than [`MAX_CELLS`] /
+/// [`MAX_DAYS`]. Never a panic, and never an allocation beyond those bounds, whatever the bytes.
 pub fn decode(bytes: &[u8]) -> Result<Decoded, CodecError> {
     let mut r = Reader { bytes, pos: 0 };
     if r.take(4).map_err(|_| CodecError::BadMagic)? != MAGIC {
@@ -178,6 +189,17 @@ pub fn decode(bytes: &[u8]) -> Result<Decoded, CodecError> {
     let start = Day(r.i32()?);
     let n_days = r.u32()? as usize;
     let n_assets = r.u32()? as usize;
+    if n_days > MAX_DAYS || start.0.checked_add(n_days as i32).is_none() {
+        return Err(CodecError::TooLarge(format!(
+            "{n_days} days from day {} (at most {MAX_DAYS})",
+            start.0
+        )));
+    }
+    if n_days.saturating_mul(n_assets) > MAX_CELLS {
+        return Err(CodecError::TooLarge(format!(
+            "{n_days} days × {n_assets} assets (at most {MAX_CELLS} cells)"
+        )));
+    }
     let symbols = (0..n_assets)
         .map(|_| r.string())
         .collect::<Result<Vec<_>, _>>()?;
@@ -327,5 +349,61 @@ mod tests {
             Err(CodecError::Rows { .. })
         ));
         assert_ne!(content_hash(&bytes), content_hash(&flipped));
+    }
+
+    mod fuzz {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn encoded() -> Vec<u8> {
+            let mut p = Panel::new(Day(18_000), 5, vec!["A".into(), "B".into()]).unwrap();
+            p.set_field(Field::Close, (0..10).map(|i| i as f64).collect())
+                .unwrap();
+            encode(&p, &[Field::Close], 0..=4).unwrap()
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(crate::fuzz::cases(2048)))]
+
+            /// Random bytes: an error, never a panic.
+            #[test]
+            fn random_bytes_never_panic(b in proptest::collection::vec(any::<u8>(), 0..512)) {
+                let _ = decode(&b);
+            }
+
+            /// A valid encoding with bytes flipped, cut or appended: it decodes (to a panel of
+            /// bounded size) or errs — never a panic, never a huge allocation.
+            #[test]
+            fn damaged_encodings_never_panic(
+                flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 0..8),
+                cut in any::<usize>(),
+                tail in proptest::collection::vec(any::<u8>(), 0..16),
+            ) {
+                let mut b = encoded();
+                for (at, x) in flips {
+                    let n = b.len();
+                    b[at % n] ^= x;
+                }
+                b.truncate(cut % (b.len() + 1));
+                b.extend(tail);
+                if let Ok(d) = decode(&b) {
+                    prop_assert!(d.panel.n_days() * d.panel.symbols().len() <= MAX_CELLS);
+                }
+            }
+
+            /// A header that asks for an enormous panel is refused before anything is allocated.
+            #[test]
+            fn huge_headers_are_refused(n_days in any::<u32>(), n_assets in any::<u32>(), start in any::<i32>()) {
+                let mut b = MAGIC.to_vec();
+                b.push(VERSION);
+                b.extend(start.to_le_bytes());
+                b.extend(n_days.to_le_bytes());
+                b.extend(n_assets.to_le_bytes());
+                b.extend([0u8; 8]);
+                if let Ok(d) = decode(&b) {
+                    prop_assert!(d.panel.n_days() * d.panel.symbols().len() <= MAX_CELLS);
+                }
+            }
+        }
     }
 }

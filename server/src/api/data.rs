@@ -2,9 +2,9 @@
 //! `shared::panel_codec`'s binary form, with an ETag).
 
 use super::ApiError;
+use crate::state::AppState;
 use crate::store::panel::{EncodedKey, PanelRequestError};
 use crate::store::quality::{self, DEFAULT_STALE_DAYS};
-use crate::web::AppState;
 use app::api::DataStatus;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -12,6 +12,10 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use shared::{Day, Field};
 use std::collections::HashMap;
+use std::sync::Arc;
+
+/// The largest `stale_days` a status request may ask for (ten years).
+pub const MAX_STALE_DAYS: u32 = 3650;
 
 /// The fields `/api/panel` sends when the request names none: those the strategies read.
 pub const DEFAULT_FIELDS: [Field; 6] = [
@@ -62,7 +66,14 @@ pub async fn status(
     let stale_days = match query.get("stale_days") {
         Some(v) => v
             .parse::<u32>()
-            .map_err(|_| bad("stale_days", format!("{v:?} is not a whole number of days")))?,
+            .ok()
+            .filter(|d| *d <= MAX_STALE_DAYS)
+            .ok_or_else(|| {
+                bad(
+                    "stale_days",
+                    format!("{v:?} is not a whole number of days from 0 to {MAX_STALE_DAYS}"),
+                )
+            })?,
         None => DEFAULT_STALE_DAYS,
     };
     let as_of = match query.get("as_of").map(String::as_str) {
@@ -77,12 +88,25 @@ pub async fn status(
             )
         })?,
     };
+    // The report reads every stored row: it is computed once per data version (and fetch run)
+    // and request, one at a time, and served from the cache after that.
+    let store = &state.store;
+    let version = store.data_version().await.map_err(store_error)?;
+    let last_run = store
+        .runs(None, 1)
+        .await
+        .map_err(store_error)?
+        .into_iter()
+        .next()
+        .map(|r| (r.id, r.finished_at, r.status));
     let status = state
-        .store
-        .data_status(as_of, stale_days)
+        .status_cache
+        .get_or_compute((as_of, stale_days), (version, last_run), || async {
+            store.data_status(as_of, stale_days).await.map(Arc::new)
+        })
         .await
         .map_err(store_error)?;
-    Ok(Json(status))
+    Ok(Json(status.as_ref().clone()))
 }
 
 /// `GET /api/panel?fields=close,market_cap&from=YYYY-MM-DD&to=YYYY-MM-DD`: the panel encoded

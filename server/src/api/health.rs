@@ -1,15 +1,18 @@
 //! `GET /api/health`.
 
-use crate::web::AppState;
+use crate::auth::session::MaybeUser;
+use crate::state::AppState;
 use app::api::{DataSummary, DatabaseHealth, Health};
 use axum::extract::State;
 use axum::Json;
 
 /// Always answers 200 while the process is up; a broken database shows in the body, so a
-/// monitor can tell "server down" from "database down".
+/// monitor can tell "server down" from "database down". The database's error message (which
+/// may name hosts, paths or users) goes only to signed-in callers; anonymous ones get
+/// `"status": "error"` and the log has the rest.
 #[utoipa::path(get, path = "/api/health", tag = "system",
     responses((status = 200, body = Health)))]
-pub async fn health(State(state): State<AppState>) -> Json<Health> {
+pub async fn health(MaybeUser(user): MaybeUser, State(state): State<AppState>) -> Json<Health> {
     let store = &state.store;
     let summary = async {
         let bars = store.bar_summary().await?;
@@ -37,7 +40,13 @@ pub async fn health(State(state): State<AppState>) -> Json<Health> {
             DatabaseHealth {
                 status: "error".into(),
                 backend: store.backend().name().into(),
-                error: Some(e.to_string()),
+                error: match user {
+                    Some(_) => Some(e.to_string()),
+                    None => {
+                        tracing::warn!(error = %e, "health: the database check failed");
+                        Some("the database check failed (sign in to see why)".into())
+                    }
+                },
             },
             DataSummary {
                 symbols: 0,

@@ -8,7 +8,7 @@
 use super::ApiError;
 use crate::auth::{session, CurrentUser, Role};
 use crate::links::{self, LinkError, StoredLink};
-use crate::web::AppState;
+use crate::state::AppState;
 use app::api::{ApiErrorBody, CreateTeamLink, TeamLink};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
@@ -79,7 +79,7 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<TeamLink>), ApiError> {
     let Json(req) = body.map_err(|e| {
         ApiError::new(
-            StatusCode::BAD_REQUEST,
+            crate::error::rejection_status(&e),
             format!(
                 "expected JSON {{\"name\": ..., \"state\": ...}}: {}",
                 e.body_text()

@@ -6,7 +6,7 @@
 use super::ApiError;
 use crate::auth::{CurrentUser, RequireTrader};
 use crate::live::CycleOptions;
-use crate::web::AppState;
+use crate::state::AppState;
 use app::api::{ApiErrorBody, LiveRunResult, PlanDecision, PlanDetail, PlanReplay, PlanSummary};
 use axum::extract::{Path, Query, State};
 use axum::Json;

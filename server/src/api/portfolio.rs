@@ -3,7 +3,7 @@
 use super::ApiError;
 use crate::auth::{CurrentUser, RequireTrader};
 use crate::live::LiveError;
-use crate::web::AppState;
+use crate::state::AppState;
 use app::api::{ApiErrorBody, EquityPoint, KillSwitch, KillSwitchRequest, Portfolio};
 use axum::extract::State;
 use axum::http::StatusCode;

@@ -1,7 +1,9 @@
 //! Password policy and argon2id hashing (RustCrypto `argon2`, default parameters, PHC strings).
 //!
-//! Hashing and verifying take tens of milliseconds of CPU on purpose: the async wrappers run them
-//! on the blocking pool so they never stall the request executor.
+//! Hashing and verifying take tens of milliseconds of CPU and 19 MiB of memory on purpose: the
+//! async wrappers run them on the blocking pool so they never stall the request executor, and
+//! the sign-in endpoint takes a [`HashSlots`] permit first, so a flood of sign-ins queues for a
+//! few slots instead of exhausting memory and the blocking pool.
 
 use super::AuthError;
 use argon2::password_hash::rand_core::OsRng;
@@ -83,6 +85,39 @@ pub fn warm_up() {
     let _ = dummy_hash();
 }
 
+/// A cap on password hashes computed at once. Waiting longer than the configured time for a
+/// slot gives [`AuthError::Busy`] (the endpoint answers 503 with `Retry-After`).
+pub struct HashSlots {
+    slots: tokio::sync::Semaphore,
+    wait: std::time::Duration,
+}
+
+impl HashSlots {
+    pub fn new(max: usize, wait: std::time::Duration) -> HashSlots {
+        HashSlots {
+            slots: tokio::sync::Semaphore::new(max.max(1)),
+            wait,
+        }
+    }
+
+    /// [`verify_blocking`] once a slot is free.
+    ///
+    /// # Errors
+    /// [`AuthError::Busy`] when no slot came free in time; otherwise as [`verify_or_dummy`].
+    pub async fn verify(&self, password: String, phc: Option<String>) -> Result<bool, AuthError> {
+        let _permit = tokio::time::timeout(self.wait, self.slots.acquire())
+            .await
+            .map_err(|_| AuthError::Busy)?
+            .map_err(|_| AuthError::Busy)?;
+        verify_blocking(password, phc).await
+    }
+
+    /// Slots free right now (for tests and the load test's report).
+    pub fn available(&self) -> usize {
+        self.slots.available_permits()
+    }
+}
+
 /// [`hash`] on the blocking pool.
 pub async fn hash_blocking(password: String) -> Result<String, AuthError> {
     tokio::task::spawn_blocking(move || hash(&password))
@@ -122,6 +157,22 @@ mod tests {
             check_policy(&"x".repeat(MAX_PASSWORD_BYTES + 1)),
             Err(AuthError::PasswordTooLong)
         ));
+    }
+
+    #[tokio::test]
+    async fn hash_slots_bound_concurrent_work_and_time_out() {
+        let slots = std::sync::Arc::new(HashSlots::new(1, std::time::Duration::from_millis(50)));
+        let held = slots.slots.acquire().await.unwrap();
+        assert_eq!(slots.available(), 0);
+        // No slot comes free within the wait: busy, and nothing was hashed.
+        let r = slots.verify("whatever password".into(), None).await;
+        assert!(matches!(r, Err(AuthError::Busy)), "{r:?}");
+        drop(held);
+        assert!(!slots
+            .verify("whatever password".into(), None)
+            .await
+            .unwrap());
+        assert_eq!(slots.available(), 1);
     }
 
     #[test]

@@ -1,15 +1,20 @@
 //! Sessions: random tokens, their SHA-256 in the `sessions` table, cookies, and the
 //! [`CurrentUser`] / [`RequireTrader`] extractors.
 
-use super::{now_ms, AuthError, Role, SecureCookies, CSRF_COOKIE, SESSION_COOKIE};
-use crate::api::ApiError;
+use super::{
+    now_ms, Auth, AuthError, Role, SecureCookies, CSRF_COOKIE, HOST_CSRF_COOKIE,
+    HOST_SESSION_COOKIE, SESSION_COOKIE,
+};
+use crate::error::ApiError;
 use crate::store::Store;
-use crate::web::AppState;
-use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
+use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 use sqlx::Row;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Lower-case hex of `bytes`.
@@ -182,6 +187,31 @@ pub fn secure_for(mode: SecureCookies, uri: &axum::http::Uri, headers: &HeaderMa
     }
 }
 
+/// The names of the two cookies for a request: the `__Host-` ones when cookies are `Secure`
+/// (HTTPS), else the plain ones. Only these names are read, so over HTTPS a cookie planted
+/// without the prefix (by a sibling sub-domain, say) is never looked at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CookieNames {
+    pub session: &'static str,
+    pub csrf: &'static str,
+}
+
+impl CookieNames {
+    pub fn for_secure(secure: bool) -> CookieNames {
+        if secure {
+            CookieNames {
+                session: HOST_SESSION_COOKIE,
+                csrf: HOST_CSRF_COOKIE,
+            }
+        } else {
+            CookieNames {
+                session: SESSION_COOKIE,
+                csrf: CSRF_COOKIE,
+            }
+        }
+    }
+}
+
 fn cookie_header(
     name: &str,
     value: &str,
@@ -200,32 +230,48 @@ fn cookie_header(
 }
 
 /// The two `Set-Cookie` values for a new session: the HTTP-only session cookie and the
-/// JS-readable CSRF cookie.
+/// JS-readable CSRF cookie (`__Host-` names when `secure`).
 pub fn set_cookies(token: &str, ttl: Duration, secure: bool) -> [HeaderValue; 2] {
     let age = ttl.as_secs() as i64;
+    let names = CookieNames::for_secure(secure);
     [
-        cookie_header(SESSION_COOKIE, token, age, true, secure),
-        cookie_header(CSRF_COOKIE, &csrf_token_for(token), age, false, secure),
+        cookie_header(names.session, token, age, true, secure),
+        cookie_header(names.csrf, &csrf_token_for(token), age, false, secure),
     ]
 }
 
 /// `Set-Cookie` values that delete both cookies.
 pub fn clear_cookies(secure: bool) -> [HeaderValue; 2] {
+    let names = CookieNames::for_secure(secure);
     [
-        cookie_header(SESSION_COOKIE, "", 0, true, secure),
-        cookie_header(CSRF_COOKIE, "", 0, false, secure),
+        cookie_header(names.session, "", 0, true, secure),
+        cookie_header(names.csrf, "", 0, false, secure),
     ]
+}
+
+/// The session token this request carries, under the cookie name its scheme calls for.
+pub fn session_token<'a>(
+    auth: &Auth,
+    uri: &axum::http::Uri,
+    headers: &'a HeaderMap,
+) -> Option<&'a str> {
+    let names = CookieNames::for_secure(auth.secure_for(uri, headers));
+    cookie(headers, names.session)
 }
 
 /// The session lookup of one request, cached so several extractors cost one query.
 #[derive(Clone)]
 struct Resolved(Option<CurrentUser>);
 
-async fn resolve(parts: &mut Parts, store: &Store) -> Result<Option<CurrentUser>, ApiError> {
+async fn resolve(
+    parts: &mut Parts,
+    store: &Store,
+    auth: &Auth,
+) -> Result<Option<CurrentUser>, ApiError> {
     if let Some(Resolved(u)) = parts.extensions.get::<Resolved>() {
         return Ok(u.clone());
     }
-    let user = match cookie(&parts.headers, SESSION_COOKIE) {
+    let user = match session_token(auth, &parts.uri, &parts.headers) {
         None => None,
         Some(token) => lookup(store, token).await.map_err(|e| {
             tracing::error!(error = %e, "session lookup failed");
@@ -239,32 +285,43 @@ async fn resolve(parts: &mut Parts, store: &Store) -> Result<Option<CurrentUser>
     Ok(user)
 }
 
+/// The signed-in user of a request, or the 401 that says why there is none.
+async fn require_user(
+    parts: &mut Parts,
+    store: &Store,
+    auth: &Auth,
+) -> Result<CurrentUser, ApiError> {
+    let had_cookie = session_token(auth, &parts.uri, &parts.headers).is_some();
+    resolve(parts, store, auth).await?.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            if had_cookie {
+                "not signed in: the session has expired or was ended; sign in again"
+            } else {
+                "not signed in: sign in first (POST /api/auth/login)"
+            },
+        )
+    })
+}
+
 impl<S> FromRequestParts<S> for CurrentUser
 where
-    AppState: FromRef<S>,
+    Arc<Store>: FromRef<S>,
+    Auth: FromRef<S>,
     S: Send + Sync,
 {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let app = AppState::from_ref(state);
-        let had_cookie = cookie(&parts.headers, SESSION_COOKIE).is_some();
-        resolve(parts, &app.store).await?.ok_or_else(|| {
-            ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                if had_cookie {
-                    "not signed in: the session has expired or was ended; sign in again"
-                } else {
-                    "not signed in: sign in first (POST /api/auth/login)"
-                },
-            )
-        })
+        let store = Arc::<Store>::from_ref(state);
+        require_user(parts, &store, &Auth::from_ref(state)).await
     }
 }
 
 impl<S> OptionalFromRequestParts<S> for CurrentUser
 where
-    AppState: FromRef<S>,
+    Arc<Store>: FromRef<S>,
+    Auth: FromRef<S>,
     S: Send + Sync,
 {
     type Rejection = ApiError;
@@ -273,14 +330,72 @@ where
         parts: &mut Parts,
         state: &S,
     ) -> Result<Option<Self>, Self::Rejection> {
-        let app = AppState::from_ref(state);
-        resolve(parts, &app.store).await
+        let store = Arc::<Store>::from_ref(state);
+        resolve(parts, &store, &Auth::from_ref(state)).await
     }
+}
+
+/// The signed-in user if there is one, and `None` when there is none *or the session could not
+/// be checked* (the store is down): for endpoints that must answer anyway, such as the health
+/// check, and only show more to a signed-in caller.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MaybeUser(pub Option<CurrentUser>);
+
+impl<S> FromRequestParts<S> for MaybeUser
+where
+    Arc<Store>: FromRef<S>,
+    Auth: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let store = Arc::<Store>::from_ref(state);
+        Ok(MaybeUser(
+            resolve(parts, &store, &Auth::from_ref(state))
+                .await
+                .ok()
+                .flatten(),
+        ))
+    }
+}
+
+/// What [`require_session`] needs: the store and the sign-in settings.
+#[derive(Clone)]
+pub struct SessionGate {
+    pub store: Arc<Store>,
+    pub auth: Auth,
+}
+
+impl SessionGate {
+    /// The signed-in user of a request (looked up once; later extractors reuse it), or `None`.
+    ///
+    /// # Errors
+    /// 503 when the session store cannot be read.
+    pub async fn user(&self, parts: &mut Parts) -> Result<Option<CurrentUser>, ApiError> {
+        resolve(parts, &self.store, &self.auth).await
+    }
+}
+
+/// Middleware for every route that is not public (`route_layer` in `api::routes`): a request
+/// without a valid session gets 401 before any handler code runs. The user found is cached in
+/// the request, so the handler's own [`CurrentUser`] costs nothing more.
+pub async fn require_session(
+    State(gate): State<SessionGate>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let (mut parts, body) = req.into_parts();
+    if let Err(e) = require_user(&mut parts, &gate.store, &gate.auth).await {
+        return e.into_response();
+    }
+    next.run(Request::from_parts(parts, body)).await
 }
 
 impl<S> FromRequestParts<S> for RequireTrader
 where
-    AppState: FromRef<S>,
+    Arc<Store>: FromRef<S>,
+    Auth: FromRef<S>,
     S: Send + Sync,
 {
     type Rejection = ApiError;

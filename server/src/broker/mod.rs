@@ -140,6 +140,17 @@ pub trait Broker: Send + Sync {
     async fn reconcile(&self, client_order_ids: &[String])
         -> Result<Vec<OrderReport>, BrokerError>;
 
+    /// Equity and positions valued at the closes of `panel` row `t`, changing nothing (for
+    /// reads such as `GET /api/portfolio`). A real venue has its own marks: its [`Broker::account`].
+    async fn account_marked(
+        &self,
+        panel: &shared::Panel,
+        t: usize,
+    ) -> Result<Account, BrokerError> {
+        let _ = (panel, t);
+        self.account().await
+    }
+
     /// The live cycle tells the broker which complete day it trades on (`panel` row `t`) before
     /// reading the account. A real venue ignores it (it has its own marks); the paper broker
     /// marks to that day's closes and, when `persist`, accrues funding up to that day.

@@ -121,18 +121,21 @@ impl PaperBroker {
         Ok(())
     }
 
-    /// Cash (USD).
+    /// Cash (USD): the initial cash of an account that has not traded yet (reading it creates
+    /// nothing).
     ///
     /// # Errors
     /// The store failed.
     pub async fn cash(&self) -> Result<f64, BrokerError> {
-        self.ensure_account().await?;
         let row = sqlx::query("SELECT cash FROM paper_accounts WHERE name = $1")
             .bind(self.config.account.clone())
-            .fetch_one(self.store.pool())
+            .fetch_optional(self.store.pool())
             .await
             .map_err(store_err)?;
-        row.try_get::<f64, _>(0).map_err(store_err)
+        match row {
+            Some(r) => r.try_get::<f64, _>(0).map_err(store_err),
+            None => Ok(self.config.initial_cash),
+        }
     }
 
     /// Stored positions: symbol → (units, last price).
@@ -396,6 +399,28 @@ impl Broker for PaperBroker {
         let mut positions = Vec::new();
         for (symbol, (units, last)) in self.positions().await? {
             let mark = self.mark_of(&symbol).unwrap_or(last);
+            equity += units * mark;
+            positions.push(Position {
+                symbol,
+                units,
+                mark_price: mark,
+            });
+        }
+        Ok(Account { equity, positions })
+    }
+
+    async fn account_marked(&self, panel: &Panel, t: usize) -> Result<Account, BrokerError> {
+        // What `observe_close(panel, t, false)` then `account()` would show, without setting the
+        // book's marks.
+        let cash = self.cash().await?;
+        let mut equity = cash;
+        let mut positions = Vec::new();
+        for (symbol, (units, last)) in self.positions().await? {
+            let mark = panel
+                .asset_index(&symbol)
+                .map(|a| panel.get(Field::Close, a, t))
+                .filter(|c| c.is_finite() && *c > 0.0)
+                .unwrap_or(last);
             equity += units * mark;
             positions.push(Position {
                 symbol,

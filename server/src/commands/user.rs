@@ -123,7 +123,41 @@ fn day_of(ms: i64) -> String {
     shared::Day(ms.div_euclid(86_400_000) as i32).to_string()
 }
 
-/// Runs one `lockstep user` subcommand against the store.
+/// Who ran the command, for the audit log: `cli:` and the operating-system user (`cli` when the
+/// environment does not say).
+fn actor() -> String {
+    let os_user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .ok()
+        .filter(|u| !u.is_empty() && u.len() <= 64 && u.bytes().all(|b| b.is_ascii_graphic()));
+    match os_user {
+        Some(u) => format!("cli:{u}"),
+        None => "cli".to_string(),
+    }
+}
+
+/// Writes one user change to the audit log (`user.add`, `user.password`, `user.role`,
+/// `user.remove`), after the change itself.
+async fn audit(
+    store: &Store,
+    action: &str,
+    username: &str,
+    detail: Option<&str>,
+) -> anyhow::Result<()> {
+    crate::live::records::Records { store }
+        .audit(
+            &actor(),
+            action,
+            Some(username),
+            detail,
+            crate::auth::now_ms(),
+        )
+        .await
+        .with_context(|| format!("writing {action} for {username} to the audit log"))
+}
+
+/// Runs one `lockstep user` subcommand against the store. Every change is written to the audit
+/// log.
 pub async fn run(store: &Store, cmd: &UserCommand) -> anyhow::Result<()> {
     match cmd {
         UserCommand::Add {
@@ -137,6 +171,13 @@ pub async fn run(store: &Store, cmd: &UserCommand) -> anyhow::Result<()> {
             }
             let pw = read_new_password(password, &username)?;
             let user = users::add(store, &username, *role, &pw).await?;
+            audit(
+                store,
+                "user.add",
+                &user.username,
+                Some(&format!("role {}", user.role.as_str())),
+            )
+            .await?;
             println!("added user {} ({})", user.username, user.role.as_str());
         }
         UserCommand::List => {
@@ -166,19 +207,32 @@ pub async fn run(store: &Store, cmd: &UserCommand) -> anyhow::Result<()> {
             }
             let pw = read_new_password(password, &username)?;
             users::set_password(store, &username, &pw).await?;
+            audit(
+                store,
+                "user.password",
+                &username,
+                Some("open sessions ended"),
+            )
+            .await?;
             println!("password changed for {username}; their open sessions were ended");
         }
         UserCommand::Role { name, role } => {
             users::set_role(store, name, *role).await?;
-            println!(
-                "{} is now a {}",
-                users::normalize_username(name)?,
-                role.as_str()
-            );
+            let username = users::normalize_username(name)?;
+            audit(
+                store,
+                "user.role",
+                &username,
+                Some(&format!("now {}", role.as_str())),
+            )
+            .await?;
+            println!("{username} is now a {}", role.as_str());
         }
         UserCommand::Remove { name } => {
             users::remove(store, name).await?;
-            println!("removed user {}", users::normalize_username(name)?);
+            let username = users::normalize_username(name)?;
+            audit(store, "user.remove", &username, Some("sessions ended")).await?;
+            println!("removed user {username}");
         }
     }
     Ok(())

@@ -163,18 +163,17 @@ impl LiveService {
                 continue;
             };
             if rec
-                .transition(
+                .transition_audited(
                     &p.id,
                     &[status::PROPOSED, status::APPROVED],
                     status::EXPIRED,
                     None,
                     Some(&why),
                     now,
+                    audit("system", "plan.expire", &p.id, Some(&why)),
                 )
                 .await?
             {
-                rec.audit("system", "plan.expire", Some(&p.id), Some(&why), now)
-                    .await?;
                 out.push(p.id);
             }
         }
@@ -431,13 +430,14 @@ impl LiveService {
             return Err(LiveError::KillSwitch);
         }
         if !rec
-            .transition(
+            .transition_audited(
                 id,
                 &[status::PROPOSED],
                 status::APPROVED,
                 Some((actor, now)),
                 None,
                 now,
+                audit(actor, "plan.approve", id, None),
             )
             .await?
         {
@@ -445,8 +445,6 @@ impl LiveService {
                 "plan {id} was decided by someone else first"
             )));
         }
-        rec.audit(actor, "plan.approve", Some(id), None, now)
-            .await?;
         self.execute(id, actor).await
     }
 
@@ -464,13 +462,14 @@ impl LiveService {
         let now = self.clock.now_ms();
         let p = rec.plan(id).await?;
         if !rec
-            .transition(
+            .transition_audited(
                 id,
                 &[status::PROPOSED],
                 status::REJECTED,
                 Some((actor, now)),
                 note,
                 now,
+                audit(actor, "plan.reject", id, note),
             )
             .await?
         {
@@ -479,7 +478,6 @@ impl LiveService {
                 p.status
             )));
         }
-        rec.audit(actor, "plan.reject", Some(id), note, now).await?;
         self.plan(id).await
     }
 
@@ -549,10 +547,16 @@ impl LiveService {
             if panel.day(t) == p.data_day {
                 self.broker.observe_close(&panel, t, true).await?;
             }
-            rec.transition(id, &[status::APPROVED], status::EXECUTING, None, None, now)
-                .await?;
-            rec.audit(actor, "plan.execute", Some(id), None, now)
-                .await?;
+            rec.transition_audited(
+                id,
+                &[status::APPROVED],
+                status::EXECUTING,
+                None,
+                None,
+                now,
+                audit(actor, "plan.execute", id, None),
+            )
+            .await?;
         } else {
             let (panel, t) = self.panel_at_last_complete(now).await?;
             if panel.day(t) == p.data_day {
@@ -636,10 +640,17 @@ impl LiveService {
         } else {
             (status::PARTIALLY_FAILED, Some(failed.join("; ")))
         };
-        rec.transition(id, &[status::EXECUTING], to, None, note.as_deref(), now)
-            .await?;
-        rec.audit(actor, &format!("plan.{to}"), Some(id), note.as_deref(), now)
-            .await?;
+        let action = format!("plan.{to}");
+        rec.transition_audited(
+            id,
+            &[status::EXECUTING],
+            to,
+            None,
+            note.as_deref(),
+            now,
+            audit(actor, &action, id, note.as_deref()),
+        )
+        .await?;
         let account = self.broker.account().await?;
         rec.snapshot(&p.broker, &account, now).await?;
         drop(_guard);
@@ -680,6 +691,7 @@ impl LiveService {
             stale: true,
             max_age_hours: self.settings.max_data_age_hours,
         };
+        let mut account = None;
         match self.panel_at_last_complete(now).await {
             Ok((panel, t)) => {
                 let day = panel.day(t);
@@ -693,13 +705,17 @@ impl LiveService {
                     .into_iter()
                     .map(|s| s.allocation)
                     .collect();
-                // Marks for the paper venue; nothing persisted here (reads have no side effects).
-                self.broker.observe_close(&panel, t, false).await?;
+                // Valued at that day's closes; a read changes nothing, not even the paper
+                // venue's marks in memory.
+                account = Some(self.broker.account_marked(&panel, t).await?);
             }
             Err(LiveError::NoData) => {}
             Err(e) => return Err(e),
         }
-        let account = self.broker.account().await?;
+        let account = match account {
+            Some(a) => a,
+            None => self.broker.account().await?,
+        };
         let e = account.equity;
         let mut positions: Vec<PortfolioPosition> = account
             .positions
@@ -764,19 +780,8 @@ impl LiveService {
     ) -> Result<KillSwitch, LiveError> {
         let rec = self.records();
         let now = self.clock.now_ms();
+        // The switch and its audit row, in one transaction.
         rec.set_kill_switch(active, actor, reason, now).await?;
-        rec.audit(
-            actor,
-            if active {
-                "kill_switch.on"
-            } else {
-                "kill_switch.off"
-            },
-            None,
-            reason,
-            now,
-        )
-        .await?;
         rec.kill_switch().await
     }
 
@@ -877,4 +882,19 @@ pub fn plan_differences(plan: &StoredPlan, recomputed: &Recomputed) -> Vec<Strin
         }
     }
     differences
+}
+
+/// The audit row of a plan's move.
+fn audit<'a>(
+    actor: &'a str,
+    action: &'a str,
+    plan_id: &'a str,
+    detail: Option<&'a str>,
+) -> super::records::AuditRow<'a> {
+    super::records::AuditRow {
+        actor,
+        action,
+        subject: Some(plan_id),
+        detail,
+    }
 }

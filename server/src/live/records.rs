@@ -299,45 +299,33 @@ impl Records<'_> {
         note: Option<&str>,
         now: i64,
     ) -> Result<bool, LiveError> {
-        let list: Vec<String> = from.iter().map(|s| format!("'{s}'")).collect();
-        // Placeholders: $1 status, $2 note, $3 id, then the optional ones in order.
-        let mut sql = String::from("UPDATE live_plans SET status = $1, note = COALESCE($2, note)");
-        let mut next = 4;
-        if decided.is_some() {
-            sql.push_str(&format!(
-                ", decided_by = ${next}, decided_at = ${}",
-                next + 1
-            ));
-            next += 2;
+        let mut conn = self.store.pool().acquire().await?;
+        transition_on(&mut conn, id, from, to, decided, note, now).await
+    }
+
+    /// [`Records::transition`] and, when the plan moved, its audit row — in one transaction, so
+    /// the log never misses a change that happened nor records one that did not.
+    ///
+    /// # Errors
+    /// Database failure (then neither is written).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn transition_audited(
+        &self,
+        id: &str,
+        from: &[&str],
+        to: &str,
+        decided: Option<(&str, i64)>,
+        note: Option<&str>,
+        now: i64,
+        entry: AuditRow<'_>,
+    ) -> Result<bool, LiveError> {
+        let mut tx = self.store.pool().begin().await?;
+        let moved = transition_on(&mut tx, id, from, to, decided, note, now).await?;
+        if moved {
+            audit_on(&mut tx, &entry, now).await?;
         }
-        match to {
-            status::EXECUTING => {
-                sql.push_str(&format!(", started_at = COALESCE(started_at, ${next})"))
-            }
-            status::DONE | status::PARTIALLY_FAILED => {
-                sql.push_str(&format!(", finished_at = ${next}"))
-            }
-            _ => {}
-        }
-        sql.push_str(&format!(
-            " WHERE id = $3 AND status IN ({})",
-            list.join(", ")
-        ));
-        let mut q = sqlx::query(&sql)
-            .bind(to.to_string())
-            .bind(note.map(str::to_string))
-            .bind(id.to_string());
-        if let Some((by, at)) = decided {
-            q = q.bind(by.to_string()).bind(at);
-        }
-        if matches!(
-            to,
-            status::EXECUTING | status::DONE | status::PARTIALLY_FAILED
-        ) {
-            q = q.bind(now);
-        }
-        let r = q.execute(self.store.pool()).await?;
-        Ok(r.rows_affected() == 1)
+        tx.commit().await?;
+        Ok(moved)
     }
 
     /// Writes an order row before it is sent (ignored when it exists: a resumed execution).
@@ -585,18 +573,14 @@ impl Records<'_> {
         detail: Option<&str>,
         now: i64,
     ) -> Result<(), LiveError> {
-        sqlx::query(
-            "INSERT INTO audit_log (id, at, actor, action, subject, detail) VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(new_id("a", now))
-        .bind(now)
-        .bind(actor.to_string())
-        .bind(action.to_string())
-        .bind(subject.map(str::to_string))
-        .bind(detail.map(str::to_string))
-        .execute(self.store.pool())
-        .await?;
-        Ok(())
+        let mut conn = self.store.pool().acquire().await?;
+        let entry = AuditRow {
+            actor,
+            action,
+            subject,
+            detail,
+        };
+        audit_on(&mut conn, &entry, now).await
     }
 
     /// The audit log, oldest first: (at, actor, action, subject, detail).
@@ -707,10 +691,11 @@ impl Records<'_> {
         })
     }
 
-    /// Sets or clears the kill switch.
+    /// Sets or clears the kill switch, and writes its audit row (`kill_switch.on|off`) in the
+    /// same transaction.
     ///
     /// # Errors
-    /// Database failure.
+    /// Database failure (then neither is written).
     pub async fn set_kill_switch(
         &self,
         active: bool,
@@ -718,6 +703,7 @@ impl Records<'_> {
         reason: Option<&str>,
         now: i64,
     ) -> Result<(), LiveError> {
+        let mut tx = self.store.pool().begin().await?;
         sqlx::query(
             "INSERT INTO live_switches (name, active, reason, changed_by, changed_at) VALUES ('kill_switch', $1, $2, $3, $4) \
              ON CONFLICT (name) DO UPDATE SET active = excluded.active, reason = excluded.reason, \
@@ -727,8 +713,97 @@ impl Records<'_> {
         .bind(reason.map(str::to_string))
         .bind(by.to_string())
         .bind(now)
-        .execute(self.store.pool())
+        .execute(&mut *tx)
         .await?;
+        let entry = AuditRow {
+            actor: by,
+            action: if active {
+                "kill_switch.on"
+            } else {
+                "kill_switch.off"
+            },
+            subject: None,
+            detail: reason,
+        };
+        audit_on(&mut tx, &entry, now).await?;
+        tx.commit().await?;
         Ok(())
     }
+}
+
+/// The UPDATE of [`Records::transition`], on a connection (a transaction's or the pool's).
+async fn transition_on(
+    conn: &mut sqlx::AnyConnection,
+    id: &str,
+    from: &[&str],
+    to: &str,
+    decided: Option<(&str, i64)>,
+    note: Option<&str>,
+    now: i64,
+) -> Result<bool, LiveError> {
+    let list: Vec<String> = from.iter().map(|s| format!("'{s}'")).collect();
+    // Placeholders: $1 status, $2 note, $3 id, then the optional ones in order.
+    let mut sql = String::from("UPDATE live_plans SET status = $1, note = COALESCE($2, note)");
+    let mut next = 4;
+    if decided.is_some() {
+        sql.push_str(&format!(
+            ", decided_by = ${next}, decided_at = ${}",
+            next + 1
+        ));
+        next += 2;
+    }
+    match to {
+        status::EXECUTING => sql.push_str(&format!(", started_at = COALESCE(started_at, ${next})")),
+        status::DONE | status::PARTIALLY_FAILED => {
+            sql.push_str(&format!(", finished_at = ${next}"))
+        }
+        _ => {}
+    }
+    sql.push_str(&format!(
+        " WHERE id = $3 AND status IN ({})",
+        list.join(", ")
+    ));
+    let mut q = sqlx::query(&sql)
+        .bind(to.to_string())
+        .bind(note.map(str::to_string))
+        .bind(id.to_string());
+    if let Some((by, at)) = decided {
+        q = q.bind(by.to_string()).bind(at);
+    }
+    if matches!(
+        to,
+        status::EXECUTING | status::DONE | status::PARTIALLY_FAILED
+    ) {
+        q = q.bind(now);
+    }
+    let r = q.execute(&mut *conn).await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// One audit-log row to write.
+#[derive(Clone, Copy, Debug)]
+pub struct AuditRow<'a> {
+    pub actor: &'a str,
+    pub action: &'a str,
+    pub subject: Option<&'a str>,
+    pub detail: Option<&'a str>,
+}
+
+async fn audit_on(
+    conn: &mut sqlx::AnyConnection,
+    e: &AuditRow<'_>,
+    now: i64,
+) -> Result<(), LiveError> {
+    sqlx::query(
+        "INSERT INTO audit_log (id, at, actor, action, subject, detail) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(new_id("a", now))
+    .bind(now)
+    .bind(e.actor.to_string())
+    .bind(e.action.to_string())
+    .bind(e.subject.map(str::to_string))
+    .bind(e.detail.map(str::to_string))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }

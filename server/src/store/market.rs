@@ -472,6 +472,21 @@ impl Store {
         source: &str,
         records: &[Record],
     ) -> Result<UpsertCounts, StoreError> {
+        // A day outside 1990..2200 is garbage (a bad timestamp, a typo), and one such row would
+        // make every later panel span centuries: refuse the batch, naming the row.
+        if let Some(f) = records
+            .iter()
+            .map(flatten)
+            .find(|f| !i32::try_from(f.day).is_ok_and(|d| shared::Day(d).in_range()))
+        {
+            return Err(StoreError::Rejected(format!(
+                "{source}: a row for {} is dated day {} (days since 1970), outside {}..={}; nothing was written",
+                f.symbol,
+                f.day,
+                shared::Day::MIN,
+                shared::Day::MAX
+            )));
+        }
         // Group by series, keeping the last row per key (a multi-row upsert may not touch a
         // row twice on PostgreSQL).
         let mut groups: HashMap<Series, Vec<&Record>> = HashMap::new();

@@ -8,6 +8,9 @@ pub mod history;
 pub mod market;
 pub mod panel;
 pub mod quality;
+/// Throwaway stores for tests: compiled for this crate's unit tests and, through the `testing`
+/// feature, for the integration tests; never in the release binary.
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
@@ -47,15 +50,17 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("stored data is inconsistent: {0}")]
     Data(String),
+    #[error("refused: {0}")]
+    Rejected(String),
 }
 
 /// The last panel built from the store and the data version it was built at.
 type PanelCache = std::sync::Arc<tokio::sync::Mutex<Option<(i64, std::sync::Arc<shared::Panel>)>>>;
 
-/// Encoded `/api/panel` answers of the current data version, by request.
-type EncodedCache = std::sync::Arc<
-    std::sync::Mutex<std::collections::HashMap<panel::EncodedKey, panel::EncodedPanel>>,
->;
+/// Encoded `/api/panel` answers of the current data version, by request: the most recently
+/// used [`panel::ENCODED_CACHE_ENTRIES`], encoded one at a time (`crate::cache`).
+type EncodedCache =
+    std::sync::Arc<crate::cache::VersionedCache<panel::EncodedKey, i64, panel::EncodedPanel>>;
 
 /// A connection pool plus the engine it talks to.
 #[derive(Clone, Debug)]
@@ -123,7 +128,9 @@ impl Store {
             pool,
             backend,
             panel_cache: PanelCache::default(),
-            encoded_cache: EncodedCache::default(),
+            encoded_cache: std::sync::Arc::new(crate::cache::VersionedCache::new(
+                panel::ENCODED_CACHE_ENTRIES,
+            )),
         };
         store.migrate().await?;
         Ok(store)

@@ -321,22 +321,16 @@ pub enum PanelRequestError {
     Codec(#[from] shared::panel_codec::CodecError),
 }
 
-/// Most distinct requests kept per data version.
-const ENCODED_CACHE_ENTRIES: usize = 32;
+/// Most distinct requests kept per data version (least recently used out first).
+pub const ENCODED_CACHE_ENTRIES: usize = 32;
 
 impl Store {
     /// The encoded panel for `key`, from the cache when the data has not changed since it was
-    /// encoded. `from`/`to` are clipped to the stored days.
+    /// encoded. `from`/`to` are clipped to the stored days (before the cache is asked, so every
+    /// request past the ends is one entry). Encodings run one at a time: however many distinct
+    /// requests arrive at once, the work is one encoding after another.
     pub async fn encoded_panel(&self, key: &EncodedKey) -> Result<EncodedPanel, PanelRequestError> {
         let (version, panel) = self.panel().await?.ok_or(PanelRequestError::Empty)?;
-        {
-            let cache = self.encoded_cache.lock().expect("encoded cache lock");
-            if let Some(e) = cache.get(key) {
-                if e.version == version {
-                    return Ok(e.clone());
-                }
-            }
-        }
         let (first, last) = (panel.start(), panel.end());
         let from = key.from.map_or(first, |d| d.max(first));
         let to = key.to.map_or(last, |d| d.min(last));
@@ -348,33 +342,37 @@ impl Store {
                 last,
             });
         }
-        let rows = panel.row_of(from).expect("clipped")..=panel.row_of(to).expect("clipped");
-        let fields = key.fields.clone();
-        let started = std::time::Instant::now();
-        let bytes =
-            tokio::task::spawn_blocking(move || shared::panel_codec::encode(&panel, &fields, rows))
+        let clipped = EncodedKey {
+            fields: key.fields.clone(),
+            from: Some(from),
+            to: Some(to),
+        };
+        self.encoded_cache
+            .get_or_compute(clipped, version, || async move {
+                let rows =
+                    panel.row_of(from).expect("clipped")..=panel.row_of(to).expect("clipped");
+                let fields = key.fields.clone();
+                let started = std::time::Instant::now();
+                let bytes = tokio::task::spawn_blocking(move || {
+                    shared::panel_codec::encode(&panel, &fields, rows)
+                })
                 .await
                 .map_err(|e| StoreError::Data(format!("encoding task: {e}")))??;
-        tracing::info!(
-            "encoded the panel ({} fields, {from}..{to}): {} bytes in {:.1} ms",
-            key.fields.len(),
-            bytes.len(),
-            started.elapsed().as_secs_f64() * 1e3
-        );
-        let encoded = EncodedPanel {
-            version,
-            hash: shared::panel_codec::content_hash(&bytes),
-            bytes: Arc::new(bytes),
-            first_day: from,
-            last_day: to,
-        };
-        let mut cache = self.encoded_cache.lock().expect("encoded cache lock");
-        cache.retain(|_, e| e.version == version);
-        if cache.len() >= ENCODED_CACHE_ENTRIES {
-            cache.clear();
-        }
-        cache.insert(key.clone(), encoded.clone());
-        Ok(encoded)
+                tracing::info!(
+                    "encoded the panel ({} fields, {from}..{to}): {} bytes in {:.1} ms",
+                    key.fields.len(),
+                    bytes.len(),
+                    started.elapsed().as_secs_f64() * 1e3
+                );
+                Ok(EncodedPanel {
+                    version,
+                    hash: shared::panel_codec::content_hash(&bytes),
+                    bytes: Arc::new(bytes),
+                    first_day: from,
+                    last_day: to,
+                })
+            })
+            .await
     }
 }
 

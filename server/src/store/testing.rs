@@ -31,6 +31,14 @@ pub fn postgres_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
 }
 
+/// Whether a test that wants PostgreSQL must fail rather than skip when it is unreachable:
+/// `LOCKSTEP_REQUIRE_POSTGRES` is set (to anything but `0`), or `CI` is `true` (a CI run never
+/// skips quietly; `./x test` sets both and starts the server).
+pub fn postgres_required() -> bool {
+    let set = |name: &str| std::env::var(name).is_ok_and(|v| !v.is_empty() && v != "0");
+    set("LOCKSTEP_REQUIRE_POSTGRES") || std::env::var("CI").is_ok_and(|v| v == "true")
+}
+
 /// A store that cleans up after itself.
 pub struct TestStore {
     pub store: Store,
@@ -63,8 +71,9 @@ fn unique(tag: &str) -> String {
 
 impl TestStore {
     /// A fresh, migrated store. SQLite always works; PostgreSQL returns `None` (with a printed
-    /// notice) only when the server cannot be reached, unless `LOCKSTEP_REQUIRE_POSTGRES` is set,
-    /// in which case an unreachable server panics.
+    /// notice) only when the server cannot be reached, unless it is required
+    /// ([`postgres_required`]: `LOCKSTEP_REQUIRE_POSTGRES` or `CI=true`), in which case an
+    /// unreachable server fails the test.
     pub async fn new(engine: Engine, tag: &str) -> Option<TestStore> {
         let name = unique(tag);
         match engine {
@@ -85,7 +94,7 @@ impl TestStore {
                 let base = postgres_url();
                 let schema = format!("t_{name}");
                 if let Err(e) = admin(&base, &format!("CREATE SCHEMA {schema}")).await {
-                    if std::env::var_os("LOCKSTEP_REQUIRE_POSTGRES").is_some() {
+                    if postgres_required() {
                         panic!("PostgreSQL at {base} is required: {e}");
                     }
                     eprintln!(

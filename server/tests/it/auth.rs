@@ -288,13 +288,21 @@ async fn cookie_flags() {
         "the CSRF cookie must be readable by JS: {k}"
     );
 
-    // Behind a TLS-terminating proxy both cookies are Secure.
+    // Behind a TLS-terminating proxy both cookies are Secure and `__Host-` prefixed (this host
+    // only, `Path=/`, no `Domain`), and the plain names are not set at all.
     let mut req = login_req("erin", PW);
     req.headers_mut()
         .insert("x-forwarded-proto", "https".parse().unwrap());
     let r = call(&c.app, req).await;
-    assert!(r.set_cookie("lockstep_session").contains("; Secure"));
-    assert!(r.set_cookie("lockstep_csrf").contains("; Secure"));
+    for name in ["__Host-lockstep_session", "__Host-lockstep_csrf"] {
+        let line = r.set_cookie(name);
+        assert!(
+            line.contains("; Secure") && line.contains("Path=/"),
+            "{line}"
+        );
+        assert!(!line.contains("Domain"), "{line}");
+    }
+    assert_eq!(r.set_cookies().len(), 2, "{:?}", r.set_cookies());
 }
 
 #[tokio::test]
@@ -392,7 +400,10 @@ fn trader_only(state: &AppState) -> Router {
     }
     Router::new()
         .route("/api/test/approve", post(approve))
-        .layer(axum::middleware::from_fn(server::auth::csrf::require_csrf))
+        .layer(axum::middleware::from_fn_with_state(
+            state.auth.clone(),
+            server::auth::csrf::require_csrf,
+        ))
         .with_state(state.clone())
 }
 
@@ -548,10 +559,11 @@ async fn state_changing_requests_need_the_csrf_token() {
 }
 
 #[tokio::test]
-async fn sign_in_is_rate_limited_per_user_and_per_address() {
-    // The default quota (5 a minute) with a window long enough that no attempt is refilled
-    // while this test runs, however slow the machine.
+async fn sign_in_is_rate_limited_per_user_and_address_and_per_address() {
+    // Five failures per (name, address) and five attempts per address, with a window long
+    // enough that no attempt is refilled while this test runs, however slow the machine.
     let config = AuthConfig {
+        attempts_per_ip: 5,
         attempt_window: Duration::from_secs(3600),
         ..AuthConfig::default()
     };
@@ -565,12 +577,13 @@ async fn sign_in_is_rate_limited_per_user_and_per_address() {
         let r = call(&c.app, login_req("ivy", "not the password")).await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     }
-    // The sixth attempt is refused before the password is looked at, even the right one.
+    // The sixth attempt from the same (unknown) address is refused before the password is
+    // looked at, even the right one.
     let r = call(&c.app, login_req("Ivy", PW)).await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
     assert!(
         r.error()
-            .contains("too many sign-in attempts for this user"),
+            .contains("too many sign-in attempts for this user from this address"),
         "{}",
         r.error()
     );

@@ -4,7 +4,9 @@ use std::path::PathBuf;
 
 /// The predecessor's real data files (`LOCKSTEP_REAL_DATA`, else `../shared/data/original`
 /// beside the checkout), or `None` with a notice saying what `skipped` is skipped or replaced.
-/// The files are never committed, so every test that uses them must also make sense without.
+/// The files are never committed, so every test that uses them must also make sense without —
+/// except under `CI=true` (or `LOCKSTEP_REQUIRE_REAL_DATA`), where missing data fails the test:
+/// a CI run never skips quietly.
 pub fn real_data_dir(skipped: &str) -> Option<PathBuf> {
     let dir = std::env::var_os("LOCKSTEP_REAL_DATA")
         .map(PathBuf::from)
@@ -13,10 +15,23 @@ pub fn real_data_dir(skipped: &str) -> Option<PathBuf> {
         });
     if dir.join("coinbase_top200_daily.csv").exists() {
         Some(dir)
+    } else if real_data_required() {
+        panic!(
+            "the real data is required (CI=true or LOCKSTEP_REQUIRE_REAL_DATA) but {} has no \
+             coinbase_top200_daily.csv; set LOCKSTEP_REAL_DATA to the predecessor's data folder",
+            dir.display()
+        );
     } else {
         eprintln!("notice: {} not found; {skipped}", dir.display());
         None
     }
+}
+
+/// Whether missing real data fails instead of skipping (`CI=true` or
+/// `LOCKSTEP_REQUIRE_REAL_DATA`).
+pub fn real_data_required() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true")
+        || std::env::var("LOCKSTEP_REQUIRE_REAL_DATA").is_ok_and(|v| !v.is_empty() && v != "0")
 }
 
 // --- a store with a synthetic market and a paper trader ---------------------------------------

@@ -36,6 +36,14 @@ async fn call(
     (status, headers, bytes)
 }
 
+/// These endpoints as `--public-read` serves them (sign-in is covered in attack.rs).
+fn public_read(state: AppState) -> AppState {
+    state.with_web(server::WebConfig {
+        public_read: true,
+        ..server::WebConfig::default()
+    })
+}
+
 fn json(bytes: &[u8]) -> serde_json::Value {
     serde_json::from_slice(bytes).unwrap()
 }
@@ -48,7 +56,11 @@ async fn panel_endpoint_serves_the_exact_panel_with_an_etag() {
         };
         let dir = std::env::temp_dir();
         let store = server::store::Store::connect(&t.url).await.unwrap();
-        let app = router(AppState::new(store, &dir, "127.0.0.1:0".parse().unwrap()));
+        let app = router(public_read(AppState::new(
+            store,
+            &dir,
+            "127.0.0.1:0".parse().unwrap(),
+        )));
 
         // Empty store: a 404 that says why.
         let (status, _, body) = call(&app, "/api/panel", None).await;

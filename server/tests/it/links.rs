@@ -134,11 +134,17 @@ async fn setup(engine: Engine, tag: &str) -> Option<Ctx> {
     ] {
         users::add(&t.store, name, role, PW).await.unwrap();
     }
+    // `--public-read`: these tests open `/s/{id}` signed out, as a pasted link arrives (the
+    // default, sign-in first, is covered in attack.rs).
     let state = AppState::new(
         t.store.clone(),
         &std::env::temp_dir(),
         "127.0.0.1:0".parse().unwrap(),
-    );
+    )
+    .with_web(server::WebConfig {
+        public_read: true,
+        ..server::WebConfig::default()
+    });
     Some(Ctx {
         app: router(state),
         _t: t,

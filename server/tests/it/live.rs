@@ -601,7 +601,7 @@ async fn the_api_runs_approves_and_reports() {
         "tina"
     );
 
-    let (s, doc) = anon.call("GET", "/api/openapi.json", false).await;
+    let (s, doc) = viewer.call("GET", "/api/openapi.json", false).await;
     assert_eq!(s, StatusCode::OK);
     for path in [
         "/api/health",
@@ -816,7 +816,7 @@ async fn the_api_replays_plans_and_pages_the_audit_log() {
     assert_eq!(second.entries, all.entries[1..]);
     assert_eq!(second.next_before, None);
 
-    let (_, doc) = anon.call("GET", "/api/openapi.json", false).await;
+    let (_, doc) = viewer.call("GET", "/api/openapi.json", false).await;
     for path in ["/api/plans/{id}/replay", "/api/audit"] {
         assert!(doc["paths"].get(path).is_some(), "{path} missing");
     }

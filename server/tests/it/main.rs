@@ -2,6 +2,7 @@
 //! the server, ~700 MB and a minute of linking apiece). Modules are named for what they test.
 
 mod api;
+mod attack;
 mod auth;
 mod cli_output;
 mod common;
@@ -9,6 +10,7 @@ mod consistency;
 mod consistency_scenario;
 mod data_api;
 mod exchange;
+mod fuzz;
 mod links;
 mod live;
 mod parity;
