@@ -18,6 +18,7 @@ pub mod stats;
 pub mod strategies;
 pub mod sweep;
 pub mod synth;
+pub mod venue;
 
 /// How many cases the property tests that feed outside bytes to a decoder run: their default
 /// (thousands, in `./x test`), or `LOCKSTEP_FUZZ_CASES` for a longer run (docs/security.md).
