@@ -165,8 +165,9 @@ pub trait Broker: Send + Sync {
 
     /// The funding the account paid on the UTC days `from..=to`, as the broker recorded it
     /// (the paper account's charges; a real venue's own payments, synced when it observes a
-    /// close), by day; a day without funding is absent. `None`: this broker does not record
-    /// funding, so the consistency report cannot tell it apart from the model's.
+    /// close), by day. Every day the broker knows is present (zero when nothing was paid); a
+    /// day it has no record of is absent, and the consistency report then counts the model's
+    /// funding as paid. `None`: this broker records no funding at all.
     async fn funding_paid(
         &self,
         from: shared::Day,

@@ -254,9 +254,7 @@ pub async fn shadow_detail(
             lines: day_lines(&plans),
             executed: !plans.is_empty(),
             fills,
-            funding_paid: funding
-                .as_ref()
-                .map(|f| f.get(&day).cloned().unwrap_or_default()),
+            funding_paid: funding.as_ref().and_then(|f| f.get(&day).cloned()),
         });
     }
 
