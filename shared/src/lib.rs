@@ -18,6 +18,7 @@ pub mod stats;
 pub mod strategies;
 pub mod sweep;
 pub mod synth;
+pub mod venue;
 
 pub use calendar::Day;
 pub use panel::{Field, Panel, PanelError};

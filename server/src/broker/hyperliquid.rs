@@ -2,8 +2,11 @@
 //! ([`signing`]), with the venue's state read from `POST /info` ([`wire`] has the shapes).
 //!
 //! Orders are limit IOC at most `max_slippage` away from the venue's mark price (the order's own
-//! limit is kept when it is tighter), rounded to the venue's tick and lot rules, and carry the
-//! plan's client order id (`cloid`). Submission is idempotent per cloid:
+//! limit is kept when it is tighter), and carry the plan's client order id (`cloid`). Their size
+//! and limit price arrive as exact decimals already on the venue's grid
+//! (`shared::venue::round_order`); the broker converts them to the coin's units exactly and
+//! refuses, rather than re-rounds, anything off the grid, so what is sent is what was approved.
+//! Submission is idempotent per cloid:
 //!
 //! 1. before sending, `orderStatus` is asked about the cloid; an order the venue knows is
 //!    reported, never sent again;
@@ -507,20 +510,21 @@ impl HyperliquidBroker {
         if meta.is_delisted {
             return Ok(reject(format!("{} is delisted on Hyperliquid", meta.name)));
         }
-        if !(order.units.is_finite() && order.units != 0.0) {
-            return Ok(reject(format!("nothing to trade: units = {}", order.units)));
+        if order.size.is_zero() {
+            return Ok(reject(format!("nothing to trade: size {}", order.size)));
         }
-        let is_buy = order.units > 0.0;
-        let rule = wire::perp_rule(meta.sz_decimals);
-        // Our units → the coin's (kPEPE: thousands of PEPE).
-        let Some((size, size_str)) = wire::round_size(order.units / unit, meta.sz_decimals) else {
-            return Ok(reject(format!(
-                "{} units ({} {}) round to 0 at {} size decimals",
-                order.units,
-                order.units / unit,
-                meta.name,
-                meta.sz_decimals
-            )));
+        let is_buy = !order.size.is_negative();
+        let rule = VenueRule::hyperliquid_perp(meta.sz_decimals).with_venue_unit(unit);
+        // Our units → the coin's (kPEPE: thousands of PEPE), exactly; never rounded here: the
+        // size sent is the size approved, or nothing is sent.
+        let size_dec = match rule.to_venue_size(order.size.abs()) {
+            Some(s) if rule.is_lot(s) => s,
+            _ => {
+                return Ok(reject(format!(
+                    "{} units of {} are not a whole number of {} lots at {} size decimals",
+                    order.size, order.symbol, meta.name, meta.sz_decimals
+                )))
+            }
         };
         let Some(mark) = universe.marks[asset] else {
             return Ok(reject(format!(
@@ -528,23 +532,42 @@ impl HyperliquidBroker {
                 meta.name
             )));
         };
-        let cap = if is_buy {
-            mark * (1.0 + self.config.max_slippage)
-        } else {
-            mark * (1.0 - self.config.max_slippage)
-        };
-        // Our price → the coin's (kPEPE: the price of 1000 PEPE).
-        let wanted = order.limit_price * unit;
-        let px = if wanted.is_finite() && wanted > 0.0 {
-            if is_buy {
-                wanted.min(cap)
-            } else {
-                wanted.max(cap)
+        // The cap at the venue's mark now, on the grid by the plan's own function; the order's
+        // limit is kept when it is tighter (the mark has not moved against it since the plan).
+        let cap = match shared::venue::limit_price(
+            &rule,
+            mark / unit,
+            is_buy,
+            self.config.max_slippage,
+        ) {
+            Ok(cap) => cap,
+            Err(why) => {
+                return Ok(reject(format!(
+                    "at the current mark of {}: {why}",
+                    meta.name
+                )))
             }
-        } else {
-            cap
         };
-        let (_, px_str) = wire::round_limit_price(px, is_buy, &rule);
+        let price = if order.price.is_zero() {
+            cap
+        } else if !rule
+            .to_venue_price(order.price)
+            .is_some_and(|p| rule.is_tick(p))
+        {
+            return Ok(reject(format!(
+                "limit price {} is not on {}'s tick grid",
+                order.price, meta.name
+            )));
+        } else if is_buy {
+            order.price.min(cap)
+        } else {
+            order.price.max(cap)
+        };
+        let Some(px_dec) = rule.to_venue_price(price) else {
+            return Ok(reject(format!("limit price {price} out of range")));
+        };
+        let (size, size_str, px_str) =
+            (size_dec.to_f64(), size_dec.to_string(), px_dec.to_string());
 
         let action = Action::Order(BulkOrder {
             orders: vec![OrderWire {
@@ -890,10 +913,7 @@ impl Broker for HyperliquidBroker {
             .filter_map(|s| {
                 let (i, unit) = u.resolve(s)?;
                 let a = &u.assets[i];
-                let rule = VenueRule {
-                    venue_unit: unit,
-                    ..wire::perp_rule(a.sz_decimals)
-                };
+                let rule = VenueRule::hyperliquid_perp(a.sz_decimals).with_venue_unit(unit);
                 (!a.is_delisted).then(|| (s.clone(), rule))
             })
             .collect())

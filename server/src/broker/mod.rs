@@ -9,6 +9,7 @@
 pub mod hyperliquid;
 pub mod paper;
 
+use shared::venue::{self, Decimal};
 use std::collections::BTreeMap;
 
 /// A position held at the venue.
@@ -29,41 +30,101 @@ pub struct Account {
     pub positions: Vec<Position>,
 }
 
-/// How a venue lets a symbol be traded.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct VenueRule {
-    /// Sizes are rounded to this many decimals.
-    pub size_decimals: u32,
-    /// Orders below this notional (USD) are refused by the venue.
-    pub min_notional: f64,
-    /// Significant figures a price may have (Hyperliquid: 5) …
-    pub price_sig_figs: u32,
-    /// … and at most this many decimals (Hyperliquid perps: 6 − size_decimals).
-    pub price_max_decimals: u32,
-    /// How many of Lockstep's units one venue unit is. The size and price rules above apply
-    /// to venue units and venue prices. 1 for almost everything; 1000 for Hyperliquid's `k`
-    /// contracts (`kPEPE` is 1000 PEPE, priced per 1000), which Lockstep trades as the asset
-    /// itself (`PEPE`): a plan sizes in PEPE, the order goes out in kPEPE.
-    #[serde(default = "one")]
-    pub venue_unit: f64,
-}
+/// How a venue lets a symbol be traded: one definition, in `shared` (the backtest rounds on
+/// the same grid).
+pub use shared::venue::VenueRule;
 
-fn one() -> f64 {
-    1.0
-}
-
-/// One order of a plan.
+/// One order of a plan, on the venue's grid ([`shared::venue::round_order`]). The broker sends
+/// `size` and `price` — exact decimals, the very digits the plan showed — and never rounds
+/// again; `units` and `limit_price` are their `f64` values for arithmetic (risk, the paper
+/// venue's cash).
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(from = "StoredOrderRequest")]
 pub struct OrderRequest {
     /// Client order id ([`client_order_id`]): the key that makes submission idempotent.
     pub client_order_id: String,
     pub symbol: String,
-    /// Signed units to trade (positive buys), already rounded to the venue's size decimals.
+    /// Signed units to trade (positive buys): `size` as an `f64` (for an exit that closes the
+    /// whole position, exactly the held units).
     pub units: f64,
-    /// Limit price: the worst price accepted (mark ± the max-slippage cap), venue-rounded.
+    /// Limit price: the worst price accepted (mark ± the max-slippage cap): `price` as an `f64`.
     pub limit_price: f64,
     /// Only reduce an existing position (exits).
     pub reduce_only: bool,
+    /// Signed size in Lockstep's units, a whole number of the venue's lots.
+    pub size: Decimal,
+    /// Limit price per Lockstep unit on the venue's tick grid; zero = the broker's slippage cap.
+    pub price: Decimal,
+}
+
+/// An order as plans stored it: plans made before orders carried decimals have only the
+/// `f64`s, which were rounded on the grid, so their shortest decimal form is the grid value.
+#[derive(serde::Deserialize)]
+struct StoredOrderRequest {
+    client_order_id: String,
+    symbol: String,
+    units: f64,
+    limit_price: f64,
+    reduce_only: bool,
+    #[serde(default)]
+    size: Option<Decimal>,
+    #[serde(default)]
+    price: Option<Decimal>,
+}
+
+impl From<StoredOrderRequest> for OrderRequest {
+    fn from(o: StoredOrderRequest) -> Self {
+        OrderRequest {
+            size: o
+                .size
+                .or_else(|| Decimal::from_f64_shortest(o.units))
+                .unwrap_or_default(),
+            price: o
+                .price
+                .or_else(|| Decimal::from_f64_shortest(o.limit_price))
+                .unwrap_or_default(),
+            client_order_id: o.client_order_id,
+            symbol: o.symbol,
+            units: o.units,
+            limit_price: o.limit_price,
+            reduce_only: o.reduce_only,
+        }
+    }
+}
+
+impl OrderRequest {
+    /// The order `rounded` ([`shared::venue::round_order`]) for `symbol` under `client_order_id`.
+    pub fn from_rounded(client_order_id: String, symbol: String, rounded: &venue::Order) -> Self {
+        OrderRequest {
+            client_order_id,
+            symbol,
+            units: rounded.units,
+            limit_price: rounded.limit_price,
+            reduce_only: rounded.reduce_only,
+            size: rounded.size,
+            price: rounded.price,
+        }
+    }
+
+    /// An order of `size` at `price` (both already on the venue's grid; a zero price lets the
+    /// broker use its slippage cap).
+    pub fn new(
+        client_order_id: impl Into<String>,
+        symbol: impl Into<String>,
+        size: Decimal,
+        price: Decimal,
+        reduce_only: bool,
+    ) -> Self {
+        OrderRequest {
+            client_order_id: client_order_id.into(),
+            symbol: symbol.into(),
+            units: size.to_f64(),
+            limit_price: price.to_f64(),
+            reduce_only,
+            size,
+            price,
+        }
+    }
 }
 
 /// Where an order stands.

@@ -1,11 +1,14 @@
 //! From targets and holdings to a trade plan: per symbol the current and target weight, what the
-//! rebalance policy keeps or trades, and the order, sized and priced by the venue's rules.
+//! rebalance policy keeps or trades, and the order, sized and priced on the venue's grid by
+//! `shared::venue::round_order` (the one rounding the broker's wire format and the backtest use:
+//! the line's size and limit strings are the digits the broker sends).
 //! Pure: no I/O, no clock. The cycle (`cycle.rs`) gathers the inputs and stores the result.
 
 use crate::broker::{client_order_id, Account, OrderRequest, VenueRule};
 use app::api::PlanLine;
 use shared::portfolio::engine::DayTargets;
 use shared::portfolio::rebalance::RebalancePolicy;
+use shared::venue;
 use shared::Panel;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -125,287 +128,47 @@ pub fn build(inputs: &PlanInputs<'_>) -> Lines {
             lines.push(line);
             continue;
         };
-        let exit = new_weight == 0.0;
-        let raw_units = if exit {
-            -current_units
+        // The position wanted after the trade, in units; zero is an exit.
+        let target_units = if new_weight == 0.0 {
+            0.0
         } else {
-            new_weight * equity / mark - current_units
+            new_weight * equity / mark
         };
-        // The venue's lot and tick rules apply in its own units: one venue unit is
-        // `venue_unit` of ours (Hyperliquid's kPEPE is 1000 PEPE, priced per 1000).
-        let k = rule.venue_unit;
-        let d = rule.size_decimals;
-        let units = if exit {
-            // Reduce-only: never more than is held, though the held units need not be on
-            // today's lot grid (the paper venue's lots follow the price, so a position bought
-            // at 1198.5 may have to be closed at whole units). Toward zero; exactly the held
-            // units when the grid can express them, so nothing is left behind.
-            let closable = truncate_size(current_units / k, d) * k;
-            if (closable - current_units).abs() <= 1e-9 * current_units.abs() {
-                -current_units
+        let raw_units = target_units - current_units;
+        let side = |units: f64| {
+            if units > 0.0 || (units == 0.0 && raw_units > 0.0) {
+                "buy"
             } else {
-                if closable != 0.0 {
-                    line.note = Some(format!(
-                        "the venue's {} cannot express the held {current_units} units: the \
-                         exit closes {} of them and leaves {} as dust",
-                        size_grid(d, k),
-                        closable.abs(),
-                        (current_units - closable).abs()
-                    ));
-                }
-                -closable
-            }
-        } else {
-            let nearest = round_size(raw_units / k, d) * k;
-            // A reduction must not overshoot the held size by rounding up either.
-            let reduces = raw_units * current_units < 0.0 && raw_units.abs() <= current_units.abs();
-            if reduces && nearest.abs() > current_units.abs() {
-                truncate_size(raw_units / k, d) * k
-            } else {
-                nearest
+                "sell"
             }
         };
-        line.action = if units > 0.0 || (units == 0.0 && raw_units > 0.0) {
-            "buy"
-        } else {
-            "sell"
-        }
-        .into();
-        line.size = decimal_string(units, shift_decimals(rule.size_decimals, -decimal_shift(k)));
-        if units == 0.0 {
-            line.dropped = Some(if exit {
-                format!(
-                    "the held {current_units} units are less than one lot at {}: nothing can be \
-                     closed",
-                    size_grid(d, k)
-                )
-            } else if k == 1.0 {
-                format!(
-                    "{raw_units:.10} units rounds to 0 at {} size decimals",
-                    rule.size_decimals
-                )
-            } else {
-                format!(
-                    "{raw_units:.10} units rounds to 0 venue units of {k} at {} size decimals",
-                    rule.size_decimals
-                )
-            });
-            lines.push(line);
-            continue;
-        }
-        let value = (units * mark).abs();
-        if value < rule.min_notional {
-            line.dropped = Some(format!(
-                "order value ${value:.2} is below the venue minimum ${:.2}",
-                rule.min_notional
-            ));
-            lines.push(line);
-            continue;
-        }
-        let limit = match limit_price(mark, units > 0.0, inputs.max_slippage, rule) {
-            Ok(limit) => limit,
-            Err(why) => {
-                line.dropped = Some(why);
-                lines.push(line);
-                continue;
+        match venue::round_order(rule, current_units, target_units, mark, inputs.max_slippage) {
+            Ok(o) => {
+                line.action = side(o.units).into();
+                line.size = o.size.to_string();
+                line.limit_price = o.price.to_string();
+                line.note = o.dust.map(|d| d.to_string());
+                // An exit only ever reduces; a flip or a resize may open the other side.
+                line.reduce_only = o.reduce_only;
+                let cloid = client_order_id(inputs.plan_id, &symbol);
+                line.client_order_id = Some(cloid.clone());
+                orders.push(OrderRequest::from_rounded(cloid, symbol.clone(), &o));
             }
-        };
-        line.limit_price = decimal_string(
-            limit,
-            shift_decimals(rule.price_max_decimals, decimal_shift(k)),
-        );
-        // An exit only ever reduces; a flip or a resize may open the other side.
-        line.reduce_only = exit;
-        let cloid = client_order_id(inputs.plan_id, &symbol);
-        line.client_order_id = Some(cloid.clone());
-        orders.push(OrderRequest {
-            client_order_id: cloid,
-            symbol: symbol.clone(),
-            units,
-            limit_price: limit,
-            reduce_only: exit,
-        });
+            Err(d) => {
+                line.action = side(d.units).into();
+                line.size = d.size.to_string();
+                line.note = d.dust.map(|d| d.to_string());
+                line.dropped = Some(d.reason.to_string());
+            }
+        }
         lines.push(line);
     }
     Lines { lines, orders }
 }
 
-/// The power of ten of a venue unit (1000 → 3), so venue decimals can be shown in our units.
-fn decimal_shift(venue_unit: f64) -> i32 {
-    venue_unit.log10().round() as i32
-}
-
-/// `decimals + shift`, never below 0.
-fn shift_decimals(decimals: u32, shift: i32) -> u32 {
-    (decimals as i32 + shift).max(0) as u32
-}
-
-/// `x` rounded half away from zero to `decimals` places (Hyperliquid: `round(sz, szDecimals)`).
-pub fn round_size(x: f64, decimals: u32) -> f64 {
-    let scale = 10f64.powi(decimals as i32);
-    let r = (x * scale).round() / scale;
-    if r == 0.0 {
-        0.0 // no "-0"
-    } else {
-        r
-    }
-}
-
-/// `x` toward zero to `decimals` places: the most a reduce-only order may ask for.
-pub fn truncate_size(x: f64, decimals: u32) -> f64 {
-    let scale = 10f64.powi(decimals as i32);
-    let r = on_grid_or(x * scale, f64::trunc) / scale;
-    if r == 0.0 {
-        0.0
-    } else {
-        r
-    }
-}
-
-/// `scaled` as a whole number: its nearest integer when it is one up to float noise
-/// (1670.1 × 10 is 16700.999999999998, 0.3 × 10 is 3.0000000000000004), else `round(scaled)`.
-fn on_grid_or(scaled: f64, round: fn(f64) -> f64) -> f64 {
-    let nearest = scaled.round();
-    if (scaled - nearest).abs() <= 1e-9 * scaled.abs().max(1.0) {
-        nearest
-    } else {
-        round(scaled)
-    }
-}
-
-/// "0 size decimals", with the venue unit when it is not ours, for drop reasons and notes.
-fn size_grid(decimals: u32, venue_unit: f64) -> String {
-    if venue_unit == 1.0 {
-        format!("{decimals} size decimals")
-    } else {
-        format!("{decimals} size decimals of venue units of {venue_unit}")
-    }
-}
-
-/// `px` on the venue's price grid — at most `sig_figs` significant figures and at most
-/// `max_decimals` decimals, integers always allowed (Hyperliquid's tick rule; above 100,000 that
-/// means whole dollars) — rounded down, or up when `up`. 0 for a non-positive price.
-pub fn round_price(px: f64, sig_figs: u32, max_decimals: u32, up: bool) -> f64 {
-    if !(px.is_finite() && px > 0.0) {
-        return 0.0;
-    }
-    let magnitude = px.log10().floor() as i64;
-    let decimals = (sig_figs as i64 - 1 - magnitude).clamp(0, max_decimals as i64) as i32;
-    // Dividing a whole number by an exact power of ten gives the f64 nearest the decimal price,
-    // the same value a parsed "0.000022" has.
-    let scale = 10f64.powi(decimals);
-    on_grid_or(px * scale, if up { f64::ceil } else { f64::floor }) / scale
-}
-
-/// The limit price of a buy (`is_buy`) or a sell at `mark` (our units), on the venue's grid and
-/// inside the slippage band: a buy's in [mark, mark × (1 + max_slippage)], a sell's in
-/// [mark × (1 − max_slippage), mark]. A buy takes the highest grid price under its cap, a sell
-/// the lowest above it: the most room the cap allows. Rounding to the nearest grid price instead
-/// can land a buy below the mark (BONK at $0.00002105 with 6 decimals: 0.0000212605 → 0.000021),
-/// and the venue refuses it even with no slippage at all; when the grid has no price in the band
-/// the line is dropped with this `Err` instead of being sent to be refused.
-pub fn limit_price(
-    mark: f64,
-    is_buy: bool,
-    max_slippage: f64,
-    rule: &VenueRule,
-) -> Result<f64, String> {
-    // The tick rule applies to the venue's price: per 1000 for kPEPE.
-    let k = rule.venue_unit;
-    let (sig, dec) = (rule.price_sig_figs, rule.price_max_decimals);
-    let side = if is_buy { 1.0 } else { -1.0 };
-    let cap = mark * k * (1.0 + side * max_slippage);
-    let venue_px = if is_buy || cap > 0.0 {
-        round_price(cap, sig, dec, !is_buy)
-    } else {
-        // A sell capped at 100 % or more: the lowest price the venue can express.
-        10f64.powi(-(dec as i32))
-    };
-    let limit = venue_px / k;
-    let inside = if is_buy {
-        limit >= mark
-    } else {
-        limit > 0.0 && limit <= mark
-    };
-    if inside {
-        return Ok(limit);
-    }
-    Err(format!(
-        "no {} limit price between the mark {mark} and the {}% slippage cap {}: the venue's \
-         prices have at most {sig} significant figures and {dec} decimals{}, and the best one \
-         within the cap, {limit}, is {} the mark",
-        if is_buy { "buy" } else { "sell" },
-        max_slippage * 100.0,
-        cap / k,
-        if k == 1.0 {
-            String::new()
-        } else {
-            format!(" per venue unit of {k}")
-        },
-        if is_buy { "below" } else { "above" },
-    ))
-}
-
-/// `x` (already rounded to `decimals`) as a decimal string without trailing zeros, never `-0`.
-pub fn decimal_string(x: f64, decimals: u32) -> String {
-    let s = format!("{:.*}", decimals as usize, x);
-    let s = if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        s
-    };
-    if s == "-0" {
-        "0".into()
-    } else {
-        s
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sizes_and_prices_follow_the_venue_rules() {
-        assert_eq!(round_size(0.123456, 3), 0.123);
-        assert_eq!(round_size(-0.1235, 3), -0.124);
-        assert_eq!(round_size(-0.0004, 3), 0.0);
-        assert_eq!(decimal_string(round_size(-0.0004, 3), 3), "0");
-        assert_eq!(decimal_string(1.5, 4), "1.5");
-        assert_eq!(decimal_string(100.0, 2), "100");
-        // Hyperliquid's examples: 5 significant figures, at most 6 - szDecimals decimals.
-        // Rounded down (a buy's cap) or up (a sell's): 1234.567 has two decimals too many.
-        assert_eq!(round_price(1234.567, 5, 6, false), 1234.5);
-        assert_eq!(round_price(1234.567, 5, 6, true), 1234.6);
-        assert_eq!(round_price(0.00123456, 5, 6, false), 0.001234);
-        assert_eq!(round_price(0.00123456, 5, 6, true), 0.001235);
-        // szDecimals 1: at most 5 decimals, so 0.012345 is not a price but 0.01234 is.
-        assert_eq!(round_price(0.012345, 5, 5, false), 0.01234);
-        assert_eq!(round_price(0.012345, 5, 5, true), 0.01235);
-        // Above 100,000 only whole dollars (integers are always allowed).
-        assert_eq!(round_price(123_456.7, 5, 1, false), 123_456.0);
-        assert_eq!(round_price(123_456.7, 5, 1, true), 123_457.0);
-        // Prices already on the grid stay put in both directions (1670.1 × 10 = 16700.99…).
-        assert_eq!(round_price(1670.1, 5, 6, false), 1670.1);
-        assert_eq!(round_price(1670.1, 5, 6, true), 1670.1);
-        assert_eq!(round_price(0.000021, 5, 6, true), 0.000021);
-        // Under $0.001 six decimals leave fewer than 5 significant figures: 0.0000212605 sits
-        // between the ticks 0.000021 and 0.000022.
-        assert_eq!(round_price(0.000_021_260_5, 5, 6, false), 0.000021);
-        assert_eq!(round_price(0.000_021_260_5, 5, 6, true), 0.000022);
-        assert_eq!(round_price(0.000_000_4, 5, 6, false), 0.0);
-        assert_eq!(round_price(-1.0, 5, 6, true), 0.0);
-        assert_eq!(
-            decimal_string(round_price(1234.567, 5, 6, true), 6),
-            "1234.6"
-        );
-        // Reduce-only sizes go toward zero, and held sizes on the grid stay exact.
-        assert_eq!(truncate_size(1198.5, 0), 1198.0);
-        assert_eq!(truncate_size(-1198.5, 0), -1198.0);
-        assert_eq!(truncate_size(0.3, 1), 0.3);
-        assert_eq!(truncate_size(0.7, 1), 0.7);
-        assert_eq!(truncate_size(-0.4, 0), 0.0);
-    }
 
     /// Hyperliquid trades PEPE as `kPEPE`: lots of 1000 PEPE (szDecimals 0), priced per 1000.
     /// The plan sizes and prices in PEPE, on the venue's grid.
@@ -447,7 +210,7 @@ mod tests {
         assert_eq!(order.units, 81_004_000.0);
         assert_eq!(lines.lines[0].size, "81004000");
         // 0.012345 × 1.01 = 0.01246845 per kPEPE → 5 significant figures 0.012468 → per PEPE.
-        assert_eq!(order.limit_price, 0.012468 / 1000.0);
+        assert_eq!(order.limit_price, "0.000012468".parse::<f64>().unwrap());
         assert_eq!(lines.lines[0].limit_price, "0.000012468");
         // $0.005 is 405 PEPE, under half a lot: dropped, with the venue unit named.
         let tiny = BTreeMap::from([("PEPE".to_string(), 0.000_012_345)]);
@@ -575,7 +338,10 @@ mod tests {
             ..perp(0)
         };
         let l = one(0.000_009_876_5, 0.0, 0.1, 10_000.0, kpepe, 0.001);
-        assert_eq!(l.orders[0].limit_price, 0.009886 / 1000.0);
+        assert_eq!(
+            l.orders[0].limit_price,
+            "0.000009886".parse::<f64>().unwrap()
+        );
     }
 
     /// A position bought at 1 size decimal ($1.50: lots of 0.1) must be closed at 0 decimals

@@ -155,13 +155,14 @@ mod tests {
     }
 
     fn order(symbol: &str, units: f64) -> OrderRequest {
-        OrderRequest {
-            client_order_id: format!("c-{symbol}"),
-            symbol: symbol.into(),
-            units,
-            limit_price: 1.0,
-            reduce_only: false,
-        }
+        use shared::venue::Decimal;
+        OrderRequest::new(
+            format!("c-{symbol}"),
+            symbol,
+            Decimal::from_f64_shortest(units).unwrap(),
+            Decimal::new(1, 0).unwrap(),
+            false,
+        )
     }
 
     #[test]

@@ -30,6 +30,7 @@ use server::store::market::SourceKind;
 use server::store::testing::{Engine, TestStore};
 use server::store::Store;
 use shared::config::Config;
+use shared::venue::Decimal;
 use shared::{Field, Panel};
 
 use crate::common::{cycle_on, panel_records, records_of_day, synth_panel};
@@ -584,7 +585,7 @@ async fn exchange(State(state): State<Shared>, body: String) -> axum::response::
                         Outcome::Partial(f) => f,
                         _ => 1.0,
                     };
-                    let filled = wire::round_size(size * frac, 5).map(|x| x.0).unwrap_or(0.0);
+                    let filled = lot5(size * frac);
                     let status = if frac < 1.0 { "canceled" } else { "filled" };
                     (filled, status, Value::Null)
                 }
@@ -732,14 +733,20 @@ async fn setup() -> (Mock, HyperliquidBroker) {
     (mock, broker)
 }
 
+/// An order of `units` at `limit_price` (0: the broker's cap), both as the decimals they print as.
 fn order(plan: &str, symbol: &str, units: f64, limit_price: f64) -> OrderRequest {
-    OrderRequest {
-        client_order_id: client_order_id(plan, symbol),
-        symbol: symbol.into(),
-        units,
-        limit_price,
-        reduce_only: false,
-    }
+    OrderRequest::new(
+        client_order_id(plan, symbol),
+        symbol,
+        Decimal::from_f64_shortest(units).unwrap(),
+        Decimal::from_f64_shortest(limit_price).unwrap(),
+        false,
+    )
+}
+
+/// `x` rounded to 5 decimals: the mock venue's fills of a coin with 5 size decimals.
+fn lot5(x: f64) -> f64 {
+    (x * 1e5).round() / 1e5
 }
 
 fn close(a: f64, b: f64) -> bool {
@@ -808,8 +815,8 @@ async fn agent_wallets_read_the_configured_account() {
 #[tokio::test]
 async fn a_fill_is_signed_capped_and_reported_with_fees() {
     let (mock, broker) = setup().await;
-    // Buy 0.0123456 BTC with no limit of its own: mark 60000 + 1% = 60600.
-    let o = order("plan-fill", "BTC", 0.0123456, 0.0);
+    // Buy 0.01235 BTC (5 size decimals) with no limit of its own: mark 60000 + 1% = 60600.
+    let o = order("plan-fill", "BTC", 0.01235, 0.0);
     let reports = broker.submit(std::slice::from_ref(&o)).await.unwrap();
     let r = &reports[0];
     assert_eq!(r.status, OrderStatus::Filled);
@@ -845,9 +852,25 @@ async fn a_fill_is_signed_capped_and_reported_with_fees() {
 #[tokio::test]
 async fn tighter_limits_are_kept_and_sells_are_capped_below_the_mark() {
     let (mock, broker) = setup().await;
+    // Off the grid — 0.0123456 BTC (5 size decimals), a limit of 3001.234 (5 significant
+    // figures) — is refused, not rounded: the broker sends what was approved or nothing.
+    let off = [
+        order("plan-off", "BTC", 0.0123456, 0.0),
+        order("plan-off", "ETH", 0.5, 3001.234),
+    ];
+    let refused = broker.submit(&off).await.unwrap();
+    for r in &refused {
+        assert!(
+            matches!(&r.status, OrderStatus::Rejected { reason }
+                if reason.contains("not a whole number of BTC lots")
+                    || reason.contains("not on ETH's tick grid")),
+            "{r:?}"
+        );
+    }
+    assert!(mock.orders().is_empty());
     let orders = [
-        // Own limit tighter than the cap: kept (rounded to 5 significant figures, down for a buy).
-        order("plan-px", "ETH", 0.5, 3001.234),
+        // Own limit tighter than the cap: kept.
+        order("plan-px", "ETH", 0.5, 3001.2),
         // Sell with an absurd limit: capped at mark − 1% = 148.62177 → 148.63 (up, for a sell).
         OrderRequest {
             reduce_only: true,
@@ -919,7 +942,11 @@ async fn rejections_are_final_and_not_retried() {
     assert!(reasons[0].contains("minimum value of $10"), "{reasons:?}");
     assert!(reasons[1].contains("not a Hyperliquid perp"), "{reasons:?}");
     assert!(reasons[2].contains("delisted"), "{reasons:?}");
-    assert!(reasons[3].contains("round to 0"), "{reasons:?}");
+    // 0.000001 BTC is not a whole number of lots at 5 size decimals.
+    assert!(
+        reasons[3].contains("not a whole number of BTC lots"),
+        "{reasons:?}"
+    );
     assert_eq!(mock.orders().len(), 1, "only SOL reached the exchange");
     assert_eq!(mock.with(|s| s.exchange_posts), 1);
     // Submitting again does not resend the rejected order: the venue knows its cloid.
@@ -1230,9 +1257,17 @@ async fn pepe_trades_as_kpepe_in_thousands() {
     );
     assert_eq!(rules.len(), 1);
 
-    // Buy 2,500,400 PEPE at most at $0.0000124 each (the plan's limit, inside the 1% cap of
+    // 2,500,400 PEPE is not a whole number of kPEPE contracts: refused, nothing sent.
+    let off = order("plan-pepe-off", "PEPE", 2_500_400.0, 0.000_012_4);
+    let r = broker.submit(std::slice::from_ref(&off)).await.unwrap()[0].clone();
+    assert!(
+        matches!(&r.status, OrderStatus::Rejected { reason } if reason.contains("kPEPE lots")),
+        "{r:?}"
+    );
+    assert!(mock.orders().is_empty());
+    // Buy 2,500,000 PEPE at most at $0.0000124 each (the plan's limit, inside the 1% cap of
     // 0.012345 × 1.01 per kPEPE): 2500 kPEPE (whole contracts) at 0.0124.
-    let o = order("plan-pepe", "PEPE", 2_500_400.0, 0.000_012_4);
+    let o = order("plan-pepe", "PEPE", 2_500_000.0, 0.000_012_4);
     let r = broker.submit(std::slice::from_ref(&o)).await.unwrap()[0].clone();
     let sent = mock.orders();
     assert_eq!(sent.len(), 1);
@@ -1267,7 +1302,7 @@ async fn pepe_trades_as_kpepe_in_thousands() {
     broker.submit(std::slice::from_ref(&o)).await.unwrap();
     assert_eq!(mock.orders().len(), 1);
 
-    // Under half a contract rounds to nothing: refused before anything is sent.
+    // Under one contract: refused before anything is sent.
     let tiny = order("plan-pepe-tiny", "PEPE", 400.0, 0.0);
     let r = broker.submit(std::slice::from_ref(&tiny)).await.unwrap()[0].clone();
     assert!(
@@ -1445,9 +1480,7 @@ fn assert_fills(
             .unwrap();
         let (_, unit) = symbol_of_coin(&venue.coin);
         let fraction = fraction_of(&o.symbol);
-        let coins = wire::round_size(venue.s.parse::<f64>().unwrap() * fraction, 5)
-            .unwrap()
-            .0;
+        let coins = lot5(venue.s.parse::<f64>().unwrap() * fraction);
         let sign = if venue.is_buy { 1.0 } else { -1.0 };
         let mark = mark_of(&venue.coin);
         let worse = if venue.is_buy {

@@ -8,7 +8,6 @@ use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use server::broker::paper::{PaperBroker, PaperConfig};
 use server::broker::Broker;
-use server::live::plan::round_size;
 use server::live::{paper_broker, CycleOptions, FixedClock, LiveError, LiveService, LiveSettings};
 use server::store::market::SourceKind;
 use server::store::testing::{Engine, TestStore};
@@ -110,7 +109,9 @@ async fn full_cycle(t: &TestStore) {
         }
         assert_eq!(l.mark_price, close);
         let d = server::broker::paper::size_decimals_for(close);
-        let units = round_size(l.target_weight * 100_000.0 / close, d);
+        // The nearest lot, half away from zero (Hyperliquid's `round(sz, szDecimals)`).
+        let scale = 10f64.powi(d as i32);
+        let units = (l.target_weight * 100_000.0 / close * scale).round() / scale;
         let value = (units * close).abs();
         if units == 0.0 || value < 10.0 {
             let why = l.dropped.as_deref().expect("a tiny order is dropped");
@@ -218,15 +219,15 @@ async fn full_cycle(t: &TestStore) {
         .lines
         .iter()
         .filter_map(|l| {
-            l.client_order_id
-                .as_ref()
-                .map(|id| server::broker::OrderRequest {
-                    client_order_id: id.clone(),
-                    symbol: l.symbol.clone(),
-                    units: l.size.parse().unwrap(),
-                    limit_price: l.limit_price.parse().unwrap(),
-                    reduce_only: l.reduce_only,
-                })
+            l.client_order_id.as_ref().map(|id| {
+                server::broker::OrderRequest::new(
+                    id.clone(),
+                    l.symbol.clone(),
+                    l.size.parse().unwrap(),
+                    l.limit_price.parse().unwrap(),
+                    l.reduce_only,
+                )
+            })
         })
         .collect();
     let reports = paper2.submit(&reqs).await.unwrap();
@@ -901,13 +902,13 @@ async fn venue_rounding(store: &Store) {
     assert!(bonk.client_order_id.is_none());
     // Sent at the rounded-down 0.000021, the venue refuses it even with no slippage.
     let old = paper
-        .submit(&[OrderRequest {
-            client_order_id: "0xbonk-old".into(),
-            symbol: "BONK".into(),
-            units: 47_505_938.0,
-            limit_price: 0.000021,
-            reduce_only: false,
-        }])
+        .submit(&[OrderRequest::new(
+            "0xbonk-old",
+            "BONK",
+            "47505938".parse().unwrap(),
+            "0.000021".parse().unwrap(),
+            false,
+        )])
         .await
         .unwrap();
     assert!(matches!(old[0].status, OrderStatus::Rejected { .. }));
@@ -941,13 +942,13 @@ async fn venue_rounding(store: &Store) {
     assert_eq!((y.units, y.reduce_only), (-250.3, true));
     // What rounding to the nearest lot sent: more than is held, refused.
     let old = paper
-        .submit(&[OrderRequest {
-            client_order_id: "0xx-old".into(),
-            symbol: "X".into(),
-            units: 1199.0,
-            limit_price: 0.918,
-            reduce_only: true,
-        }])
+        .submit(&[OrderRequest::new(
+            "0xx-old",
+            "X",
+            "1199".parse().unwrap(),
+            "0.918".parse().unwrap(),
+            true,
+        )])
         .await
         .unwrap();
     let OrderStatus::Rejected { reason } = &old[0].status else {

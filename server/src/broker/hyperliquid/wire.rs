@@ -1,5 +1,7 @@
 //! Hyperliquid's wire formats: the signed order action (msgpack for the hash, JSON on the wire),
-//! number strings, and the `/exchange` and `/info` response shapes the broker reads.
+//! number strings, and the `/exchange` and `/info` response shapes the broker reads. The tick and
+//! lot rules and the rounding onto them live in `shared::venue` (one copy for the plan, the
+//! broker and the backtest); orders arrive here as exact decimals already on the grid.
 //!
 //! Sources (see `docs/external-apis.md` §1.3–1.5): python-sdk `hyperliquid/utils/signing.py`
 //! (`order_request_to_order_wire`, `float_to_wire`), rust-sdk `src/exchange/actions.rs`, the
@@ -7,15 +9,6 @@
 //! `tick-and-lot-size.md`.
 
 use serde::{Deserialize, Serialize};
-
-use crate::broker::VenueRule;
-
-/// Significant figures a perp price may carry (`tick-and-lot-size.md`).
-pub const PRICE_SIG_FIGS: u32 = 5;
-/// Perp prices carry at most `MAX_PERP_DECIMALS − szDecimals` decimals.
-pub const MAX_PERP_DECIMALS: u32 = 6;
-/// "Order must have minimum value of $10." (`error-responses.md`).
-pub const MIN_NOTIONAL_USD: f64 = 10.0;
 
 /// An L1 action the broker signs. `type` comes first, then the fields in declaration order:
 /// the msgpack map's key order is part of the signed hash, so the order here is the SDK's.
@@ -135,53 +128,6 @@ pub fn float_to_wire(x: f64) -> Option<String> {
     let s = decimal_string(x, 8);
     let back: f64 = s.parse().ok()?;
     ((back - x).abs() < 1e-12).then_some(s)
-}
-
-/// Decimals a perp price may carry on this venue: at most `rule.price_sig_figs` significant
-/// figures and at most `rule.price_max_decimals` decimals; integers are always allowed.
-pub fn price_decimals(px: f64, rule: &VenueRule) -> u32 {
-    if !(px.is_finite() && px > 0.0) {
-        return 0;
-    }
-    let magnitude = px.log10().floor() as i64;
-    let sig = rule.price_sig_figs as i64 - 1 - magnitude;
-    sig.clamp(0, rule.price_max_decimals as i64) as u32
-}
-
-/// Rounds a limit price to the venue's grid in the direction that never makes the order more
-/// aggressive: buys round down, sells round up. Returns the price and its wire string.
-pub fn round_limit_price(px: f64, is_buy: bool, rule: &VenueRule) -> (f64, String) {
-    let decimals = price_decimals(px, rule);
-    let scale = 10f64.powi(decimals as i32);
-    let scaled = px * scale;
-    // 1670.1 * 10 is 16700.999999999998 in binary: snap values that are on the grid already.
-    let snapped = if (scaled - scaled.round()).abs() <= 1e-9 * scaled.abs().max(1.0) {
-        scaled.round()
-    } else if is_buy {
-        scaled.floor()
-    } else {
-        scaled.ceil()
-    };
-    let rounded = snapped / scale;
-    (rounded, decimal_string(rounded, decimals))
-}
-
-/// Rounds an absolute size to `size_decimals` (nearest) and formats it. `None` if it rounds to 0.
-pub fn round_size(units: f64, size_decimals: u32) -> Option<(f64, String)> {
-    let scale = 10f64.powi(size_decimals as i32);
-    let rounded = (units.abs() * scale).round() / scale;
-    (rounded > 0.0).then(|| (rounded, decimal_string(rounded, size_decimals)))
-}
-
-/// The venue's rules for a perp with `sz_decimals`.
-pub fn perp_rule(sz_decimals: u32) -> VenueRule {
-    VenueRule {
-        size_decimals: sz_decimals,
-        min_notional: MIN_NOTIONAL_USD,
-        price_sig_figs: PRICE_SIG_FIGS,
-        price_max_decimals: MAX_PERP_DECIMALS.saturating_sub(sz_decimals),
-        venue_unit: 1.0,
-    }
 }
 
 /// A number the venue sent as a string (`"28429.3"`); a few old samples carry `"NaN"`.
@@ -394,31 +340,6 @@ mod tests {
         assert_eq!(float_to_wire(987654321.0).unwrap(), "987654321");
         assert_eq!(float_to_wire(-0.0).unwrap(), "0");
         assert!(float_to_wire(0.000000001).is_none());
-    }
-
-    #[test]
-    fn prices_follow_the_tick_rules() {
-        // tick-and-lot-size.md: 1234.5 ok, 1234.56 not; 0.001234 ok, 0.0012345 not (szDecimals 0).
-        let r0 = perp_rule(0);
-        assert_eq!(round_limit_price(1234.5, true, &r0).1, "1234.5");
-        assert_eq!(round_limit_price(1234.56, true, &r0).1, "1234.5");
-        assert_eq!(round_limit_price(1234.56, false, &r0).1, "1234.6");
-        assert_eq!(round_limit_price(0.001234, true, &r0).1, "0.001234");
-        assert_eq!(round_limit_price(0.0012345, true, &r0).1, "0.001234");
-        assert_eq!(round_limit_price(0.0012345, false, &r0).1, "0.001235");
-        // Integer prices are always allowed, whatever their significant figures.
-        assert_eq!(round_limit_price(123456.7, true, &r0).1, "123456");
-        // BTC has szDecimals 5: at most one decimal.
-        let btc = perp_rule(5);
-        assert_eq!(round_limit_price(2.345678, false, &btc).1, "2.4");
-        assert_eq!(round_limit_price(1670.1, true, &perp_rule(4)).1, "1670.1");
-    }
-
-    #[test]
-    fn sizes_round_to_the_lot() {
-        assert_eq!(round_size(0.014_74, 4).unwrap().1, "0.0147");
-        assert_eq!(round_size(-2.0, 2).unwrap().1, "2");
-        assert!(round_size(0.000_04, 4).is_none());
     }
 
     #[test]
