@@ -635,6 +635,21 @@ pub struct GapAttribution {
     pub days: Vec<AttributionDay>,
     /// Sum over the period.
     pub total: AttributionParts,
+    /// The period's gap per symbol, the symbols that explain most of it first (by `|total|`);
+    /// every symbol with a non-zero part is listed. For each of skipped, slippage, fees,
+    /// funding and other, the symbols' amounts add up to the period's; `unexplained` stays
+    /// mostly in the period total (cash no symbol explains).
+    #[serde(default)]
+    pub symbols: Vec<SymbolAttribution>,
+}
+
+/// One symbol's share of the period's gap.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct SymbolAttribution {
+    pub symbol: String,
+    /// Its parts over the period; `total` is their sum.
+    pub parts: AttributionParts,
 }
 
 /// One day's gap.

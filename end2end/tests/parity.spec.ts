@@ -132,7 +132,17 @@ function fullReport() {
       ],
     },
     shadow: { policy: "threshold(0.03)", start_equity: 10_000, days: shadow, live_return: live / 10_000 - 1, shadow_return: sh / 10_000 - 1 },
-    attribution: { days, total: cum },
+    attribution: {
+      days,
+      total: cum,
+      // Twelve symbols, the largest |total| first as the server sends them: the page lists ten.
+      symbols: Array.from({ length: 12 }, (_, i) => {
+        const other = i === 0 ? -30 : -(12 - i);
+        const parts = { skipped: 0, slippage: -1.5, fees: 0.5, funding: 0, other, unexplained: 0, total: 0 };
+        parts.total = parts.slippage + parts.fees + other;
+        return { symbol: i === 0 ? "ETH" : `C${i}`, parts };
+      }),
+    },
     costs: {
       fills: 42, traded_notional: 123_456, configured_fee_bps: 4.5, configured_slippage_bps: 5,
       implied_fee_bps: 4.5, implied_slippage_bps: 11.2,
@@ -161,6 +171,11 @@ test("the parity page draws a full report: stacked attribution, shadow chart, ex
   await expect.poll(() => coloursOn(chart)).toBeGreaterThan(8);
   await expect.poll(() => coloursOn(page.locator("#shadow-chart canvas"))).toBeGreaterThan(4);
   await expect(page.locator("#attribution-totals [data-part=other]")).toContainText("-$40.00");
+  // The symbols that explain most of the gap: the top ten, each split by cause.
+  await expect(page.locator("#attribution-symbols tbody tr")).toHaveCount(10);
+  await expect(page.locator("#attribution-symbols tbody tr").first()).toHaveAttribute("data-symbol", "ETH");
+  await expect(page.locator("#attribution-symbols tbody tr").first()).toContainText("-$31.00");
+  await expect(page.locator("#parity-attribution")).toContainText("2 more in `lockstep parity --json`");
   // Hovering a day reads its parts and the running total out.
   await chart.hover({ position: { x: 600, y: 150 } });
   await expect(page.locator("#attribution-chart .readout")).toContainText(/2026-01-\d\d · .*cumulative gap/);

@@ -8,7 +8,7 @@
 
 use crate::api::{
     AttributionParts, CostCalibration, GapAttribution, ParameterAudit, ParameterRow, ParityCheck,
-    ParityReport, ShadowComparison, SignalParity,
+    ParityReport, ShadowComparison, SignalParity, SymbolAttribution,
 };
 use crate::chart::{LineChart, Series, StackDay, StackPart, StackedBarChart, StackedData, PALETTE};
 use crate::fetch::get_json;
@@ -532,6 +532,61 @@ fn Attribution(attribution: GapAttribution, period: String) -> impl IntoView {
             y_format=YFormat::Usd
             hide_legend=true
         />
+        <SymbolGaps symbols=attribution.symbols.clone()/>
+    }
+    .into_any()
+}
+
+/// How many symbols the page lists (the JSON has them all).
+const TOP_SYMBOLS: usize = 10;
+
+/// The symbols that explain most of the period's gap, each split by cause.
+#[component]
+fn SymbolGaps(symbols: Vec<SymbolAttribution>) -> impl IntoView {
+    if symbols.is_empty() {
+        return ().into_any();
+    }
+    let more = symbols.len().saturating_sub(TOP_SYMBOLS);
+    let rows = symbols
+        .into_iter()
+        .take(TOP_SYMBOLS)
+        .map(|s| {
+            let p = s.parts;
+            view! {
+                <tr data-symbol=s.symbol.clone()>
+                    <td>{s.symbol.clone()}</td>
+                    <td class="num total">{usd(p.total)}</td>
+                    <td class="num">{usd(p.skipped)}</td>
+                    <td class="num">{usd(p.slippage)}</td>
+                    <td class="num">{usd(p.fees)}</td>
+                    <td class="num">{usd(p.funding)}</td>
+                    <td class="num">{usd(p.other)}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <h3>"By symbol"</h3>
+        <p class="muted">
+            {format!(
+                "The symbols that explain most of the gap over the period (largest |total| first){}.",
+                if more > 0 { format!("; {more} more in `lockstep parity --json`") } else { String::new() }
+            )}
+        </p>
+        <table class="data" id="attribution-symbols">
+            <thead>
+                <tr>
+                    <th>"Symbol"</th>
+                    <th class="num">"Total"</th>
+                    <th class="num">"Skipped"</th>
+                    <th class="num">"Slippage"</th>
+                    <th class="num">"Fees"</th>
+                    <th class="num">"Funding"</th>
+                    <th class="num">"Other"</th>
+                </tr>
+            </thead>
+            <tbody>{rows}</tbody>
+        </table>
     }
     .into_any()
 }
@@ -905,6 +960,7 @@ mod tests {
                 },
             ],
             total: parts(-1.5, 0.5, -1.0),
+            symbols: Vec::new(),
         };
         let d = attribution_chart(&a);
         let names: Vec<&str> = d.parts.iter().map(|p| p.name.as_str()).collect();

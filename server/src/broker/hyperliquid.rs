@@ -17,6 +17,10 @@
 //!    [`OrderStatus::Unknown`] and can be reconciled later;
 //! 3. fees (and, for known orders, filled size and average price) come from `userFillsByTime`.
 //!
+//! The account's own funding payments (`userFunding`) are synced into the store on every
+//! observed close when the broker has one ([`HyperliquidBroker::with_funding_store`]); the
+//! consistency report compares them with the model's funding ([`funding`]).
+//!
 //! Symbols and units: the broker speaks Lockstep's symbols and units to the live cycle and the
 //! venue's coins and units to Hyperliquid ([`symbol_of_coin`]). A coin is its own symbol
 //! (`BTC`), except the thousand-unit contracts `k{ASSET}` (`kPEPE`, `kSHIB`, `kBONK`, ...): one
@@ -40,6 +44,7 @@
 //!   the cap to its settings' `max_slippage` instead ([`crate::live::hyperliquid_broker`]), so the
 //!   prices sent are the plan's, and refuses a different value here.
 
+pub mod funding;
 pub mod signing;
 pub mod wire;
 
@@ -53,9 +58,12 @@ use serde::de::DeserializeOwned;
 use serde_json::json;
 
 use super::{
-    Account, Broker, BrokerError, OrderReport, OrderRequest, OrderStatus, Position, VenueRule,
+    Account, Broker, BrokerError, FundingPaid, OrderReport, OrderRequest, OrderStatus, Position,
+    VenueRule,
 };
+use crate::store::Store;
 pub use signing::{HyperliquidSigner, Network, SigningError};
+use std::sync::Arc;
 use wire::{
     Action, AssetCtx, AssetMeta, BulkOrder, ClearinghouseState, ExchangeRequest, ExchangeResponse,
     Fill, Meta, OrderStatusEntry, OrderStatusResponse, OrderTypeWire, OrderWire, PlaceStatus,
@@ -195,6 +203,9 @@ pub enum HyperliquidError {
     Signing(#[from] SigningError),
     #[error("configuration: {0}")]
     Config(String),
+    /// The local store (funding payments) failed.
+    #[error("store: {0}")]
+    Store(String),
 }
 
 impl HyperliquidError {
@@ -210,6 +221,9 @@ impl HyperliquidError {
 
 impl From<HyperliquidError> for BrokerError {
     fn from(e: HyperliquidError) -> Self {
+        if let HyperliquidError::Store(message) = e {
+            return BrokerError::Store(message);
+        }
         if e.is_retryable() {
             BrokerError::Retryable {
                 venue: VENUE,
@@ -288,6 +302,8 @@ pub struct HyperliquidBroker {
     user: Address,
     http: reqwest::Client,
     last_nonce: AtomicU64,
+    /// Where the account's funding payments are kept ([`funding`]); `None`: not recorded.
+    funding_store: Option<Arc<Store>>,
 }
 
 impl std::fmt::Debug for HyperliquidBroker {
@@ -323,7 +339,15 @@ impl HyperliquidBroker {
             user,
             http,
             last_nonce: AtomicU64::new(0),
+            funding_store: None,
         })
+    }
+
+    /// Records the account's funding payments in `store` (synced on every observed close), so
+    /// [`Broker::funding_paid`] can answer them; see [`funding`].
+    pub fn with_funding_store(mut self, store: Arc<Store>) -> Self {
+        self.funding_store = Some(store);
+        self
     }
 
     /// A broker configured from the environment ([`HyperliquidConfig::from_env`],
@@ -906,6 +930,36 @@ impl Broker for HyperliquidBroker {
             pending.push(self.submit_one(order, &universe).await?);
         }
         Ok(self.finish(pending, started).await?)
+    }
+
+    /// Syncs the account's funding payments (when a store is configured). A failure is logged
+    /// and does not stop the cycle: the payments are fetched again on the next one.
+    async fn observe_close(
+        &self,
+        panel: &shared::Panel,
+        t: usize,
+        persist: bool,
+    ) -> Result<(), BrokerError> {
+        if let (true, Some(store)) = (persist, &self.funding_store) {
+            match self.sync_funding(store, panel.day(t)).await {
+                Ok(n) => tracing::debug!(new = n, "hyperliquid: funding payments synced"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "hyperliquid: funding payments not synced; next cycle retries")
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn funding_paid(
+        &self,
+        from: shared::Day,
+        to: shared::Day,
+    ) -> Result<Option<BTreeMap<shared::Day, FundingPaid>>, BrokerError> {
+        match &self.funding_store {
+            Some(store) => Ok(Some(self.stored_funding(store, from, to).await?)),
+            None => Ok(None),
+        }
     }
 
     async fn reconcile(

@@ -157,6 +157,16 @@ pub struct OrderReport {
     pub fee: f64,
 }
 
+/// Funding the venue charged the account on one UTC day (positive = paid, negative =
+/// received): the day's total and, where the venue says, its split by symbol.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FundingPaid {
+    pub total: f64,
+    /// Per symbol; sums to `total`. Empty when only the total is known (paper days recorded
+    /// before the split was kept).
+    pub by_symbol: BTreeMap<String, f64>,
+}
+
 /// Broker failures, split by whether trying again can help.
 #[derive(Debug, thiserror::Error)]
 pub enum BrokerError {
@@ -223,6 +233,20 @@ pub trait Broker: Send + Sync {
     ) -> Result<(), BrokerError> {
         let _ = (panel, t, persist);
         Ok(())
+    }
+
+    /// The funding the account paid on the UTC days `from..=to`, as the broker recorded it
+    /// (the paper account's charges; a real venue's own payments, synced when it observes a
+    /// close), by day. Every day the broker knows is present (zero when nothing was paid); a
+    /// day it has no record of is absent, and the consistency report then counts the model's
+    /// funding as paid. `None`: this broker records no funding at all.
+    async fn funding_paid(
+        &self,
+        from: shared::Day,
+        to: shared::Day,
+    ) -> Result<Option<BTreeMap<shared::Day, FundingPaid>>, BrokerError> {
+        let _ = (from, to);
+        Ok(None)
     }
 }
 

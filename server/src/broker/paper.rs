@@ -2,18 +2,21 @@
 //!
 //! - Cash and positions live in `paper_accounts` / `paper_positions`, so they survive restarts.
 //! - Fills happen at the close of the day the live cycle trades on (the marks set by
-//!   [`Broker::observe_close`]) with the simulator's cost model ([`shared::sim::Costs`]): the fill
-//!   price is `close × (1 ± slippage_bps)` and the fee `fee_bps` of `|units| × close`, so the cash
-//!   moves by exactly `−units × close − |units × close| × (fee_bps + slippage_bps) / 10 000`, as in
-//!   the backtest.
+//!   [`Broker::observe_close`]) by the simulator's own fill function ([`Costs::fill`]): the cash
+//!   moves by exactly what the backtest's trade moves it by, `−units × close − |units × close| ×
+//!   (fee_bps + slippage_bps) / 10 000`; the report shows the fill price `close × (1 ±
+//!   slippage_bps)` and the fee `fee_bps` of `|units| × close`.
 //! - Funding is accrued once per day from the panel's `funding_rate` (a daily fraction; longs pay
 //!   positive funding) on the positions held over that day, valued at its close, as the
-//!   simulator does; `paper_funding` records each day, so accrual is idempotent.
+//!   simulator does; `paper_funding` records each day, so accrual is idempotent, and
+//!   `paper_funding_symbols` its split by symbol (what the consistency report reads through
+//!   [`Broker::funding_paid`]).
 //! - Every order is recorded with its report in `paper_orders` in the same transaction as the
 //!   fill: an id seen before is answered from there and never filled twice.
 
 use super::{
-    Account, Broker, BrokerError, OrderReport, OrderRequest, OrderStatus, Position, VenueRule,
+    Account, Broker, BrokerError, FundingPaid, OrderReport, OrderRequest, OrderStatus, Position,
+    VenueRule,
 };
 use crate::store::Store;
 use shared::sim::Costs;
@@ -169,6 +172,51 @@ impl PaperBroker {
             .copied()
     }
 
+    /// Funding charged on days `from..=to`, by day, split by symbol where recorded.
+    ///
+    /// # Errors
+    /// The store failed.
+    pub async fn funding_between(
+        &self,
+        from: shared::Day,
+        to: shared::Day,
+    ) -> Result<BTreeMap<shared::Day, FundingPaid>, BrokerError> {
+        let day = |r: &sqlx::any::AnyRow| -> Result<shared::Day, BrokerError> {
+            Ok(shared::Day(
+                r.try_get::<i64, _>(0).map_err(store_err)? as i32
+            ))
+        };
+        let mut out: BTreeMap<shared::Day, FundingPaid> = BTreeMap::new();
+        let rows = sqlx::query(
+            "SELECT day, amount FROM paper_funding WHERE account = $1 AND day >= $2 AND day <= $3",
+        )
+        .bind(self.config.account.clone())
+        .bind(from.0 as i64)
+        .bind(to.0 as i64)
+        .fetch_all(self.store.pool())
+        .await
+        .map_err(store_err)?;
+        for r in &rows {
+            out.entry(day(r)?).or_default().total += r.try_get::<f64, _>(1).map_err(store_err)?;
+        }
+        let rows = sqlx::query(
+            "SELECT day, symbol, amount FROM paper_funding_symbols WHERE account = $1 AND day >= $2 AND day <= $3",
+        )
+        .bind(self.config.account.clone())
+        .bind(from.0 as i64)
+        .bind(to.0 as i64)
+        .fetch_all(self.store.pool())
+        .await
+        .map_err(store_err)?;
+        for r in &rows {
+            out.entry(day(r)?).or_default().by_symbol.insert(
+                r.try_get(1).map_err(store_err)?,
+                r.try_get(2).map_err(store_err)?,
+            );
+        }
+        Ok(out)
+    }
+
     /// Funding accrued so far, by day (for the dashboard and tests).
     ///
     /// # Errors
@@ -222,7 +270,7 @@ impl PaperBroker {
         for r in &rows {
             let s: String = r.try_get(0).map_err(store_err)?;
             let u: f64 = r.try_get(1).map_err(store_err)?;
-            held.push((panel.asset_index(&s), u));
+            held.push((panel.asset_index(&s), s, u));
         }
         let mut total = 0.0;
         for d in (through + 1)..=day_t {
@@ -230,14 +278,26 @@ impl PaperBroker {
                 continue;
             };
             let mut amount = 0.0;
-            for &(asset, units) in &held {
-                let Some(a) = asset else { continue };
+            for (asset, symbol, units) in &held {
+                let Some(a) = *asset else { continue };
                 let (close, rate) = (
                     panel.get(Field::Close, a, row),
                     panel.get(Field::FundingRate, a, row),
                 );
                 if close.is_finite() && rate.is_finite() {
-                    amount += units * close * rate;
+                    let paid = units * close * rate;
+                    amount += paid;
+                    sqlx::query(
+                        "INSERT INTO paper_funding_symbols (account, day, symbol, amount) \
+                         VALUES ($1, $2, $3, $4) ON CONFLICT (account, day, symbol) DO NOTHING",
+                    )
+                    .bind(self.config.account.clone())
+                    .bind(d)
+                    .bind(symbol.clone())
+                    .bind(paid)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(store_err)?;
                 }
             }
             sqlx::query(
@@ -288,15 +348,16 @@ impl PaperBroker {
             )));
         };
         let side = o.units.signum();
-        let price = close * (1.0 + side * self.config.costs.slippage_bps / 10_000.0);
+        // The simulator's fill: the same cash move as the backtest's trade at this close.
+        let fill = self.config.costs.fill(o.units, close);
+        let price = fill.price;
         if (side > 0.0 && price > o.limit_price) || (side < 0.0 && price < o.limit_price) {
             return Ok(reject(format!(
                 "fill price {price} is beyond the limit {}",
                 o.limit_price
             )));
         }
-        let notional = (o.units * close).abs();
-        if notional < self.config.min_notional {
+        if fill.notional < self.config.min_notional {
             return Ok(reject(format!(
                 "Order must have minimum value of ${}",
                 self.config.min_notional
@@ -321,15 +382,14 @@ impl PaperBroker {
                 o.units
             )));
         }
-        let fee = notional * self.config.costs.fee_bps / 10_000.0;
         let new_units = held + o.units;
         let new_units = if new_units.abs() < 1e-12 {
             0.0
         } else {
             new_units
         };
-        sqlx::query("UPDATE paper_accounts SET cash = cash - $1 WHERE name = $2")
-            .bind(o.units * price + fee)
+        sqlx::query("UPDATE paper_accounts SET cash = cash + $1 WHERE name = $2")
+            .bind(fill.cash_delta)
             .bind(self.config.account.clone())
             .execute(&mut **tx)
             .await
@@ -360,7 +420,7 @@ impl PaperBroker {
             status: OrderStatus::Filled,
             filled_units: o.units,
             avg_price: price,
-            fee,
+            fee: fill.fee,
         })
     }
 
@@ -511,6 +571,14 @@ impl Broker for PaperBroker {
             });
         }
         Ok(out)
+    }
+
+    async fn funding_paid(
+        &self,
+        from: shared::Day,
+        to: shared::Day,
+    ) -> Result<Option<BTreeMap<shared::Day, FundingPaid>>, BrokerError> {
+        self.funding_between(from, to).await.map(Some)
     }
 
     async fn observe_close(

@@ -141,7 +141,10 @@ pub fn build(
                 );
             }
             let signer = HyperliquidSigner::from_env().context("the Hyperliquid broker")?;
-            Arc::new(crate::live::hyperliquid_broker(&settings, venue, signer)?)
+            Arc::new(
+                crate::live::hyperliquid_broker(&settings, venue, signer)?
+                    .with_funding_store(store.clone()),
+            )
         }
     };
     let refresh = settings.refresh;

@@ -104,6 +104,9 @@ fn opt(v: Option<f64>, digits: usize) -> String {
     v.map_or("-".into(), |x| format!("{x:.digits$}"))
 }
 
+/// How many symbols the text report lists under the gap attribution.
+const TOP_SYMBOLS: usize = 10;
+
 /// The report as text: the verdict first, then one section per part.
 pub fn render(r: &ParityReport) -> String {
     use std::fmt::Write;
@@ -249,6 +252,22 @@ pub fn render(r: &ParityReport) -> String {
         "Gap attribution (live − shadow, USD): total {:.2} = skipped {:.2} + slippage {:.2} + fees {:.2} + funding {:.2} + other {:.2} + unexplained {:.2}",
         t.total, t.skipped, t.slippage, t.fees, t.funding, t.other, t.unexplained
     );
+    if !r.attribution.symbols.is_empty() {
+        let _ = writeln!(
+            s,
+            "  by symbol (the {} that explain most of it; all {} in --json):",
+            r.attribution.symbols.len().min(TOP_SYMBOLS),
+            r.attribution.symbols.len()
+        );
+        for g in r.attribution.symbols.iter().take(TOP_SYMBOLS) {
+            let p = &g.parts;
+            let _ = writeln!(
+                s,
+                "    {:<10} {:>12.2} = skipped {:.2} + slippage {:.2} + fees {:.2} + funding {:.2} + other {:.2}",
+                g.symbol, p.total, p.skipped, p.slippage, p.fees, p.funding, p.other
+            );
+        }
+    }
     let c = &r.costs;
     let _ = writeln!(
         s,

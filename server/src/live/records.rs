@@ -806,4 +806,104 @@ async fn audit_on(
     .execute(&mut *conn)
     .await?;
     Ok(())
+
+/// The account as one snapshot recorded it: equity and, per symbol, (units, mark price).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AccountSnapshot {
+    pub equity: f64,
+    pub positions: std::collections::BTreeMap<String, (f64, f64)>,
+}
+
+/// One fill as recorded in `live_fills`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredFill {
+    pub plan_id: String,
+    pub symbol: String,
+    /// Signed units (positive buys).
+    pub units: f64,
+    pub price: f64,
+    pub fee: f64,
+    /// When it was recorded (Unix ms).
+    pub at: i64,
+}
+
+/// Reads for the consistency report (`parity`): it asks for the snapshots and fills of a
+/// period instead of querying this module's tables itself.
+impl Records<'_> {
+    /// `broker`'s snapshots taken in `[from_ms, to_ms)`, by time.
+    ///
+    /// # Errors
+    /// Database failure.
+    pub async fn snapshots_between(
+        &self,
+        broker: &str,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<std::collections::BTreeMap<i64, AccountSnapshot>, LiveError> {
+        let rows = sqlx::query(
+            "SELECT at, equity FROM equity_snapshots WHERE broker = $1 AND at >= $2 AND at < $3 ORDER BY at",
+        )
+        .bind(broker.to_string())
+        .bind(from_ms)
+        .bind(to_ms)
+        .fetch_all(self.store.pool())
+        .await?;
+        let mut out = std::collections::BTreeMap::new();
+        for r in &rows {
+            let at: i64 = r.try_get(0)?;
+            out.insert(
+                at,
+                AccountSnapshot {
+                    equity: r.try_get(1)?,
+                    positions: Default::default(),
+                },
+            );
+        }
+        let rows = sqlx::query(
+            "SELECT at, symbol, units, mark_price FROM position_snapshots WHERE broker = $1 AND at >= $2 AND at < $3",
+        )
+        .bind(broker.to_string())
+        .bind(from_ms)
+        .bind(to_ms)
+        .fetch_all(self.store.pool())
+        .await?;
+        for r in &rows {
+            let at: i64 = r.try_get(0)?;
+            if let Some(s) = out.get_mut(&at) {
+                s.positions
+                    .insert(r.try_get(1)?, (r.try_get(2)?, r.try_get(3)?));
+            }
+        }
+        Ok(out)
+    }
+
+    /// `broker`'s fills recorded at or after `since_ms`, oldest first.
+    ///
+    /// # Errors
+    /// Database failure.
+    pub async fn fills_since(
+        &self,
+        broker: &str,
+        since_ms: i64,
+    ) -> Result<Vec<StoredFill>, LiveError> {
+        let rows = sqlx::query(
+            "SELECT plan_id, symbol, units, price, fee, at FROM live_fills WHERE broker = $1 AND at >= $2 ORDER BY at, id",
+        )
+        .bind(broker.to_string())
+        .bind(since_ms)
+        .fetch_all(self.store.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(StoredFill {
+                    plan_id: r.try_get(0)?,
+                    symbol: r.try_get(1)?,
+                    units: r.try_get(2)?,
+                    price: r.try_get(3)?,
+                    fee: r.try_get(4)?,
+                    at: r.try_get(5)?,
+                })
+            })
+            .collect()
+    }
 }

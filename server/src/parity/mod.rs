@@ -7,7 +7,10 @@
 //!   plan's data version) and on today's data: `identical`, `revised` (with the revised values)
 //!   or `mismatch` (same data, different result: an alarm).
 //! - [`params`]: the live config's effective parameters against the backtest config's.
-//! - [`attribution`]: the shadow backtest, the gap attribution and the cost calibration.
+//! - [`shadow`]: the shadow backtest (the live config backtested over the live period) and the
+//!   live records it is compared with.
+//! - [`gaps`]: the gap attribution, live − shadow P&L per day and per symbol by cause.
+//! - [`calibration`]: what the live fills say fees and slippage cost.
 //! - [`report`] assembles them and runs the predecessor's four manual checks:
 //!   `positions_vs_backtest`, `parameter_audit`, `signal_consistency`, `portfolio_value_30d`.
 //!
@@ -16,8 +19,10 @@
 //! the report still audits the parameters; the other parts are empty and their checks say they
 //! were skipped.
 
-pub mod attribution;
+pub mod calibration;
+pub mod gaps;
 pub mod params;
+pub mod shadow;
 pub mod signals;
 
 use crate::live::records::{Records, StoredPlan};
@@ -151,7 +156,7 @@ pub async fn report(live: &LiveService, req: &ReportRequest) -> Result<ParityRep
     let parameters = params::audit(live.config(), &backtest_config, &source)?;
 
     let (shadow, attribution, costs) = match period {
-        Some((f, t)) => attribution::shadow_and_gaps(store, live, &today_panel, f, t).await?,
+        Some((f, t)) => shadow::shadow_and_gaps(live, &today_panel, f, t).await?,
         None => empty_shadow(live),
     };
 
@@ -202,6 +207,7 @@ fn empty_shadow(live: &LiveService) -> (ShadowComparison, GapAttribution, CostCa
         GapAttribution {
             days: Vec::new(),
             total: Default::default(),
+            symbols: Vec::new(),
         },
         CostCalibration {
             fills: 0,

@@ -721,12 +721,17 @@ async fn real_panel_week_of_plans_report() {
             assert!((close.relative_change.unwrap() - 0.02).abs() < 1e-9);
         }
     }
-    eprintln!(
-        "{}",
-        server::commands::parity::render(&report)
-            .lines()
-            .take(12)
-            .collect::<Vec<_>>()
-            .join("\n")
-    );
+    let text = server::commands::parity::render(&report);
+    eprintln!("{}", text.lines().take(12).collect::<Vec<_>>().join("\n"));
+    // The gap per symbol: in the JSON, and the largest in the text.
+    if !report.attribution.days.is_empty() {
+        let top = &report.attribution.symbols[0];
+        assert!(text.contains("by symbol"), "{text}");
+        assert!(text.contains(&format!("    {:<10} {:>12.2}", top.symbol, top.parts.total)));
+        let json = serde_json::to_value(&report).unwrap();
+        assert_eq!(
+            json["attribution"]["symbols"][0]["symbol"],
+            top.symbol.as_str()
+        );
+    }
 }

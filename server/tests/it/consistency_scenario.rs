@@ -7,11 +7,12 @@
 
 use server::broker::paper::PaperBroker;
 use server::broker::{
-    Account, Broker, BrokerError, OrderReport, OrderRequest, OrderStatus, VenueRule,
+    Account, Broker, BrokerError, FundingPaid, OrderReport, OrderRequest, OrderStatus, VenueRule,
 };
 use server::commands::import::import_paths;
 use server::live::{paper_broker, CycleOptions, FixedClock, LiveService, LiveSettings};
-use server::parity::attribution::{self, part};
+use server::parity::gaps::part;
+use server::parity::shadow;
 use server::store::market::{Record, SourceKind};
 use server::store::testing::{Engine, TestStore};
 use server::store::Store;
@@ -106,6 +107,13 @@ impl Broker for RejectOne {
         persist: bool,
     ) -> Result<(), BrokerError> {
         self.inner.observe_close(panel, t, persist).await
+    }
+    async fn funding_paid(
+        &self,
+        from: Day,
+        to: Day,
+    ) -> Result<Option<BTreeMap<Day, FundingPaid>>, BrokerError> {
+        self.inner.funding_paid(from, to).await
     }
 }
 
@@ -274,10 +282,11 @@ async fn sixty_days_of_paper_trading_are_attributed_to_the_right_buckets() {
     // --- the report ------------------------------------------------------------------------------
     let (_, panel) = store.panel().await.unwrap().unwrap();
     let report_started = std::time::Instant::now();
-    let detail = attribution::shadow_detail(store, &live, &panel, first, end)
+    let detail = shadow::shadow_detail(&live, &panel, first, end)
         .await
-        .unwrap();
-    let (shadow, gaps, costs) = attribution::shadow_and_gaps(store, &live, &panel, first, end)
+        .unwrap()
+        .attribution;
+    let (shadow, gaps, costs) = shadow::shadow_and_gaps(&live, &panel, first, end)
         .await
         .unwrap();
     let report_ms = report_started.elapsed().as_secs_f64() * 1e3;
@@ -397,6 +406,36 @@ async fn sixty_days_of_paper_trading_are_attributed_to_the_right_buckets() {
         "unexplained {}",
         total.unexplained
     );
+
+    // --- per symbol: the parts add up to the period's; the causes land on their symbols ------
+    for (name, of) in [
+        (
+            "skipped",
+            (|p: &app::api::AttributionParts| p.skipped) as fn(&_) -> f64,
+        ),
+        ("slippage", |p| p.slippage),
+        ("fees", |p| p.fees),
+        ("funding", |p| p.funding),
+        ("other", |p| p.other),
+    ] {
+        let sum: f64 = gaps.symbols.iter().map(|s| of(&s.parts)).sum();
+        assert!(
+            (sum - of(total)).abs() < 1e-6 * of(total).abs().max(1.0),
+            "{name}: symbols {sum} vs period {}",
+            of(total)
+        );
+    }
+    for w in gaps.symbols.windows(2) {
+        assert!(w[0].parts.total.abs() >= w[1].parts.total.abs());
+    }
+    eprintln!("symbols explaining most of the gap:");
+    for s in gaps.symbols.iter().take(5) {
+        let p = &s.parts;
+        eprintln!(
+            "  {}: total {:+.2} = skipped {:+.2} slippage {:+.2} fees {:+.2} funding {:+.4} other {:+.2}",
+            s.symbol, p.total, p.skipped, p.slippage, p.fees, p.funding, p.other
+        );
+    }
 
     // --- slippage and fees: exactly the hand-computed amounts, plus their carry --------------
     assert!((direct(part::SLIPPAGE) - slip).abs() < 1e-6 * notional.max(1.0) * 1e-4 + 1e-6);

@@ -472,6 +472,8 @@ struct MockState {
     last_request: Option<Value>,
     /// Positions added to the fixture's `clearinghouseState`.
     extra_positions: Vec<Value>,
+    /// The account's `userFunding` rows, oldest first (answered 500 a page).
+    funding: Vec<Value>,
 }
 
 type Shared = Arc<Mutex<MockState>>;
@@ -697,6 +699,19 @@ async fn info(State(state): State<Shared>, Json(req): Json<Value>) -> Json<Value
             )
         }
         "userFillsByTime" => json!([]),
+        "userFunding" if ours => {
+            let start = req["startTime"].as_i64().unwrap();
+            let end = req["endTime"].as_i64().unwrap_or(i64::MAX);
+            Value::Array(
+                st.funding
+                    .iter()
+                    .filter(|f| (start..=end).contains(&f["time"].as_i64().unwrap()))
+                    .take(500)
+                    .cloned()
+                    .collect(),
+            )
+        }
+        "userFunding" => json!([]),
         other => panic!("mock: unexpected info request {other}"),
     })
 }
@@ -1671,4 +1686,108 @@ async fn live_cycle_on_the_mock_venue(store: &Store) {
         &sent2,
         partial,
     );
+}
+
+// ================================================================================================
+// The account's own funding payments (`userFunding`), recorded like the paper account's
+
+/// One hourly `userFunding` row as the venue sends it.
+fn funding_row(time: i64, coin: &str, usdc: &str) -> Value {
+    json!({"time": time, "hash": "0x0000000000000000000000000000000000000000000000000000000000000000",
+           "delta": {"type": "funding", "coin": coin, "usdc": usdc, "szi": "1.5", "fundingRate": "0.0000125"}})
+}
+
+/// Twelve days of hourly payments on ETH (paid 0.5 an hour) and kPEPE (received 0.25 an hour):
+/// 576 rows, more than one page. The broker syncs them when it observes a close, reads them back
+/// per UTC day and symbol (kPEPE as PEPE), knows the days before as zero and the days after the
+/// sync as unknown, stores nothing twice, and a garbage page neither stops the cycle nor moves
+/// the synced span.
+#[tokio::test]
+async fn the_accounts_funding_payments_are_synced_and_read_per_day() {
+    use server::broker::FundingPaid;
+    use shared::Day;
+    const DAY_MS: i64 = 86_400_000;
+    const HOUR_MS: i64 = 3_600_000;
+    for engine in Engine::ALL {
+        let Some(t) = TestStore::new(engine, "hl_funding").await else {
+            continue;
+        };
+        let store = Arc::new(t.store.clone());
+        let signer = HyperliquidSigner::from_hex(SDK_TEST_KEY).unwrap();
+        let mock = Mock::start(signer.address(), signer.address()).await;
+        let broker = HyperliquidBroker::new(test_config(&mock.url), signer)
+            .unwrap()
+            .with_funding_store(store.clone());
+        let d0 = Day(20_000);
+        mock.with(|s| {
+            for d in 0..12 {
+                for h in 0..24 {
+                    // Millisecond jitter, as the venue's times have.
+                    let time = (d0.0 as i64 + d) * DAY_MS + h * HOUR_MS + 17;
+                    s.funding.push(funding_row(time, "ETH", "-0.5"));
+                    s.funding.push(funding_row(time, "kPEPE", "0.25"));
+                }
+            }
+            // Another kind of account delta is not a funding payment.
+            let mut other = funding_row(d0.0 as i64 * DAY_MS + 5, "ETH", "-99");
+            other["delta"]["type"] = json!("deposit");
+            s.funding.insert(0, other);
+        });
+        // The cycle observes the day after the last payment.
+        let panel = Panel::new(Day(d0.0 + 12), 1, vec!["ETH".into()]).unwrap();
+        broker.observe_close(&panel, 0, true).await.unwrap();
+        let paid = broker
+            .funding_paid(Day(d0.0 - 2), Day(d0.0 + 11))
+            .await
+            .unwrap()
+            .expect("the broker records funding");
+        assert_eq!(paid.len(), 14, "{engine:?}: every covered day: {paid:?}");
+        for (day, f) in &paid {
+            if *day < d0 {
+                assert_eq!(f, &FundingPaid::default(), "{day}");
+                continue;
+            }
+            assert!((f.by_symbol["ETH"] - 12.0).abs() < 1e-9, "{day}: {f:?}");
+            assert!((f.by_symbol["PEPE"] + 6.0).abs() < 1e-9, "{day}: {f:?}");
+            assert_eq!(f.by_symbol.len(), 2, "{f:?}");
+            assert!((f.total - 6.0).abs() < 1e-9, "{f:?}");
+        }
+        // Days after the last sync are unknown, not zero.
+        let later = broker
+            .funding_paid(Day(40_000), Day(40_001))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(later.is_empty(), "{later:?}");
+        // A second sync stores nothing twice.
+        let again = broker.sync_funding(&store, Day(d0.0 + 12)).await.unwrap();
+        assert_eq!(again, 0);
+        // A garbage row: the sync fails with the field named, the cycle goes on, and what was
+        // stored stays.
+        mock.with(|s| {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_millis() as i64;
+            s.funding.push(funding_row(now + 5, "ETH", "lots"));
+        });
+        // After the last sync's end, before the next one's.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let e = broker
+            .sync_funding(&store, Day(d0.0 + 12))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("usdc \"lots\" of ETH"), "{e}");
+        broker.observe_close(&panel, 0, true).await.unwrap();
+        let still = broker
+            .funding_paid(d0, Day(d0.0 + 11))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            still,
+            paid.range(d0..).map(|(d, f)| (*d, f.clone())).collect()
+        );
+    }
 }

@@ -84,6 +84,39 @@ impl Costs {
     pub fn rate(&self) -> f64 {
         (self.fee_bps + self.slippage_bps) / 10_000.0
     }
+
+    /// A fill of `units` (signed, positive buys) against `close` under this cost model: the one
+    /// formula the simulator trades with and the paper venue fills with. The book's cash moves
+    /// by `cash_delta = −(units × close + cost)`, `cost = |units| × close × rate()`. A venue
+    /// shows the same cost as a fill price `close × (1 ± slippage)` and a fee on the notional at
+    /// the close; `units × price + fee` equals `−cash_delta` up to float rounding.
+    #[inline]
+    pub fn fill(&self, units: f64, close: f64) -> CostedFill {
+        let notional = units.abs() * close;
+        let cost = notional * self.rate();
+        CostedFill {
+            notional,
+            cost,
+            cash_delta: -(units * close + cost),
+            price: close * (1.0 + units.signum() * self.slippage_bps / 10_000.0),
+            fee: notional * self.fee_bps / 10_000.0,
+        }
+    }
+}
+
+/// What one fill costs under a [`Costs`] model ([`Costs::fill`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CostedFill {
+    /// `|units| × close`.
+    pub notional: f64,
+    /// Fee plus slippage: `notional × rate`. The simulator's `Trade::fee`.
+    pub cost: f64,
+    /// The change of cash.
+    pub cash_delta: f64,
+    /// The fill price a venue reports: the close moved against the trade by the slippage.
+    pub price: f64,
+    /// The fee a venue reports: `fee_bps` of the notional.
+    pub fee: f64,
 }
 
 /// The default number of consecutive missing closes after which a held asset is closed.
@@ -273,5 +306,31 @@ impl SimOutput {
     /// Post-trade weights on the `i`-th day (needs `record_detail`).
     pub fn holdings_on(&self, i: usize) -> &[f64] {
         &self.holdings[i * self.n_assets..(i + 1) * self.n_assets]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fill_costs_fee_plus_slippage_of_its_notional() {
+        let c = Costs {
+            fee_bps: 6.0,
+            slippage_bps: 15.0,
+        };
+        // Buy 2 at 100: notional 200, cost 21 bps of it = 0.42; a venue shows 100.15 and 0.12.
+        let f = c.fill(2.0, 100.0);
+        assert_eq!(f.notional, 200.0);
+        assert!((f.cost - 0.42).abs() < 1e-12);
+        assert!((f.cash_delta + 200.42).abs() < 1e-12);
+        assert!((f.price - 100.15).abs() < 1e-12);
+        assert!((f.fee - 0.12).abs() < 1e-12);
+        assert!((2.0 * f.price + f.fee + f.cash_delta).abs() < 1e-9);
+        // A sell fills below the close and receives the notional minus the cost.
+        let s = c.fill(-2.0, 100.0);
+        assert!((s.price - 99.85).abs() < 1e-12);
+        assert!((s.cash_delta - 199.58).abs() < 1e-12);
+        assert!((-2.0 * s.price + s.fee + s.cash_delta).abs() < 1e-9);
     }
 }

@@ -1,6 +1,8 @@
 //! The daily loop of the simulator; the semantics are documented in the parent module.
 
-use super::{Decision, SimConfig, SimError, SimOutput, TargetSource, Trade, TradeReason};
+use super::{
+    CostedFill, Costs, Decision, SimConfig, SimError, SimOutput, TargetSource, Trade, TradeReason,
+};
 use crate::panel::Panel;
 
 /// Simulates panel rows `first..=last` with targets from `source`.
@@ -24,7 +26,6 @@ pub fn simulate<S: TargetSource>(
     let n_strat = source.n_strategies();
     let detail = cfg.record_detail;
     let attribute = detail && n_strat > 0;
-    let cost_rate = cfg.costs.rate();
 
     let mut out = SimOutput {
         start: panel.day(first),
@@ -88,7 +89,7 @@ pub fn simulate<S: TargetSource>(
             fees: 0.0,
             traded: 0.0,
             cash_delta: 0.0,
-            cost_rate,
+            costs: cfg.costs,
             day,
             detail,
         };
@@ -354,7 +355,7 @@ struct Fills {
     /// Cash moved by today's fills (applied after all of them: trades are sized on the NAV
     /// before fees).
     cash_delta: f64,
-    cost_rate: f64,
+    costs: Costs,
     day: crate::calendar::Day,
     detail: bool,
 }
@@ -373,9 +374,13 @@ impl Fills {
         trades: &mut Vec<Trade>,
     ) {
         let d = new_units - units[a];
-        let notional = d.abs() * price;
-        let fee = notional * self.cost_rate;
-        self.cash_delta -= d * price + fee;
+        let CostedFill {
+            notional,
+            cost: fee,
+            cash_delta,
+            ..
+        } = self.costs.fill(d, price);
+        self.cash_delta += cash_delta;
         units[a] = new_units;
         asset_fee[a] += fee;
         self.fees += fee;

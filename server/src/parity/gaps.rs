@@ -1,19 +1,5 @@
-//! The shadow backtest, the gap attribution and the cost calibration of the consistency report.
-//!
-//! # The shadow backtest
-//! The live config (`LiveService::config`) is backtested over the live period with the live
-//! rebalance policy ([`crate::live::cycle::policy_of`]), the config's cost model
-//! (`rebalance.fee_bps`, `rebalance.slippage_bps`) and today's store panel, by the one kernel
-//! path (`shared::backtest::run`: `TargetEngine` → policy → simulator). It starts in cash with
-//! the live account's equity at the start of the period. The period is `[from, to]` clipped to
-//! the days the live account has equity snapshots: it starts on the first day in `[from, to]`
-//! with a snapshot and ends on the last.
-//!
-//! A live snapshot taken during UTC day `d + 1` shows the account marked at the close of `d`
-//! (the last complete day then), so it is the live equity of day `d`. The live equity of `d`
-//! is the last such snapshot (after the day's execution); the start equity `E_start` and the
-//! positions held before trading are what the first day's first executed plan sized on (its
-//! equity and its lines' current units), else the day's first snapshot.
+//! The gap attribution of the consistency report: live − shadow P&L per day and per symbol,
+//! split into its causes. Pure: the inputs come from [`super::shadow`].
 //!
 //! # The gap
 //! Day `t`'s gap is `total_t = (E_t − E_{t−1}) − (N_t − N_{t−1})`: live P&L from the snapshots
@@ -32,9 +18,10 @@
 //!      fills minus their actual distance from the close the backtest used.
 //!    - `fees += Σ_fills (fee_m·|u|·c − φ)`: modelled fees of the live fills minus fees paid.
 //!    - `funding += Σ_a L_a(t−1)·c_a(t)·r_a(t) − paid_t`: the model's funding on the positions
-//!      actually held minus the funding paid (`paper_funding` for the paper broker; other
-//!      brokers record no funding, so `paid = modelled` and any difference lands in
-//!      `unexplained`).
+//!      actually held minus the funding the broker recorded ([`crate::broker::Broker::funding_paid`]:
+//!      the paper account's charges, the Hyperliquid account's own `userFunding` payments
+//!      summed per UTC day; a broker that records none counts as paying the model, and any
+//!      difference lands in `unexplained`).
 //!    - `other += ρ_t − ρ_{t−1}` with `ρ_t = Σ_a L_a(t)·(m_a(t) − c_a(t))`, `m` the marks of the
 //!      live snapshot: the live account valued at closes that have since been revised.
 //! 2. **Position differences.** `L − S` is split into one position per part, `V_b` (`Σ_b V_b =
@@ -73,6 +60,14 @@
 //!    (deposits, withdrawals, fees or funding of a broker that does not report them), positions
 //!    in symbols the panel does not have. On the paper broker it is float rounding.
 //!
+//! # Per symbol
+//! Every amount above belongs to one asset (a fill's, a position's, a funding payment's), so
+//! the period's parts are also summed per symbol: for skipped, slippage, fees, funding and
+//! other the symbols' amounts add up to the period's. Funding a broker recorded only as a
+//! day's total (paper days from before the split was kept) is divided in proportion to the
+//! modelled funding. `unexplained` is the residual of the day and has no symbol, except the
+//! cost of a trade difference too small to divide (step 2).
+//!
 //! # How a data revision shows up
 //! The shadow always runs on today's store. A close revised after a plan used it moves:
 //! the fills of that day against the revised close (`slippage`: `u·(c_old − c_new)` on top of
@@ -81,35 +76,14 @@
 //! changed (`other`, via `I − k·S`, until the live book trades the symbol again). The revision
 //! itself is listed by the signal parity (which fields, by how much).
 //!
-//! # Cost calibration
-//! Over all live fills of the period, with `c` the close of the plan's data day in today's
-//! panel: traded notional `Σ |u|·c`, implied fee `Σ φ / Σ |u|·c`, implied slippage
-//! `Σ u·(p − c) / Σ |u|·c` (positive = adverse), both in bps, next to the config's. A
-//! suggestion is made when either differs from the configured value by more than
-//! [`MATERIAL_BPS`] bps and by more than [`MATERIAL_RELATIVE`] of the configured value, with at
-//! least [`MIN_FILLS`] fills.
 
 use super::ParityError;
-use crate::live::cycle::policy_of;
-use crate::live::records::{status, Records, StoredPlan};
-use crate::live::LiveService;
-use crate::store::Store;
-use app::api::{
-    AttributionDay, AttributionParts, CostCalibration, GapAttribution, ShadowComparison, ShadowDay,
-};
-use shared::backtest::{self, BacktestSettings};
+use crate::broker::FundingPaid;
+pub use crate::live::records::AccountSnapshot;
+use app::api::{AttributionDay, AttributionParts, GapAttribution, SymbolAttribution};
+use shared::backtest;
 use shared::{Day, Field, Panel};
-use sqlx::Row;
 use std::collections::BTreeMap;
-
-const DAY_MS: i64 = 86_400_000;
-
-/// A cost assumption differs materially when it is off by more than this many bps …
-pub const MATERIAL_BPS: f64 = 1.0;
-/// … and by more than this fraction of the configured value.
-pub const MATERIAL_RELATIVE: f64 = 0.2;
-/// Fewer fills than this make no suggestion.
-pub const MIN_FILLS: usize = 10;
 
 /// Part indices, in [`AttributionParts`] order.
 pub mod part {
@@ -150,19 +124,12 @@ pub struct LiveLine {
     pub order_units: f64,
 }
 
-/// A live snapshot: equity and positions (units, mark).
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct LiveSnapshot {
-    pub equity: f64,
-    pub positions: BTreeMap<String, (f64, f64)>,
-}
-
 /// What the live account did on one data day.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LiveDay {
     pub day: Day,
     /// The last snapshot of the day (after its execution); `None`: no snapshot.
-    pub end: Option<LiveSnapshot>,
+    pub end: Option<AccountSnapshot>,
     /// Lines of the day's executed plans (several plans: the last plan's line per symbol, with
     /// the order units summed and the first plan's current units).
     pub lines: BTreeMap<String, LiveLine>,
@@ -170,7 +137,7 @@ pub struct LiveDay {
     pub executed: bool,
     pub fills: Vec<LiveFill>,
     /// Funding the venue charged for the day (`None`: the broker does not report it).
-    pub funding_paid: Option<f64>,
+    pub funding_paid: Option<FundingPaid>,
 }
 
 /// Everything the attribution is computed from (pure: no store).
@@ -182,7 +149,7 @@ pub struct Inputs<'a> {
     /// Consecutive days, the first one's `end` present.
     pub live: &'a [LiveDay],
     /// Equity and positions before the first day's trades.
-    pub start: &'a LiveSnapshot,
+    pub start: &'a AccountSnapshot,
     pub fee_bps: f64,
     pub slippage_bps: f64,
 }
@@ -202,6 +169,17 @@ pub struct DayDetail {
     pub live_equity: f64,
     pub shadow_equity: f64,
 }
+
+/// The attribution of a period: per day, and per symbol over the period.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Attribution {
+    pub days: Vec<DayDetail>,
+    /// Symbol → its parts summed over the period (only symbols with a non-zero part).
+    pub symbols: BTreeMap<String, Parts>,
+}
+
+/// Where funding recorded without a symbol goes when nothing modelled can carry it.
+pub const NO_SYMBOL: &str = "(no symbol)";
 
 /// The marks the simulator would use: the last finite, positive close up to each row.
 fn marks_at(panel: &Panel, row: usize) -> Vec<f64> {
@@ -226,7 +204,7 @@ fn finite_or_zero(x: f64) -> f64 {
     }
 }
 
-fn positions_vec(panel: &Panel, s: &LiveSnapshot) -> Vec<f64> {
+fn positions_vec(panel: &Panel, s: &AccountSnapshot) -> Vec<f64> {
     let mut v = vec![0.0; panel.n_assets()];
     for (sym, (u, _)) in &s.positions {
         if let Some(a) = panel.asset_index(sym) {
@@ -236,23 +214,61 @@ fn positions_vec(panel: &Panel, s: &LiveSnapshot) -> Vec<f64> {
     v
 }
 
-/// `ρ`: the snapshot valued at its own marks minus at today's closes.
-fn revaluation(panel: &Panel, s: &LiveSnapshot, close: &[f64]) -> f64 {
-    s.positions
-        .iter()
-        .filter_map(|(sym, (u, m))| {
-            let a = panel.asset_index(sym)?;
-            let d = u * (m - close[a]);
-            d.is_finite().then_some(d)
-        })
-        .sum()
+/// `ρ`: the snapshot valued at its own marks minus at today's closes, in total and per asset.
+fn revaluation(panel: &Panel, s: &AccountSnapshot, close: &[f64]) -> (f64, Vec<f64>) {
+    let mut by_asset = vec![0.0; panel.n_assets()];
+    let mut total = 0.0;
+    for (sym, (u, m)) in &s.positions {
+        let Some(a) = panel.asset_index(sym) else {
+            continue;
+        };
+        let d = u * (m - close[a]);
+        if d.is_finite() {
+            total += d;
+            by_asset[a] += d;
+        }
+    }
+    (total, by_asset)
+}
+
+/// The direct funding amounts of a day per symbol: the model's funding `modelled[a]` on the
+/// positions held minus what the broker recorded. Added to `by_asset` (panel symbols) and
+/// `others` (symbols the panel lacks, or [`NO_SYMBOL`]).
+fn funding_by_symbol(
+    panel: &Panel,
+    modelled: &[f64],
+    paid: &FundingPaid,
+    by_asset: &mut [Parts],
+    others: &mut BTreeMap<String, Parts>,
+) {
+    let f = part::FUNDING;
+    for (a, m) in modelled.iter().enumerate() {
+        by_asset[a][f] += m;
+    }
+    if paid.by_symbol.is_empty() {
+        let sum: f64 = modelled.iter().sum();
+        if sum != 0.0 {
+            for (a, m) in modelled.iter().enumerate() {
+                by_asset[a][f] -= paid.total * m / sum;
+            }
+        } else if paid.total != 0.0 {
+            others.entry(NO_SYMBOL.into()).or_insert([0.0; NB])[f] -= paid.total;
+        }
+        return;
+    }
+    for (sym, x) in &paid.by_symbol {
+        match panel.asset_index(sym) {
+            Some(a) => by_asset[a][f] -= x,
+            None => others.entry(sym.clone()).or_insert([0.0; NB])[f] -= x,
+        }
+    }
 }
 
 /// The attribution, day by day (see the module docs for the method).
 ///
 /// # Errors
 /// [`ParityError::BadRequest`] when the shadow and the live days do not line up.
-pub fn attribute(inp: &Inputs<'_>) -> Result<Vec<DayDetail>, ParityError> {
+pub fn attribute(inp: &Inputs<'_>) -> Result<Attribution, ParityError> {
     let panel = inp.panel;
     let n = panel.n_assets();
     let (fee_m, slip_m) = (inp.fee_bps / 10_000.0, inp.slippage_bps / 10_000.0);
@@ -295,7 +311,11 @@ pub fn attribute(inp: &Inputs<'_>) -> Result<Vec<DayDetail>, ParityError> {
     let (mut e_prev, mut n_prev) = (e_start, e_start);
     let mut prev_close: Vec<f64> = Vec::new();
     let mut rho_prev = 0.0;
+    let mut rho_prev_by = vec![0.0; n];
     let mut out = Vec::with_capacity(inp.live.len());
+    // The period's parts per asset, and per symbol the panel lacks (funding only).
+    let mut by_asset: Vec<Parts> = vec![[0.0; NB]; n];
+    let mut others: BTreeMap<String, Parts> = BTreeMap::new();
 
     for (i, day) in inp.live.iter().enumerate() {
         let point = &inp.shadow.equity[i];
@@ -310,7 +330,7 @@ pub fn attribute(inp: &Inputs<'_>) -> Result<Vec<DayDetail>, ParityError> {
         })?;
         let close = marks_at(panel, row);
         if i == 0 {
-            rho_prev = revaluation(panel, inp.start, &close);
+            (rho_prev, rho_prev_by) = revaluation(panel, inp.start, &close);
         }
         let mut parts: Parts = [0.0; NB];
         let mut direct: Parts = [0.0; NB];
@@ -318,22 +338,32 @@ pub fn attribute(inp: &Inputs<'_>) -> Result<Vec<DayDetail>, ParityError> {
         // --- Phase A: holding over (close t−1, close t] (not on the first day) ---------------
         if i > 0 {
             let mut modelled_funding = 0.0;
+            let mut modelled = vec![0.0; n];
             for a in 0..n {
                 let rate_a = finite_or_zero(panel.get(Field::FundingRate, a, row));
                 let g = close[a] - prev_close[a] - close[a] * rate_a;
                 if l_units[a] != 0.0 && close[a].is_finite() {
-                    modelled_funding += l_units[a] * close[a] * rate_a;
+                    modelled[a] = l_units[a] * close[a] * rate_a;
+                    modelled_funding += modelled[a];
                 }
                 if !g.is_finite() {
                     continue;
                 }
                 for b in 0..NB {
                     if v[b][a] != 0.0 {
-                        parts[b] += v[b][a] * g;
+                        let x = v[b][a] * g;
+                        parts[b] += x;
+                        by_asset[a][b] += x;
                     }
                 }
             }
-            let paid = day.funding_paid.unwrap_or(modelled_funding);
+            let paid = match &day.funding_paid {
+                Some(p) => {
+                    funding_by_symbol(panel, &modelled, p, &mut by_asset, &mut others);
+                    p.total
+                }
+                None => modelled_funding,
+            };
             direct[part::FUNDING] = modelled_funding - paid;
             parts[part::FUNDING] += direct[part::FUNDING];
         }
@@ -378,8 +408,12 @@ pub fn attribute(inp: &Inputs<'_>) -> Result<Vec<DayDetail>, ParityError> {
             }
             fills[a] += f.units;
             cost_l[a] += rate * f.units.abs() * c;
-            direct[part::SLIPPAGE] += slip_m * f.units.abs() * c - f.units * (f.price - c);
-            direct[part::FEES] += fee_m * f.units.abs() * c - f.fee;
+            let slip = slip_m * f.units.abs() * c - f.units * (f.price - c);
+            let fee = fee_m * f.units.abs() * c - f.fee;
+            direct[part::SLIPPAGE] += slip;
+            direct[part::FEES] += fee;
+            by_asset[a][part::SLIPPAGE] += slip;
+            by_asset[a][part::FEES] += fee;
         }
         parts[part::SLIPPAGE] += direct[part::SLIPPAGE];
         parts[part::FEES] += direct[part::FEES];
@@ -394,13 +428,17 @@ pub fn attribute(inp: &Inputs<'_>) -> Result<Vec<DayDetail>, ParityError> {
                 }
             }
         }
-        let rho = match &day.end {
+        let (rho, rho_by) = match &day.end {
             Some(s) => revaluation(panel, s, &close),
-            None => 0.0,
+            None => (0.0, vec![0.0; n]),
         };
         direct[part::OTHER] = rho - rho_prev;
         parts[part::OTHER] += direct[part::OTHER];
+        for a in 0..n {
+            by_asset[a][part::OTHER] += rho_by[a] - rho_prev_by[a];
+        }
         rho_prev = rho;
+        rho_prev_by = rho_by;
 
         // --- Phase B: split the new position differences, and the cost of changing them -------
         for a in 0..n {
@@ -468,11 +506,14 @@ pub fn attribute(inp: &Inputs<'_>) -> Result<Vec<DayDetail>, ParityError> {
                     for b in 0..NB {
                         let dv = v[b][a] - old[b];
                         if dv != 0.0 {
-                            parts[b] += dcost * dv / delta;
+                            let x = dcost * dv / delta;
+                            parts[b] += x;
+                            by_asset[a][b] += x;
                         }
                     }
                 } else {
                     parts[part::UNEXPLAINED] += dcost;
+                    by_asset[a][part::UNEXPLAINED] += dcost;
                 }
             }
         }
@@ -507,7 +548,13 @@ pub fn attribute(inp: &Inputs<'_>) -> Result<Vec<DayDetail>, ParityError> {
         n_prev = n_t;
         prev_close = close;
     }
-    Ok(out)
+    let mut symbols = others;
+    for (a, p) in by_asset.into_iter().enumerate() {
+        if p.iter().any(|x| *x != 0.0) {
+            symbols.insert(panel.symbols()[a].clone(), p);
+        }
+    }
+    Ok(Attribution { days: out, symbols })
 }
 
 fn api_parts(p: &Parts, total: f64) -> AttributionParts {
@@ -522,8 +569,10 @@ fn api_parts(p: &Parts, total: f64) -> AttributionParts {
     }
 }
 
-/// The API view of [`attribute`]'s days.
-pub fn gap_attribution(days: &[DayDetail]) -> GapAttribution {
+/// The API view of [`attribute`]'s result: days, period total, and the symbols by how much of
+/// the gap they explain (`|total|`, largest first; ties by name).
+pub fn gap_attribution(attribution: &Attribution) -> GapAttribution {
+    let days = &attribution.days;
     let mut cum: Parts = [0.0; NB];
     let mut cum_total = 0.0;
     let mut out = Vec::with_capacity(days.len());
@@ -540,413 +589,33 @@ pub fn gap_attribution(days: &[DayDetail]) -> GapAttribution {
             cumulative: api_parts(&cum, cum_total),
         });
     }
+    let mut symbols: Vec<SymbolAttribution> = attribution
+        .symbols
+        .iter()
+        .map(|(s, p)| SymbolAttribution {
+            symbol: s.clone(),
+            parts: api_parts(p, p.iter().sum()),
+        })
+        .collect();
+    symbols.sort_by(|a, b| {
+        b.parts
+            .total
+            .abs()
+            .total_cmp(&a.parts.total.abs())
+            .then_with(|| a.symbol.cmp(&b.symbol))
+    });
     GapAttribution {
         days: out,
         total: api_parts(&cum, cum_total),
+        symbols,
     }
-}
-
-/// Implied costs of `fills` (each with its reference close) against the configured ones.
-pub fn calibrate(fills: &[(LiveFill, f64)], fee_bps: f64, slippage_bps: f64) -> CostCalibration {
-    let mut notional = 0.0;
-    let mut fees = 0.0;
-    let mut slip = 0.0;
-    let mut count = 0;
-    for (f, c) in fills {
-        if !(c.is_finite() && *c > 0.0) || f.units == 0.0 {
-            continue;
-        }
-        count += 1;
-        notional += f.units.abs() * c;
-        fees += f.fee;
-        slip += f.units * (f.price - c);
-    }
-    let (implied_fee, implied_slip) = if notional > 0.0 {
-        (
-            Some(fees / notional * 10_000.0),
-            Some(slip / notional * 10_000.0),
-        )
-    } else {
-        (None, None)
-    };
-    let material = |implied: f64, configured: f64| {
-        let d = (implied - configured).abs();
-        d > MATERIAL_BPS && d > MATERIAL_RELATIVE * configured.abs()
-    };
-    let mut advice = Vec::new();
-    if count >= MIN_FILLS {
-        if let Some(f) = implied_fee.filter(|f| material(*f, fee_bps)) {
-            advice.push(format!(
-                "set rebalance.fee_bps to {f:.2} (live fills paid {f:.2} bps, the backtest assumes {fee_bps})"
-            ));
-        }
-        if let Some(s) = implied_slip.filter(|s| material(*s, slippage_bps)) {
-            advice.push(format!(
-                "set rebalance.slippage_bps to {:.2} (live fills were {s:.2} bps from the close, the backtest assumes {slippage_bps})",
-                s.max(0.0)
-            ));
-        }
-    }
-    CostCalibration {
-        fills: count,
-        traded_notional: notional,
-        configured_fee_bps: fee_bps,
-        configured_slippage_bps: slippage_bps,
-        implied_fee_bps: implied_fee,
-        implied_slippage_bps: implied_slip,
-        suggestion: (!advice.is_empty()).then(|| {
-            format!(
-                "{} — measured over {count} fills, ${notional:.0} traded; suggested when off by more than {MATERIAL_BPS} bp and {:.0}% of the assumption",
-                advice.join("; "),
-                MATERIAL_RELATIVE * 100.0
-            )
-        }),
-    }
-}
-
-/// Snapshots of `broker` taken in `[from_ms, to_ms)`: at → (equity, positions).
-async fn snapshots(
-    store: &Store,
-    broker: &str,
-    from_ms: i64,
-    to_ms: i64,
-) -> Result<BTreeMap<i64, LiveSnapshot>, ParityError> {
-    let map_err = |e: sqlx::Error| ParityError::Store(crate::store::StoreError::Sqlx(e));
-    let rows = sqlx::query(
-        "SELECT at, equity FROM equity_snapshots WHERE broker = $1 AND at >= $2 AND at < $3 ORDER BY at",
-    )
-    .bind(broker.to_string())
-    .bind(from_ms)
-    .bind(to_ms)
-    .fetch_all(store.pool())
-    .await
-    .map_err(map_err)?;
-    let mut out = BTreeMap::new();
-    for r in &rows {
-        let at: i64 = r.try_get(0).map_err(map_err)?;
-        out.insert(
-            at,
-            LiveSnapshot {
-                equity: r.try_get(1).map_err(map_err)?,
-                positions: BTreeMap::new(),
-            },
-        );
-    }
-    let rows = sqlx::query(
-        "SELECT at, symbol, units, mark_price FROM position_snapshots WHERE broker = $1 AND at >= $2 AND at < $3",
-    )
-    .bind(broker.to_string())
-    .bind(from_ms)
-    .bind(to_ms)
-    .fetch_all(store.pool())
-    .await
-    .map_err(map_err)?;
-    for r in &rows {
-        let at: i64 = r.try_get(0).map_err(map_err)?;
-        if let Some(s) = out.get_mut(&at) {
-            s.positions.insert(
-                r.try_get(1).map_err(map_err)?,
-                (
-                    r.try_get(2).map_err(map_err)?,
-                    r.try_get(3).map_err(map_err)?,
-                ),
-            );
-        }
-    }
-    Ok(out)
-}
-
-/// The data day a snapshot taken at `at` shows: the last complete day then.
-fn data_day_of(at: i64) -> Day {
-    Day(at.div_euclid(DAY_MS) as i32 - 1)
-}
-
-/// Per symbol: the day's lines of the executed `plans` (oldest first), combined.
-fn day_lines(plans: &[&StoredPlan]) -> BTreeMap<String, LiveLine> {
-    let mut out: BTreeMap<String, LiveLine> = BTreeMap::new();
-    for p in plans {
-        for l in &p.body.lines {
-            let traded = l.action != "hold";
-            let intended = if !traded {
-                l.current_units
-            } else if l.new_weight == 0.0 {
-                0.0
-            } else if l.mark_price > 0.0 {
-                l.new_weight * p.equity / l.mark_price
-            } else {
-                l.current_units // no price: nothing can trade
-            };
-            let order: f64 = p
-                .body
-                .orders
-                .iter()
-                .filter(|o| o.symbol == l.symbol)
-                .map(|o| o.units)
-                .sum();
-            match out.get_mut(&l.symbol) {
-                Some(prev) => {
-                    prev.order_units += order;
-                    prev.target_weight = l.target_weight;
-                    if traded {
-                        prev.traded = true;
-                        prev.intended_units = intended;
-                    }
-                }
-                None => {
-                    out.insert(
-                        l.symbol.clone(),
-                        LiveLine {
-                            traded,
-                            target_weight: l.target_weight,
-                            current_units: l.current_units,
-                            intended_units: intended,
-                            order_units: order,
-                        },
-                    );
-                }
-            }
-        }
-    }
-    out
-}
-
-/// The shadow backtest, the gap attribution and the cost calibration of the live account of
-/// `live` over `[from, to]` (see the module docs). `panel` is today's full panel of `store`.
-///
-/// # Errors
-/// A bad range; the store failing; the live config not backtesting.
-pub async fn shadow_and_gaps(
-    store: &Store,
-    live: &LiveService,
-    panel: &Panel,
-    from: Day,
-    to: Day,
-) -> Result<(ShadowComparison, GapAttribution, CostCalibration), ParityError> {
-    let detail = shadow_detail(store, live, panel, from, to).await?;
-    Ok((detail.shadow, gap_attribution(&detail.days), detail.costs))
-}
-
-/// Everything [`shadow_and_gaps`] computes, with the per-day direct amounts.
-pub struct ShadowDetail {
-    pub shadow: ShadowComparison,
-    pub days: Vec<DayDetail>,
-    pub costs: CostCalibration,
-}
-
-/// [`shadow_and_gaps`] with the per-day detail (tests, diagnostics).
-///
-/// # Errors
-/// As [`shadow_and_gaps`].
-pub async fn shadow_detail(
-    store: &Store,
-    live: &LiveService,
-    panel: &Panel,
-    from: Day,
-    to: Day,
-) -> Result<ShadowDetail, ParityError> {
-    if from > to {
-        return Err(ParityError::BadRequest(format!(
-            "the period {from}..{to} is empty"
-        )));
-    }
-    if panel.n_days() == 0 {
-        return Err(ParityError::NoData);
-    }
-    let config = live.config();
-    let policy = policy_of(config);
-    let (fee_bps, slippage_bps) = (config.rebalance.fee_bps, config.rebalance.slippage_bps);
-    let broker = live.broker().name();
-    let to = Day(to.0.min(panel.end().0));
-    let from = Day(from.0.max(panel.start().0));
-    let empty = |start_equity: f64| ShadowDetail {
-        shadow: ShadowComparison {
-            policy: policy.to_string(),
-            start_equity,
-            days: Vec::new(),
-            live_return: 0.0,
-            shadow_return: 0.0,
-        },
-        days: Vec::new(),
-        costs: calibrate(&[], fee_bps, slippage_bps),
-    };
-    if from > to {
-        return Ok(empty(0.0));
-    }
-
-    // Snapshots by data day: first (before trading) and last (after).
-    let snaps = snapshots(
-        store,
-        broker,
-        (from.0 as i64 + 1) * DAY_MS,
-        (to.0 as i64 + 2) * DAY_MS,
-    )
-    .await?;
-    let mut by_day: BTreeMap<Day, (LiveSnapshot, LiveSnapshot)> = BTreeMap::new();
-    for (at, s) in snaps {
-        let d = data_day_of(at);
-        by_day
-            .entry(d)
-            .and_modify(|e| e.1 = s.clone())
-            .or_insert_with(|| (s.clone(), s));
-    }
-    let (Some(&first), Some(&last)) = (by_day.keys().next(), by_day.keys().next_back()) else {
-        return Ok(empty(0.0));
-    };
-    // Executed plans of the period, by data day.
-    let rec = Records { store };
-    let plans = rec
-        .plans_in(&[status::DONE, status::PARTIALLY_FAILED, status::EXECUTING])
-        .await?;
-    // Before the first day's trades: what the first executed plan sized on (its equity and
-    // lines), else the day's first snapshot.
-    let start = plans
-        .iter()
-        .filter(|p| p.broker == broker && p.data_day == first)
-        .min_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)))
-        .map(|p| LiveSnapshot {
-            equity: p.equity,
-            positions: p
-                .body
-                .lines
-                .iter()
-                .filter(|l| l.current_units != 0.0)
-                .map(|l| (l.symbol.clone(), (l.current_units, l.mark_price)))
-                .collect(),
-        })
-        .unwrap_or_else(|| by_day[&first].0.clone());
-    if start.equity.is_nan() || start.equity <= 0.0 {
-        return Err(ParityError::BadRequest(format!(
-            "the live equity at the start ({first}) is {}: nothing to compare",
-            start.equity
-        )));
-    }
-
-    let mut plans_by_day: BTreeMap<Day, Vec<&StoredPlan>> = BTreeMap::new();
-    for p in &plans {
-        if p.broker == broker && p.data_day >= first && p.data_day <= last {
-            plans_by_day.entry(p.data_day).or_default().push(p);
-        }
-    }
-    let map_err = |e: sqlx::Error| ParityError::Store(crate::store::StoreError::Sqlx(e));
-    let mut fills_by_plan: BTreeMap<String, Vec<LiveFill>> = BTreeMap::new();
-    let rows = sqlx::query(
-        "SELECT plan_id, symbol, units, price, fee FROM live_fills WHERE broker = $1 AND at >= $2 ORDER BY at, id",
-    )
-    .bind(broker.to_string())
-    .bind((first.0 as i64 + 1) * DAY_MS)
-    .fetch_all(store.pool())
-    .await
-    .map_err(map_err)?;
-    for r in &rows {
-        fills_by_plan
-            .entry(r.try_get(0).map_err(map_err)?)
-            .or_default()
-            .push(LiveFill {
-                symbol: r.try_get(1).map_err(map_err)?,
-                units: r.try_get(2).map_err(map_err)?,
-                price: r.try_get(3).map_err(map_err)?,
-                fee: r.try_get(4).map_err(map_err)?,
-            });
-    }
-    let mut funding: BTreeMap<Day, f64> = BTreeMap::new();
-    let paper = broker == "paper";
-    if paper {
-        let rows = sqlx::query(
-            "SELECT day, amount FROM paper_funding WHERE account = $1 AND day >= $2 AND day <= $3",
-        )
-        .bind(live.settings.paper.account.clone())
-        .bind(first.0 as i64)
-        .bind(last.0 as i64)
-        .fetch_all(store.pool())
-        .await
-        .map_err(map_err)?;
-        for r in &rows {
-            let d = Day(r.try_get::<i64, _>(0).map_err(map_err)? as i32);
-            *funding.entry(d).or_default() += r.try_get::<f64, _>(1).map_err(map_err)?;
-        }
-    }
-
-    let mut days = Vec::new();
-    let mut calib = Vec::new();
-    for d in first.0..=last.0 {
-        let day = Day(d);
-        let mut plans = plans_by_day.get(&day).cloned().unwrap_or_default();
-        plans.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
-        let mut fills = Vec::new();
-        for p in &plans {
-            fills.extend(fills_by_plan.get(&p.id).cloned().unwrap_or_default());
-        }
-        if let Some(row) = panel.row_of(day) {
-            for f in &fills {
-                let c = panel
-                    .asset_index(&f.symbol)
-                    .map_or(f64::NAN, |a| panel.get(Field::Close, a, row));
-                calib.push((f.clone(), c));
-            }
-        }
-        days.push(LiveDay {
-            day,
-            end: by_day.get(&day).map(|s| s.1.clone()),
-            lines: day_lines(&plans),
-            executed: !plans.is_empty(),
-            fills,
-            funding_paid: if paper {
-                Some(funding.get(&day).copied().unwrap_or(0.0))
-            } else {
-                None
-            },
-        });
-    }
-
-    let settings = BacktestSettings {
-        start: Some(first),
-        end: Some(last),
-        policy: Some(policy),
-        costs: None,
-        stale_days: None,
-        initial_nav: start.equity,
-    };
-    let result = backtest::run(panel, config, &settings)
-        .map_err(|e| ParityError::Config(format!("shadow backtest: {e}")))?;
-    let detail = attribute(&Inputs {
-        panel,
-        shadow: &result,
-        live: &days,
-        start: &start,
-        fee_bps,
-        slippage_bps,
-    })?;
-    let shadow_days: Vec<ShadowDay> = detail
-        .iter()
-        .zip(&days)
-        .map(|(d, l)| ShadowDay {
-            day: d.day.to_string(),
-            live_equity: l.end.as_ref().map(|s| s.equity),
-            shadow_equity: d.shadow_equity,
-        })
-        .collect();
-    let live_end = days
-        .iter()
-        .rev()
-        .find_map(|l| l.end.as_ref().map(|s| s.equity))
-        .unwrap_or(start.equity);
-    let shadow_end = detail.last().map_or(start.equity, |d| d.shadow_equity);
-    Ok(ShadowDetail {
-        shadow: ShadowComparison {
-            policy: policy.to_string(),
-            start_equity: start.equity,
-            days: shadow_days,
-            live_return: live_end / start.equity - 1.0,
-            shadow_return: shadow_end / start.equity - 1.0,
-        },
-        days: detail,
-        costs: calibrate(&calib, fee_bps, slippage_bps),
-    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::live::cycle::policy_of;
+    use shared::backtest::BacktestSettings;
     use shared::config::Config;
     use shared::synth::{generate, SynthConfig};
 
@@ -1044,22 +713,25 @@ mod tests {
                 .collect();
             days.push(LiveDay {
                 day: point.date,
-                end: Some(LiveSnapshot {
+                end: Some(AccountSnapshot {
                     equity: point.nav - extra_total,
                     positions,
                 }),
                 lines,
                 executed: true,
                 fills,
-                funding_paid: Some(funding),
+                funding_paid: Some(FundingPaid {
+                    total: funding,
+                    by_symbol: BTreeMap::new(),
+                }),
             });
         }
         (panel, shadow, days, extra_total)
     }
 
-    fn run(extra_bps: f64) -> (Vec<DayDetail>, f64) {
+    fn run(extra_bps: f64) -> (Attribution, f64) {
         let (panel, shadow, days, extra) = mirror(extra_bps);
-        let start = LiveSnapshot {
+        let start = AccountSnapshot {
             equity: 100_000.0,
             positions: BTreeMap::new(),
         };
@@ -1078,8 +750,8 @@ mod tests {
     #[test]
     fn a_live_book_that_is_the_shadow_has_no_gap() {
         let (detail, _) = run(0.0);
-        assert_eq!(detail.len(), 40);
-        for d in &detail {
+        assert_eq!(detail.days.len(), 40);
+        for d in &detail.days {
             assert!(d.total.abs() < 1e-6, "{}: total {}", d.day, d.total);
             for (b, p) in d.parts.iter().enumerate() {
                 assert!(p.abs() < 1e-6, "{}: part {b} = {p}", d.day);
@@ -1091,10 +763,10 @@ mod tests {
     fn extra_slippage_is_slippage_and_the_parts_add_up() {
         let (detail, extra) = run(7.0);
         assert!(extra > 10.0, "the shadow trades: {extra}");
-        let direct: f64 = detail.iter().map(|d| d.direct[part::SLIPPAGE]).sum();
+        let direct: f64 = detail.days.iter().map(|d| d.direct[part::SLIPPAGE]).sum();
         assert!((direct + extra).abs() < 1e-6, "{direct} vs -{extra}");
         let mut cum: Parts = [0.0; NB];
-        for d in &detail {
+        for d in &detail.days {
             let sum: f64 = d.parts.iter().sum();
             assert!((sum - d.total).abs() < 1e-9, "{}", d.day);
             assert!(d.parts[part::UNEXPLAINED].abs() < 1e-6, "{}", d.day);
@@ -1106,48 +778,169 @@ mod tests {
         // The live book kept the shadow's units although its equity lagged: the money
         // slippage cost is still invested, so slippage (its carry) and other (the position
         // the plan did not scale down) offset each other exactly.
-        let total: f64 = detail.iter().map(|d| d.total).sum();
+        let total: f64 = detail.days.iter().map(|d| d.total).sum();
         assert!((total + extra).abs() < 1e-6, "{total}");
         assert!(
             (cum[part::SLIPPAGE] + cum[part::OTHER] + extra).abs() < 1e-6,
             "{cum:?}"
         );
         assert!(cum[part::SKIPPED].abs() < 1e-6, "{cum:?}");
+        // Per symbol: every part adds up to the period's, and each symbol's direct slippage
+        // is the extra it paid on its own fills.
+        assert_symbols_add_up(&detail, &cum);
+        let (_, shadow, _, _) = mirror(7.0);
+        let mut extra_by: BTreeMap<String, f64> = BTreeMap::new();
+        for tr in &shadow.trades {
+            *extra_by.entry(tr.symbol.clone()).or_default() += tr.units.abs() * tr.price * 7e-4;
+        }
+        let busiest = extra_by
+            .iter()
+            .max_by(|a, b| a.1.total_cmp(b.1))
+            .map(|(s, x)| (s.clone(), *x))
+            .unwrap();
+        let s = &detail.symbols[&busiest.0];
+        assert!(
+            (s[part::SLIPPAGE] + s[part::OTHER] + busiest.1).abs()
+                < 1e-6 * busiest.1.max(1.0) + 1e-6,
+            "{}: {s:?} vs extra {}",
+            busiest.0,
+            busiest.1
+        );
+        let api = gap_attribution(&detail);
+        assert_eq!(api.symbols.len(), detail.symbols.len());
+        for w in api.symbols.windows(2) {
+            assert!(w[0].parts.total.abs() >= w[1].parts.total.abs());
+        }
     }
 
+    /// For each part but `unexplained`, the symbols' amounts sum to the period's.
+    fn assert_symbols_add_up(a: &Attribution, cum: &Parts) {
+        for b in 0..part::UNEXPLAINED {
+            let sum: f64 = a.symbols.values().map(|p| p[b]).sum();
+            assert!(
+                (sum - cum[b]).abs() < 1e-6 * cum[b].abs().max(1.0),
+                "part {b}: symbols {sum} vs period {}",
+                cum[b]
+            );
+        }
+    }
+
+    /// A venue that charged one symbol twice the model's funding on every day and recorded the
+    /// split: that symbol carries the whole funding gap, day by day and over the period.
     #[test]
-    fn calibration_suggests_only_material_differences() {
-        let fill = |units: f64, price: f64, fee: f64| {
-            (
-                LiveFill {
-                    symbol: "X".into(),
-                    units,
-                    price,
-                    fee,
-                },
-                100.0,
-            )
+    fn funding_paid_per_symbol_lands_on_its_symbol() {
+        let (panel, shadow, mut days, _) = mirror(0.0);
+        // The symbol the live book pays the most funding on.
+        let mut modelled: BTreeMap<String, f64> = BTreeMap::new();
+        let mut per_day: Vec<BTreeMap<String, f64>> = Vec::new();
+        let mut units: BTreeMap<String, f64> = BTreeMap::new();
+        for d in &days {
+            let row = panel.row_of(d.day).unwrap();
+            let close = marks_at(&panel, row);
+            let mut today = BTreeMap::new();
+            for (sym, u) in &units {
+                let a = panel.asset_index(sym).unwrap();
+                let r = panel.get(Field::FundingRate, a, row);
+                if r.is_finite() && *u != 0.0 {
+                    today.insert(sym.clone(), u * close[a] * r);
+                    *modelled.entry(sym.clone()).or_default() += (u * close[a] * r).abs();
+                }
+            }
+            per_day.push(today);
+            units = d
+                .end
+                .as_ref()
+                .unwrap()
+                .positions
+                .iter()
+                .map(|(s, (u, _))| (s.clone(), *u))
+                .collect();
+        }
+        let target = modelled
+            .iter()
+            .max_by(|a, b| a.1.total_cmp(b.1))
+            .map(|(s, _)| s.clone())
+            .unwrap();
+        let mut extra = 0.0;
+        for (d, today) in days.iter_mut().zip(&per_day).skip(1) {
+            let mut by_symbol = today.clone();
+            if let Some(x) = by_symbol.get_mut(&target) {
+                extra += *x;
+                *x *= 2.0;
+            }
+            let total = by_symbol.values().sum();
+            d.funding_paid = Some(FundingPaid { total, by_symbol });
+            // The account paid it: its equity is lower by what it paid on top.
+            let e = d.end.as_mut().unwrap();
+            e.equity -= extra;
+        }
+        let start = AccountSnapshot {
+            equity: 100_000.0,
+            positions: BTreeMap::new(),
         };
-        // 12 fills of $1,000: fees 10 bps, buys 15 bps above and sells 15 bps below the close.
-        let fills: Vec<_> = (0..12)
-            .map(|i| {
-                let u = if i % 2 == 0 { 10.0 } else { -10.0 };
-                fill(u, 100.0 * (1.0 + u.signum() * 0.0015), 1.0)
-            })
-            .collect();
-        let c = calibrate(&fills, 10.0, 0.0);
-        assert_eq!(c.fills, 12);
-        assert!((c.traded_notional - 12_000.0).abs() < 1e-9);
-        assert!((c.implied_fee_bps.unwrap() - 10.0).abs() < 1e-9);
-        assert!((c.implied_slippage_bps.unwrap() - 15.0).abs() < 1e-9);
-        let s = c.suggestion.unwrap();
+        let detail = attribute(&Inputs {
+            panel: &panel,
+            shadow: &shadow,
+            live: &days,
+            start: &start,
+            fee_bps: 10.0,
+            slippage_bps: 5.0,
+        })
+        .unwrap();
+        let direct: f64 = detail.days.iter().map(|d| d.direct[part::FUNDING]).sum();
+        assert!(extra.abs() > 1e-3, "the symbol pays funding: {extra}");
+        assert!((direct + extra).abs() < 1e-9, "{direct} vs -{extra}");
+        let mut cum: Parts = [0.0; NB];
+        for d in &detail.days {
+            assert!(d.parts[part::UNEXPLAINED].abs() < 1e-6, "{}", d.day);
+            for (c, x) in cum.iter_mut().zip(&d.parts) {
+                *c += x;
+            }
+        }
+        assert_symbols_add_up(&detail, &cum);
+        // The symbol's funding is the extra it paid (and its carry, which is tiny); no other
+        // symbol has a funding part.
+        let f = detail.symbols[&target][part::FUNDING];
         assert!(
-            s.contains("slippage_bps to 15.00") && !s.contains("fee_bps to"),
-            "{s}"
+            (f + extra).abs() < 0.05 * extra.abs() + 1e-9,
+            "{f} vs -{extra}"
         );
-        // Within the threshold: no suggestion; too few fills: none either.
-        assert!(calibrate(&fills, 10.5, 14.5).suggestion.is_none());
-        assert!(calibrate(&fills[..5], 10.0, 0.0).suggestion.is_none());
-        assert!(calibrate(&[], 10.0, 0.0).implied_fee_bps.is_none());
+        for (s, p) in &detail.symbols {
+            if *s != target {
+                assert!(
+                    p[part::FUNDING].abs() < 0.05 * extra.abs() + 1e-9,
+                    "{s}: {p:?}"
+                );
+            }
+        }
+    }
+
+    /// Funding recorded only as a day's total is divided in proportion to the model's.
+    #[test]
+    fn a_funding_total_without_symbols_is_divided_pro_rata() {
+        let panel = Panel::new(Day(0), 1, vec!["A".into(), "B".into()]).unwrap();
+        let mut by_asset = vec![[0.0; NB]; 2];
+        let mut others = BTreeMap::new();
+        let paid = FundingPaid {
+            total: 6.0,
+            by_symbol: BTreeMap::new(),
+        };
+        // Modelled 1 and 3: paid 6 = 1.5 and 4.5; gaps −0.5 and −1.5.
+        funding_by_symbol(&panel, &[1.0, 3.0], &paid, &mut by_asset, &mut others);
+        assert_eq!(by_asset[0][part::FUNDING], -0.5);
+        assert_eq!(by_asset[1][part::FUNDING], -1.5);
+        assert!(others.is_empty());
+        // Nothing modelled: the total has no symbol to go to.
+        funding_by_symbol(&panel, &[0.0, 0.0], &paid, &mut by_asset, &mut others);
+        assert_eq!(others[NO_SYMBOL][part::FUNDING], -6.0);
+        // A split naming a symbol the panel lacks keeps it under its own name.
+        let paid = FundingPaid {
+            total: 2.0,
+            by_symbol: [("A".to_string(), 1.0), ("ZZZ".to_string(), 1.0)].into(),
+        };
+        let mut others = BTreeMap::new();
+        funding_by_symbol(&panel, &[0.5, 0.0], &paid, &mut by_asset, &mut others);
+        assert_eq!(by_asset[0][part::FUNDING], -1.0);
+        assert_eq!(others["ZZZ"][part::FUNDING], -1.0);
     }
 }
