@@ -10,8 +10,9 @@ use crate::calendar::Day;
 use crate::config::{Config, PolicyKind, RebalanceSettings};
 use crate::metrics::{self, Metrics};
 use crate::panel::Panel;
-use crate::portfolio::engine::{TargetCache, TargetEngine};
+use crate::portfolio::engine::{Fresh, HeldSource, TargetCache, TargetEngine};
 use crate::portfolio::rebalance::RebalancePolicy;
+use crate::portfolio::signals::SignalCache;
 use crate::sim::{self, Costs, Decision, SimConfig, SimOutput, TargetSource, TradeReason};
 
 /// What to backtest besides the strategy config: the date range, and overrides of the
@@ -215,21 +216,33 @@ impl<S: TargetSource> TargetSource for Recording<'_, S> {
 /// inactive and its capital moved). Between rebalance dates the blended targets are unchanged;
 /// when the engine reports that nothing it blends changed, the source answers
 /// [`Decision::Same`] and the simulator skips its scan of every asset.
-pub struct EngineSource<'a> {
+///
+/// The held targets come from `H`: computed on demand ([`Fresh`], every backtest) or read from
+/// a sweep's signal records ([`crate::portfolio::signals`]); everything else is this code.
+pub struct EngineSource<'a, H = Fresh> {
     engine: &'a TargetEngine,
     panel: &'a Panel,
     cache: TargetCache,
     prev: Vec<f64>,
+    held: H,
 }
 
 impl<'a> EngineSource<'a> {
     /// A source over `panel` with an empty cache.
     pub fn new(engine: &'a TargetEngine, panel: &'a Panel) -> EngineSource<'a> {
+        EngineSource::with_held(engine, panel, Fresh)
+    }
+}
+
+impl<'a, H: HeldSource> EngineSource<'a, H> {
+    /// A source over `panel` whose held targets come from `held`.
+    pub fn with_held(engine: &'a TargetEngine, panel: &'a Panel, held: H) -> EngineSource<'a, H> {
         EngineSource {
             engine,
             panel,
             cache: TargetCache::new(),
             prev: vec![f64::NAN; panel.n_assets()],
+            held,
         }
     }
 
@@ -243,7 +256,7 @@ impl<'a> EngineSource<'a> {
     }
 }
 
-impl TargetSource for EngineSource<'_> {
+impl<H: HeldSource> TargetSource for EngineSource<'_, H> {
     type Error = std::convert::Infallible;
 
     fn n_strategies(&self) -> usize {
@@ -256,7 +269,10 @@ impl TargetSource for EngineSource<'_> {
         w: &mut [f64],
         by: &mut [f64],
     ) -> Result<Decision, Self::Error> {
-        if !self.engine.blend_into(self.panel, row, &mut self.cache, w) {
+        if !self
+            .engine
+            .blend_into_with(self.panel, row, &mut self.cache, w, &mut self.held)
+        {
             // Every strategy holds the computation it held yesterday with the same effective
             // weight: the same blend (already copied into `w`), no fresh computation.
             return Ok(Decision::Same);
@@ -313,6 +329,45 @@ pub fn metrics_for_config(
     let mut source = EngineSource::new(&engine, panel);
     let sim_cfg = settings.sim_config(Some(&config.rebalance));
     metrics_with_source(panel, &mut source, settings, &sim_cfg)
+}
+
+/// [`metrics_for_config`] with each strategy's held targets read from `signals` (computed there
+/// once per strategy parameter set): a sweep point that differs from others only in blend or
+/// execution parameters re-runs just the blend, the policy and the simulator. Equal to
+/// [`metrics_for_config`] bit for bit.
+///
+/// # Errors
+/// As [`run`].
+pub fn metrics_with_signals(
+    panel: &Panel,
+    config: &Config,
+    settings: &BacktestSettings,
+    signals: &mut SignalCache,
+) -> Result<Metrics, BacktestError> {
+    Ok(metrics::from_sim(&simulate_with_signals(
+        panel, config, settings, signals,
+    )?))
+}
+
+/// The simulation behind [`metrics_with_signals`] (daily series, no holdings, trades or
+/// attribution), for callers that need more than the headline metrics of the whole range.
+///
+/// # Errors
+/// As [`run`].
+pub fn simulate_with_signals(
+    panel: &Panel,
+    config: &Config,
+    settings: &BacktestSettings,
+    signals: &mut SignalCache,
+) -> Result<SimOutput, BacktestError> {
+    let (first, last) = rows(panel, settings)?;
+    let engine = TargetEngine::from_config(config)?;
+    let held = signals.source(panel, config, &engine, first..last + 1)?;
+    let mut source = EngineSource::with_held(&engine, panel, held);
+    let mut sim_cfg = settings.sim_config(Some(&config.rebalance));
+    sim_cfg.record_detail = false;
+    sim::simulate(panel, first, last, &sim_cfg, &mut source)
+        .map_err(|e| BacktestError::Simulation(e.to_string()))
 }
 
 /// Runs a backtest over `settings`' range with targets from any [`TargetSource`] and an explicit
@@ -655,5 +710,46 @@ mod tests {
         cfg.rebalance.fee_bps = 25.0;
         let r = run(&p, &cfg, &BacktestSettings::default()).unwrap();
         assert_eq!(r.sim.costs.fee_bps, 25.0);
+    }
+
+    /// One cache serves points that differ in weights, caps, leverage, policy, costs and range;
+    /// every point equals the uncached backtest bit for bit.
+    #[test]
+    fn metrics_with_signals_equal_metrics_for_config() {
+        let p = synth_panel();
+        let mut cache = SignalCache::default();
+        let mut cfg = config();
+        let s = BacktestSettings {
+            start: Some(p.day(40)),
+            ..BacktestSettings::default()
+        };
+        let json = |m: &Metrics| serde_json::to_string(m).unwrap();
+        let check = |cfg: &Config, s: &BacktestSettings, cache: &mut SignalCache| {
+            let want = metrics_for_config(&p, cfg, s).unwrap();
+            let got = metrics_with_signals(&p, cfg, s, cache).unwrap();
+            assert_eq!(json(&want), json(&got));
+            assert_eq!(want.sharpe.to_bits(), got.sharpe.to_bits());
+        };
+        check(&cfg, &s, &mut cache);
+        cfg.set_weight("size", 0.9).unwrap();
+        cfg.leverage = 1.7;
+        cfg.strategy_caps.insert("volatility".into(), 0.2);
+        cfg.fixed_strategies = vec!["carry".into()];
+        check(&cfg, &s, &mut cache);
+        let s2 = BacktestSettings {
+            start: Some(p.day(100)),
+            end: Some(p.day(200)),
+            policy: Some(RebalancePolicy::Time),
+            costs: Some(Costs {
+                fee_bps: 3.0,
+                slippage_bps: 7.0,
+            }),
+            ..BacktestSettings::default()
+        };
+        check(&cfg, &s2, &mut cache);
+        assert_eq!(cache.stats().computed, 3);
+        // A range the records do not cover is recomputed over the union, still equal.
+        check(&cfg, &BacktestSettings::default(), &mut cache);
+        assert_eq!(cache.stats().computed, 6);
     }
 }

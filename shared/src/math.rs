@@ -27,6 +27,12 @@ pub fn powf(x: f64, y: f64) -> f64 {
     libm::pow(x, y)
 }
 
+/// The complementary error function `1 − erf(x)`, accurate in the tails (the normal CDF).
+#[inline]
+pub fn erfc(x: f64) -> f64 {
+    libm::erfc(x)
+}
+
 /// Sine (radians).
 #[inline]
 pub fn sin(x: f64) -> f64 {

@@ -58,12 +58,50 @@ pub struct DayTargets {
     pub strategies: Vec<StrategyTargets>,
 }
 
-/// A strategy's computed result on its anchor day.
+/// A strategy's computed result on its anchor day: what the engine holds for the strategy until
+/// the anchor moves.
 #[derive(Clone, Debug)]
-struct Computed {
-    anchor: Day,
-    activity: Activity,
-    targets: Vec<f64>,
+pub struct Computed {
+    pub anchor: Day,
+    pub activity: Activity,
+    /// One weight per panel asset (zeros unless `activity` is active).
+    pub targets: Vec<f64>,
+}
+
+/// Where [`TargetEngine::blend_into_with`] gets each strategy's held computation at a row.
+///
+/// [`Fresh`] computes it (the live path and every backtest); a sweep looks it up in signals
+/// computed once per strategy parameter set by the same function
+/// ([`crate::portfolio::signals`]). Either way the blend, the policy and the simulator that
+/// follow are the one copy; only where the held targets come from differs.
+pub trait HeldSource {
+    /// Strategy `k`'s (of the engine) held computation at row `t`, memoised in `slot` (the
+    /// slot is reused while the anchor is unchanged), or why it is inactive before computing.
+    fn held<'c>(
+        &mut self,
+        k: usize,
+        strategy: &dyn Strategy,
+        input: &Input<'_>,
+        t: usize,
+        slot: &'c mut Option<Computed>,
+    ) -> Result<&'c Computed, InactiveReason>;
+}
+
+/// Computes held targets on demand with the strategy itself ([`held_targets`]).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Fresh;
+
+impl HeldSource for Fresh {
+    fn held<'c>(
+        &mut self,
+        _k: usize,
+        strategy: &dyn Strategy,
+        input: &Input<'_>,
+        t: usize,
+        slot: &'c mut Option<Computed>,
+    ) -> Result<&'c Computed, InactiveReason> {
+        held_targets(strategy, input, t, slot)
+    }
 }
 
 /// Where a strategy's state on the last evaluated day lives.
@@ -242,6 +280,23 @@ impl TargetEngine {
         cache: &mut TargetCache,
         weights: &mut [f64],
     ) -> bool {
+        self.blend_into_with(panel, t, cache, weights, &mut Fresh)
+    }
+
+    /// [`TargetEngine::blend_into`] with the held targets from `held` (a sweep's precomputed
+    /// signals). Everything after the held targets — activity, effective weights, caps, the
+    /// reuse of an unchanged blend, the netting — is this one function.
+    ///
+    /// # Panics
+    /// As [`TargetEngine::blend_into`].
+    pub fn blend_into_with<H: HeldSource>(
+        &self,
+        panel: &Panel,
+        t: usize,
+        cache: &mut TargetCache,
+        weights: &mut [f64],
+        held: &mut H,
+    ) -> bool {
         let n_strat = self.strategies.len();
         let n_assets = panel.n_assets();
         assert_eq!(weights.len(), n_assets, "one weight slot per asset");
@@ -264,7 +319,7 @@ impl TargetEngine {
         let input = Input { panel, excluded };
         cache.items.clear();
         for (k, s) in self.strategies.iter().enumerate() {
-            let today = held_targets(&*s.strategy, &input, t, &mut cache.last[k]);
+            let today = held.held(k, &*s.strategy, &input, t, &mut cache.last[k]);
             let active = match &today {
                 Ok(c) => c.activity == Activity::Active,
                 Err(_) => false,
@@ -350,7 +405,7 @@ pub fn anchor_row(s: &dyn Strategy, panel: &Panel, t: usize) -> Result<usize, In
 
 /// The held targets of one strategy at `t`, memoised in `slot` by anchor day (a recomputation
 /// reuses the slot's buffer), or why the strategy is inactive before computing anything.
-fn held_targets<'c>(
+pub fn held_targets<'c>(
     s: &dyn Strategy,
     input: &Input<'_>,
     t: usize,

@@ -6,6 +6,7 @@
 //! gives the same bits on every platform, native and WebAssembly alike.
 
 pub mod adf;
+pub mod normal;
 pub mod ols;
 pub mod tdist;
 
@@ -65,6 +66,30 @@ pub fn excess_kurtosis(x: &[f64]) -> f64 {
     m4 / (m2 * m2) - 3.0
 }
 
+/// Sample skewness with biased moments: `m3 / m2^1.5` (Fisher-Pearson), what
+/// `scipy.stats.skew(x)` returns by default. `NaN` when fewer than two values or constant.
+pub fn skewness(x: &[f64]) -> f64 {
+    let n = x.len();
+    if n < 2 {
+        return f64::NAN;
+    }
+    let m = mean(x);
+    let (mut m2, mut m3) = (0.0, 0.0);
+    for &v in x {
+        let d = v - m;
+        let d2 = d * d;
+        m2 += d2;
+        m3 += d2 * d;
+    }
+    let nf = n as f64;
+    m2 /= nf;
+    m3 /= nf;
+    if m2 == 0.0 {
+        return f64::NAN;
+    }
+    m3 / (m2 * m2.sqrt())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -89,5 +114,17 @@ mod tests {
         let y = [0.1, -0.3, 0.25, 2.0, -0.05, 0.0, 0.7, -1.1];
         assert!((excess_kurtosis(&y) - 0.5084532568598101).abs() < 1e-13);
         assert!(excess_kurtosis(&[3.0, 3.0, 3.0]).is_nan());
+    }
+
+    #[test]
+    fn skewness_by_hand_and_against_scipy() {
+        // Hand: 0, 0, 3: mean 1, deviations -1, -1, 2; m2 = 6/3 = 2, m3 = (-1 - 1 + 8)/3 = 2,
+        // skew = 2 / 2^1.5 = 1/√2.
+        assert!((skewness(&[0.0, 0.0, 3.0]) - std::f64::consts::FRAC_1_SQRT_2).abs() < 1e-15);
+        // python -c "from scipy.stats import skew; print(repr(skew(
+        //   [0.1, -0.3, 0.25, 2.0, -0.05, 0.0, 0.7, -1.1])))"  (scipy 1.17.1)
+        let y = [0.1, -0.3, 0.25, 2.0, -0.05, 0.0, 0.7, -1.1];
+        assert!((skewness(&y) - 0.7820959142577768).abs() < 1e-14);
+        assert!(skewness(&[3.0, 3.0]).is_nan() && skewness(&[1.0]).is_nan());
     }
 }
