@@ -806,6 +806,7 @@ async fn audit_on(
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
 
 /// The account as one snapshot recorded it: equity and, per symbol, (units, mark price).
 #[derive(Clone, Debug, Default, PartialEq)]
