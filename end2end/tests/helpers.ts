@@ -27,7 +27,8 @@ export async function fillSignIn(page: Page, who: { user: string; password: stri
   for (let attempt = 1; ; attempt++) {
     await page.click("#sign-in");
     await expect(signedIn.or(limited)).toBeVisible();
-    if (await signedIn.isVisible()) break;
+    // Signed in — and, with `?next=`, maybe already on the way to the next page.
+    if (!(await limited.isVisible())) break;
     expect(attempt, "still rate-limited after 5 attempts").toBeLessThan(5);
     const secs = Number((await limited.textContent())?.match(/try again in (\d+) s/)?.[1] ?? 12);
     await page.waitForTimeout((secs + 1) * 1000);

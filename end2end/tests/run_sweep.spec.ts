@@ -17,12 +17,12 @@ test("a 2-D sweep runs in workers to completion and draws its heat map", async (
   await expect(page.locator("#sweep-status")).toHaveAttribute("data-status", "done", { timeout: 120_000 });
   await expect(page.locator("#sweep-table tbody tr")).toHaveCount(12);
   await expect(page.locator("#sweep-heatmap canvas")).toBeVisible();
+  expect(csp).toEqual([]);
   await page.screenshot({ path: "screenshots/sweep.png", fullPage: true });
   // A cell opens as a backtest.
   await page.locator("#sweep-table tbody tr").first().click();
   await expect(page).toHaveURL(/\/backtest\?s=1\./);
   await expect(page.locator("#metrics")).toBeVisible({ timeout: 60_000 });
-  expect(csp).toEqual([]);
 });
 
 test("a running sweep can be cancelled", async ({ page }) => {

@@ -33,9 +33,9 @@ test("the overview page shows the server's health, rendered by the hydrated app"
   await page.click("#refresh-health");
   await expect(page.locator("#health-checks")).toHaveText("2 time(s) this visit");
 
-  await page.screenshot({ path: "screenshots/overview.png", fullPage: true });
   expect(errors).toEqual([]);
   expect(csp).toEqual([]);
+  await page.screenshot({ path: "screenshots/overview.png", fullPage: true });
 });
 
 test("a visitor who is not signed in is sent to sign in, then on to the page asked for", async ({ page }) => {

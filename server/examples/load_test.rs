@@ -31,7 +31,7 @@ use server::store::Store;
 use server::{AppState, WebConfig};
 use shared::config::Config;
 use std::collections::BTreeMap;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -241,9 +241,9 @@ async fn trade(
         .json()
         .await?;
     let propose = t.elapsed();
-    let id = run["plan"]["summary"]["id"]
+    let id = run["plan"]["id"]
         .as_str()
-        .context("plan id")?
+        .with_context(|| format!("no plan made: {run}"))?
         .to_string();
     let t = Instant::now();
     let detail: serde_json::Value = c

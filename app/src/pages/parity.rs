@@ -499,7 +499,7 @@ fn Attribution(attribution: GapAttribution, period: String) -> impl IntoView {
         .map(|((name, (r, g, b)), v)| {
             view! {
                 <div class="part-total" data-part=*name>
-                    <span class="swatch" style=format!("background: rgb({r},{g},{b})")></span>
+                    <span class="swatch" style:background=format!("rgb({r},{g},{b})")></span>
                     <span class="part-name">{*name}</span>
                     <span class="num">{usd(v)}</span>
                 </div>

@@ -332,13 +332,15 @@ pub fn SweepPage() -> impl IntoView {
                         "Export CSV"
                     </a>
                 </div>
-                <div class="progress" class:hidden=move || status.get() == Status::Idle>
-                    <div
-                        class="bar"
-                        id="sweep-progress"
-                        style:width=move || format!("{:.1}%", 100.0 * done.get() as f64 / total.get().max(1) as f64)
-                    ></div>
-                </div>
+                // A <progress> element, not a div sized by a style attribute: the page's CSP allows
+                // no inline styles (docs/security.md).
+                <progress
+                    class="progress"
+                    id="sweep-progress"
+                    class:hidden=move || status.get() == Status::Idle
+                    max=move || total.get().max(1)
+                    value=move || done.get()
+                ></progress>
                 <p class="muted" id="sweep-status" data-status=move || format!("{:?}", status.get()).to_lowercase()>
                     {progress_text}
                 </p>

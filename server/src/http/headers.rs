@@ -3,7 +3,9 @@
 //! - `Content-Security-Policy`: scripts only from this origin plus the one inline script of the
 //!   page that carries this response's nonce (Leptos' hydration loader; Leptos puts the nonce on
 //!   every inline script it writes), WebAssembly compilation (`'wasm-unsafe-eval'`, the
-//!   dashboard is a WASM app), no inline styles, no plugins, no `<base>`, forms post only here,
+//!   dashboard is a WASM app), no inline styles (but for the exact `style` values plotters
+//!   measures chart text with, by hash: [`CHART_FONT_SIZES`]), no plugins, no `<base>`, forms
+//!   post only here,
 //!   and `frame-ancestors 'none'`: no other site may frame the dashboard (the Approve button
 //!   must not be clickjackable). Workers (the sweep) and fetches stay on this origin.
 //! - `X-Frame-Options: DENY` for browsers that predate `frame-ancestors`.
@@ -45,13 +47,47 @@ impl Default for CspNonce {
     }
 }
 
+/// The font sizes (px) the dashboard's charts draw text in (`app/src/chart.rs`). plotters
+/// measures text in the browser with a hidden `<span>` whose `style` attribute it sets
+/// (`plotters::style::font::web`): those exact attribute values, and nothing else, are let
+/// through by hash. A chart drawing in a new size shows up as a CSP violation in the e2e suite.
+pub const CHART_FONT_SIZES: [u32; 3] = [12, 13, 16];
+
+/// The `style` attribute plotters gives its text-measuring span for `size` px sans-serif.
+pub fn plotters_measure_style(size: u32) -> String {
+    format!(
+        "display: inline-block; font-family:sans-serif; font-style:normal; font-size: {size}px; position: fixed; top: 100%"
+    )
+}
+
+/// `'sha256-...'` sources for [`CHART_FONT_SIZES`], computed once.
+fn chart_style_hashes() -> &'static str {
+    use base64::Engine as _;
+    use sha2::{Digest, Sha256};
+    static HASHES: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASHES.get_or_init(|| {
+        CHART_FONT_SIZES
+            .iter()
+            .map(|&size| {
+                let digest = Sha256::digest(plotters_measure_style(size).as_bytes());
+                format!(
+                    "'sha256-{}'",
+                    base64::engine::general_purpose::STANDARD.encode(digest)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    })
+}
+
 /// The policy for a response whose inline scripts carry `nonce`.
 pub fn content_security_policy(nonce: &str) -> String {
     format!(
         "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
-         style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; \
-         worker-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
-         frame-ancestors 'none'"
+         style-src 'self' 'unsafe-hashes' {}; img-src 'self' data:; font-src 'self'; \
+         connect-src 'self'; worker-src 'self'; object-src 'none'; base-uri 'none'; \
+         form-action 'self'; frame-ancestors 'none'",
+        chart_style_hashes()
     )
 }
 
@@ -104,6 +140,11 @@ mod tests {
         )));
         assert!(p.contains("frame-ancestors 'none'"));
         assert!(!p.contains("unsafe-inline"), "{p}");
+        // The 13 px measuring span, as the browser reported its hash.
+        assert!(
+            p.contains("'sha256-SGv2RoMEiDiquni0d2hRt3svFYmL+pk2L3jsGSOUnfU='"),
+            "{p}"
+        );
         assert!(!p.contains("'unsafe-eval'"), "{p}");
     }
 }

@@ -621,12 +621,11 @@ async fn sign_in_never_adopts_a_planted_session() {
     assert_eq!(me.status, StatusCode::UNAUTHORIZED);
 
     // Over HTTPS only `__Host-` cookies count: a plain-named planted cookie is ignored.
-    let mut req = Request::get("/api/auth/me")
+    let req = Request::get("/api/auth/me")
         .header("x-forwarded-proto", "https")
         .header(header::COOKIE, format!("lockstep_session={victim}"))
         .body(Body::empty())
         .unwrap();
-    req.headers_mut();
     assert_eq!(call(&c.app, req).await.status, StatusCode::UNAUTHORIZED);
     let req = Request::get("/api/auth/me")
         .header("x-forwarded-proto", "https")
