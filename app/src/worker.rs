@@ -15,16 +15,9 @@ pub struct Job {
     pub end: usize,
 }
 
-/// The values of one axis: `steps` points from `from` to `to` inclusive.
-pub fn axis_values(from: f64, to: f64, steps: usize) -> Vec<f64> {
-    match steps {
-        0 => Vec::new(),
-        1 => vec![from],
-        n => (0..n)
-            .map(|i| from + (to - from) * i as f64 / (n - 1) as f64)
-            .collect(),
-    }
-}
+/// The values of one axis: `steps` points from `from` to `to` inclusive (the CLI's
+/// `--axis` uses the same function, so both grids have the same bits).
+pub use shared::sweep::axis_values;
 
 /// Builds the grid exactly as the page and every worker see it.
 ///
