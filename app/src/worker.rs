@@ -15,18 +15,9 @@ pub struct Job {
     pub end: usize,
 }
 
-/// The values of one axis: `steps` points from `from` to `to` inclusive. Never more than
-/// `MAX_POINTS + 1` (a grid that large is refused by `Sweep::new` with its size), so a typed or
-/// linked step count cannot make the page allocate without bound.
-pub fn axis_values(from: f64, to: f64, steps: usize) -> Vec<f64> {
-    match steps.min(shared::sweep::MAX_POINTS + 1) {
-        0 => Vec::new(),
-        1 => vec![from],
-        n => (0..n)
-            .map(|i| from + (to - from) * i as f64 / (n - 1) as f64)
-            .collect(),
-    }
-}
+/// The values of one axis: `steps` points from `from` to `to` inclusive (the CLI's
+/// `--axis` uses the same function, so both grids have the same bits).
+pub use shared::sweep::axis_values;
 
 /// Builds the grid exactly as the page and every worker see it.
 ///

@@ -9,7 +9,10 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use shared::backtest::{self, BacktestSettings};
 use shared::config::Config;
 use shared::portfolio::engine::{TargetCache, TargetEngine};
+use shared::portfolio::signals::SignalCache;
+use shared::research::summary;
 use shared::sim::{self, FnSource, SimConfig};
+use shared::sweep::{Axis, AxisTarget, Sweep, SweepRow};
 use shared::Panel;
 use std::hint::black_box;
 use std::path::PathBuf;
@@ -43,6 +46,24 @@ fn walk(engine: &TargetEngine, panel: &Panel) -> Vec<f64> {
         engine.blend_into(panel, t, &mut cache, &mut out[t * n..(t + 1) * n]);
     }
     out
+}
+
+/// 1,000 blend points on the default config: size and beta weights (10 × 10) × leverage (10).
+fn blend_grid(base: &Config) -> Sweep {
+    let axis = |path: &str, from: f64, to: f64| Axis {
+        target: AxisTarget::parse(path).unwrap(),
+        values: shared::sweep::axis_values(from, to, 10),
+    };
+    Sweep::new(
+        base.clone(),
+        vec![
+            axis("strategy_weights.size", 0.0, 0.45),
+            axis("strategy_weights.beta", 0.0, 0.45),
+            axis("leverage", 0.5, 2.75),
+        ],
+        BacktestSettings::default(),
+    )
+    .unwrap()
 }
 
 fn benches(c: &mut Criterion) {
@@ -136,6 +157,60 @@ fn benches(c: &mut Criterion) {
             })
         });
     }
+    g.finish();
+
+    // Research (issue 14): a blend point with each strategy's signals recorded once, a
+    // 1,000-point blend grid on one core from a cold cache (the signals computed inside the
+    // timing), the records' memory, and PBO/DSR over 1,000 and 10,000 trials.
+    let mut g = c.benchmark_group("real/research");
+    let mut cache = SignalCache::default();
+    backtest::metrics_with_signals(&p, &default, &settings, &mut cache).unwrap();
+    eprintln!(
+        "signal records of the default config: {} strategies, {:.2} MB",
+        cache.len(),
+        cache.bytes() as f64 / 1e6,
+    );
+    let mut k = 0u32;
+    g.bench_function("blend_point_cached", |b| {
+        b.iter(|| {
+            // A different blend each time: size's weight and the leverage move.
+            k = k.wrapping_add(1);
+            let mut cfg = default.clone();
+            cfg.set_weight("size", 0.05 + 0.01 * (k % 30) as f64)
+                .unwrap();
+            cfg.leverage = 1.0 + 0.01 * (k % 7) as f64;
+            backtest::metrics_with_signals(&p, &cfg, &settings, &mut cache).unwrap()
+        })
+    });
+    let grid = blend_grid(&default);
+    assert_eq!(grid.n_points(), 1000);
+    g.bench_function("blend_grid_1000_one_core_cold", |b| {
+        b.iter(|| {
+            let mut cache = SignalCache::default();
+            grid.run_chunk_cached(&p, 0..1000, &mut cache, &mut |_, _| {}, &|| false)
+                .unwrap()
+        })
+    });
+    let mut cache = SignalCache::default();
+    let rows = grid
+        .run_chunk_cached(&p, 0..1000, &mut cache, &mut |_, _| {}, &|| false)
+        .unwrap()
+        .rows;
+    let evaluation = grid.evaluation().clone();
+    g.bench_function("summary_dsr_pbo_1000_trials_s16", |b| {
+        b.iter(|| summary::summarize(&rows, &evaluation))
+    });
+    let many: Vec<SweepRow> = (0..10)
+        .flat_map(|k| {
+            rows.iter().map(move |r| SweepRow {
+                index: r.index + 1000 * k,
+                ..r.clone()
+            })
+        })
+        .collect();
+    g.bench_function("summary_dsr_pbo_10000_trials_s16", |b| {
+        b.iter(|| summary::summarize(&many, &evaluation))
+    });
     g.finish();
 
     let mut g = c.benchmark_group("real/signals_by_strategy");

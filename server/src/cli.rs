@@ -33,6 +33,10 @@ pub enum Command {
     Backtest(crate::commands::backtest::BacktestArgs),
     /// Print the live path's blended target weights for one date as JSON.
     Targets(crate::commands::targets::TargetsArgs),
+    /// Sweep a grid (`--axis PATH=FROM:TO:STEP`, repeatable) or a seeded random search
+    /// (`--random N --seed S`, `--axis PATH=LO:HI`) on every core; write the rows, the deflated
+    /// Sharpe ratio, PBO and the out-of-sample results as CSV or JSON.
+    Sweep(crate::commands::sweep::SweepArgs),
     /// Manage dashboard users: `lockstep user add NAME --role viewer|trader`, `list`, `passwd`,
     /// `role`, `remove`.
     #[command(subcommand)]
@@ -120,6 +124,23 @@ pub fn run() -> anyhow::Result<()> {
             println!("{}", serde_json::to_string(&out)?);
             return Ok(());
         }
+        Some(Command::Sweep(args)) => {
+            let out = crate::commands::sweep::run(args, &cli.database_url)?;
+            if let Some(c) = &out.chosen {
+                let sharpe = |m: &Option<shared::metrics::Metrics>| {
+                    m.map_or("-".to_string(), |m| format!("{:.3}", m.sharpe))
+                };
+                eprintln!(
+                    "chosen point {} {:?}: Sharpe {} in sample, {} out of sample",
+                    c.index,
+                    c.values,
+                    sharpe(&c.in_sample),
+                    sharpe(&c.out_of_sample)
+                );
+            }
+            eprintln!("{}", out.summary.reading);
+            return Ok(());
+        }
         _ => {}
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -164,7 +185,9 @@ pub fn run() -> anyhow::Result<()> {
                 }
                 Ok(())
             }
-            Command::Backtest(_) | Command::Targets(_) => unreachable!("handled above"),
+            Command::Backtest(_) | Command::Targets(_) | Command::Sweep(_) => {
+                unreachable!("handled above")
+            }
         }
     })
 }

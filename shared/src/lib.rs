@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod panel;
 pub mod panel_codec;
 pub mod portfolio;
+pub mod research;
 pub mod sim;
 pub mod stats;
 pub mod strategies;

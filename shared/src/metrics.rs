@@ -110,7 +110,7 @@ pub fn drawdowns(values: impl IntoIterator<Item = f64>) -> Vec<f64> {
 }
 
 /// Reads `null` (how `serde_json` writes a `NaN`) back as `NaN`, so results round-trip.
-fn null_as_nan<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+pub(crate) fn null_as_nan<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
     use serde::Deserialize;
     Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
 }

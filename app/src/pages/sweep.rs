@@ -718,6 +718,7 @@ mod tests {
             values: vec![10.0, 1.0],
             metrics: None,
             error: Some("bad, value".into()),
+            stats: None,
         }];
         let csv = to_csv(&s, &rows);
         let lines: Vec<&str> = csv.lines().collect();

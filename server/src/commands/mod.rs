@@ -8,6 +8,7 @@ pub mod first_start;
 pub mod import;
 pub mod live;
 pub mod parity;
+pub mod sweep;
 pub mod targets;
 pub mod user;
 
