@@ -330,6 +330,30 @@ pub struct KillSwitch {
     pub changed_at: Option<i64>,
 }
 
+/// One notification delivery (`GET /api/notifications`): a message to one channel, and what
+/// became of it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct NotificationRecord {
+    pub id: String,
+    pub created_at: i64,
+    /// `plan.proposed`, `plan.approved`, `plan.done`, `plan.partially_failed`,
+    /// `plan.abandoned`, `kill_switch`, `data.stale`.
+    pub event: String,
+    /// The plan it is about, if any.
+    pub subject: Option<String>,
+    pub title: String,
+    /// `webhook` or `email`.
+    pub channel: String,
+    /// The channel's label (`webhook:<host>`, `email:<host>:<port>` or its configured name).
+    pub destination: String,
+    /// `pending` (being delivered or retried), `sent`, `failed`.
+    pub status: String,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    pub updated_at: i64,
+}
+
 /// `POST /api/kill-switch` body.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]

@@ -88,7 +88,10 @@ impl Default for ServeArgs {
 /// Parses the command line and runs the chosen command to completion.
 pub fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    init_tracing();
+    crate::progress::init_logging();
+    if !matches!(cli.command, None | Some(Command::Serve(_))) {
+        crate::progress::enable();
+    }
     // The offline commands need no runtime and no database.
     match &cli.command {
         Some(Command::Backtest(args)) => {
@@ -152,12 +155,6 @@ pub fn run() -> anyhow::Result<()> {
             Command::Backtest(_) | Command::Targets(_) => unreachable!("handled above"),
         }
     })
-}
-
-fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
 }
 
 /// Opens the store at `database_url`, naming it (without its password) on failure.

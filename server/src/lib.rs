@@ -14,7 +14,9 @@ pub mod commands;
 pub mod links;
 pub mod live;
 pub mod market_data;
+pub mod notify;
 pub mod parity;
+pub mod progress;
 pub mod store;
 pub mod web;
 

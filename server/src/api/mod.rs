@@ -6,6 +6,7 @@ mod auth;
 pub mod data;
 mod health;
 pub mod links;
+mod notifications;
 mod openapi;
 mod parity;
 mod plans;
@@ -43,6 +44,7 @@ pub fn routes() -> Router<AppState> {
         .route("/plans/{id}/execute", post(plans::execute))
         .route("/plans/{id}/replay", get(plans::replay))
         .route("/audit", get(audit::audit))
+        .route("/notifications", get(notifications::list))
         .route("/live/run", post(plans::run))
         .route("/parity", get(parity::parity))
         .route("/links", get(links::list).post(links::create))

@@ -26,6 +26,7 @@ use utoipa::OpenApi;
         super::plans::run,
         super::plans::replay,
         super::audit::audit,
+        super::notifications::list,
         super::parity::parity,
         super::links::create,
         super::links::list,

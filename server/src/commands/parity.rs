@@ -87,8 +87,13 @@ pub async fn run(store: Store, args: &ParityArgs) -> anyhow::Result<ParityReport
         tolerance: Some(args.tolerance),
         date: args.date,
         backtest_config,
+        progress: Some(crate::progress::bar(0, "parity")),
     };
-    let report = parity::report(&live, &req).await?;
+    let report = parity::report(&live, &req).await;
+    if let Some(bar) = &req.progress {
+        bar.finish_and_clear();
+    }
+    let report = report?;
     let mut out = std::io::stdout().lock();
     if args.json {
         serde_json::to_writer_pretty(&mut out, &report)?;

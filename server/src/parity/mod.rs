@@ -77,6 +77,8 @@ pub struct ReportRequest {
     pub date: Option<Day>,
     /// The backtest config and where it came from (default: [`params::default_backtest_config`]).
     pub backtest_config: Option<(Config, String)>,
+    /// Counts the plans recomputed (the command line's bar; `None` elsewhere).
+    pub progress: Option<indicatif::ProgressBar>,
 }
 
 impl ReportRequest {
@@ -133,8 +135,14 @@ pub async fn report(live: &LiveService, req: &ReportRequest) -> Result<ParityRep
     };
 
     let mut signal_rows = Vec::with_capacity(plans.len());
+    if let Some(bar) = &req.progress {
+        bar.set_length(plans.len() as u64);
+    }
     for p in &plans {
         signal_rows.push(signals::plan_parity(&mut panels, p).await?);
+        if let Some(bar) = &req.progress {
+            bar.inc(1);
+        }
     }
     let alarms = signal_rows
         .iter()
