@@ -33,7 +33,10 @@ impl Email {
     ///
     /// # Errors
     /// A bad address or an SMTP host the TLS setup refuses.
-    pub fn new(settings: &EmailSettings, credentials: Option<(String, String)>) -> Result<Email, String> {
+    pub fn new(
+        settings: &EmailSettings,
+        credentials: Option<(String, String)>,
+    ) -> Result<Email, String> {
         let host = settings.smtp_host.trim();
         let port = settings
             .smtp_port

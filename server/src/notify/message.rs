@@ -116,10 +116,7 @@ impl Message {
             "plan.abandoned" => "ABANDONED".to_string(),
             other => other.trim_start_matches("plan.").replace('_', " "),
         };
-        let title = format!(
-            "Lockstep plan for {} ({}) {what}",
-            d.data_day, d.broker
-        );
+        let title = format!("Lockstep plan for {} ({}) {what}", d.data_day, d.broker);
         let mut lines = vec![
             format!(
                 "{} order(s), {} dropped; equity {}",
@@ -197,10 +194,7 @@ impl Message {
         }
         Message {
             event: "kill_switch".into(),
-            title: format!(
-                "Lockstep kill switch {}",
-                if active { "ON" } else { "off" }
-            ),
+            title: format!("Lockstep kill switch {}", if active { "ON" } else { "off" }),
             lines,
             link: public_url.map(|u| format!("{}/", u.trim_end_matches('/'))),
             plan: None,

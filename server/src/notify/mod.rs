@@ -102,9 +102,7 @@ impl std::fmt::Debug for Notifier {
 fn secret(env: &dyn Fn(&str) -> Option<String>, var: &str, what: &str) -> Result<String, String> {
     match env(var) {
         Some(v) if !v.trim().is_empty() => Ok(v.trim().to_string()),
-        _ => Err(format!(
-            "{what}: the environment variable {var} is not set"
-        )),
+        _ => Err(format!("{what}: the environment variable {var} is not set")),
     }
 }
 
@@ -188,7 +186,10 @@ impl Notifier {
 
     /// The channels' labels.
     pub fn channels(&self) -> Vec<String> {
-        self.channels.iter().map(|c| c.label().to_string()).collect()
+        self.channels
+            .iter()
+            .map(|c| c.label().to_string())
+            .collect()
     }
 
     /// Sends `msg` to every channel in the background (if its event is wanted) and returns at
@@ -242,12 +243,16 @@ async fn deliver(store: &Store, ch: &Channel, msg: &Message, retry: &settings::R
         tracing::warn!(error = %e, channel = ch.label(), "recording a notification failed");
     }
     let mut attempt = 0;
+    // Kept on success too: "sent on the third try, after 503s" is worth knowing.
+    let mut last_error: Option<String> = None;
     loop {
         attempt += 1;
         match ch.send(msg).await {
             Ok(()) => {
                 tracing::info!(event = %msg.event, channel = ch.label(), attempt, "notification sent");
-                let _ = records.finish(&id, "sent", attempt, None).await;
+                let _ = records
+                    .finish(&id, "sent", attempt, last_error.as_deref())
+                    .await;
                 return;
             }
             Err(e) => {
@@ -269,6 +274,7 @@ async fn deliver(store: &Store, ch: &Channel, msg: &Message, retry: &settings::R
                 let _ = records
                     .finish(&id, "pending", attempt, Some(&e.message))
                     .await;
+                last_error = Some(e.message);
                 tokio::time::sleep(wait).await;
             }
         }
@@ -324,7 +330,10 @@ impl Deliveries<'_> {
     ///
     /// # Errors
     /// Database failure.
-    pub async fn recent(&self, limit: i64) -> Result<Vec<app::api::NotificationRecord>, sqlx::Error> {
+    pub async fn recent(
+        &self,
+        limit: i64,
+    ) -> Result<Vec<app::api::NotificationRecord>, sqlx::Error> {
         let rows = sqlx::query(
             "SELECT id, created_at, event, subject, title, channel, destination, status, attempts, last_error, updated_at \
              FROM notifications ORDER BY created_at DESC, id DESC LIMIT $1",

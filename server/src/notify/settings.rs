@@ -169,8 +169,8 @@ impl NotifySettings {
             }
         }
         if let Some(u) = &self.public_url {
-            let parsed = reqwest::Url::parse(u)
-                .map_err(|e| format!("notify.public_url {u:?}: {e}"))?;
+            let parsed =
+                reqwest::Url::parse(u).map_err(|e| format!("notify.public_url {u:?}: {e}"))?;
             if !matches!(parsed.scheme(), "http" | "https") {
                 return Err(format!("notify.public_url {u:?}: must be http(s)"));
             }
@@ -267,8 +267,10 @@ mod tests {
         };
         assert!(bad(r#"{"events": ["plan.sent"]}"#).contains("unknown event"));
         assert!(bad(r#"{"webhooks": [{"url": "https://x"}]}"#).contains("unknown field"));
-        assert!(bad(r#"{"email": {"smtp_host": "h", "from": "a@b.c", "to": []}}"#)
-            .contains("recipient"));
+        assert!(
+            bad(r#"{"email": {"smtp_host": "h", "from": "a@b.c", "to": []}}"#)
+                .contains("recipient")
+        );
         assert!(
             bad(r#"{"email": {"smtp_host": "h", "from": "not an address", "to": ["a@b.c"]}}"#)
                 .contains("not an e-mail address")

@@ -116,7 +116,10 @@ impl Webhook {
     /// One attempt. 2xx is delivered; 408, 429 and 5xx, timeouts and connection failures may
     /// pass later; any other status is final.
     pub async fn send(&self, msg: &Message) -> Result<(), SendError> {
-        let mut req = self.client.post(self.url.clone()).json(&payload(self.format, msg));
+        let mut req = self
+            .client
+            .post(self.url.clone())
+            .json(&payload(self.format, msg));
         if let Some(t) = &self.bearer {
             req = req.bearer_auth(t);
         }
@@ -213,8 +216,14 @@ mod tests {
         .unwrap();
         assert_eq!(w.label, "webhook:hooks.example.com");
         assert!(!format!("{w:?}").contains("SECRET"));
-        let e = Webhook::new(None, "ftp://x/SECRET", PayloadFormat::Json, None, Duration::from_secs(1))
-            .unwrap_err();
+        let e = Webhook::new(
+            None,
+            "ftp://x/SECRET",
+            PayloadFormat::Json,
+            None,
+            Duration::from_secs(1),
+        )
+        .unwrap_err();
         assert!(!e.contains("SECRET"), "{e}");
     }
 }

@@ -282,7 +282,10 @@ fn every_machine_output_parses_when_piped() {
     );
     assert!(status.success(), "{err}");
     let plan = parse_all("live --json", &out, &err);
-    let plan_id = plan["summary"]["id"].as_str().expect("a plan id").to_string();
+    let plan_id = plan["summary"]["id"]
+        .as_str()
+        .expect("a plan id")
+        .to_string();
     // The INFO lines are there, on stderr, uncoloured.
     assert!(err.contains("INFO"), "{err}");
 
@@ -306,7 +309,10 @@ fn every_machine_output_parses_when_piped() {
     assert!(matches!(status.code(), Some(0 | 3)), "{status}: {err}");
     let v = parse_all("parity --json", &out, &err);
     assert!(v["checks"].is_array(), "{v}");
-    assert!(err.contains("built the panel"), "the INFO line is on stderr: {err}");
+    assert!(
+        err.contains("built the panel"),
+        "the INFO line is on stderr: {err}"
+    );
 
     let _ = std::fs::remove_dir_all(&dir);
 }

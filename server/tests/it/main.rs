@@ -11,6 +11,7 @@ mod data_api;
 mod exchange;
 mod links;
 mod live;
+mod notify;
 mod parity;
 mod parity_checks;
 mod store;
