@@ -715,12 +715,38 @@ pub struct CostCalibration {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ParityCheck {
     pub name: String,
+    /// False only for an alarm; a check that measured nothing is `ok` (for existing scripts)
+    /// with `status` `not_measured`.
     pub ok: bool,
+    /// `ok` (measured and within its limit), `alarm` (measured and outside it, or the thing to
+    /// measure is missing), `not_measured` (nothing to compare yet: no plan, no live equity).
+    #[serde(default = "ParityCheck::default_status")]
+    pub status: String,
     /// The measured value and the limit it is held to, when the check has one.
     pub value: Option<f64>,
     pub limit: Option<f64>,
     /// What was compared and what was found, in one or two sentences.
     pub detail: String,
+}
+
+impl ParityCheck {
+    pub const OK: &'static str = "ok";
+    pub const ALARM: &'static str = "alarm";
+    pub const NOT_MEASURED: &'static str = "not_measured";
+
+    /// The status of a measured check.
+    pub fn measured(ok: bool) -> String {
+        if ok { Self::OK } else { Self::ALARM }.to_string()
+    }
+
+    /// Reports written before `status` existed: their `ok` was all there was.
+    fn default_status() -> String {
+        Self::OK.to_string()
+    }
+
+    pub fn is_measured(&self) -> bool {
+        self.status != Self::NOT_MEASURED
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

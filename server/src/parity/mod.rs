@@ -227,6 +227,7 @@ fn skipped(name: &str, why: &str) -> ParityCheck {
     ParityCheck {
         name: name.into(),
         ok: true,
+        status: ParityCheck::NOT_MEASURED.into(),
         value: None,
         limit: None,
         detail: format!("skipped: {why}"),
@@ -272,6 +273,7 @@ async fn positions_check(
         return Ok(ParityCheck {
             name: check::POSITIONS.into(),
             ok: false,
+            status: ParityCheck::measured(false),
             value: None,
             limit: Some(tolerance),
             detail: format!("the plan's data day {day} is no longer in the store"),
@@ -321,6 +323,7 @@ async fn positions_check(
     Ok(ParityCheck {
         name: check::POSITIONS.into(),
         ok,
+        status: ParityCheck::measured(ok),
         value: value.is_finite().then_some(value),
         limit: Some(tolerance),
         detail: format!(
@@ -402,6 +405,7 @@ fn parameters_check(audit: &app::api::ParameterAudit) -> ParityCheck {
     ParityCheck {
         name: check::PARAMETERS.into(),
         ok: audit.differing == 0,
+        status: ParityCheck::measured(audit.differing == 0),
         value: Some(audit.differing as f64),
         limit: Some(0.0),
         detail: if audit.differing == 0 {
@@ -443,6 +447,7 @@ async fn signal_check(
                 return Ok(ParityCheck {
                     name: check::SIGNALS.into(),
                     ok: false,
+                    status: ParityCheck::measured(false),
                     value: None,
                     limit: Some(0.0),
                     detail: format!("no live plan has data day {d}: nothing to check"),
@@ -482,6 +487,7 @@ async fn signal_check(
     Ok(ParityCheck {
         name: check::SIGNALS.into(),
         ok,
+        status: ParityCheck::measured(ok),
         value: Some(same_data as f64),
         limit: Some(0.0),
         detail: format!(
@@ -526,6 +532,7 @@ fn value_check(shadow: &ShadowComparison, tolerance: f64) -> ParityCheck {
     ParityCheck {
         name: check::VALUE_30D.into(),
         ok: value <= tolerance,
+        status: ParityCheck::measured(value <= tolerance),
         value: Some(value),
         limit: Some(tolerance),
         detail: format!(
@@ -679,5 +686,8 @@ mod tests {
         assert!(value_check(&s, 0.07).ok);
         let c = value_check(&shadow(&[(3, Some(1.0), 1.0)]), 0.05);
         assert!(c.ok && c.detail.starts_with("skipped"), "{c:?}");
+        assert_eq!(c.status, ParityCheck::NOT_MEASURED);
+        assert_eq!(value_check(&s, 0.07).status, ParityCheck::OK);
+        assert_eq!(value_check(&s, 0.05).status, ParityCheck::ALARM);
     }
 }
