@@ -130,6 +130,30 @@ pub struct Portfolio {
     pub data: DataFreshness,
     /// Whether the kill switch blocks new orders.
     pub kill_switch: bool,
+    /// Where the positions' marks come from: `last close` (paper), `allMids` (Hyperliquid), or
+    /// `account` when the venue gave no current marks.
+    #[serde(default)]
+    pub marks_source: String,
+    /// The newest equity snapshot (taken after each cycle and execution): when and its equity.
+    #[serde(default)]
+    pub snapshot_at: Option<i64>,
+    #[serde(default)]
+    pub snapshot_equity: Option<f64>,
+    /// `equity − snapshot_equity`: today's P&L at the current marks since that snapshot.
+    #[serde(default)]
+    pub pnl_since_snapshot: Option<f64>,
+    /// The account is a simulated paper history made by `lockstep demo`, not real trading.
+    #[serde(default)]
+    pub simulated: bool,
+}
+
+/// A strategy's part of a symbol's target weight.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct StrategyContribution {
+    pub strategy: String,
+    /// leverage × the strategy's effective weight × its own target for the symbol.
+    pub weight: f64,
 }
 
 /// One held (or targeted) symbol.
@@ -146,6 +170,13 @@ pub struct PortfolioPosition {
     pub weight: f64,
     /// The blended target weight on the last complete day (0 when not targeted).
     pub target_weight: f64,
+    /// When `mark_price` was quoted (Unix ms; a paper mark is the close it is); `None` unknown.
+    #[serde(default)]
+    pub mark_as_of: Option<i64>,
+    /// Why it is targeted: each strategy's part of `target_weight`, the largest first (empty
+    /// when no strategy targets it).
+    #[serde(default)]
+    pub contributions: Vec<StrategyContribution>,
 }
 
 /// A strategy's share of capital on a day.

@@ -673,6 +673,7 @@ impl LiveService {
     pub async fn portfolio(&self) -> Result<Portfolio, LiveError> {
         let now = self.clock.now_ms();
         let mut targets_by_symbol = BTreeMap::new();
+        let mut why = BTreeMap::new();
         let mut strategies = Vec::new();
         let mut freshness = DataFreshness {
             last_complete_day: None,
@@ -689,6 +690,7 @@ impl LiveService {
                 freshness.stale = age > self.settings.max_data_age_hours;
                 let targets = self.engine.targets_at(&panel, t, &mut TargetCache::new());
                 targets_by_symbol = nonzero(&panel, &targets.weights);
+                why = super::valuation::contributions(&panel, &targets, self.engine.leverage);
                 strategies = strategy_views(&panel, &targets)
                     .into_iter()
                     .map(|s| s.allocation)
@@ -700,8 +702,22 @@ impl LiveService {
             Err(e) => return Err(e),
         }
         let account = self.broker.account().await?;
-        let e = account.equity;
-        let mut positions: Vec<PortfolioPosition> = account
+        // The book at the venue's current marks; without them (the venue's mark endpoint is
+        // down), at the account's own, said so.
+        let held: Vec<String> = account.positions.iter().map(|p| p.symbol.clone()).collect();
+        let valuation = match self.broker.current_marks(&held).await {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::warn!(error = %e, "current marks unavailable; valuing at the account's marks");
+                crate::broker::Valuation {
+                    source: "account".into(),
+                    marks: BTreeMap::new(),
+                }
+            }
+        };
+        let valued = super::valuation::revalue(&account, &valuation);
+        let e = valued.equity;
+        let mut positions: Vec<PortfolioPosition> = valued
             .positions
             .iter()
             .map(|p| {
@@ -713,6 +729,8 @@ impl LiveService {
                     value,
                     weight: if e > 0.0 { value / e } else { 0.0 },
                     target_weight: targets_by_symbol.get(&p.symbol).copied().unwrap_or(0.0),
+                    mark_as_of: p.mark_as_of,
+                    contributions: why.get(&p.symbol).cloned().unwrap_or_default(),
                 }
             })
             .collect();
@@ -725,12 +743,15 @@ impl LiveService {
                     value: 0.0,
                     weight: 0.0,
                     target_weight: *w,
+                    mark_as_of: None,
+                    contributions: why.get(s).cloned().unwrap_or_default(),
                 });
             }
         }
         positions.sort_by(|a, b| a.symbol.cmp(&b.symbol));
         let gross = positions.iter().map(|p| p.weight.abs()).sum();
         let net = positions.iter().map(|p| p.weight).sum();
+        let snapshot = super::valuation::last_snapshot(&self.store, self.broker.name()).await?;
         Ok(Portfolio {
             broker: self.broker.name().into(),
             as_of: now,
@@ -741,6 +762,11 @@ impl LiveService {
             strategies,
             data: freshness,
             kill_switch: self.records().kill_switch().await?.active,
+            marks_source: valued.source,
+            snapshot_at: snapshot.map(|s| s.0),
+            snapshot_equity: snapshot.map(|s| s.1),
+            pnl_since_snapshot: snapshot.map(|s| e - s.1),
+            simulated: false,
         })
     }
 

@@ -32,6 +32,7 @@ pub mod records;
 pub mod risk;
 pub mod scheduler;
 pub mod settings;
+pub mod valuation;
 
 pub use cycle::{plan_differences, recompute_plan, CycleOptions, CycleOutcome, Recomputed, Replay};
 pub use settings::LiveSettings;
