@@ -233,6 +233,9 @@ pub struct PlanSummary {
     pub decided_at: Option<i64>,
     /// After this (Unix ms) a proposed plan expires.
     pub expires_at: i64,
+    /// Made by `lockstep demo`: simulated paper history, not real trading.
+    #[serde(default)]
+    pub simulated: bool,
 }
 
 /// `GET /api/plans/{id}`: a plan, the inputs that made it, its risk checks and orders.
@@ -383,6 +386,21 @@ pub struct NotificationRecord {
     pub attempts: u32,
     pub last_error: Option<String>,
     pub updated_at: i64,
+}
+
+/// One server-sent event of `GET /api/events` (the event's `data`, as JSON): something the
+/// open pages show changed, so they fetch it again.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct LiveEvent {
+    /// `plan` (a plan appeared or changed: status, orders, fills), `kill_switch`, `portfolio`
+    /// (the account changed), `demo` (a simulated history advanced).
+    pub kind: String,
+    pub plan_id: Option<String>,
+    /// The plan's status, or the kill switch's `on` / `off`, or the demo's `running` / `done`.
+    pub status: Option<String>,
+    /// Server time, Unix ms.
+    pub at: i64,
 }
 
 /// `POST /api/kill-switch` body.
@@ -579,6 +597,43 @@ pub struct ParityReport {
     /// The predecessor's four manual checks: `positions_vs_backtest`, `parameter_audit`,
     /// `signal_consistency`, `portfolio_value_30d`.
     pub checks: Vec<ParityCheck>,
+    /// The demo runs whose simulated paper history is part of this report (empty: none).
+    #[serde(default)]
+    pub simulated: Vec<DemoRun>,
+}
+
+/// A simulated paper history made by `lockstep demo` or the Trades page's demo button
+/// (`GET/POST /api/demo`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct DemoRun {
+    pub id: String,
+    /// `running`, `done`, `failed`.
+    pub status: String,
+    /// Real time (Unix ms).
+    pub started_at: i64,
+    pub finished_at: Option<i64>,
+    pub created_by: String,
+    /// The paper account it filled.
+    pub account: String,
+    /// The simulated data days, inclusive.
+    pub first_day: String,
+    pub last_day: String,
+    pub days: u32,
+    pub days_done: u32,
+    pub plans: u32,
+    pub error: Option<String>,
+    /// Paper records made at or before this (simulated Unix ms) are the demo's.
+    pub cutoff_at: Option<i64>,
+}
+
+/// `POST /api/demo` body.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct DemoRequest {
+    /// Days of history to simulate (default 90).
+    #[serde(default)]
+    pub days: Option<u32>,
 }
 
 /// One plan's targets recomputed from the inputs it saw and from today's store.

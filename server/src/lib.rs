@@ -11,6 +11,7 @@ pub mod auth;
 pub mod broker;
 pub mod cli;
 pub mod commands;
+pub mod demo;
 pub mod links;
 pub mod live;
 pub mod market_data;

@@ -407,6 +407,7 @@ mod tests {
                 decided_by: None,
                 decided_at: None,
                 expires_at: 0,
+                simulated: false,
             },
             config_version: "c".into(),
             config: serde_json::Value::Null,

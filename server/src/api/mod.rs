@@ -4,6 +4,8 @@
 mod audit;
 mod auth;
 pub mod data;
+mod demo;
+mod events;
 mod health;
 pub mod links;
 mod notifications;
@@ -45,6 +47,8 @@ pub fn routes() -> Router<AppState> {
         .route("/plans/{id}/replay", get(plans::replay))
         .route("/audit", get(audit::audit))
         .route("/notifications", get(notifications::list))
+        .route("/events", get(events::events))
+        .route("/demo", get(demo::list).post(demo::start))
         .route("/live/run", post(plans::run))
         .route("/parity", get(parity::parity))
         .route("/links", get(links::list).post(links::create))

@@ -175,6 +175,7 @@ impl LiveService {
             {
                 rec.audit("system", "plan.expire", Some(&p.id), Some(&why), now)
                     .await?;
+                self.hub.plan_changed(&p.id, status::EXPIRED, now);
                 out.push(p.id);
             }
         }
@@ -219,6 +220,8 @@ impl LiveService {
         let day = panel.day(t);
         let age = age_hours(day, now);
         if age > self.settings.max_data_age_hours {
+            self.hub
+                .stale(day, age, self.settings.max_data_age_hours, now);
             return Err(LiveError::Stale {
                 day,
                 age_hours: age,
@@ -338,6 +341,8 @@ impl LiveService {
         rec.snapshot(self.broker.name(), &account, now).await?;
         timings.push(("record", ms(step)));
         drop(_guard);
+        self.hub.plan(&self.plan(&stored.id).await?, now);
+        self.hub.portfolio(now);
 
         if self.settings.auto_approve && !stored.blocked {
             match self.approve(&stored.id, "auto").await {
@@ -447,6 +452,7 @@ impl LiveService {
         }
         rec.audit(actor, "plan.approve", Some(id), None, now)
             .await?;
+        self.hub.plan(&self.plan(id).await?, now);
         self.execute(id, actor).await
     }
 
@@ -480,6 +486,7 @@ impl LiveService {
             )));
         }
         rec.audit(actor, "plan.reject", Some(id), note, now).await?;
+        self.hub.plan_changed(id, status::REJECTED, now);
         self.plan(id).await
     }
 
@@ -553,6 +560,7 @@ impl LiveService {
                 .await?;
             rec.audit(actor, "plan.execute", Some(id), None, now)
                 .await?;
+            self.hub.plan_changed(id, status::EXECUTING, now);
         } else {
             let (panel, t) = self.panel_at_last_complete(now).await?;
             if panel.day(t) == p.data_day {
@@ -608,6 +616,7 @@ impl LiveService {
                         }
                         rec.record_report(id, &p.broker, &r, self.clock.now_ms())
                             .await?;
+                        self.hub.orders(id, self.clock.now_ms());
                     }
                     _ => to_send.push((*o).clone()),
                 }
@@ -619,6 +628,7 @@ impl LiveService {
                 rec.record_report(id, &p.broker, r, self.clock.now_ms())
                     .await?;
             }
+            self.hub.orders(id, self.clock.now_ms());
         }
 
         let orders = rec.orders(id).await?;
@@ -643,7 +653,10 @@ impl LiveService {
         let account = self.broker.account().await?;
         rec.snapshot(&p.broker, &account, now).await?;
         drop(_guard);
-        self.plan(id).await
+        let done = self.plan(id).await?;
+        self.hub.plan(&done, now);
+        self.hub.portfolio(now);
+        Ok(done)
     }
 
     /// Recomputes a stored plan's targets from its stored config, on the store's data cut at its
@@ -803,6 +816,7 @@ impl LiveService {
             now,
         )
         .await?;
+        self.hub.kill_switch(active, actor, reason, now);
         rec.kill_switch().await
     }
 

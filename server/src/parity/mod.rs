@@ -193,6 +193,14 @@ pub async fn report(live: &LiveService, req: &ReportRequest) -> Result<ParityRep
         attribution,
         costs,
         checks: vec![positions, parameter_check, signal_check, value_check],
+        simulated: crate::demo::Labels::load(
+            store,
+            live.broker().name(),
+            &live.settings.paper.account,
+        )
+        .await
+        .map_err(|e| ParityError::Store(e.into()))?
+        .runs,
     })
 }
 

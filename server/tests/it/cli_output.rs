@@ -122,6 +122,7 @@ fn the_plan_print_shows_each_lines_note_after_its_dropped_reason() {
             decided_by: None,
             decided_at: None,
             expires_at: 0,
+            simulated: false,
         },
         config_version: "c1".into(),
         config: serde_json::Value::Null,
@@ -275,6 +276,18 @@ fn every_machine_output_parses_when_piped() {
     let (status, out, err) = run_piped(&["--database-url", &db, "data", "status", "--json"], &[]);
     assert!(status.success(), "{err}");
     parse_all("data status --json", &out, &err);
+
+    let (status, out, err) = run_piped(
+        &["--database-url", &db, "demo", "--days", "5", "--json"],
+        &live_env,
+    );
+    assert!(status.success(), "{err}");
+    let run = parse_all("demo --json", &out, &err);
+    assert_eq!(
+        (run["status"].as_str(), run["plans"].as_u64()),
+        (Some("done"), Some(5)),
+        "{run}"
+    );
 
     let (status, out, err) = run_piped(
         &["--database-url", &db, "live", "--json", "--no-refresh"],

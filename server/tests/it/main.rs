@@ -7,6 +7,7 @@ mod cli_output;
 mod common;
 mod consistency;
 mod consistency_scenario;
+mod daily;
 mod data_api;
 mod exchange;
 mod links;

@@ -179,6 +179,7 @@ pub fn sample_plan() -> PlanDetail {
             decided_by: None,
             decided_at: None,
             expires_at: 0,
+            simulated: false,
         },
         config_version: "c".into(),
         config: serde_json::Value::Null,
