@@ -10,9 +10,11 @@ pub mod api;
 pub mod chart;
 pub mod data;
 mod fetch;
+pub mod format;
 pub mod pages;
 pub mod session;
 pub mod share;
+pub mod spec;
 pub mod team_links;
 pub mod worker;
 

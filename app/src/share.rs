@@ -45,7 +45,7 @@ pub struct SweepSpec {
     /// `"blend"` (the whole config) or one strategy's name (that strategy alone, weight 1).
     pub scope: String,
     pub axes: Vec<SweepAxisSpec>,
-    /// The metric the heat map shows (a key of `pages::backtest::METRICS`).
+    /// The metric the heat map shows (one of `shared::metrics::KEYS`).
     pub metric: String,
 }
 

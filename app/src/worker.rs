@@ -1,8 +1,8 @@
 //! What a sweep worker runs: the grid definition shared with the page, and the WebAssembly
 //! exports `public/sweep-worker.js` calls.
 
-use crate::pages::backtest::compile;
 use crate::share::{BacktestSpec, SweepSpec};
+use crate::spec::compile;
 use serde::{Deserialize, Serialize};
 use shared::sweep::{Axis, AxisTarget, Sweep};
 
@@ -115,8 +115,8 @@ mod exports {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pages::backtest::default_spec;
     use crate::share::SweepAxisSpec;
+    use crate::spec::default_spec;
 
     #[test]
     fn axis_values_include_both_ends() {

@@ -59,6 +59,56 @@ pub struct Metrics {
     pub avg_net_exposure: f64,
 }
 
+/// The headline metrics by the names the CLI's JSON gives them (the fields of [`Metrics`]
+/// that are numbers of the whole run), in the order pages list them.
+pub const KEYS: [&str; 11] = [
+    "total_return",
+    "cagr",
+    "annual_vol",
+    "sharpe",
+    "sortino",
+    "max_drawdown",
+    "calmar",
+    "win_rate",
+    "annual_turnover",
+    "avg_gross_exposure",
+    "avg_net_exposure",
+];
+
+impl Metrics {
+    /// The metric named `key` (one of [`KEYS`]), or `None` for a name that is not one.
+    pub fn get(&self, key: &str) -> Option<f64> {
+        Some(match key {
+            "total_return" => self.total_return,
+            "cagr" => self.cagr,
+            "annual_vol" => self.annual_vol,
+            "sharpe" => self.sharpe,
+            "sortino" => self.sortino,
+            "max_drawdown" => self.max_drawdown,
+            "calmar" => self.calmar,
+            "win_rate" => self.win_rate,
+            "annual_turnover" => self.annual_turnover,
+            "avg_gross_exposure" => self.avg_gross_exposure,
+            "avg_net_exposure" => self.avg_net_exposure,
+            _ => return None,
+        })
+    }
+}
+
+/// The drawdown path of a value series: each value against the highest value so far
+/// (`v / peak − 1`, ≤ 0), the peak starting at the first value. Charts plot it; the
+/// [`Metrics::max_drawdown`] of a run also counts the starting NAV of 1 as a peak.
+pub fn drawdowns(values: impl IntoIterator<Item = f64>) -> Vec<f64> {
+    let mut peak = f64::MIN;
+    values
+        .into_iter()
+        .map(|v| {
+            peak = peak.max(v);
+            v / peak - 1.0
+        })
+        .collect()
+}
+
 /// Reads `null` (how `serde_json` writes a `NaN`) back as `NaN`, so results round-trip.
 fn null_as_nan<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
     use serde::Deserialize;
@@ -224,6 +274,39 @@ mod tests {
         let m = compute(Day(0), &r, &[], &[], &[]);
         assert!((m.cagr - m.total_return).abs() < 1e-12);
         assert!((m.total_return - (crate::math::powf(1.001, 365.0) - 1.0)).abs() < 1e-12);
+    }
+
+    #[test]
+    fn keys_are_the_json_names_and_get_reads_each() {
+        let m = compute(
+            Day(10),
+            &[0.1, -0.05, 0.0, 0.02],
+            &[0.1, 0.0, 0.3, 0.0],
+            &[1.0, 2.0, 1.0, 0.0],
+            &[0.5; 4],
+        );
+        let json = serde_json::to_value(m).unwrap();
+        let obj = json.as_object().unwrap();
+        for key in KEYS {
+            assert_eq!(obj[key].as_f64(), m.get(key), "{key}");
+        }
+        // Every number of the whole run is a key; the rest are counts and dates.
+        let numbers: Vec<&str> = obj
+            .keys()
+            .map(String::as_str)
+            .filter(|k| !["n_days", "max_drawdown_peak", "max_drawdown_trough"].contains(k))
+            .collect();
+        assert_eq!(numbers.len(), KEYS.len());
+        assert_eq!(m.get("nope"), None);
+    }
+
+    #[test]
+    fn drawdowns_run_from_the_first_value() {
+        assert_eq!(
+            drawdowns([2.0, 1.0, 4.0, 3.0, 4.0]),
+            vec![0.0, -0.5, 0.0, -0.25, 0.0]
+        );
+        assert!(drawdowns([]).is_empty());
     }
 
     proptest! {

@@ -1,98 +1,21 @@
 //! The Backtest page: edit a config, run it in the browser on the server's panel with the same
 //! kernels the live trader uses, look at the results, pin one run to compare, share a link.
 
-use crate::chart::{LineChart, Series, YFormat, PALETTE};
+use crate::chart::{LineChart, Series, PALETTE};
 use crate::data::{now_ms, use_panel, LoadedPanel};
+use crate::format::{self, YFormat};
 use crate::share::{self, BacktestSpec, SharedState, SHARE_VERSION};
+use crate::spec::{compile, default_spec};
 use crate::team_links::{SaveTeamLink, TeamLinkResult};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 use serde_json::Value;
-use shared::backtest::{self, BacktestResult, BacktestSettings};
-use shared::config::Config;
-use shared::metrics::Metrics;
+use shared::backtest::{self, BacktestResult};
+use shared::metrics::{self, Metrics};
 use shared::portfolio::rebalance::RebalancePolicy;
-use shared::sim::Costs;
 use shared::strategies::{param_keys, STRATEGY_NAMES};
 use shared::Day;
 use std::collections::BTreeMap;
-
-/// The headline metrics, in display order: key, label, format.
-pub const METRICS: [(&str, &str, YFormat); 11] = [
-    ("total_return", "Total return", YFormat::Percent),
-    ("cagr", "CAGR", YFormat::Percent),
-    ("annual_vol", "Annual volatility", YFormat::Percent),
-    ("sharpe", "Sharpe", YFormat::Number),
-    ("sortino", "Sortino", YFormat::Number),
-    ("max_drawdown", "Max drawdown", YFormat::Percent),
-    ("calmar", "Calmar", YFormat::Number),
-    ("win_rate", "Win rate", YFormat::Percent),
-    ("annual_turnover", "Annual turnover", YFormat::Number),
-    ("avg_gross_exposure", "Avg gross exposure", YFormat::Number),
-    ("avg_net_exposure", "Avg net exposure", YFormat::Number),
-];
-
-/// A metric by key (the same keys the CLI's JSON uses).
-pub fn metric(m: &Metrics, key: &str) -> f64 {
-    match key {
-        "total_return" => m.total_return,
-        "cagr" => m.cagr,
-        "annual_vol" => m.annual_vol,
-        "sharpe" => m.sharpe,
-        "sortino" => m.sortino,
-        "max_drawdown" => m.max_drawdown,
-        "calmar" => m.calmar,
-        "win_rate" => m.win_rate,
-        "annual_turnover" => m.annual_turnover,
-        "avg_gross_exposure" => m.avg_gross_exposure,
-        "avg_net_exposure" => m.avg_net_exposure,
-        _ => f64::NAN,
-    }
-}
-
-/// The default backtest: Lockstep's shipped config, its rebalance settings, the whole panel.
-pub fn default_spec() -> BacktestSpec {
-    let config = Config::lockstep_default().expect("the shipped config is valid");
-    let r = &config.rebalance;
-    BacktestSpec {
-        policy: BacktestSettings::default().sim_config(Some(r)).policy,
-        fee_bps: r.fee_bps,
-        slippage_bps: r.slippage_bps,
-        config: serde_json::from_str(shared::config::DEFAULT_CONFIG_JSON).expect("valid JSON"),
-        start: None,
-        end: None,
-    }
-}
-
-/// Validates a spec into what the kernel runs.
-pub fn compile(spec: &BacktestSpec) -> Result<(Config, BacktestSettings), String> {
-    let config = Config::from_value(&spec.config).map_err(|e| e.to_string())?;
-    if !(spec.fee_bps.is_finite() && spec.fee_bps >= 0.0) {
-        return Err(format!("fee_bps: {} must be a number ≥ 0", spec.fee_bps));
-    }
-    if !(spec.slippage_bps.is_finite() && spec.slippage_bps >= 0.0) {
-        return Err(format!(
-            "slippage_bps: {} must be a number ≥ 0",
-            spec.slippage_bps
-        ));
-    }
-    if let (Some(s), Some(e)) = (spec.start, spec.end) {
-        if s > e {
-            return Err(format!("start {s} is after end {e}"));
-        }
-    }
-    let settings = BacktestSettings {
-        start: spec.start,
-        end: spec.end,
-        policy: Some(spec.policy),
-        costs: Some(Costs {
-            fee_bps: spec.fee_bps,
-            slippage_bps: spec.slippage_bps,
-        }),
-        ..BacktestSettings::default()
-    };
-    Ok((config, settings))
-}
 
 /// A finished run, reduced to what the page shows.
 #[derive(Clone, Debug)]
@@ -110,13 +33,10 @@ pub struct Run {
 impl Run {
     fn from_result(label: String, r: &BacktestResult, elapsed_ms: f64) -> Run {
         let equity: Vec<(Day, f64)> = r.equity.iter().map(|e| (e.date, e.nav)).collect();
-        let mut peak = f64::MIN;
         let drawdown = equity
             .iter()
-            .map(|(d, v)| {
-                peak = peak.max(*v);
-                (*d, v / peak - 1.0)
-            })
+            .map(|(d, _)| *d)
+            .zip(metrics::drawdowns(equity.iter().map(|(_, v)| *v)))
             .collect();
         // Cumulative contribution per strategy (sum of daily shares of the return).
         type Cumulative = (f64, Vec<(Day, f64)>);
@@ -382,28 +302,31 @@ fn set_url_state(path: &str, encoded: &str) -> String {
 fn RunView(run: Run, pinned: RwSignal<Option<Run>>, log_scale: RwSignal<bool>) -> impl IntoView {
     let m = run.metrics;
     let label = run.label.clone();
-    let rows = METRICS
-        .iter()
-        .map(|(key, name, fmt)| {
-            let v = metric(&m, key);
-            let attr = key.to_string();
-            let key = key.to_string();
-            let fmt = *fmt;
-            view! {
-                <tr data-metric=attr>
-                    <td>{*name}</td>
-                    <td class="num" data-exact=v.to_string()>{fmt_metric(fmt, v)}</td>
-                    {move || {
-                        pinned
-                            .get()
-                            .map(|p| {
-                                let pv = metric(&p.metrics, &key);
-                                view! { <td class="num pinned">{fmt_metric(fmt, pv)}</td> }
-                            })
-                    }}
-                </tr>
-            }
-        })
+    let rows = format::metrics()
+        .map(
+            |format::MetricLabel {
+                 key,
+                 label,
+                 format: fmt,
+             }| {
+                let v = metric(&m, key);
+                let attr = key.to_string();
+                view! {
+                    <tr data-metric=attr>
+                        <td>{label}</td>
+                        <td class="num" data-exact=v.to_string()>{fmt_metric(fmt, v)}</td>
+                        {move || {
+                            pinned
+                                .get()
+                                .map(|p| {
+                                    let pv = metric(&p.metrics, key);
+                                    view! { <td class="num pinned">{fmt_metric(fmt, pv)}</td> }
+                                })
+                        }}
+                    </tr>
+                }
+            },
+        )
         .collect_view();
     let with_pinned = move |mine: Vec<Series>, pick: fn(&Run) -> Vec<(Day, f64)>| {
         let mut s = mine;
@@ -496,6 +419,11 @@ fn RunView(run: Run, pinned: RwSignal<Option<Run>>, log_scale: RwSignal<bool>) -
             />
         </section>
     }
+}
+
+/// A metric by key (NaN for a key that is not one: the cell prints "—").
+fn metric(m: &Metrics, key: &str) -> f64 {
+    m.get(key).unwrap_or(f64::NAN)
 }
 
 fn fmt_metric(fmt: YFormat, v: f64) -> String {
@@ -762,26 +690,6 @@ fn ParamsEditor(spec: RwSignal<BacktestSpec>, name: &'static str) -> impl IntoVi
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn default_spec_compiles_and_mirrors_the_cli_defaults() {
-        let spec = default_spec();
-        let (config, settings) = compile(&spec).unwrap();
-        let cli = BacktestSettings::default().sim_config(Some(&config.rebalance));
-        let ours = settings.sim_config(Some(&config.rebalance));
-        assert_eq!(cli, ours, "the page's default run is the CLI's default run");
-    }
-
-    #[test]
-    fn bad_edits_name_the_json_path() {
-        let mut spec = default_spec();
-        spec.config["params"]["beta"]["beta_window"] = Value::from(1);
-        let err = compile(&spec).unwrap_err();
-        assert!(err.contains("params.beta.beta_window"), "{err}");
-        spec = default_spec();
-        spec.fee_bps = -1.0;
-        assert!(compile(&spec).unwrap_err().contains("fee_bps"));
-    }
 
     #[test]
     fn typed_values_parse_as_json() {

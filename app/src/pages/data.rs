@@ -3,7 +3,7 @@
 
 use crate::api::DataStatus;
 use crate::fetch::get_json;
-use crate::pages::trades::fmt_time;
+use crate::format::fmt_time;
 use leptos::prelude::*;
 
 #[component]

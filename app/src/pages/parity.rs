@@ -10,11 +10,9 @@ use crate::api::{
     AttributionParts, CostCalibration, GapAttribution, ParameterAudit, ParameterRow, ParityCheck,
     ParityReport, ShadowComparison, SignalParity,
 };
-use crate::chart::{
-    LineChart, Series, StackDay, StackPart, StackedBarChart, StackedData, YFormat, PALETTE,
-};
+use crate::chart::{LineChart, Series, StackDay, StackPart, StackedBarChart, StackedData, PALETTE};
 use crate::fetch::get_json;
-use crate::pages::trades::fmt_time;
+use crate::format::{fmt_time, pct, YFormat};
 use crate::session::use_session;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_query_map};
@@ -234,10 +232,6 @@ fn check_value(name: &str, v: f64) -> String {
 
 fn usd(v: f64) -> String {
     YFormat::Usd.format(v)
-}
-
-fn pct(v: f64) -> String {
-    format!("{:.2}%", v * 100.0)
 }
 
 fn json_cell(v: &Option<serde_json::Value>) -> String {

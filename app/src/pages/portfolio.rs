@@ -5,19 +5,16 @@
 use crate::api::{
     EquityPoint, KillSwitch, KillSwitchRequest, PlanDetail, PlanSummary, Portfolio, Role,
 };
-use crate::chart::{BarChart, BarGroup, LineChart, Series, YFormat, PALETTE};
+use crate::chart::{BarChart, BarGroup, LineChart, Series, PALETTE};
 use crate::data::use_panel;
 use crate::fetch::{delete_json, get_json, post_json};
-use crate::pages::backtest::{compile, default_spec};
-use crate::pages::trades::fmt_time;
+use crate::format::{fmt_time, pct, YFormat};
 use crate::session::use_session;
+use crate::share::BacktestSpec;
+use crate::spec::{compile, spec_of};
 use leptos::prelude::*;
 use shared::Day;
 use std::collections::BTreeMap;
-
-fn pct(v: f64) -> String {
-    format!("{:.2}%", v * 100.0)
-}
 
 fn day_of_ms(ms: i64) -> Day {
     Day(ms.div_euclid(86_400_000) as i32)
@@ -219,13 +216,12 @@ fn Book(portfolio: Portfolio, equity: Vec<EquityPoint>, plan: Option<PlanDetail>
         _ => "no market data".into(),
     };
     let live_series = daily_equity(&equity, &portfolio.broker);
-    let mut peak = f64::MIN;
     let dd: Vec<(Day, f64)> = live_series
         .iter()
-        .map(|(d, v)| {
-            peak = peak.max(*v);
-            (*d, v / peak - 1.0)
-        })
+        .map(|(d, _)| *d)
+        .zip(shared::metrics::drawdowns(
+            live_series.iter().map(|(_, v)| *v),
+        ))
         .collect();
     let live_for_cmp = live_series.clone();
     let panel = use_panel();
@@ -396,20 +392,11 @@ fn backtest_config(
     from: Day,
     to: Day,
 ) -> Result<shared::backtest::BacktestResult, String> {
-    let mut spec = crate::share::BacktestSpec {
-        config,
+    let spec = BacktestSpec {
         start: Some(from),
         end: Some(to),
-        ..default_spec()
+        ..spec_of(config)
     };
-    if let Ok(c) = shared::config::Config::from_value(&spec.config) {
-        let r = &c.rebalance;
-        spec.policy = shared::backtest::BacktestSettings::default()
-            .sim_config(Some(r))
-            .policy;
-        spec.fee_bps = r.fee_bps;
-        spec.slippage_bps = r.slippage_bps;
-    }
     let (c, settings) = compile(&spec).map_err(|e| format!("The live config does not run: {e}"))?;
     shared::backtest::run(panel, &c, &settings)
         .map_err(|e| format!("The backtest of the live config failed: {e}"))

@@ -4,14 +4,24 @@
 
 use crate::chart::{HeatCell, HeatMap};
 use crate::data::{now_ms, use_panel};
-use crate::pages::backtest::{default_spec, metric, METRICS};
+use crate::format::{metric_format, metrics};
 use crate::share::{self, BacktestSpec, SharedState, SweepAxisSpec, SweepSpec, SHARE_VERSION};
+use crate::spec::default_spec;
 use crate::team_links::{SaveTeamLink, TeamLinkResult};
 use crate::worker::build_sweep;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_query_map};
+use shared::metrics::KEYS;
 use shared::strategies::STRATEGY_NAMES;
 use shared::sweep::SweepRow;
+
+/// The metric `key` of a row (NaN for a failed point).
+fn row_metric(r: &SweepRow, key: &str) -> f64 {
+    r.metrics
+        .as_ref()
+        .and_then(|m| m.get(key))
+        .unwrap_or(f64::NAN)
+}
 
 /// Where a sweep stands.
 #[derive(Clone, Debug, PartialEq)]
@@ -61,16 +71,17 @@ pub fn to_csv(sweep: &SweepSpec, rows: &[SweepRow]) -> String {
         .iter()
         .map(|a| format!("{}.{}", a.strategy, a.param))
         .collect();
-    out.extend(METRICS.iter().map(|(k, _, _)| k.to_string()));
+    out.extend(KEYS.iter().map(|k| k.to_string()));
     out.push("error".into());
     let mut csv = out.join(",") + "\n";
     for r in rows {
         let mut cells: Vec<String> = r.values.iter().map(|v| v.to_string()).collect();
-        for (k, _, _) in METRICS {
+        for k in KEYS {
             cells.push(
                 r.metrics
                     .as_ref()
-                    .map(|m| metric(m, k).to_string())
+                    .and_then(|m| m.get(k))
+                    .map(|v| v.to_string())
                     .unwrap_or_default(),
             );
         }
@@ -238,24 +249,12 @@ pub fn SweepPage() -> impl IntoView {
                 .map(|r| HeatCell {
                     col: r.index % n_cols,
                     row: r.index / n_cols,
-                    value: r
-                        .metrics
-                        .as_ref()
-                        .map(|m| metric(m, &key))
-                        .unwrap_or(f64::NAN),
+                    value: row_metric(r, &key),
                 })
                 .collect()
         })
     });
-    let metric_format = move || {
-        sweep.with(|s| {
-            METRICS
-                .iter()
-                .find(|(k, _, _)| *k == s.metric)
-                .map(|m| m.2)
-                .unwrap_or_default()
-        })
-    };
+    let metric_format = move || sweep.with(|s| metric_format(&s.metric));
     let on_cell = Callback::new(move |(c, r): (usize, usize)| {
         let n_cols = sweep
             .with_untracked(|s| s.axes.first().map(|a| a.steps).unwrap_or(1))
@@ -413,9 +412,8 @@ fn SweepForm(sweep: RwSignal<SweepSpec>) -> impl IntoView {
             </fieldset>
         }
     };
-    let metric_options = METRICS
-        .iter()
-        .map(|(k, name, _)| view! { <option value=*k>{*name}</option> })
+    let metric_options = metrics()
+        .map(|m| view! { <option value=m.key>{m.label}</option> })
         .collect_view();
     view! {
         <div class="sweep-form">
@@ -485,8 +483,8 @@ fn ResultsTable(
 ) -> impl IntoView {
     let header = move || {
         let axes: Vec<String> = sweep.with(|s| s.axes.iter().map(|a| a.param.clone()).collect());
-        let metric_heads = METRICS.iter().map(|(k, name, _)| {
-            let k = k.to_string();
+        let metric_heads = metrics().map(|m| {
+            let k = m.key.to_string();
             let k2 = k.clone();
             view! {
                 <th class="sortable" on:click=move |_| sort.update(|(key, desc)| {
@@ -497,7 +495,7 @@ fn ResultsTable(
                         *desc = true;
                     }
                 })>
-                    {*name}
+                    {m.label}
                     {move || sort.with(|(key, desc)| if *key == k2 { if *desc { " ▼" } else { " ▲" } } else { "" })}
                 </th>
             }
@@ -513,16 +511,7 @@ fn ResultsTable(
         let (key, desc) = sort.get();
         let mut rs = rows.get();
         rs.sort_by(|a, b| {
-            let va = a
-                .metrics
-                .as_ref()
-                .map(|m| metric(m, &key))
-                .unwrap_or(f64::NAN);
-            let vb = b
-                .metrics
-                .as_ref()
-                .map(|m| metric(m, &key))
-                .unwrap_or(f64::NAN);
+            let (va, vb) = (row_metric(a, &key), row_metric(b, &key));
             // NaN (failed points) last, whatever the direction.
             match (va.is_nan(), vb.is_nan()) {
                 (true, true) => a.index.cmp(&b.index),
@@ -537,15 +526,14 @@ fn ResultsTable(
                 let index = r.index;
                 let values = r.values.iter().map(|v| view! { <td class="num">{fmt_value(*v)}</td> }).collect_view();
                 let cells = match (&r.metrics, &r.error) {
-                    (Some(m), _) => METRICS
-                        .iter()
-                        .map(|(k, _, f)| {
-                            let v = metric(m, k);
-                            view! { <td class="num">{if v.is_nan() { "—".to_string() } else { f.format(v) }}</td> }
+                    (Some(_), _) => metrics()
+                        .map(|m| {
+                            let v = row_metric(&r, m.key);
+                            view! { <td class="num">{if v.is_nan() { "—".to_string() } else { m.format.format(v) }}</td> }
                         })
                         .collect_view()
                         .into_any(),
-                    (None, e) => view! { <td class="error" colspan=METRICS.len().to_string()>{e.clone().unwrap_or_default()}</td> }.into_any(),
+                    (None, e) => view! { <td class="error" colspan=KEYS.len().to_string()>{e.clone().unwrap_or_default()}</td> }.into_any(),
                 };
                 view! {
                     <tr class="clickable" on:click=move |_| open.run(index)>

@@ -3,20 +3,9 @@
 
 use crate::api::{LiveRunResult, PlanDecision, PlanDetail, PlanSummary};
 use crate::fetch::{get_json, post_json};
+use crate::format::{fmt_time, pct};
 use crate::session::use_session;
 use leptos::prelude::*;
-
-/// Unix milliseconds as `YYYY-MM-DD HH:MM` UTC.
-pub fn fmt_time(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let day = shared::Day(secs.div_euclid(86_400) as i32);
-    let s = secs.rem_euclid(86_400);
-    format!("{day} {:02}:{:02} UTC", s / 3600, s % 3600 / 60)
-}
-
-fn pct(v: f64) -> String {
-    format!("{:.2}%", v * 100.0)
-}
 
 /// Whether a plan is still moving (the page polls while it is).
 #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
@@ -470,11 +459,5 @@ mod tests {
                 (muted, String::new()),
             ]
         );
-    }
-
-    #[test]
-    fn times_print_in_utc() {
-        assert_eq!(fmt_time(0), "1970-01-01 00:00 UTC");
-        assert_eq!(fmt_time(1_700_000_000_000), "2023-11-14 22:13 UTC");
     }
 }

@@ -2,8 +2,8 @@
 //! a redirect to exactly the URL "Copy link" makes), tampered states, unknown ids, and who may
 //! do what (any signed-in user saves and lists; the author or a trader deletes; anyone opens).
 
-use app::pages::backtest::default_spec;
 use app::share::{self, SharedState, SweepAxisSpec, SweepSpec, SHARE_VERSION};
+use app::spec::default_spec;
 use axum::body::Body;
 use axum::http::{header, HeaderMap, Method, Request, StatusCode};
 use axum::Router;
