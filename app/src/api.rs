@@ -130,6 +130,30 @@ pub struct Portfolio {
     pub data: DataFreshness,
     /// Whether the kill switch blocks new orders.
     pub kill_switch: bool,
+    /// Where the positions' marks come from: `last close` (paper), `allMids` (Hyperliquid), or
+    /// `account` when the venue gave no current marks.
+    #[serde(default)]
+    pub marks_source: String,
+    /// The newest equity snapshot (taken after each cycle and execution): when and its equity.
+    #[serde(default)]
+    pub snapshot_at: Option<i64>,
+    #[serde(default)]
+    pub snapshot_equity: Option<f64>,
+    /// `equity − snapshot_equity`: today's P&L at the current marks since that snapshot.
+    #[serde(default)]
+    pub pnl_since_snapshot: Option<f64>,
+    /// The account is a simulated paper history made by `lockstep demo`, not real trading.
+    #[serde(default)]
+    pub simulated: bool,
+}
+
+/// A strategy's part of a symbol's target weight.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct StrategyContribution {
+    pub strategy: String,
+    /// leverage × the strategy's effective weight × its own target for the symbol.
+    pub weight: f64,
 }
 
 /// One held (or targeted) symbol.
@@ -146,6 +170,13 @@ pub struct PortfolioPosition {
     pub weight: f64,
     /// The blended target weight on the last complete day (0 when not targeted).
     pub target_weight: f64,
+    /// When `mark_price` was quoted (Unix ms; a paper mark is the close it is); `None` unknown.
+    #[serde(default)]
+    pub mark_as_of: Option<i64>,
+    /// Why it is targeted: each strategy's part of `target_weight`, the largest first (empty
+    /// when no strategy targets it).
+    #[serde(default)]
+    pub contributions: Vec<StrategyContribution>,
 }
 
 /// A strategy's share of capital on a day.
@@ -202,6 +233,9 @@ pub struct PlanSummary {
     pub decided_at: Option<i64>,
     /// After this (Unix ms) a proposed plan expires.
     pub expires_at: i64,
+    /// Made by `lockstep demo`: simulated paper history, not real trading.
+    #[serde(default)]
+    pub simulated: bool,
 }
 
 /// `GET /api/plans/{id}`: a plan, the inputs that made it, its risk checks and orders.
@@ -328,6 +362,45 @@ pub struct KillSwitch {
     pub reason: Option<String>,
     pub changed_by: Option<String>,
     pub changed_at: Option<i64>,
+}
+
+/// One notification delivery (`GET /api/notifications`): a message to one channel, and what
+/// became of it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct NotificationRecord {
+    pub id: String,
+    pub created_at: i64,
+    /// `plan.proposed`, `plan.approved`, `plan.done`, `plan.partially_failed`,
+    /// `plan.abandoned`, `kill_switch`, `data.stale`.
+    pub event: String,
+    /// The plan it is about, if any.
+    pub subject: Option<String>,
+    pub title: String,
+    /// `webhook` or `email`.
+    pub channel: String,
+    /// The channel's label (`webhook:<host>`, `email:<host>:<port>` or its configured name).
+    pub destination: String,
+    /// `pending` (being delivered or retried), `sent`, `failed`.
+    pub status: String,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    pub updated_at: i64,
+}
+
+/// One server-sent event of `GET /api/events` (the event's `data`, as JSON): something the
+/// open pages show changed, so they fetch it again.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct LiveEvent {
+    /// `plan` (a plan appeared or changed: status, orders, fills), `kill_switch`, `portfolio`
+    /// (the account changed), `demo` (a simulated history advanced).
+    pub kind: String,
+    pub plan_id: Option<String>,
+    /// The plan's status, or the kill switch's `on` / `off`, or the demo's `running` / `done`.
+    pub status: Option<String>,
+    /// Server time, Unix ms.
+    pub at: i64,
 }
 
 /// `POST /api/kill-switch` body.
@@ -524,6 +597,43 @@ pub struct ParityReport {
     /// The predecessor's four manual checks: `positions_vs_backtest`, `parameter_audit`,
     /// `signal_consistency`, `portfolio_value_30d`.
     pub checks: Vec<ParityCheck>,
+    /// The demo runs whose simulated paper history is part of this report (empty: none).
+    #[serde(default)]
+    pub simulated: Vec<DemoRun>,
+}
+
+/// A simulated paper history made by `lockstep demo` or the Trades page's demo button
+/// (`GET/POST /api/demo`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct DemoRun {
+    pub id: String,
+    /// `running`, `done`, `failed`.
+    pub status: String,
+    /// Real time (Unix ms).
+    pub started_at: i64,
+    pub finished_at: Option<i64>,
+    pub created_by: String,
+    /// The paper account it filled.
+    pub account: String,
+    /// The simulated data days, inclusive.
+    pub first_day: String,
+    pub last_day: String,
+    pub days: u32,
+    pub days_done: u32,
+    pub plans: u32,
+    pub error: Option<String>,
+    /// Paper records made at or before this (simulated Unix ms) are the demo's.
+    pub cutoff_at: Option<i64>,
+}
+
+/// `POST /api/demo` body.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct DemoRequest {
+    /// Days of history to simulate (default 90).
+    #[serde(default)]
+    pub days: Option<u32>,
 }
 
 /// One plan's targets recomputed from the inputs it saw and from today's store.
@@ -706,12 +816,38 @@ pub struct CostCalibration {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ParityCheck {
     pub name: String,
+    /// False only for an alarm; a check that measured nothing is `ok` (for existing scripts)
+    /// with `status` `not_measured`.
     pub ok: bool,
+    /// `ok` (measured and within its limit), `alarm` (measured and outside it, or the thing to
+    /// measure is missing), `not_measured` (nothing to compare yet: no plan, no live equity).
+    #[serde(default = "ParityCheck::default_status")]
+    pub status: String,
     /// The measured value and the limit it is held to, when the check has one.
     pub value: Option<f64>,
     pub limit: Option<f64>,
     /// What was compared and what was found, in one or two sentences.
     pub detail: String,
+}
+
+impl ParityCheck {
+    pub const OK: &'static str = "ok";
+    pub const ALARM: &'static str = "alarm";
+    pub const NOT_MEASURED: &'static str = "not_measured";
+
+    /// The status of a measured check.
+    pub fn measured(ok: bool) -> String {
+        if ok { Self::OK } else { Self::ALARM }.to_string()
+    }
+
+    /// Reports written before `status` existed: their `ok` was all there was.
+    fn default_status() -> String {
+        Self::OK.to_string()
+    }
+
+    pub fn is_measured(&self) -> bool {
+        self.status != Self::NOT_MEASURED
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -20,14 +20,7 @@ impl YFormat {
     pub fn format(self, v: f64) -> String {
         match self {
             YFormat::Percent => format!("{:.1}%", v * 100.0),
-            YFormat::Number => {
-                let a = v.abs();
-                if a != 0.0 && !(0.01..10_000.0).contains(&a) {
-                    format!("{v:.3e}")
-                } else {
-                    format!("{v:.4}")
-                }
-            }
+            YFormat::Number => number(v),
             YFormat::Usd => {
                 let a = v.abs();
                 // Rounds to "$0.00" without a sign, never "-$0.00".
@@ -42,6 +35,26 @@ impl YFormat {
             }
         }
     }
+}
+
+/// A plain number in fixed decimals, never scientific notation: thousands separators, two
+/// decimals from 1 up, four below (a ratio of 0.0065 stays readable), `-` only when it shows.
+pub fn number(v: f64) -> String {
+    if !v.is_finite() {
+        return if v.is_nan() {
+            "–".into()
+        } else if v > 0.0 {
+            "∞".into()
+        } else {
+            "-∞".into()
+        };
+    }
+    let a = v.abs();
+    let digits = if a >= 1.0 { 2 } else { 4 };
+    let text = format!("{a:.digits$}");
+    let zero = text.bytes().all(|b| b == b'0' || b == b'.');
+    let sign = if v < 0.0 && !zero { "-" } else { "" };
+    format!("{sign}{}", group_thousands(&text))
 }
 
 /// `1234567.89` → `1,234,567.89` (digits of a non-negative decimal string).
@@ -94,8 +107,8 @@ const LABELS: [(&str, YFormat); KEYS.len()] = [
     ("Calmar", YFormat::Number),
     ("Win rate", YFormat::Percent),
     ("Annual turnover", YFormat::Number),
-    ("Avg gross exposure", YFormat::Number),
-    ("Avg net exposure", YFormat::Number),
+    ("Avg gross exposure", YFormat::Percent),
+    ("Avg net exposure", YFormat::Percent),
 ];
 
 /// The headline metrics in display order, with their labels and formats.
@@ -126,6 +139,24 @@ mod tests {
         assert_eq!(YFormat::Usd.format(25_000_000.0), "$25.00M");
         assert_eq!(YFormat::Usd.format(-0.001), "$0.00");
         assert_eq!(YFormat::Usd.format(999.0), "$999.00");
+    }
+
+    /// Regression: metrics printed as `6.477e-3`.
+    #[test]
+    fn numbers_never_print_in_scientific_notation() {
+        assert_eq!(YFormat::Number.format(0.006477), "0.0065");
+        assert_eq!(YFormat::Number.format(1.23456), "1.23");
+        assert_eq!(YFormat::Number.format(12_345.678), "12,345.68");
+        assert_eq!(YFormat::Number.format(-1_234_567.0), "-1,234,567.00");
+        assert_eq!(YFormat::Number.format(-0.00001), "0.0000");
+        assert_eq!(YFormat::Number.format(0.0), "0.0000");
+        assert_eq!(YFormat::Percent.format(0.006477), "0.6%");
+        for v in [1e-9, 3.3e-5, 7.0e12, -2.5e-7, 123.0] {
+            assert!(!YFormat::Number.format(v).contains('e'), "{v}");
+        }
+        // Exposures are percentages; ratios fixed decimals.
+        assert_eq!(metric_format("avg_gross_exposure"), YFormat::Percent);
+        assert_eq!(metric_format("sortino"), YFormat::Number);
     }
 
     #[test]

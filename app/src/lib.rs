@@ -11,6 +11,7 @@ pub mod chart;
 pub mod data;
 mod fetch;
 pub mod format;
+pub mod live;
 pub mod pages;
 pub mod session;
 pub mod share;
@@ -22,7 +23,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes, A},
-    StaticSegment,
+    ParamSegment, StaticSegment,
 };
 
 /// The HTML document around the app, rendered on the server.
@@ -51,12 +52,16 @@ pub fn App() -> impl IntoView {
     // One panel download per visit, shared by every page that runs the kernels.
     provide_context(data::PanelResource::new());
     provide_context(session::Session::new());
+    live::provide_live_events();
     view! {
         <Stylesheet id="leptos" href="/pkg/lockstep.css"/>
         <Title text="Lockstep"/>
         <Router>
             <header class="topbar">
                 <A href="/" attr:class="brand">"Lockstep"</A>
+                // On a phone the nav collapses behind this toggle (CSS only).
+                <input type="checkbox" id="nav-toggle" class="nav-toggle" aria-label="Show the menu"/>
+                <label for="nav-toggle" class="nav-toggle-label">"Menu"</label>
                 <nav>
                     <A href="/">"Overview"</A>
                     <A href="/backtest">"Backtest"</A>
@@ -73,6 +78,7 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("backtest") view=pages::backtest::BacktestPage/>
                     <Route path=StaticSegment("sweep") view=pages::sweep::SweepPage/>
                     <Route path=StaticSegment("trades") view=pages::trades::TradesPage/>
+                    <Route path=(StaticSegment("plans"), ParamSegment("id")) view=pages::trades::PlanPage/>
                     <Route path=StaticSegment("parity") view=pages::parity::ParityPage/>
                     <Route path=StaticSegment("data") view=pages::data::DataPage/>
                     <Route path=StaticSegment("login") view=session::SignInPage/>

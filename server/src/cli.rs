@@ -56,6 +56,10 @@ pub enum Command {
     /// live config's parameters against the backtest's, the shadow backtest and where the gap
     /// comes from, and the four parity checks. Exits 3 on a signal alarm or a failed check.
     Parity(crate::commands::parity::ParityArgs),
+    /// A simulated paper history for a first start: the live cycle day by day over the last N
+    /// stored days (`--days`, default 90) on the paper broker with auto-approval, labelled as
+    /// simulated wherever it appears. Refuses a store that already has live plans.
+    Demo(crate::commands::demo::DemoArgs),
 }
 
 #[derive(Debug, Clone, clap::Parser)]
@@ -107,7 +111,10 @@ impl Default for ServeArgs {
 /// Parses the command line and runs the chosen command to completion.
 pub fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    init_tracing();
+    crate::progress::init_logging();
+    if !matches!(cli.command, None | Some(Command::Serve(_))) {
+        crate::progress::enable();
+    }
     // The offline commands need no runtime and no database.
     match &cli.command {
         Some(Command::Backtest(args)) => {
@@ -185,17 +192,15 @@ pub fn run() -> anyhow::Result<()> {
                 }
                 Ok(())
             }
+            Command::Demo(args) => {
+                let store = open_store(&cli.database_url).await?;
+                crate::commands::demo::run(store, &args).await
+            }
             Command::Backtest(_) | Command::Targets(_) | Command::Sweep(_) => {
                 unreachable!("handled above")
             }
         }
     })
-}
-
-fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
 }
 
 /// Opens the store at `database_url`, naming it (without its password) on failure.
@@ -240,13 +245,20 @@ async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
     // The refresh task logs its failures and keeps going; it never takes the server down.
     let _refresh = crate::commands::fetch::spawn_refresh(state.store.clone(), &args.refresh);
     // The live trader: its daily cycle (and `POST /api/live/run`) on the configured broker.
-    let live = std::sync::Arc::new(crate::commands::live::build(
+    let live = crate::commands::live::build(
         state.store.clone(),
         args.live.broker,
         args.live.config.as_deref(),
         args.live.settings.as_deref(),
         Some(&args.refresh.sources),
-    )?);
+    )?;
+    // Notifications link to the address people open; by default the one served here.
+    let notifier = crate::commands::live::notifier(
+        state.store.clone(),
+        &live.settings,
+        Some(&format!("http://{}", args.addr)),
+    )?;
+    let live = std::sync::Arc::new(live.with_notifier(notifier));
     let state = state.with_live(live.clone());
     let _live_scheduler = crate::live::scheduler::spawn(live);
     let listener = tokio::net::TcpListener::bind(args.addr)

@@ -49,7 +49,10 @@ pub fn BarChart(
             })
         })
     });
-    view! { <Frame id title canvas height readout on_pointer/> }
+    let csv = Callback::new(move |()| {
+        series_names.with_untracked(|n| groups.with_untracked(|g| super::csv::bars(n, g)))
+    });
+    view! { <Frame id title canvas height readout on_pointer csv/> }
 }
 
 fn bar_area(width: f64) -> (f64, f64) {

@@ -27,13 +27,24 @@ pub(super) fn Frame(
     #[prop(into)] readout: Signal<Option<String>>,
     on_pointer: Callback<Option<(f64, f64)>>,
     #[prop(optional)] on_click: Option<Callback<(f64, f64)>>,
+    /// The chart's data as CSV, built when the CSV button is pressed.
+    csv: Callback<(), String>,
 ) -> impl IntoView {
     let at = move |ev: &leptos::ev::MouseEvent| canvas.get_untracked().map(|c| pointer_px(&c, ev));
+    let file = format!("{id}.csv");
+    let save = move |_| {
+        let text = csv.run(());
+        #[cfg(feature = "hydrate")]
+        super::csv::download(&file, &text);
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (&file, text);
+    };
     view! {
         <figure class=class id=id>
             <figcaption>
                 <span class="chart-title">{title}</span>
                 <span class="readout">{move || readout.get()}</span>
+                <button type="button" class="link chart-csv" title="Download this chart's data as CSV" on:click=save>"CSV"</button>
             </figcaption>
             <canvas
                 node_ref=canvas

@@ -69,7 +69,12 @@ pub fn HeatMap(
             }
         ))
     });
-    view! { <Frame id title class="chart heatmap" canvas height readout on_pointer on_click/> }
+    let csv = Callback::new(move |()| {
+        cols.with_untracked(|c| {
+            rows.with_untracked(|r| cells.with_untracked(|x| super::csv::heat(c, r, x)))
+        })
+    });
+    view! { <Frame id title class="chart heatmap" canvas height readout on_pointer on_click csv/> }
 }
 
 fn heat_area(width: f64, height: f64) -> (f64, f64, f64, f64) {

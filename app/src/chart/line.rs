@@ -63,7 +63,8 @@ pub fn LineChart(
             .map(|(d, _)| d.to_string())?;
         Some(format!("{date} · {}", parts.join(" · ")))
     });
-    view! { <Frame id title canvas height readout on_pointer/> }
+    let csv = Callback::new(move |()| series.with_untracked(|s| super::csv::lines(s)));
+    view! { <Frame id title canvas height readout on_pointer csv/> }
 }
 
 #[cfg(feature = "hydrate")]

@@ -6,6 +6,7 @@
 //! a drawing function of its own, one file per chart.
 
 mod bar;
+pub mod csv;
 mod frame;
 mod heat;
 mod line;
@@ -21,17 +22,44 @@ pub use stacked::{
     StackedData,
 };
 
-/// Colours that read well on the dark background, in the order series get them.
-pub const PALETTE: [(u8, u8, u8); 8] = [
+/// Colours that read well on the dark background, in the order series get them: sixteen
+/// distinct hues, so a chart of every strategy (and the unattributed rest) repeats none.
+pub const PALETTE: [(u8, u8, u8); 16] = [
     (79, 163, 255),
     (255, 166, 87),
     (63, 185, 80),
     (248, 81, 73),
     (188, 140, 255),
-    (121, 192, 255),
+    (121, 226, 242),
     (210, 153, 34),
     (139, 152, 165),
+    (255, 123, 196),
+    (166, 226, 46),
+    (0, 128, 128),
+    (255, 215, 0),
+    (150, 80, 40),
+    (106, 90, 205),
+    (240, 240, 240),
+    (200, 70, 140),
 ];
+
+#[cfg(test)]
+mod palette_tests {
+    /// Regression: the strategy-contribution chart repeated colours (8 colours for more series).
+    #[test]
+    fn every_strategy_and_the_rest_get_distinct_colours() {
+        let needed = shared::strategies::STRATEGY_NAMES.len() + 1;
+        assert!(super::PALETTE.len() >= needed, "{needed} series");
+        for (i, a) in super::PALETTE.iter().enumerate() {
+            for b in &super::PALETTE[i + 1..] {
+                let d = (a.0 as i32 - b.0 as i32).pow(2)
+                    + (a.1 as i32 - b.1 as i32).pow(2)
+                    + (a.2 as i32 - b.2 as i32).pow(2);
+                assert!(d > 40 * 40, "{a:?} and {b:?} look alike");
+            }
+        }
+    }
+}
 
 // Layout shared by drawing (browser) and hit-testing (event handlers, compiled everywhere).
 /// Canvas width in pixels (CSS scales it to the page).

@@ -162,7 +162,8 @@ pub fn StackedBarChart(
             ))
         })
     });
-    view! { <Frame id title class="chart stacked" canvas height readout on_pointer/> }
+    let csv = Callback::new(move |()| data.with_untracked(super::csv::stacked));
+    view! { <Frame id title class="chart stacked" canvas height readout on_pointer csv/> }
 }
 
 #[cfg(feature = "hydrate")]

@@ -432,7 +432,7 @@ fn fmt_metric(fmt: YFormat, v: f64) -> String {
     } else {
         match fmt {
             YFormat::Percent => format!("{:.2}%", v * 100.0),
-            YFormat::Number => format!("{v:.3}"),
+            YFormat::Number => crate::format::number(v),
             YFormat::Usd => fmt.format(v),
         }
     }

@@ -406,6 +406,19 @@ fn ReportView(report: ParityReport) -> impl IntoView {
                 </span>
             </div>
             <p class="muted">{summary_line}</p>
+            {(!report.simulated.is_empty()).then(|| {
+                let runs = report
+                    .simulated
+                    .iter()
+                    .map(|r| format!("{} to {}", r.first_day, r.last_day))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                view! {
+                    <p class="simulated-banner" id="parity-simulated">
+                        {format!("Simulated paper history (lockstep demo, {runs}): these plans and fills were made by the live cycle on past data, not by real trading.")}
+                    </p>
+                }
+            })}
             {no_live.then(|| view! {
                 <p class="empty-state" id="parity-empty">
                     "No live plans yet — the report starts with the first plan. The parameter audit below already compares the configs."
@@ -455,11 +468,16 @@ fn Checks(checks: Vec<ParityCheck>) -> impl IntoView {
                 (None, Some(l)) => format!("limit {}", check_value(&c.name, l)),
                 (None, None) => "not measured".to_string(),
             };
+            // A check that measured nothing is grey "not measured", never a green "ok".
+            let measured = c.is_measured();
+            let (good, bad) = (measured && c.ok, measured && !c.ok);
             view! {
-                <div class="check" class:ok=c.ok class:fail=!c.ok data-check=c.name.clone() data-ok=c.ok.to_string()>
+                <div class="check" class:ok=good class:fail=bad class:unmeasured=!measured data-check=c.name.clone() data-ok=c.ok.to_string() data-status=c.status.clone()>
                     <div class="check-head">
                         <span class="check-name">{check_label(&c.name)}</span>
-                        <span class="badge" class:badge-ok=c.ok class:badge-bad=!c.ok>{if c.ok { "ok" } else { "fail" }}</span>
+                        <span class="badge" class:badge-ok=good class:badge-bad=bad class:badge-muted=!measured>
+                            {if !measured { "not measured" } else if c.ok { "ok" } else { "fail" }}
+                        </span>
                     </div>
                     <div class="check-figures">{figures}</div>
                     <p class="muted">{c.detail}</p>

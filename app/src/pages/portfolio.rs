@@ -87,11 +87,29 @@ pub fn contributions(plan: &PlanDetail) -> BTreeMap<String, Vec<(String, f64)>> 
     out
 }
 
+/// How old a mark is, from milliseconds: `42 s`, `5 min`, `3.2 h`, `2 d`.
+pub fn mark_age(ms: i64) -> String {
+    let s = ms.max(0) / 1000;
+    if s < 120 {
+        format!("{s} s")
+    } else if s < 2 * 3600 {
+        format!("{} min", s / 60)
+    } else if s < 48 * 3600 {
+        format!("{:.1} h", s as f64 / 3600.0)
+    } else {
+        format!("{} d", s / 86_400)
+    }
+}
+
 #[component]
 pub fn PortfolioSection() -> impl IntoView {
     let session = use_session();
     let signed_in = Memo::new(move |_| session.user().is_some());
+    // The book refetches when the account, a plan or the kill switch changes on the server.
+    let changed =
+        crate::live::use_live_events().tick(&["plan", "portfolio", "kill_switch", "demo"]);
     let portfolio = LocalResource::new(move || {
+        changed.get();
         let ok = signed_in.get();
         async move {
             if ok {
@@ -102,6 +120,7 @@ pub fn PortfolioSection() -> impl IntoView {
         }
     });
     let equity = LocalResource::new(move || {
+        changed.get();
         let ok = signed_in.get();
         async move {
             if ok {
@@ -112,6 +131,7 @@ pub fn PortfolioSection() -> impl IntoView {
         }
     });
     let plan = LocalResource::new(move || {
+        changed.get();
         let ok = signed_in.get();
         async move {
             if !ok {
@@ -159,20 +179,36 @@ fn Book(portfolio: Portfolio, equity: Vec<EquityPoint>, plan: Option<PlanDetail>
         .positions
         .iter()
         .map(|p| {
-            let reasons = why
-                .get(&p.symbol)
-                .map(|v| {
+            // The server's split of today's target (there before any plan), else the latest
+            // plan's.
+            let reasons = if !p.contributions.is_empty() {
+                Some(
+                    p.contributions
+                        .iter()
+                        .map(|c| format!("{} {}", c.strategy, pct(c.weight)))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                )
+            } else {
+                why.get(&p.symbol).map(|v| {
                     v.iter()
                         .map(|(s, c)| format!("{s} {}", pct(*c)))
                         .collect::<Vec<_>>()
                         .join(", ")
                 })
-                .unwrap_or_else(|| "no strategy targets it".into());
+            }
+            .unwrap_or_else(|| "no strategy targets it".into());
+            let age = p
+                .mark_as_of
+                .map(|at| mark_age(portfolio.as_of - at))
+                .unwrap_or_else(|| "—".into());
             view! {
                 <tr>
                     <td>{p.symbol.clone()}</td>
                     <td class="num">{format!("{}", p.units)}</td>
-                    <td class="num">{format!("{:.2}", p.value)}</td>
+                    <td class="num">{if p.mark_price > 0.0 { format!("{}", p.mark_price) } else { "—".into() }}</td>
+                    <td class="num muted">{age}</td>
+                    <td class="num">{YFormat::Usd.format(p.value)}</td>
                     <td class="num">{pct(p.weight)}</td>
                     <td class="num">{pct(p.target_weight)}</td>
                     <td class="muted">{reasons}</td>
@@ -321,11 +357,31 @@ fn Book(portfolio: Portfolio, equity: Vec<EquityPoint>, plan: Option<PlanDetail>
             .collect::<Vec<_>>()
     });
     view! {
+        {portfolio.simulated.then(|| view! {
+            <p class="simulated-banner" id="portfolio-simulated">
+                "Simulated paper history (lockstep demo): this account's plans, fills and equity were made by the live cycle on past data with auto-approval — not real trading."
+            </p>
+        })}
         <dl class="facts" id="book-facts">
             <dt>"Broker"</dt>
             <dd>{portfolio.broker.clone()}</dd>
             <dt>"Equity"</dt>
-            <dd id="equity">{format!("{:.2} USD", portfolio.equity)}</dd>
+            <dd id="equity">
+                {YFormat::Usd.format(portfolio.equity)}
+                <span class="muted">{format!(" at {}", if portfolio.marks_source.is_empty() { "the venue's marks".to_string() } else { portfolio.marks_source.clone() })}</span>
+            </dd>
+            <dt>"Since last snapshot"</dt>
+            <dd id="pnl-since-snapshot">
+                {match (portfolio.pnl_since_snapshot, portfolio.snapshot_at) {
+                    (Some(pnl), Some(at)) => format!(
+                        "{}{} since {}",
+                        if pnl > 0.0 { "+" } else { "" },
+                        YFormat::Usd.format(pnl),
+                        fmt_time(at)
+                    ),
+                    _ => "no snapshot yet".to_string(),
+                }}
+            </dd>
             <dt>"Exposure"</dt>
             <dd>{format!("gross {} · net {}", pct(portfolio.gross_exposure), pct(portfolio.net_exposure))}</dd>
             <dt>"Data"</dt>
@@ -339,6 +395,8 @@ fn Book(portfolio: Portfolio, equity: Vec<EquityPoint>, plan: Option<PlanDetail>
                 <tr>
                     <th>"Symbol"</th>
                     <th>"Units"</th>
+                    <th>"Mark"</th>
+                    <th>"Mark age"</th>
                     <th>"Value (USD)"</th>
                     <th>"Weight"</th>
                     <th>"Target"</th>
@@ -441,7 +499,12 @@ fn KillSwitchControl(active: bool) -> impl IntoView {
         changed_by: None,
         changed_at: None,
     });
-    let current = LocalResource::new(|| get_json::<KillSwitch>("/api/kill-switch"));
+    // Every open tab follows the switch: refetched on the server's kill-switch events.
+    let flipped = crate::live::use_live_events().tick(&["kill_switch"]);
+    let current = LocalResource::new(move || {
+        flipped.get();
+        get_json::<KillSwitch>("/api/kill-switch")
+    });
     Effect::new(move |_| {
         if let Some(Ok(k)) = current.get() {
             state.set(k);
@@ -581,5 +644,17 @@ mod tests {
                 live_last: Day(15)
             }
         );
+    }
+}
+
+#[cfg(test)]
+mod daily_tests {
+    #[test]
+    fn mark_ages_read_at_a_glance() {
+        assert_eq!(super::mark_age(42_000), "42 s");
+        assert_eq!(super::mark_age(-5), "0 s");
+        assert_eq!(super::mark_age(5 * 60_000), "5 min");
+        assert_eq!(super::mark_age(3 * 3_600_000 + 720_000), "3.2 h");
+        assert_eq!(super::mark_age(5 * 86_400_000), "5 d");
     }
 }

@@ -1,9 +1,12 @@
 //! The Trades page: today's plan (current vs target per symbol, order sizes, risk checks),
-//! Approve / Reject for traders, live status while it executes, and the plan history.
+//! Approve / Reject for traders, live status while it executes (the server's event stream,
+//! [`crate::live`]), the plan history, and on an empty history the button that simulates a
+//! labelled paper history (`POST /api/demo`). `/plans/<id>` shows one plan.
 
-use crate::api::{LiveRunResult, PlanDecision, PlanDetail, PlanSummary};
+use crate::api::{DemoRequest, DemoRun, LiveRunResult, PlanDecision, PlanDetail, PlanSummary};
 use crate::fetch::{get_json, post_json};
-use crate::format::{fmt_time, pct};
+use crate::format::{fmt_time, number, pct, YFormat};
+use crate::live::use_live_events;
 use crate::session::use_session;
 use leptos::prelude::*;
 
@@ -16,57 +19,26 @@ fn in_flight(status: &str) -> bool {
 #[component]
 pub fn TradesPage() -> impl IntoView {
     let session = use_session();
+    let events = use_live_events();
+    // Refetch on the server's events: a new plan, a status change, fills, a demo day.
+    let changed = events.tick(&["plan", "demo", "kill_switch"]);
     let refresh = RwSignal::new(0u32);
     let plans = LocalResource::new(move || {
         refresh.get();
+        changed.get();
         get_json::<Vec<PlanSummary>>("/api/plans?limit=50")
     });
     let current_id = Memo::new(move |_| match plans.get() {
         Some(Ok(p)) => p.first().map(|p| p.id.clone()),
         _ => None,
     });
-    let detail = LocalResource::new(move || {
+    let demo = LocalResource::new(move || {
         refresh.get();
-        let id = current_id.get();
-        async move {
-            match id {
-                Some(id) => get_json::<PlanDetail>(&format!("/api/plans/{id}"))
-                    .await
-                    .map(Some),
-                None => Ok(None),
-            }
-        }
+        changed.get();
+        get_json::<Vec<DemoRun>>("/api/demo")
     });
-    let action_error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
-
-    // Poll while a plan executes, so its status and fills appear without a reload.
-    #[cfg(feature = "hydrate")]
-    Effect::new(move |_| {
-        if let Some(Ok(Some(d))) = detail.get() {
-            if in_flight(&d.summary.status) {
-                leptos::task::spawn_local(async move {
-                    gloo_timers_sleep(1000).await;
-                    refresh.update(|n| *n += 1);
-                });
-            }
-        }
-    });
-
-    let act = move |path: String| {
-        busy.set(true);
-        action_error.set(None);
-        leptos::task::spawn_local(async move {
-            let r =
-                post_json::<PlanDecision, serde_json::Value>(&path, Some(&PlanDecision::default()))
-                    .await;
-            if let Err(e) = r {
-                action_error.set(Some(e.message));
-            }
-            busy.set(false);
-            refresh.update(|n| *n += 1);
-        });
-    };
+    let action_error = RwSignal::new(None::<String>);
     let run_cycle = move |_| {
         busy.set(true);
         action_error.set(None);
@@ -77,6 +49,21 @@ pub fn TradesPage() -> impl IntoView {
                 }
                 Ok(_) => {}
                 Err(e) => action_error.set(Some(e.message)),
+            }
+            busy.set(false);
+            refresh.update(|n| *n += 1);
+        });
+    };
+    let demo_days = RwSignal::new(90u32);
+    let start_demo = move |_| {
+        busy.set(true);
+        action_error.set(None);
+        leptos::task::spawn_local(async move {
+            let body = DemoRequest {
+                days: Some(demo_days.get_untracked()),
+            };
+            if let Err(e) = post_json::<DemoRequest, DemoRun>("/api/demo", Some(&body)).await {
+                action_error.set(Some(e.message));
             }
             busy.set(false);
             refresh.update(|n| *n += 1);
@@ -100,52 +87,52 @@ pub fn TradesPage() -> impl IntoView {
                     </div>
                 </div>
                 {move || action_error.get().map(|e| view! { <p class="error" id="trade-error">{e}</p> })}
-                <Suspense fallback=|| view! { <p class="muted">"Loading the plan…"</p> }>
-                    {move || detail.get().map(|d| match d {
-                        Err(e) => view! { <p class="error">{e}</p> }.into_any(),
-                        Ok(None) => view! { <p class="muted" id="no-plan">"No plan yet. The scheduler proposes one after each day's close; a trader can also run the cycle now."</p> }.into_any(),
-                        Ok(Some(plan)) => {
-                            let id = plan.summary.id.clone();
-                            let can_decide = plan.summary.status == "proposed" && !plan.summary.blocked;
-                            let (a_id, r_id, e_id) = (id.clone(), id.clone(), id.clone());
-                            let approved_not_run = plan.summary.status == "approved";
-                            view! {
-                                <PlanView plan=plan/>
-                                <div class="actions">
-                                    <button
-                                        id="approve-plan"
-                                        disabled=move || busy.get() || !can_decide || session.trade_refusal().is_some()
-                                        on:click=move |_| act(format!("/api/plans/{a_id}/approve"))
-                                    >
-                                        "Approve"
-                                    </button>
-                                    <button
-                                        class="danger"
-                                        id="reject-plan"
-                                        disabled=move || busy.get() || !can_decide || session.trade_refusal().is_some()
-                                        on:click=move |_| act(format!("/api/plans/{r_id}/reject"))
-                                    >
-                                        "Reject"
-                                    </button>
-                                    {approved_not_run.then(|| view! {
-                                        <button
-                                            class="secondary"
-                                            id="execute-plan"
-                                            disabled=move || busy.get() || session.trade_refusal().is_some()
-                                            on:click=move |_| act(format!("/api/plans/{e_id}/execute"))
-                                        >
-                                            "Execute now"
-                                        </button>
-                                    })}
-                                    <span class="muted" id="trade-refusal">
-                                        {move || session.trade_refusal().unwrap_or_default()}
-                                    </span>
-                                </div>
-                            }
-                            .into_any()
-                        }
-                    })}
-                </Suspense>
+                {move || demo.get().and_then(|d| d.ok()).and_then(|runs| runs.first().cloned()).map(|r| view! {
+                    <p class="simulated-banner" id="demo-status" data-status=r.status.clone()>
+                        {match r.status.as_str() {
+                            "running" => format!("Simulating paper history: day {} of {} ({} to {})…", r.days_done, r.days, r.first_day, r.last_day),
+                            "failed" => format!("The simulated paper history stopped: {}", r.error.clone().unwrap_or_default()),
+                            _ => format!("Simulated paper history: {} plans over {} to {}, made by the live cycle on past data with auto-approval on the paper broker — not real trading.", r.plans, r.first_day, r.last_day),
+                        }}
+                    </p>
+                })}
+                {move || match (current_id.get(), plans.get()) {
+                    (Some(id), _) => view! { <PlanPanel id=id on_change=refresh/> }.into_any(),
+                    (None, Some(Ok(_))) => view! {
+                        <div class="empty-state" id="no-plan">
+                            <p>"No plan yet. The scheduler proposes one after each day's close; a trader can also run the cycle now."</p>
+                            <p>"To see the routine before real trading: simulate a paper history. The live cycle runs day by day over the last days of the stored data on the paper broker, approving every plan automatically. It is labelled as simulated wherever it appears and never touches a real broker."</p>
+                            <div class="actions">
+                                <label>
+                                    "Days"
+                                    <input
+                                        type="number"
+                                        class="num"
+                                        id="demo-days"
+                                        min="1"
+                                        max="1000"
+                                        prop:value=move || demo_days.get().to_string()
+                                        on:input=move |e| {
+                                            if let Ok(d) = event_target_value(&e).parse::<u32>() {
+                                                demo_days.set(d);
+                                            }
+                                        }
+                                    />
+                                </label>
+                                <button
+                                    id="start-demo"
+                                    disabled=move || busy.get() || session.trade_refusal().is_some()
+                                    on:click=start_demo
+                                >
+                                    "Simulate paper history"
+                                </button>
+                            </div>
+                        </div>
+                    }
+                    .into_any(),
+                    (None, Some(Err(e))) => view! { <p class="error">{e}</p> }.into_any(),
+                    (None, None) => view! { <p class="muted">"Loading the plan…"</p> }.into_any(),
+                }}
             </section>
             <section class="card">
                 <h2>"Plan history"</h2>
@@ -160,6 +147,116 @@ pub fn TradesPage() -> impl IntoView {
     }
 }
 
+/// `/plans/<id>`: one plan, where a notification's link leads. On a phone the summary, the
+/// risk checks and Approve / Reject come first, the order table after.
+#[component]
+pub fn PlanPage() -> impl IntoView {
+    let params = leptos_router::hooks::use_params_map();
+    let id = Memo::new(move |_| params.with(|p| p.get("id").unwrap_or_default()));
+    let refresh = RwSignal::new(0u32);
+    view! {
+        <div class="page trades plan-page">
+            <section class="card">
+                <div class="card-head">
+                    <h1>"Plan"</h1>
+                    <a href="/trades" class="button secondary">"All plans"</a>
+                </div>
+                {move || view! { <PlanPanel id=id.get() on_change=refresh/> }}
+            </section>
+        </div>
+    }
+}
+
+/// One plan with its actions, refetched on the server's events for it.
+#[component]
+fn PlanPanel(id: String, on_change: RwSignal<u32>) -> impl IntoView {
+    let session = use_session();
+    let events = use_live_events();
+    let changed = events.tick(&["plan", "kill_switch"]);
+    let plan_id = id.clone();
+    let detail = LocalResource::new(move || {
+        on_change.get();
+        changed.get();
+        let id = plan_id.clone();
+        async move { get_json::<PlanDetail>(&format!("/api/plans/{id}")).await }
+    });
+    let action_error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let act = move |path: String| {
+        busy.set(true);
+        action_error.set(None);
+        leptos::task::spawn_local(async move {
+            let r =
+                post_json::<PlanDecision, serde_json::Value>(&path, Some(&PlanDecision::default()))
+                    .await;
+            if let Err(e) = r {
+                action_error.set(Some(e.message));
+            }
+            busy.set(false);
+            on_change.update(|n| *n += 1);
+        });
+    };
+    // Without the event stream (a proxy that buffers it), poll while a plan executes.
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        if let Some(Ok(d)) = detail.get() {
+            if in_flight(&d.summary.status) {
+                leptos::task::spawn_local(async move {
+                    gloo_timers_sleep(2000).await;
+                    on_change.update(|n| *n += 1);
+                });
+            }
+        }
+    });
+    view! {
+        {move || action_error.get().map(|e| view! { <p class="error" id="trade-error">{e}</p> })}
+        <Suspense fallback=|| view! { <p class="muted">"Loading the plan…"</p> }>
+            {move || detail.get().map(|d| match d {
+                Err(e) => view! { <p class="error">{e}</p> }.into_any(),
+                Ok(plan) => {
+                    let id = plan.summary.id.clone();
+                    let can_decide = plan.summary.status == "proposed" && !plan.summary.blocked;
+                    let (a_id, r_id, e_id) = (id.clone(), id.clone(), id);
+                    let approved_not_run = plan.summary.status == "approved";
+                    let actions = view! {
+                        <div class="actions plan-actions">
+                            <button
+                                id="approve-plan"
+                                disabled=move || busy.get() || !can_decide || session.trade_refusal().is_some()
+                                on:click=move |_| act(format!("/api/plans/{a_id}/approve"))
+                            >
+                                "Approve"
+                            </button>
+                            <button
+                                class="danger"
+                                id="reject-plan"
+                                disabled=move || busy.get() || !can_decide || session.trade_refusal().is_some()
+                                on:click=move |_| act(format!("/api/plans/{r_id}/reject"))
+                            >
+                                "Reject"
+                            </button>
+                            {approved_not_run.then(|| view! {
+                                <button
+                                    class="secondary"
+                                    id="execute-plan"
+                                    disabled=move || busy.get() || session.trade_refusal().is_some()
+                                    on:click=move |_| act(format!("/api/plans/{e_id}/execute"))
+                                >
+                                    "Execute now"
+                                </button>
+                            })}
+                            <span class="muted" id="trade-refusal">
+                                {move || session.trade_refusal().unwrap_or_default()}
+                            </span>
+                        </div>
+                    };
+                    view! { <PlanView plan=plan actions=actions.into_any()/> }.into_any()
+                }
+            })}
+        </Suspense>
+    }
+}
+
 #[cfg(feature = "hydrate")]
 async fn gloo_timers_sleep(ms: i32) {
     let p = js_sys::Promise::new(&mut |resolve, _| {
@@ -170,8 +267,10 @@ async fn gloo_timers_sleep(ms: i32) {
     let _ = wasm_bindgen_futures::JsFuture::from(p).await;
 }
 
+/// A plan: the summary first, then the risk checks, then `actions` (Approve / Reject), then
+/// the order table and the execution, so a phone shows what to decide on before the detail.
 #[component]
-fn PlanView(plan: PlanDetail) -> impl IntoView {
+fn PlanView(plan: PlanDetail, #[prop(optional)] actions: Option<AnyView>) -> impl IntoView {
     let s = plan.summary.clone();
     let lines = plan
         .lines
@@ -183,7 +282,7 @@ fn PlanView(plan: PlanDetail) -> impl IntoView {
                     <td class="num">{pct(l.current_weight)}</td>
                     <td class="num">{pct(l.target_weight)}</td>
                     <td class="num">{pct(l.new_weight)}</td>
-                    <td class="num">{format!("{:.2}", l.notional)}</td>
+                    <td class="num">{YFormat::Usd.format(l.notional)}</td>
                     <td class="num">{l.size.clone()}</td>
                     <td class="num">{l.limit_price.clone()}</td>
                     <td>{l.action.clone()}</td>
@@ -203,8 +302,8 @@ fn PlanView(plan: PlanDetail) -> impl IntoView {
             view! {
                 <tr>
                     <td>{c.name.clone()}</td>
-                    <td class="num">{format!("{:.4}", c.value)}</td>
-                    <td class="num">{format!("{:.4}", c.limit)}</td>
+                    <td class="num">{number(c.value)}</td>
+                    <td class="num">{number(c.limit)}</td>
                     <td class=if c.ok { "ok" } else { "error" }>{if c.ok { "ok" } else { "violated" }}</td>
                     <td class="muted">{c.detail.clone()}</td>
                 </tr>
@@ -221,8 +320,8 @@ fn PlanView(plan: PlanDetail) -> impl IntoView {
                     <td class="num">{o.size.clone()}</td>
                     <td>{o.status.clone()}</td>
                     <td class="num">{format!("{}", o.filled_units)}</td>
-                    <td class="num">{format!("{:.6}", o.avg_price)}</td>
-                    <td class="num">{format!("{:.4}", o.fee)}</td>
+                    <td class="num">{format!("{}", o.avg_price)}</td>
+                    <td class="num">{YFormat::Usd.format(o.fee)}</td>
                     <td class="muted">{o.reason.clone().unwrap_or_default()}</td>
                 </tr>
             }
@@ -252,7 +351,7 @@ fn PlanView(plan: PlanDetail) -> impl IntoView {
                 <dt>"Broker"</dt>
                 <dd>{s.broker.clone()}</dd>
                 <dt>"Equity"</dt>
-                <dd>{format!("{:.2} USD", s.equity)}</dd>
+                <dd>{YFormat::Usd.format(s.equity)}</dd>
                 <dt>"Decided"</dt>
                 <dd id="plan-decided">
                     {match (&s.decided_by, s.decided_at) {
@@ -263,9 +362,29 @@ fn PlanView(plan: PlanDetail) -> impl IntoView {
                 <dt>"Inputs"</dt>
                 <dd class="muted">{format!("config {} · kernel {} · policy {}", plan.config_version, plan.kernel_version, plan.policy)}</dd>
             </dl>
+            {s.simulated.then(|| view! {
+                <p class="simulated-banner" id="plan-simulated">
+                    "Simulated paper history (lockstep demo): made by the live cycle on past data, not real trading."
+                </p>
+            })}
             {s.blocked.then(|| view! { <p class="error" id="plan-blocked">{format!("Blocked: {}", s.block_reasons.join("; "))}</p> })}
             {(!inactive.is_empty()).then(|| view! { <p class="muted">{format!("Inactive strategies — {}", inactive.join(" · "))}</p> })}
+            <h3>"Risk checks"</h3>
+            <table class="risk">
+                <thead>
+                    <tr>
+                        <th>"Check"</th>
+                        <th>"Value"</th>
+                        <th>"Limit"</th>
+                        <th></th>
+                        <th></th>
+                    </tr>
+                </thead>
+                <tbody>{checks}</tbody>
+            </table>
+            {actions}
             <h3>"Orders"</h3>
+            <div class="table-scroll">
             <table class="lines" id="plan-lines">
                 <thead>
                     <tr>
@@ -283,19 +402,7 @@ fn PlanView(plan: PlanDetail) -> impl IntoView {
                 </thead>
                 <tbody>{lines}</tbody>
             </table>
-            <h3>"Risk checks"</h3>
-            <table class="risk">
-                <thead>
-                    <tr>
-                        <th>"Check"</th>
-                        <th>"Value"</th>
-                        <th>"Limit"</th>
-                        <th></th>
-                        <th></th>
-                    </tr>
-                </thead>
-                <tbody>{checks}</tbody>
-            </table>
+            </div>
             {(!plan.orders.is_empty()).then(|| view! {
                 <h3>"Execution"</h3>
                 <table class="orders" id="plan-orders">
@@ -326,16 +433,20 @@ fn PlanHistory(plans: Vec<PlanSummary>) -> impl IntoView {
                 <tr>
                     <td>{fmt_time(p.created_at)}</td>
                     <td>{p.data_day}</td>
-                    <td>{p.status}</td>
+                    <td>
+                        {p.status}
+                        {p.simulated.then(|| view! { " " <span class="badge badge-sim">"simulated"</span> })}
+                    </td>
                     <td class="num">{p.orders}</td>
                     <td>{p.decided_by.unwrap_or_default()}</td>
                     <td>{p.decided_at.map(fmt_time).unwrap_or_default()}</td>
-                    <td class="muted">{p.id}</td>
+                    <td><a href=format!("/plans/{}", p.id)>{p.id.clone()}</a></td>
                 </tr>
             }
         })
         .collect_view();
     view! {
+        <div class="table-scroll">
         <table class="history" id="plan-history">
             <thead>
                 <tr>
@@ -350,6 +461,7 @@ fn PlanHistory(plans: Vec<PlanSummary>) -> impl IntoView {
             </thead>
             <tbody>{rows}</tbody>
         </table>
+        </div>
     }
 }
 
@@ -396,6 +508,7 @@ mod tests {
                 decided_by: None,
                 decided_at: None,
                 expires_at: 0,
+                simulated: false,
             },
             config_version: "c".into(),
             config: serde_json::Value::Null,

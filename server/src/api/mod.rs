@@ -11,8 +11,11 @@
 mod audit;
 mod auth;
 pub mod data;
+mod demo;
+mod events;
 mod health;
 pub mod links;
+mod notifications;
 mod openapi;
 mod parity;
 mod plans;
@@ -59,6 +62,11 @@ pub struct Endpoint {
     pub access: Access,
 }
 
+/// Endpoints that answer with a stream kept open for as long as the page is (server-sent
+/// events): the request timeout would cut them, so they get none. A stream is cheap (one
+/// subscription to the in-process event hub) and ends when the client goes away.
+const STREAMS: &[&str] = &["/events"];
+
 /// The router being built, with the list of what was added to it.
 struct Endpoints {
     web: WebConfig,
@@ -87,7 +95,7 @@ impl Endpoints {
         // A trader's action (approve, execute, run the cycle) is not cut off half-way: it is
         // bounded by the broker's and the venues' own timeouts instead.
         let trader_action = access == Access::Trader && method != Method::GET;
-        if !trader_action {
+        if !trader_action && !STREAMS.contains(&path) {
             route = crate::http::limits::with_timeout(route, self.web.request_timeout);
         }
         if access.is_public(self.web.public_read) {
@@ -154,6 +162,10 @@ fn endpoints(state: &AppState) -> Endpoints {
         .post("/plans/{id}/execute", Trader, plans::execute)
         .get("/plans/{id}/replay", SignedIn, plans::replay)
         .get("/audit", SignedIn, audit::audit)
+        .get("/notifications", SignedIn, notifications::list)
+        .get("/events", SignedIn, events::events)
+        .get("/demo", SignedIn, demo::list)
+        .post("/demo", Trader, demo::start)
         .post("/live/run", Trader, plans::run)
         .get("/parity", SignedIn, parity::parity)
         .get("/links", SignedIn, links::list)

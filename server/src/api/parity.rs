@@ -75,6 +75,7 @@ pub fn request_from_query(q: &HashMap<String, String>) -> Result<ReportRequest, 
         tolerance,
         date: day(q, "date")?,
         backtest_config,
+        progress: None,
     };
     req.validate()?;
     Ok(req)

@@ -26,7 +26,21 @@ pub async fn list(
     Query(q): Query<PlansQuery>,
 ) -> Result<Json<Vec<PlanSummary>>, ApiError> {
     let limit = q.limit.unwrap_or(50).clamp(1, 500);
-    Ok(Json(state.live.plans(limit).await?))
+    let mut plans = state.live.plans(limit).await?;
+    label(&state, plans.iter_mut().collect()).await?;
+    Ok(Json(plans))
+}
+
+/// Marks plans a demo made as simulated (`crate::demo`).
+async fn label(state: &AppState, mut plans: Vec<&mut PlanSummary>) -> Result<(), ApiError> {
+    crate::demo::label_plans(&state.store, &state.live.settings.paper.account, &mut plans)
+        .await
+        .map_err(|e| {
+            ApiError::new(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                format!("store: {e}"),
+            )
+        })
 }
 
 /// One plan: lines, inputs, risk checks, orders.
@@ -38,7 +52,9 @@ pub async fn detail(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<PlanDetail>, ApiError> {
-    Ok(Json(state.live.plan(&id).await?))
+    let mut plan = state.live.plan(&id).await?;
+    label(&state, vec![&mut plan.summary]).await?;
+    Ok(Json(plan))
 }
 
 /// Approves a proposed plan and executes it (traders only). 409 when it is not proposed, has

@@ -40,7 +40,16 @@ pub async fn portfolio(
     _user: CurrentUser,
     State(state): State<AppState>,
 ) -> Result<Json<Portfolio>, ApiError> {
-    Ok(Json(state.live.portfolio().await?))
+    let mut p = state.live.portfolio().await?;
+    p.simulated = crate::demo::Labels::load(
+        &state.store,
+        state.live.broker().name(),
+        &state.live.settings.paper.account,
+    )
+    .await
+    .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, format!("store: {e}")))?
+    .any();
+    Ok(Json(p))
 }
 
 /// Equity history (one point per cycle and per execution), oldest first.

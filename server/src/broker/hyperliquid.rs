@@ -58,8 +58,8 @@ use serde::de::DeserializeOwned;
 use serde_json::json;
 
 use super::{
-    Account, Broker, BrokerError, FundingPaid, OrderReport, OrderRequest, OrderStatus, Position,
-    VenueRule,
+    Account, Broker, BrokerError, FundingPaid, Mark, OrderReport, OrderRequest, OrderStatus,
+    Position, Valuation, VenueRule,
 };
 use crate::store::Store;
 pub use signing::{HyperliquidSigner, Network, SigningError};
@@ -95,6 +95,10 @@ pub struct HyperliquidConfig {
     pub account: Option<Address>,
     /// Sub-account or vault traded on behalf of.
     pub vault: Option<Address>,
+    /// How long one `allMids` answer values the book ([`Broker::current_marks`]): every open
+    /// dashboard shares it, so the portfolio view costs the venue's IP budget (1200 weight a
+    /// minute; `allMids` weighs 2) at most one request per this interval.
+    pub mids_ttl: Duration,
 }
 
 impl HyperliquidConfig {
@@ -111,6 +115,7 @@ impl HyperliquidConfig {
             reconcile_delay: Duration::from_secs(1),
             account: None,
             vault: None,
+            mids_ttl: Duration::from_secs(15),
         }
     }
 
@@ -304,6 +309,11 @@ pub struct HyperliquidBroker {
     last_nonce: AtomicU64,
     /// Where the account's funding payments are kept ([`funding`]); `None`: not recorded.
     funding_store: Option<Arc<Store>>,
+    /// The last `allMids` answer (Lockstep symbol → price) and when it was fetched (Unix ms);
+    /// the lock also makes concurrent readers share one request.
+    mids: tokio::sync::Mutex<Option<(i64, BTreeMap<String, f64>)>>,
+    /// `allMids` requests sent (tests check the cache).
+    mids_requests: AtomicU64,
 }
 
 impl std::fmt::Debug for HyperliquidBroker {
@@ -340,6 +350,8 @@ impl HyperliquidBroker {
             http,
             last_nonce: AtomicU64::new(0),
             funding_store: None,
+            mids: tokio::sync::Mutex::new(None),
+            mids_requests: AtomicU64::new(0),
         })
     }
 
@@ -348,6 +360,37 @@ impl HyperliquidBroker {
     pub fn with_funding_store(mut self, store: Arc<Store>) -> Self {
         self.funding_store = Some(store);
         self
+    }
+
+    /// How many `allMids` requests were sent (the rest were answered from the cache).
+    pub fn mids_requests(&self) -> u64 {
+        self.mids_requests.load(Ordering::Relaxed)
+    }
+
+    /// Mid prices by Lockstep symbol and when they were fetched, from the cache while it is
+    /// younger than `mids_ttl`. Spot pairs (`@107`, `PURR/USDC`) are left out; a `k` contract's
+    /// price per 1000 becomes the asset's price per unit.
+    async fn all_mids(&self) -> Result<(i64, BTreeMap<String, f64>), HyperliquidError> {
+        let mut cache = self.mids.lock().await;
+        let now = now_ms() as i64;
+        if let Some((at, mids)) = cache.as_ref() {
+            if now - at < self.config.mids_ttl.as_millis() as i64 && now >= *at {
+                return Ok((*at, mids.clone()));
+            }
+        }
+        self.mids_requests.fetch_add(1, Ordering::Relaxed);
+        let raw: BTreeMap<String, String> = self.info(json!({"type": "allMids"})).await?;
+        let mids: BTreeMap<String, f64> = raw
+            .iter()
+            .filter(|(coin, _)| !coin.starts_with('@') && !coin.contains('/'))
+            .filter_map(|(coin, px)| {
+                let px = wire::parse_num(px).filter(|p| p.is_finite() && *p > 0.0)?;
+                let (symbol, unit) = symbol_of_coin(coin);
+                Some((symbol, px / unit))
+            })
+            .collect();
+        *cache = Some((now, mids.clone()));
+        Ok((now, mids))
     }
 
     /// A broker configured from the environment ([`HyperliquidConfig::from_env`],
@@ -904,6 +947,27 @@ impl Broker for HyperliquidBroker {
                 Some((s.clone(), u.marks[i]? / unit))
             })
             .collect())
+    }
+
+    /// Mid prices from `allMids` (cached for `mids_ttl`), dated when they were fetched.
+    async fn current_marks(&self, symbols: &[String]) -> Result<Valuation, BrokerError> {
+        let (at, mids) = self.all_mids().await?;
+        Ok(Valuation {
+            source: "allMids".into(),
+            marks: symbols
+                .iter()
+                .filter_map(|s| {
+                    let price = *mids.get(s)?;
+                    Some((
+                        s.clone(),
+                        Mark {
+                            price,
+                            as_of: Some(at),
+                        },
+                    ))
+                })
+                .collect(),
+        })
     }
 
     async fn rules(&self, symbols: &[String]) -> Result<BTreeMap<String, VenueRule>, BrokerError> {

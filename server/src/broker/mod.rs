@@ -30,6 +30,23 @@ pub struct Account {
     pub positions: Vec<Position>,
 }
 
+/// A price to value a position at now, and when the venue quoted it.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Mark {
+    pub price: f64,
+    /// Unix milliseconds of the quote (a paper mark: the close it is; `None`: unknown).
+    pub as_of: Option<i64>,
+}
+
+/// The marks the intraday portfolio view values the book at ([`Broker::current_marks`]).
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Valuation {
+    /// Where the prices come from: `last close` (paper), `allMids` (Hyperliquid).
+    pub source: String,
+    /// By Lockstep symbol; symbols without a quote are left out.
+    pub marks: BTreeMap<String, Mark>,
+}
+
 /// How a venue lets a symbol be traded: one definition, in `shared` (the backtest rounds on
 /// the same grid).
 pub use shared::venue::VenueRule;
@@ -220,6 +237,21 @@ pub trait Broker: Send + Sync {
     ) -> Result<Account, BrokerError> {
         let _ = (panel, t);
         self.account().await
+    }
+
+    /// Prices to value `symbols` at now, during the day, each with its time: the paper venue's
+    /// last close, Hyperliquid's mid prices (`allMids`, cached). The default is
+    /// [`Broker::marks`] without times.
+    async fn current_marks(&self, symbols: &[String]) -> Result<Valuation, BrokerError> {
+        Ok(Valuation {
+            source: "venue marks".into(),
+            marks: self
+                .marks(symbols)
+                .await?
+                .into_iter()
+                .map(|(s, price)| (s, Mark { price, as_of: None }))
+                .collect(),
+        })
     }
 
     /// The live cycle tells the broker which complete day it trades on (`panel` row `t`) before

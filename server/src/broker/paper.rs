@@ -15,8 +15,8 @@
 //!   fill: an id seen before is answered from there and never filled twice.
 
 use super::{
-    Account, Broker, BrokerError, FundingPaid, OrderReport, OrderRequest, OrderStatus, Position,
-    VenueRule,
+    Account, Broker, BrokerError, FundingPaid, Mark, OrderReport, OrderRequest, OrderStatus,
+    Position, Valuation, VenueRule,
 };
 use crate::store::Store;
 use shared::sim::Costs;
@@ -497,6 +497,22 @@ impl Broker for PaperBroker {
             .iter()
             .filter_map(|s| book.marks.get(s).map(|m| (s.clone(), *m)))
             .collect())
+    }
+
+    /// The observed day's closes, dated at that close (the end of the day, 24:00 UTC).
+    async fn current_marks(&self, symbols: &[String]) -> Result<Valuation, BrokerError> {
+        let book = self.book.read().expect("book lock");
+        let as_of = book.day.map(|d| (i64::from(d.0) + 1) * 86_400_000);
+        Ok(Valuation {
+            source: "last close".into(),
+            marks: symbols
+                .iter()
+                .filter_map(|s| {
+                    let price = *book.marks.get(s)?;
+                    Some((s.clone(), Mark { price, as_of }))
+                })
+                .collect(),
+        })
     }
 
     async fn rules(&self, symbols: &[String]) -> Result<BTreeMap<String, VenueRule>, BrokerError> {

@@ -35,10 +35,36 @@ pub enum PolicyArg {
     Threshold,
 }
 
+/// A target source that ticks a progress bar once per day asked; the targets are the inner
+/// source's, untouched.
+struct Counting<S> {
+    inner: S,
+    bar: indicatif::ProgressBar,
+}
+
+impl<S: shared::sim::TargetSource> shared::sim::TargetSource for Counting<S> {
+    type Error = S::Error;
+    fn n_strategies(&self) -> usize {
+        self.inner.n_strategies()
+    }
+    fn targets(
+        &mut self,
+        row: usize,
+        w: &mut [f64],
+        by: &mut [f64],
+    ) -> Result<shared::sim::Decision, S::Error> {
+        self.bar.inc(1);
+        self.inner.targets(row, w, by)
+    }
+}
+
 /// Runs the backtest and writes the result; returns the result for the caller to summarise.
 pub fn run(args: &BacktestArgs, database_url: &str) -> anyhow::Result<backtest::BacktestResult> {
     let config = load_config(args.config.as_deref())?;
+    let loading = crate::progress::spinner("backtest");
+    loading.set_message("loading the panel");
     let panel = load_panel_from(args.data.as_deref(), database_url)?;
+    loading.finish_and_clear();
     let policy = args.policy.map(|p| match p {
         PolicyArg::Time => RebalancePolicy::Time,
         PolicyArg::Threshold => RebalancePolicy::Threshold {
@@ -51,7 +77,18 @@ pub fn run(args: &BacktestArgs, database_url: &str) -> anyhow::Result<backtest::
         policy,
         ..BacktestSettings::default()
     };
-    let result = backtest::run(&panel, &config, &settings)?;
+    // `backtest::run`, with a bar that counts the simulated days (see `Counting`).
+    let engine = shared::portfolio::engine::TargetEngine::from_config(&config)
+        .map_err(backtest::BacktestError::from)?;
+    let (first, last) = backtest::rows(&panel, &settings)?;
+    let mut source = Counting {
+        inner: backtest::EngineSource::new(&engine, &panel),
+        bar: crate::progress::bar((last - first + 1) as u64, "backtest"),
+    };
+    let names = source.inner.strategy_names();
+    let sim_cfg = settings.sim_config(Some(&config.rebalance));
+    let result = backtest::run_with_source(&panel, &mut source, &names, &settings, &sim_cfg)?;
+    source.bar.finish_and_clear();
     let json = serde_json::to_vec(&result)?;
     if args.out.as_os_str() == "-" {
         use std::io::Write;

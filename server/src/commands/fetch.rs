@@ -414,7 +414,8 @@ impl Sourced for Hyperliquid {
         let yesterday = Day(today.0 - 1);
         let bars_last = store.last_days(Series::Bars, None).await?;
         let funding_last = store.last_days(Series::Funding, None).await?;
-        for symbol in &symbols {
+        let bar = crate::progress::bar(symbols.len() as u64, hyperliquid::NAME);
+        for symbol in bar.wrap_iter(symbols.iter()) {
             // Candles.
             summary.series += 1;
             let from = Fetcher::start(
@@ -590,7 +591,8 @@ impl Sourced for Coinalyze {
         let yesterday = Day(today.0 - 1);
         let funding_last = store.last_days(Series::Funding, None).await?;
         let oi_last = store.last_days(Series::OpenInterest, None).await?;
-        for symbol in &symbols {
+        let bar = crate::progress::bar(symbols.len() as u64, coinalyze::NAME);
+        for symbol in bar.wrap_iter(symbols.iter()) {
             let contract = match self.contract_for(symbol).await {
                 Ok(c) => c,
                 Err(e) => {

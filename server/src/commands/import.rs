@@ -129,6 +129,9 @@ pub async fn import_paths(
         )
         .await?;
     let mut report = ImportReport::default();
+    // Files done of files found so far (a terminal only; see `crate::progress`).
+    let progress = crate::progress::bar(0, "import");
+    let mut started = 0u64;
     for arg in paths {
         let files = match expand(arg) {
             Ok(f) if f.is_empty() => {
@@ -146,7 +149,16 @@ pub async fn import_paths(
                 continue;
             }
         };
+        progress.inc_length(files.len() as u64);
         for file in files {
+            // The files before this one are done.
+            progress.set_position(started);
+            started += 1;
+            progress.set_message(
+                file.file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+            );
             let target = file.display().to_string();
             let read = match tokio::task::spawn_blocking({
                 let file = file.clone();
@@ -204,6 +216,7 @@ pub async fn import_paths(
             });
         }
     }
+    progress.finish_and_clear();
     Ok(report)
 }
 

@@ -157,6 +157,25 @@ pub fn build(
     Ok(live)
 }
 
+/// The notifier of the settings' `notify` section, its secrets from the environment.
+///
+/// # Errors
+/// A configured channel whose environment variable is missing, or invalid settings.
+pub fn notifier(
+    store: Arc<Store>,
+    settings: &LiveSettings,
+    default_public_url: Option<&str>,
+) -> anyhow::Result<Arc<crate::notify::Notifier>> {
+    let n = crate::notify::Notifier::new(store, &settings.notify, default_public_url, &|k| {
+        std::env::var(k).ok()
+    })
+    .map_err(|e| anyhow::anyhow!("live settings: {e}"))?;
+    if n.is_enabled() {
+        tracing::info!(channels = ?n.channels(), "notifications on");
+    }
+    Ok(Arc::new(n))
+}
+
 /// Runs one cycle and prints the plan.
 ///
 /// # Errors
@@ -175,18 +194,25 @@ pub async fn run(store: Store, args: &LiveArgs) -> anyhow::Result<()> {
         return read_records(&live, action, args.json).await;
     }
     let live = build(
-        store,
+        store.clone(),
         args.broker,
         args.config.as_deref(),
         args.settings.as_deref(),
         (!args.no_refresh).then_some(&args.sources),
     )?;
+    let notify = notifier(store.clone(), &live.settings, None)?;
+    let live = live.with_notifier(notify.clone());
     let out = live
         .run_cycle(&CycleOptions {
             dry_run: args.dry_run,
             actor: "cli".into(),
         })
-        .await?;
+        .await;
+    // A one-shot command waits for its messages (sent or failed, each recorded) before it exits.
+    if notify.is_enabled() && !notify.flush(std::time::Duration::from_secs(180)).await {
+        eprintln!("note: some notifications were still being retried when the command ended");
+    }
+    let out = out?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&out.plan)?);
     } else {

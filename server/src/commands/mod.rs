@@ -3,6 +3,7 @@
 
 pub mod backtest;
 pub mod data;
+pub mod demo;
 pub mod fetch;
 pub mod first_start;
 pub mod import;

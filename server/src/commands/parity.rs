@@ -87,8 +87,13 @@ pub async fn run(store: Store, args: &ParityArgs) -> anyhow::Result<ParityReport
         tolerance: Some(args.tolerance),
         date: args.date,
         backtest_config,
+        progress: Some(crate::progress::bar(0, "parity")),
     };
-    let report = parity::report(&live, &req).await?;
+    let report = parity::report(&live, &req).await;
+    if let Some(bar) = &req.progress {
+        bar.finish_and_clear();
+    }
+    let report = report?;
     let mut out = std::io::stdout().lock();
     if args.json {
         serde_json::to_writer_pretty(&mut out, &report)?;
@@ -134,8 +139,22 @@ pub fn render(r: &ParityReport) -> String {
             r.alarms
         );
     }
-    if failed.is_empty() && r.alarms == 0 {
+    let not_measured: Vec<&str> = r
+        .checks
+        .iter()
+        .filter(|c| !c.is_measured())
+        .map(|c| c.name.as_str())
+        .collect();
+    if failed.is_empty() && r.alarms == 0 && not_measured.is_empty() {
         let _ = writeln!(s, "All four checks hold; no signal alarm.");
+    } else if failed.is_empty() && r.alarms == 0 {
+        let _ = writeln!(
+            s,
+            "{} of {} checks hold; not measured yet: {} (nothing to compare). No signal alarm.",
+            r.checks.len() - not_measured.len(),
+            r.checks.len(),
+            not_measured.join(", ")
+        );
     } else if !failed.is_empty() {
         let _ = writeln!(s, "Failed checks: {}.", failed.join(", "));
     }
@@ -144,8 +163,14 @@ pub fn render(r: &ParityReport) -> String {
     for c in &r.checks {
         let _ = writeln!(
             s,
-            "  {:<4} {:<22} {:>10} / {:<8} {}",
-            if c.ok { "ok" } else { "FAIL" },
+            "  {:<12} {:<22} {:>10} / {:<8} {}",
+            if !c.is_measured() {
+                "not measured"
+            } else if c.ok {
+                "ok"
+            } else {
+                "FAIL"
+            },
             c.name,
             opt(c.value, 4),
             opt(c.limit, 4),

@@ -174,6 +174,7 @@ impl LiveService {
                 )
                 .await?
             {
+                self.hub.plan_changed(&p.id, status::EXPIRED, now);
                 out.push(p.id);
             }
         }
@@ -218,6 +219,8 @@ impl LiveService {
         let day = panel.day(t);
         let age = age_hours(day, now);
         if age > self.settings.max_data_age_hours {
+            self.hub
+                .stale(day, age, self.settings.max_data_age_hours, now);
             return Err(LiveError::Stale {
                 day,
                 age_hours: age,
@@ -337,6 +340,8 @@ impl LiveService {
         rec.snapshot(self.broker.name(), &account, now).await?;
         timings.push(("record", ms(step)));
         drop(_guard);
+        self.hub.plan(&self.plan(&stored.id).await?, now);
+        self.hub.portfolio(now);
 
         if self.settings.auto_approve && !stored.blocked {
             match self.approve(&stored.id, "auto").await {
@@ -445,6 +450,7 @@ impl LiveService {
                 "plan {id} was decided by someone else first"
             )));
         }
+        self.hub.plan(&self.plan(id).await?, now);
         self.execute(id, actor).await
     }
 
@@ -478,6 +484,7 @@ impl LiveService {
                 p.status
             )));
         }
+        self.hub.plan_changed(id, status::REJECTED, now);
         self.plan(id).await
     }
 
@@ -557,6 +564,7 @@ impl LiveService {
                 audit(actor, "plan.execute", id, None),
             )
             .await?;
+            self.hub.plan_changed(id, status::EXECUTING, now);
         } else {
             let (panel, t) = self.panel_at_last_complete(now).await?;
             if panel.day(t) == p.data_day {
@@ -612,6 +620,7 @@ impl LiveService {
                         }
                         rec.record_report(id, &p.broker, &r, self.clock.now_ms())
                             .await?;
+                        self.hub.orders(id, self.clock.now_ms());
                     }
                     _ => to_send.push((*o).clone()),
                 }
@@ -623,6 +632,7 @@ impl LiveService {
                 rec.record_report(id, &p.broker, r, self.clock.now_ms())
                     .await?;
             }
+            self.hub.orders(id, self.clock.now_ms());
         }
 
         let orders = rec.orders(id).await?;
@@ -654,7 +664,10 @@ impl LiveService {
         let account = self.broker.account().await?;
         rec.snapshot(&p.broker, &account, now).await?;
         drop(_guard);
-        self.plan(id).await
+        let done = self.plan(id).await?;
+        self.hub.plan(&done, now);
+        self.hub.portfolio(now);
+        Ok(done)
     }
 
     /// Recomputes a stored plan's targets from its stored config, on the store's data cut at its
@@ -684,6 +697,7 @@ impl LiveService {
     pub async fn portfolio(&self) -> Result<Portfolio, LiveError> {
         let now = self.clock.now_ms();
         let mut targets_by_symbol = BTreeMap::new();
+        let mut why = BTreeMap::new();
         let mut strategies = Vec::new();
         let mut freshness = DataFreshness {
             last_complete_day: None,
@@ -701,6 +715,7 @@ impl LiveService {
                 freshness.stale = age > self.settings.max_data_age_hours;
                 let targets = self.engine.targets_at(&panel, t, &mut TargetCache::new());
                 targets_by_symbol = nonzero(&panel, &targets.weights);
+                why = super::valuation::contributions(&panel, &targets, self.engine.leverage);
                 strategies = strategy_views(&panel, &targets)
                     .into_iter()
                     .map(|s| s.allocation)
@@ -716,8 +731,22 @@ impl LiveService {
             Some(a) => a,
             None => self.broker.account().await?,
         };
-        let e = account.equity;
-        let mut positions: Vec<PortfolioPosition> = account
+        // The book at the venue's current marks; without them (the venue's mark endpoint is
+        // down), at the account's own, said so.
+        let held: Vec<String> = account.positions.iter().map(|p| p.symbol.clone()).collect();
+        let valuation = match self.broker.current_marks(&held).await {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::warn!(error = %e, "current marks unavailable; valuing at the account's marks");
+                crate::broker::Valuation {
+                    source: "account".into(),
+                    marks: BTreeMap::new(),
+                }
+            }
+        };
+        let valued = super::valuation::revalue(&account, &valuation);
+        let e = valued.equity;
+        let mut positions: Vec<PortfolioPosition> = valued
             .positions
             .iter()
             .map(|p| {
@@ -729,6 +758,8 @@ impl LiveService {
                     value,
                     weight: if e > 0.0 { value / e } else { 0.0 },
                     target_weight: targets_by_symbol.get(&p.symbol).copied().unwrap_or(0.0),
+                    mark_as_of: p.mark_as_of,
+                    contributions: why.get(&p.symbol).cloned().unwrap_or_default(),
                 }
             })
             .collect();
@@ -741,12 +772,15 @@ impl LiveService {
                     value: 0.0,
                     weight: 0.0,
                     target_weight: *w,
+                    mark_as_of: None,
+                    contributions: why.get(s).cloned().unwrap_or_default(),
                 });
             }
         }
         positions.sort_by(|a, b| a.symbol.cmp(&b.symbol));
         let gross = positions.iter().map(|p| p.weight.abs()).sum();
         let net = positions.iter().map(|p| p.weight).sum();
+        let snapshot = super::valuation::last_snapshot(&self.store, self.broker.name()).await?;
         Ok(Portfolio {
             broker: self.broker.name().into(),
             as_of: now,
@@ -757,6 +791,11 @@ impl LiveService {
             strategies,
             data: freshness,
             kill_switch: self.records().kill_switch().await?.active,
+            marks_source: valued.source,
+            snapshot_at: snapshot.map(|s| s.0),
+            snapshot_equity: snapshot.map(|s| s.1),
+            pnl_since_snapshot: snapshot.map(|s| e - s.1),
+            simulated: false,
         })
     }
 
@@ -782,6 +821,7 @@ impl LiveService {
         let now = self.clock.now_ms();
         // The switch and its audit row, in one transaction.
         rec.set_kill_switch(active, actor, reason, now).await?;
+        self.hub.kill_switch(active, actor, reason, now);
         rec.kill_switch().await
     }
 

@@ -27,11 +27,13 @@
 //! order twice.
 
 pub mod cycle;
+pub mod events;
 pub mod plan;
 pub mod records;
 pub mod risk;
 pub mod scheduler;
 pub mod settings;
+pub mod valuation;
 
 pub use cycle::{plan_differences, recompute_plan, CycleOptions, CycleOutcome, Recomputed, Replay};
 pub use settings::LiveSettings;
@@ -149,6 +151,8 @@ pub struct LiveService {
     refresher: Option<Arc<dyn Refresh>>,
     /// One cycle or execution at a time.
     run_lock: tokio::sync::Mutex<()>,
+    /// Announcements of every state change: the dashboards' event stream and notifications.
+    pub hub: Arc<events::Hub>,
 }
 
 /// The config's canonical JSON (the predecessor's format, keys sorted) and its version hash.
@@ -226,6 +230,7 @@ impl LiveService {
             clock,
             refresher: None,
             run_lock: tokio::sync::Mutex::new(()),
+            hub: Arc::new(events::Hub::default()),
         })
     }
 
@@ -238,6 +243,18 @@ impl LiveService {
         let settings = LiveSettings::default();
         let broker = Arc::new(paper_broker(store.clone(), &settings, &config));
         LiveService::new(store, settings, config, broker, Arc::new(SystemClock))
+    }
+
+    /// Sends notifications through `notifier` (plans, kill switch, stale data).
+    pub fn with_notifier(self, notifier: Arc<crate::notify::Notifier>) -> LiveService {
+        self.hub.set_notifier(notifier);
+        self
+    }
+
+    /// A demo history ([`crate::demo`]) made `done` of `total` days: open pages refresh.
+    pub fn demo_progress(&self, done: u32, total: u32) {
+        self.hub.demo(done, total, self.clock.now_ms());
+        self.hub.portfolio(self.clock.now_ms());
     }
 
     /// Uses `refresher` as step 1 of every cycle.

@@ -95,6 +95,8 @@ impl StoredPlan {
             decided_by: self.decided_by.clone(),
             decided_at: self.decided_at,
             expires_at: self.expires_at,
+            // Set by the API from the demo runs (`crate::demo::Labels`).
+            simulated: false,
         }
     }
 

@@ -24,6 +24,8 @@ pub struct LiveSettings {
     pub max_slippage: f64,
     pub risk: RiskLimits,
     pub paper: PaperSettings,
+    /// Where plan, kill-switch and stale-data messages go (webhooks, e-mail); none by default.
+    pub notify: crate::notify::NotifySettings,
 }
 
 impl Default for LiveSettings {
@@ -38,6 +40,7 @@ impl Default for LiveSettings {
             max_slippage: 0.02,
             risk: RiskLimits::default(),
             paper: PaperSettings::default(),
+            notify: crate::notify::NotifySettings::default(),
         }
     }
 }
@@ -167,6 +170,7 @@ impl LiveSettings {
                 return Err(SettingsError::Invalid(format!("{k} must be >= 0, got {v}")));
             }
         }
+        self.notify.validate().map_err(SettingsError::Invalid)?;
         if self.max_slippage >= 1.0 {
             return Err(SettingsError::Invalid(format!(
                 "max_slippage is a fraction (0.02 = 2%), got {}",

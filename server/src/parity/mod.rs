@@ -82,6 +82,8 @@ pub struct ReportRequest {
     pub date: Option<Day>,
     /// The backtest config and where it came from (default: [`params::default_backtest_config`]).
     pub backtest_config: Option<(Config, String)>,
+    /// Counts the plans recomputed (the command line's bar; `None` elsewhere).
+    pub progress: Option<indicatif::ProgressBar>,
 }
 
 impl ReportRequest {
@@ -138,8 +140,14 @@ pub async fn report(live: &LiveService, req: &ReportRequest) -> Result<ParityRep
     };
 
     let mut signal_rows = Vec::with_capacity(plans.len());
+    if let Some(bar) = &req.progress {
+        bar.set_length(plans.len() as u64);
+    }
     for p in &plans {
         signal_rows.push(signals::plan_parity(&mut panels, p).await?);
+        if let Some(bar) = &req.progress {
+            bar.inc(1);
+        }
     }
     let alarms = signal_rows
         .iter()
@@ -190,6 +198,14 @@ pub async fn report(live: &LiveService, req: &ReportRequest) -> Result<ParityRep
         attribution,
         costs,
         checks: vec![positions, parameter_check, signal_check, value_check],
+        simulated: crate::demo::Labels::load(
+            store,
+            live.broker().name(),
+            &live.settings.paper.account,
+        )
+        .await
+        .map_err(|e| ParityError::Store(e.into()))?
+        .runs,
     })
 }
 
@@ -225,6 +241,7 @@ fn skipped(name: &str, why: &str) -> ParityCheck {
     ParityCheck {
         name: name.into(),
         ok: true,
+        status: ParityCheck::NOT_MEASURED.into(),
         value: None,
         limit: None,
         detail: format!("skipped: {why}"),
@@ -270,6 +287,7 @@ async fn positions_check(
         return Ok(ParityCheck {
             name: check::POSITIONS.into(),
             ok: false,
+            status: ParityCheck::measured(false),
             value: None,
             limit: Some(tolerance),
             detail: format!("the plan's data day {day} is no longer in the store"),
@@ -319,6 +337,7 @@ async fn positions_check(
     Ok(ParityCheck {
         name: check::POSITIONS.into(),
         ok,
+        status: ParityCheck::measured(ok),
         value: value.is_finite().then_some(value),
         limit: Some(tolerance),
         detail: format!(
@@ -400,6 +419,7 @@ fn parameters_check(audit: &app::api::ParameterAudit) -> ParityCheck {
     ParityCheck {
         name: check::PARAMETERS.into(),
         ok: audit.differing == 0,
+        status: ParityCheck::measured(audit.differing == 0),
         value: Some(audit.differing as f64),
         limit: Some(0.0),
         detail: if audit.differing == 0 {
@@ -441,6 +461,7 @@ async fn signal_check(
                 return Ok(ParityCheck {
                     name: check::SIGNALS.into(),
                     ok: false,
+                    status: ParityCheck::measured(false),
                     value: None,
                     limit: Some(0.0),
                     detail: format!("no live plan has data day {d}: nothing to check"),
@@ -480,6 +501,7 @@ async fn signal_check(
     Ok(ParityCheck {
         name: check::SIGNALS.into(),
         ok,
+        status: ParityCheck::measured(ok),
         value: Some(same_data as f64),
         limit: Some(0.0),
         detail: format!(
@@ -524,6 +546,7 @@ fn value_check(shadow: &ShadowComparison, tolerance: f64) -> ParityCheck {
     ParityCheck {
         name: check::VALUE_30D.into(),
         ok: value <= tolerance,
+        status: ParityCheck::measured(value <= tolerance),
         value: Some(value),
         limit: Some(tolerance),
         detail: format!(
@@ -677,5 +700,8 @@ mod tests {
         assert!(value_check(&s, 0.07).ok);
         let c = value_check(&shadow(&[(3, Some(1.0), 1.0)]), 0.05);
         assert!(c.ok && c.detail.starts_with("skipped"), "{c:?}");
+        assert_eq!(c.status, ParityCheck::NOT_MEASURED);
+        assert_eq!(value_check(&s, 0.07).status, ParityCheck::OK);
+        assert_eq!(value_check(&s, 0.05).status, ParityCheck::ALARM);
     }
 }

@@ -122,6 +122,7 @@ fn the_plan_print_shows_each_lines_note_after_its_dropped_reason() {
             decided_by: None,
             decided_at: None,
             expires_at: 0,
+            simulated: false,
         },
         config_version: "c1".into(),
         config: serde_json::Value::Null,
@@ -169,4 +170,162 @@ fn the_plan_print_shows_each_lines_note_after_its_dropped_reason() {
         text.contains("1 symbol(s) within the rebalance band"),
         "{text}"
     );
+}
+
+/// A small market in the predecessor's daily-bar format: `assets` coins over `days` days ending
+/// yesterday (so the live cycle finds its data fresh).
+fn write_market(dir: &std::path::Path, assets: usize, days: i32) {
+    let mut csv = std::fs::File::create(dir.join("coinbase_top200_daily.csv")).unwrap();
+    writeln!(csv, "date,symbol,base,open,high,low,close,volume").unwrap();
+    let today = (std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        / 86_400) as i32;
+    for d in 0..days {
+        let day = shared::Day(today - days + d);
+        for k in 0..assets {
+            let base = format!("C{k:02}");
+            let c = 10.0 * (k + 1) as f64 + (f64::from(d) * (0.3 + k as f64 * 0.17)).sin() * 3.0;
+            writeln!(
+                csv,
+                "{day},{base}/USD,{base},{c},{},{},{c},{}",
+                c + 0.5,
+                c - 0.5,
+                1_000_000 + k * 1000
+            )
+            .unwrap();
+        }
+    }
+}
+
+/// What a piped run of `lockstep ARGS` wrote: status, stdout, stderr. `RUST_LOG` is left at
+/// its default, so the INFO lines every command logs are there to get in the way.
+fn run_piped(args: &[&str], envs: &[(&str, &str)]) -> (std::process::ExitStatus, Vec<u8>, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_lockstep"));
+    cmd.args(args)
+        .env_remove("RUST_LOG")
+        .env_remove("NO_COLOR")
+        .env_remove("LOCKSTEP_LIVE_SETTINGS")
+        .stdin(Stdio::null());
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    (
+        out.status,
+        out.stdout,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Parses all of a command's stdout as one JSON document, failing with what it got.
+fn parse_all(what: &str, stdout: &[u8], stderr: &str) -> serde_json::Value {
+    assert!(
+        !stderr.contains('\u{1b}'),
+        "{what}: colour codes on a piped stderr:\n{stderr}"
+    );
+    assert!(
+        !stderr.contains('\r'),
+        "{what}: a progress bar on a piped stderr:\n{stderr}"
+    );
+    serde_json::from_slice(stdout).unwrap_or_else(|e| {
+        panic!(
+            "{what}: stdout is not pure JSON ({e}):\n{}\n--- stderr:\n{stderr}",
+            String::from_utf8_lossy(stdout)
+        )
+    })
+}
+
+/// Regression: `lockstep parity --json | jq .` failed: an INFO log line with colour codes went
+/// to stdout before the JSON. Every machine-output command (`--json`, `--out -`, `targets`) is
+/// run here with its stdout a pipe, and all of it must parse; logs go to a stderr without
+/// colour codes.
+#[test]
+fn every_machine_output_parses_when_piped() {
+    let dir = temp_dir("machine-output");
+    write_market(&dir, 8, 260);
+    let data = dir.display().to_string();
+    let db = format!("sqlite://{}/store.db", dir.display());
+    let settings = dir.join("live.json");
+    std::fs::write(
+        &settings,
+        r#"{"max_data_age_hours": 100000, "scheduler": false, "refresh": false}"#,
+    )
+    .unwrap();
+    let settings = settings.display().to_string();
+    let live_env = [("LOCKSTEP_LIVE_SETTINGS", settings.as_str())];
+
+    let (status, _, stderr) = run_piped(&["--database-url", &db, "import", &data], &[]);
+    assert!(status.success(), "import: {stderr}");
+    assert!(!stderr.contains('\u{1b}'), "import: {stderr}");
+
+    let (status, out, err) = run_piped(&["--database-url", &db, "targets"], &[]);
+    assert!(status.success(), "{err}");
+    let v = parse_all("targets", &out, &err);
+    assert!(v.is_object(), "{v}");
+    let (status, out, err) = run_piped(&["targets", "--data", &data], &[]);
+    assert!(status.success(), "{err}");
+    parse_all("targets --data", &out, &err);
+
+    let (status, out, err) = run_piped(&["--database-url", &db, "backtest", "--out", "-"], &[]);
+    assert!(status.success(), "{err}");
+    let v = parse_all("backtest --out -", &out, &err);
+    assert!(v["equity"].is_array(), "{v}");
+
+    let (status, out, err) = run_piped(&["--database-url", &db, "data", "status", "--json"], &[]);
+    assert!(status.success(), "{err}");
+    parse_all("data status --json", &out, &err);
+
+    let (status, out, err) = run_piped(
+        &["--database-url", &db, "demo", "--days", "5", "--json"],
+        &live_env,
+    );
+    assert!(status.success(), "{err}");
+    let run = parse_all("demo --json", &out, &err);
+    assert_eq!(
+        (run["status"].as_str(), run["plans"].as_u64()),
+        (Some("done"), Some(5)),
+        "{run}"
+    );
+
+    let (status, out, err) = run_piped(
+        &["--database-url", &db, "live", "--json", "--no-refresh"],
+        &live_env,
+    );
+    assert!(status.success(), "{err}");
+    let plan = parse_all("live --json", &out, &err);
+    let plan_id = plan["summary"]["id"]
+        .as_str()
+        .expect("a plan id")
+        .to_string();
+    // The INFO lines are there, on stderr, uncoloured.
+    assert!(err.contains("INFO"), "{err}");
+
+    let (status, out, err) = run_piped(
+        &["--database-url", &db, "live", "replay", &plan_id, "--json"],
+        &live_env,
+    );
+    assert!(status.success(), "{err}");
+    let v = parse_all("live replay --json", &out, &err);
+    assert_eq!(v["identical"], true, "{v}");
+
+    let (status, out, err) = run_piped(
+        &["--database-url", &db, "live", "audit", "--json"],
+        &live_env,
+    );
+    assert!(status.success(), "{err}");
+    parse_all("live audit --json", &out, &err);
+
+    let (status, out, err) = run_piped(&["--database-url", &db, "parity", "--json"], &live_env);
+    // 0 (all checks hold) or 3 (findings): both print the report.
+    assert!(matches!(status.code(), Some(0 | 3)), "{status}: {err}");
+    let v = parse_all("parity --json", &out, &err);
+    assert!(v["checks"].is_array(), "{v}");
+    assert!(
+        err.contains("built the panel"),
+        "the INFO line is on stderr: {err}"
+    );
+
+    let _ = std::fs::remove_dir_all(&dir);
 }

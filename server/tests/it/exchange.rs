@@ -474,6 +474,8 @@ struct MockState {
     extra_positions: Vec<Value>,
     /// The account's `userFunding` rows, oldest first (answered 500 a page).
     funding: Vec<Value>,
+    /// `allMids` requests answered.
+    all_mids_calls: u32,
 }
 
 type Shared = Arc<Mutex<MockState>>;
@@ -647,10 +649,14 @@ async fn exchange(State(state): State<Shared>, body: String) -> axum::response::
 }
 
 async fn info(State(state): State<Shared>, Json(req): Json<Value>) -> Json<Value> {
-    let st = state.lock().unwrap();
+    let mut st = state.lock().unwrap();
     let ours = req["user"].as_str().map(str::to_lowercase) == Some(st.user.clone());
     Json(match req["type"].as_str().unwrap() {
         "metaAndAssetCtxs" => fixture("meta_and_asset_ctxs.json"),
+        "allMids" => {
+            st.all_mids_calls += 1;
+            fixture("all_mids.json")
+        }
         "clearinghouseState" if ours => {
             let mut state = fixture("clearinghouse_state.json");
             let positions = state["assetPositions"].as_array_mut().unwrap();
@@ -1688,8 +1694,7 @@ async fn live_cycle_on_the_mock_venue(store: &Store) {
     );
 }
 
-// ================================================================================================
-// The account's own funding payments (`userFunding`), recorded like the paper account's
+// =========================================================================================// The account's own funding payments (`userFunding`), recorded like the paper account's
 
 /// One hourly `userFunding` row as the venue sends it.
 fn funding_row(time: i64, coin: &str, usdc: &str) -> Value {
@@ -1790,4 +1795,83 @@ async fn the_accounts_funding_payments_are_synced_and_read_per_day() {
             paid.range(d0..).map(|(d, f)| (*d, f.clone())).collect()
         );
     }
+=======
+/// The portfolio during the day is valued at the venue's `allMids`, fetched once per
+/// `mids_ttl` however often it is asked, with each mark's time and the P&L since the cycle's
+/// snapshot; spot keys are ignored and `kPEPE`'s price per 1000 is PEPE's per unit.
+#[tokio::test]
+async fn the_portfolio_is_valued_at_cached_all_mids() {
+    let t = TestStore::new(Engine::Sqlite, "hl_marks").await.unwrap();
+    let store = &t.store;
+    let n = 400;
+    let panel = panel_with_venue_coins(n - 2);
+    store
+        .register_source("synthetic", SourceKind::Synthetic, "test panel")
+        .await
+        .unwrap();
+    store
+        .upsert("synthetic", &panel_records(&panel, n - 2))
+        .await
+        .unwrap();
+    let signer = HyperliquidSigner::from_hex(SDK_TEST_KEY).unwrap();
+    let key = signer.address();
+    let mock = Mock::start(key, key).await;
+    let settings = LiveSettings::default();
+    let mut venue = test_config(&mock.url);
+    venue.mids_ttl = Duration::from_millis(300);
+    let broker = Arc::new(hyperliquid_broker(&settings, venue, signer).unwrap());
+    let clock = Arc::new(FixedClock::new(0));
+    let live = LiveService::new(
+        Arc::new(store.clone()),
+        settings,
+        Config::lockstep_default().unwrap(),
+        broker.clone(),
+        clock.clone(),
+    )
+    .unwrap();
+    // The cycle snapshots the account at the venue's own marks (equity 13109.482328).
+    cycle_on(&live, &clock, panel.day(n - 2), 0).await;
+
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let p = live.portfolio().await.unwrap();
+    assert_eq!(p.marks_source, "allMids");
+    let pos = |s: &str| p.positions.iter().find(|x| x.symbol == s).unwrap().clone();
+    let (eth, btc) = (pos("ETH"), pos("BTC"));
+    assert_eq!((eth.mark_price, btc.mark_price), (3010.5, 60100.0));
+    // Dated when fetched: now, not a day's close.
+    let at = eth.mark_as_of.expect("a dated mark");
+    assert!(at >= before && at - before < 5_000, "{at} vs {before}");
+    assert_eq!(btc.mark_as_of, Some(at));
+    // Revalued by hand: ETH 0.0335 × (3010.5 − 100.02765 / 0.0335 = 2985.9) = +0.8241;
+    // BTC −0.02 × (60100 − 60000) = −2.
+    let equity = 13109.482328 + 0.0335 * (3010.5 - 2985.9) - 0.02 * 100.0;
+    assert!(close(p.equity, equity), "{} vs {equity}", p.equity);
+    assert!(close(eth.value, 0.0335 * 3010.5));
+    assert!(close(p.snapshot_equity.unwrap(), 13109.482328));
+    assert!(close(p.pnl_since_snapshot.unwrap(), equity - 13109.482328));
+    assert!(p.snapshot_at.is_some());
+
+    // Cached: the second view costs the venue nothing; after the TTL one more request.
+    live.portfolio().await.unwrap();
+    assert_eq!(mock.with(|s| s.all_mids_calls), 1);
+    assert_eq!(broker.mids_requests(), 1);
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    live.portfolio().await.unwrap();
+    assert_eq!(mock.with(|s| s.all_mids_calls), 2);
+
+    // Spot keys are not symbols; kPEPE's mid per 1000 is PEPE's per unit.
+    let v = broker
+        .current_marks(&[
+            "PEPE".into(),
+            "@107".into(),
+            "PURR/USDC".into(),
+            "DOGE".into(),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(v.marks.len(), 1, "{v:?}");
+    assert!(close(v.marks["PEPE"].price, 0.0125 / 1000.0));
 }

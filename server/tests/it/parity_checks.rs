@@ -453,3 +453,43 @@ async fn the_binary_exits_0_on_a_clean_store_and_3_after_tampering() {
         .collect();
     assert_eq!(failed, vec!["signal_consistency"]);
 }
+
+/// Regression: before any plan, three of the four checks measured nothing and still said `ok`
+/// (a green badge). They are `not_measured` now, in the report and in the binary's JSON, and
+/// `ok` stays true for scripts that read only it (exit status 0: nothing was found).
+#[tokio::test]
+async fn checks_that_measured_nothing_say_not_measured() {
+    let h = history("parity_unmeasured", 0).await;
+    let r = h.report(ReportRequest::default()).await;
+    let statuses: Vec<(&str, &str, bool)> = r
+        .checks
+        .iter()
+        .map(|c| (c.name.as_str(), c.status.as_str(), c.ok))
+        .collect();
+    assert_eq!(
+        statuses,
+        vec![
+            ("positions_vs_backtest", "not_measured", true),
+            ("parameter_audit", "ok", true),
+            ("signal_consistency", "not_measured", true),
+            ("portfolio_value_30d", "not_measured", true),
+        ]
+    );
+    let (code, report, stderr) = run_parity(&h.t.url);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(report.checks, r.checks);
+    // The text report says so too.
+    let text = server::commands::parity::render(&r);
+    assert!(
+        text.contains("1 of 4 checks hold; not measured yet"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  not measured positions_vs_backtest"),
+        "{text}"
+    );
+    // With plans every check is measured.
+    let h = history("parity_measured", 3).await;
+    let r = h.report(ReportRequest::default()).await;
+    assert!(r.checks.iter().all(|c| c.status == "ok"), "{:?}", r.checks);
+}

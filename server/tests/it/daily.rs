@@ -1,0 +1,403 @@
+//! The daily routine (issue 15) end to end on a synthetic store: the cycle, approval, execution
+//! and the kill switch announce themselves (the event stream of `GET /api/events` and
+//! notifications to a loopback webhook) without ever waiting for a delivery; the cycle's stale
+//! data refusal notifies; and `lockstep demo`'s simulated paper history fills Portfolio, Trades
+//! and Parity, labelled as simulated, and refuses to run over real history.
+
+use crate::common::{cycle_ms, panel_records, synth_panel};
+use crate::notify::hook_receiver;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use server::live::{paper_broker, CycleOptions, FixedClock, LiveError, LiveService, LiveSettings};
+use server::notify::{Deliveries, Notifier};
+use server::store::market::SourceKind;
+use server::store::testing::{Engine, TestStore};
+use server::store::Store;
+use shared::config::Config;
+use shared::Panel;
+use std::sync::Arc;
+use std::time::Duration;
+use tower::ServiceExt;
+
+async fn seeded(tag: &str) -> (TestStore, Panel) {
+    let t = TestStore::new(Engine::Sqlite, tag).await.unwrap();
+    let panel = synth_panel(11, 25, 320);
+    t.store
+        .register_source("synthetic", SourceKind::Synthetic, "test panel")
+        .await
+        .unwrap();
+    t.store
+        .upsert("synthetic", &panel_records(&panel, panel.n_days() - 1))
+        .await
+        .unwrap();
+    (t, panel)
+}
+
+/// Risk limits that never block (these tests are about what is announced).
+fn settings() -> LiveSettings {
+    let mut s = LiveSettings::default();
+    s.risk.max_gross_leverage = 100.0;
+    s.risk.max_weight_per_symbol = 100.0;
+    s.risk.max_order_notional = 1e12;
+    s.risk.max_daily_turnover = 1e6;
+    s
+}
+
+fn service(store: &Store, settings: LiveSettings, clock: Arc<FixedClock>) -> LiveService {
+    let store = Arc::new(store.clone());
+    let config = Config::lockstep_default().unwrap();
+    let broker = Arc::new(paper_broker(store.clone(), &settings, &config));
+    LiveService::new(store, settings, config, broker, clock).unwrap()
+}
+
+fn opts() -> CycleOptions {
+    CycleOptions {
+        dry_run: false,
+        actor: "test".into(),
+    }
+}
+
+/// A webhook receiver that answers nothing until the test says so.
+async fn held_receiver() -> (String, Arc<tokio::sync::Notify>) {
+    let release = Arc::new(tokio::sync::Notify::new());
+    let r = release.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move || {
+            let r = r.clone();
+            async move {
+                r.notified().await;
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (url, release)
+}
+
+#[tokio::test]
+async fn the_routine_announces_every_change_and_never_waits_for_a_delivery() {
+    let (t, panel) = seeded("daily_announce").await;
+    let last = panel.day(panel.n_days() - 1);
+    let clock = Arc::new(FixedClock::new(cycle_ms(last)));
+    let hook = hook_receiver(0, 200).await;
+    let (held, release) = held_receiver().await;
+    let notifier = Arc::new(
+        Notifier::new(
+            Arc::new(t.store.clone()),
+            &serde_json::from_value(serde_json::json!({
+                "public_url": "https://ls.test",
+                "webhooks": [{"url_env": "HOOK", "name": "desk"}, {"url_env": "HELD", "name": "held", "timeout_secs": 60}],
+                "retry": {"attempts": 2, "initial_backoff_ms": 10, "max_backoff_ms": 20}
+            }))
+            .unwrap(),
+            None,
+            &|k: &str| match k {
+                "HOOK" => Some(hook.url.clone()),
+                "HELD" => Some(held.clone()),
+                _ => None,
+            },
+        )
+        .unwrap(),
+    );
+    let live = service(&t.store, settings(), clock.clone()).with_notifier(notifier.clone());
+    let mut events = live.hub.subscribe();
+
+    let out = live.run_cycle(&opts()).await.unwrap();
+    let id = out.plan.summary.id.clone();
+    // The cycle returned while the held receiver still holds its message: it did not wait.
+    let store = &t.store;
+    let held_status = || async {
+        Deliveries { store }
+            .recent(10)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|r| r.destination == "held")
+            .map(|r| r.status)
+    };
+    let mut status = None;
+    for _ in 0..200 {
+        status = held_status().await;
+        if status.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        status.as_deref(),
+        Some("pending"),
+        "the cycle waited for a delivery"
+    );
+
+    live.approve(&id, "tina").await.unwrap();
+    live.set_kill_switch(true, "tina", Some("venue outage"))
+        .await
+        .unwrap();
+    // Stale data: a clock three days later.
+    clock.set(cycle_ms(last) + 3 * 86_400_000);
+    assert!(matches!(
+        live.run_cycle(&opts()).await,
+        Err(LiveError::Stale { .. })
+    ));
+
+    // The open pages heard every step, in order.
+    let mut seen = Vec::new();
+    while let Ok(e) = events.try_recv() {
+        seen.push((e.kind, e.status.unwrap_or_default()));
+    }
+    let seen: Vec<(&str, &str)> = seen.iter().map(|(k, s)| (k.as_str(), s.as_str())).collect();
+    let plan_steps: Vec<&str> = seen
+        .iter()
+        .filter(|(k, _)| *k == "plan")
+        .map(|(_, s)| *s)
+        .collect();
+    assert_eq!(plan_steps.first(), Some(&"proposed"), "{seen:?}");
+    assert!(plan_steps.contains(&"approved"), "{seen:?}");
+    assert!(plan_steps.contains(&"executing"), "{seen:?}");
+    assert_eq!(plan_steps.last(), Some(&"done"), "{seen:?}");
+    assert!(seen.contains(&("kill_switch", "on")), "{seen:?}");
+    assert!(seen.contains(&("portfolio", "")), "{seen:?}");
+
+    release.notify_waiters();
+    // Each waiting handler is released once; release the later ones as they arrive.
+    let releaser = tokio::spawn(async move {
+        loop {
+            release.notify_waiters();
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    });
+    assert!(notifier.flush(Duration::from_secs(10)).await);
+    releaser.abort();
+    let bodies = hook.bodies.lock().unwrap().clone();
+    let events: Vec<&str> = bodies
+        .iter()
+        .map(|b| b["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        events,
+        vec![
+            "plan.proposed",
+            "plan.approved",
+            "plan.done",
+            "kill_switch",
+            "data.stale"
+        ]
+    );
+    assert_eq!(bodies[0]["link"], format!("https://ls.test/plans/{id}"));
+    assert_eq!(bodies[0]["plan"]["id"], id.as_str());
+    assert!(bodies[0]["plan"]["orders"].as_u64().unwrap() > 0);
+    assert_eq!(bodies[2]["plan"]["status"], "done");
+    assert!(
+        bodies[4]["text"].as_str().unwrap().contains("closed"),
+        "{}",
+        bodies[4]
+    );
+    let recs = Deliveries { store }.recent(100).await.unwrap();
+    assert_eq!(recs.len(), 10, "5 messages × 2 channels");
+    assert!(recs.iter().all(|r| r.status == "sent"), "{recs:?}");
+}
+
+async fn signed_in(store: &Store, name: &str, role: app::api::Role) -> (String, String) {
+    server::auth::users::add(store, name, role, "correct horse battery")
+        .await
+        .unwrap();
+    let (token, _) =
+        server::auth::session::create(store, name, std::time::Duration::from_secs(3600))
+            .await
+            .unwrap();
+    let csrf = server::auth::session::csrf_token_for(&token);
+    (
+        format!("lockstep_session={token}; lockstep_csrf={csrf}"),
+        csrf,
+    )
+}
+
+/// `GET /api/events` streams the kill switch flipping to every open page (SSE), and needs a
+/// signed-in user.
+#[tokio::test]
+async fn the_event_stream_carries_the_kill_switch() {
+    let (t, panel) = seeded("daily_sse").await;
+    let clock = Arc::new(FixedClock::new(cycle_ms(panel.day(panel.n_days() - 1))));
+    let live = Arc::new(service(&t.store, settings(), clock));
+    let state = server::AppState::new(
+        t.store.clone(),
+        std::path::Path::new("target/site"),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .with_live(live.clone());
+    let app = server::router(state);
+    let anon = app
+        .clone()
+        .oneshot(Request::get("/api/events").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(anon.status(), StatusCode::UNAUTHORIZED);
+
+    let (cookie, _) = signed_in(&t.store, "vic", app::api::Role::Viewer).await;
+    let resp = app
+        .oneshot(
+            Request::get("/api/events")
+                .header("cookie", cookie)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()["content-type"], "text/event-stream");
+    let mut body = resp.into_body();
+    live.set_kill_switch(true, "tina", None).await.unwrap();
+    let frame = tokio::time::timeout(Duration::from_secs(5), body.frame())
+        .await
+        .expect("an event within 5 s")
+        .unwrap()
+        .unwrap();
+    let text = String::from_utf8(frame.into_data().unwrap().to_vec()).unwrap();
+    let data = text
+        .lines()
+        .find_map(|l| l.strip_prefix("data: "))
+        .unwrap_or_else(|| panic!("no data line in {text:?}"));
+    let e: app::api::LiveEvent = serde_json::from_str(data).unwrap();
+    assert_eq!(
+        (e.kind.as_str(), e.status.as_deref()),
+        ("kill_switch", Some("on"))
+    );
+}
+
+/// `lockstep demo`'s history: one auto-approved paper plan per day over the last N stored days
+/// by the live cycle itself, labelled simulated in plans, portfolio and parity; never over real
+/// history, never with the kill switch on.
+#[tokio::test]
+async fn the_demo_fills_an_empty_history_and_labels_it_simulated() {
+    let (t, panel) = seeded("daily_demo").await;
+    let store = Arc::new(t.store.clone());
+    let config = Config::lockstep_default().unwrap();
+    let ticks = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let tk = ticks.clone();
+    let run = server::demo::run(
+        store.clone(),
+        config.clone(),
+        &settings(),
+        12,
+        "cli",
+        &move |done, total| tk.lock().unwrap().push((done, total)),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (run.status.as_str(), run.days_done, run.plans),
+        ("done", 12, 12)
+    );
+    let last = panel.day(panel.n_days() - 1);
+    assert_eq!(run.last_day, last.to_string());
+    assert_eq!(run.first_day, shared::Day(last.0 - 11).to_string());
+    assert_eq!(run.cutoff_at, Some(cycle_ms(last)));
+    assert_eq!(ticks.lock().unwrap().last(), Some(&(12, 12)));
+
+    // Seen through the server: every plan simulated, the portfolio too, parity measured on it.
+    let clock = Arc::new(FixedClock::new(cycle_ms(last) + 3_600_000));
+    let live = Arc::new(service(&t.store, settings(), clock));
+    let state = server::AppState::new(
+        t.store.clone(),
+        std::path::Path::new("target/site"),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .with_live(live.clone());
+    let app = server::router(state);
+    let (cookie, _) = signed_in(&t.store, "vic", app::api::Role::Viewer).await;
+    let get = |uri: &'static str| {
+        let (app, cookie) = (app.clone(), cookie.clone());
+        async move {
+            let resp = app
+                .oneshot(
+                    Request::get(uri)
+                        .header("cookie", cookie)
+                        .body(Body::empty())
+                        .unwrap(),
+                )
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), StatusCode::OK, "{uri}");
+            let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+            serde_json::from_slice::<serde_json::Value>(&bytes).unwrap()
+        }
+    };
+    let plans = get("/api/plans?limit=100").await;
+    let plans = plans.as_array().unwrap();
+    assert_eq!(plans.len(), 12);
+    assert!(plans.iter().all(|p| p["simulated"] == true), "{plans:?}");
+    assert!(plans.iter().all(|p| p["status"] == "done"), "{plans:?}");
+    let one = get("/api/plans?limit=1").await;
+    let id = one[0]["id"].as_str().unwrap().to_string();
+    let detail = app
+        .clone()
+        .oneshot(
+            Request::get(format!("/api/plans/{id}"))
+                .header("cookie", cookie.clone())
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let detail: serde_json::Value =
+        serde_json::from_slice(&detail.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    assert_eq!(detail["summary"]["simulated"], true);
+    let portfolio = get("/api/portfolio").await;
+    assert_eq!(portfolio["simulated"], true);
+    assert!(!portfolio["positions"].as_array().unwrap().is_empty());
+    assert_eq!(get("/api/equity").await.as_array().unwrap().len(), 12);
+    let runs = get("/api/demo").await;
+    assert_eq!(runs[0]["id"], run.id.as_str());
+
+    let report = server::parity::report(&live, &Default::default())
+        .await
+        .unwrap();
+    assert_eq!(report.simulated.len(), 1);
+    assert_eq!(report.signals.len(), 12);
+    assert!(
+        report.checks.iter().all(|c| c.status == "ok"),
+        "{:?}",
+        report.checks
+    );
+
+    // A real plan after the demo is not simulated.
+    let real = live.run_cycle(&opts()).await.unwrap().plan.summary.id;
+    let plans = get("/api/plans?limit=1").await;
+    assert_eq!(plans[0]["id"], real.as_str());
+    assert_eq!(plans[0]["simulated"], false);
+
+    // Never over existing history.
+    let again = server::demo::run(store, config.clone(), &settings(), 5, "cli", &|_, _| {}).await;
+    assert!(
+        matches!(again, Err(server::demo::DemoError::NotEmpty(13))),
+        "{again:?}"
+    );
+
+    // Never with the kill switch on; a day count beyond the data is clamped.
+    let (t2, _) = seeded("daily_demo_kill").await;
+    let s2 = Arc::new(t2.store.clone());
+    let l2 = service(&t2.store, settings(), Arc::new(FixedClock::new(0)));
+    l2.set_kill_switch(true, "tina", None).await.unwrap();
+    let refused = server::demo::run(
+        s2.clone(),
+        config.clone(),
+        &settings(),
+        5,
+        "cli",
+        &|_, _| {},
+    )
+    .await;
+    assert!(
+        matches!(refused, Err(server::demo::DemoError::KillSwitch)),
+        "{refused:?}"
+    );
+    l2.set_kill_switch(false, "tina", None).await.unwrap();
+    let (_, _, days) = server::demo::plan_run(&s2, &config, 1000).await.unwrap();
+    assert_eq!(days, 319);
+}
