@@ -5,7 +5,7 @@
 use super::ApiError;
 use crate::auth::{CurrentUser, RequireTrader};
 use crate::demo::{self, DemoError};
-use crate::web::AppState;
+use crate::state::AppState;
 use app::api::{ApiErrorBody, DemoRequest, DemoRun};
 use axum::extract::State;
 use axum::http::StatusCode;

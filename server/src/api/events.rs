@@ -5,7 +5,7 @@
 //! Comments every 15 s keep proxies from closing an idle stream.
 
 use crate::auth::CurrentUser;
-use crate::web::AppState;
+use crate::state::AppState;
 use app::api::LiveEvent;
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};

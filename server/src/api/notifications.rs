@@ -3,7 +3,7 @@
 
 use super::ApiError;
 use crate::auth::CurrentUser;
-use crate::web::AppState;
+use crate::state::AppState;
 use app::api::{ApiErrorBody, NotificationRecord};
 use axum::extract::{Query, State};
 use axum::http::StatusCode;

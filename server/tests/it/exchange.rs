@@ -1694,7 +1694,8 @@ async fn live_cycle_on_the_mock_venue(store: &Store) {
     );
 }
 
-// =========================================================================================// The account's own funding payments (`userFunding`), recorded like the paper account's
+// ================================================================================================
+// The account's own funding payments (`userFunding`), recorded like the paper account's
 
 /// One hourly `userFunding` row as the venue sends it.
 fn funding_row(time: i64, coin: &str, usdc: &str) -> Value {
@@ -1795,7 +1796,8 @@ async fn the_accounts_funding_payments_are_synced_and_read_per_day() {
             paid.range(d0..).map(|(d, f)| (*d, f.clone())).collect()
         );
     }
-=======
+}
+
 /// The portfolio during the day is valued at the venue's `allMids`, fetched once per
 /// `mids_ttl` however often it is asked, with each mark's time and the P&L since the cycle's
 /// snapshot; spot keys are ignored and `kPEPE`'s price per 1000 is PEPE's per unit.
