@@ -21,18 +21,6 @@ pub mod sweep;
 pub mod synth;
 pub mod venue;
 
-/// How many cases the property tests that feed outside bytes to a decoder run: their default
-/// (thousands, in `./x test`), or `LOCKSTEP_FUZZ_CASES` for a longer run (docs/security.md).
-#[cfg(test)]
-pub(crate) mod fuzz {
-    pub fn cases(default: u32) -> u32 {
-        std::env::var("LOCKSTEP_FUZZ_CASES")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(default)
-    }
-}
-
 pub use calendar::Day;
 pub use panel::{Field, Panel, PanelError};
 
@@ -49,3 +37,15 @@ pub use panel::{Field, Panel, PanelError};
 /// attribution by own target × asset return, long-only short_allocation rejected,
 /// `volatility_floor`, libm transcendentals and two-pass volatility.
 pub const KERNEL_VERSION: &str = "k2";
+
+/// How many cases the property tests that feed outside bytes to a decoder run: their default
+/// (thousands, in `./x test`), or `LOCKSTEP_FUZZ_CASES` for a longer run (docs/security.md).
+#[cfg(test)]
+pub(crate) mod fuzz {
+    pub fn cases(default: u32) -> u32 {
+        std::env::var("LOCKSTEP_FUZZ_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    }
+}
