@@ -15,6 +15,7 @@ pub mod commands;
 pub mod demo;
 pub mod error;
 pub mod http;
+pub mod ids;
 pub mod links;
 pub mod live;
 pub mod market_data;

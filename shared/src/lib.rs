@@ -8,6 +8,7 @@
 pub mod backtest;
 pub mod calendar;
 pub mod config;
+pub mod error;
 pub mod math;
 pub mod metrics;
 pub mod panel;
@@ -17,7 +18,7 @@ pub mod research;
 pub mod sim;
 pub mod stats;
 pub mod strategies;
-pub mod sweep;
+pub use research::sweep;
 pub mod synth;
 pub mod venue;
 

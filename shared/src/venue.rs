@@ -88,7 +88,6 @@ impl Decimal {
         }
     }
 
-
     /// The `f64` nearest the decimal (the value `str::parse` gives for its string) whenever the
     /// mantissa has at most 15 digits: one correctly rounded division by an exact power of ten.
     pub fn to_f64(self) -> f64 {

@@ -6,7 +6,6 @@ use crate::broker::{Account, OrderReport, OrderRequest, OrderStatus};
 use crate::store::Store;
 use app::api::{EquityPoint, KillSwitch, PlanDetail, PlanOrder, PlanSummary};
 use sqlx::Row;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Plan statuses.
 pub mod status {
@@ -122,21 +121,7 @@ impl StoredPlan {
     }
 }
 
-/// A unique, time-ordered id: `PREFIX-<ms, 13 digits>-<counter>-<hex>`.
-pub fn new_id(prefix: &str, now_ms: i64) -> String {
-    use sha2::{Digest, Sha256};
-    static N: AtomicU64 = AtomicU64::new(0);
-    let n = N.fetch_add(1, Ordering::Relaxed);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    let h =
-        Sha256::digest(format!("{prefix}:{now_ms}:{n}:{nanos}:{}", std::process::id()).as_bytes());
-    let hex: String = h[..4].iter().map(|b| format!("{b:02x}")).collect();
-    // The counter keeps ids made in one millisecond by this process in order.
-    format!("{prefix}-{now_ms:013}-{:06}-{hex}", n % 1_000_000)
-}
+pub use crate::ids::new_id;
 
 const PLAN_COLUMNS: &str = "id, created_at, status, broker, data_day, config_hash, config_json, \
      kernel_version, equity, blocked, body, expires_at, decided_by, decided_at, note";

@@ -231,12 +231,14 @@ impl Notifier {
 }
 
 fn now_ms() -> i64 {
-    crate::live::Clock::now_ms(&crate::live::SystemClock)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
 /// One delivery: record, try, back off, record the end.
 async fn deliver(store: &Store, ch: &Channel, msg: &Message, retry: &settings::RetrySettings) {
-    let id = crate::live::records::new_id("n", now_ms());
+    let id = crate::ids::new_id("n", now_ms());
     let records = Deliveries { store };
     if let Err(e) = records.start(&id, msg, ch).await {
         // Sending matters more than its record.

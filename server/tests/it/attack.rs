@@ -49,11 +49,10 @@ async fn call(app: &Router, req: Request<Body>) -> Resp {
     let resp = app.clone().oneshot(req).await.unwrap();
     let status = resp.status();
     let headers = resp.headers().clone();
-    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
     Resp {
         status,
         headers,
-        text: String::from_utf8_lossy(&bytes).into_owned(),
+        text: crate::common::body_text(resp).await,
     }
 }
 

@@ -143,3 +143,27 @@ pub async fn cycle_on(live: &LiveService, clock: &FixedClock, day: Day, extra_ms
     assert_eq!(out.plan.summary.data_day, day.to_string());
     out.plan.summary.id
 }
+
+/// A response's body as text; for a server-sent event stream (which stays open as long as the
+/// client does), only the first event, so a test walking every route never waits on one.
+pub async fn body_text(resp: axum::response::Response) -> String {
+    use http_body_util::BodyExt;
+    let streaming = resp
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/event-stream"));
+    let mut body = resp.into_body();
+    if streaming {
+        let first = tokio::time::timeout(std::time::Duration::from_secs(5), body.frame()).await;
+        return match first {
+            Ok(Some(Ok(frame))) => frame
+                .data_ref()
+                .map(|d| String::from_utf8_lossy(d).into_owned())
+                .unwrap_or_default(),
+            _ => String::new(),
+        };
+    }
+    let bytes = body.collect().await.unwrap().to_bytes();
+    String::from_utf8_lossy(&bytes).into_owned()
+}

@@ -443,8 +443,7 @@ fn api_queries_and_bodies_never_panic() {
             let (status, text) = rt.block_on(async {
                 let resp = app.clone().oneshot(req.body(body).unwrap()).await.unwrap();
                 let status = resp.status();
-                let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-                (status, String::from_utf8_lossy(&bytes).into_owned())
+                (status, crate::common::body_text(resp).await)
             });
             prop_assert!(
                 status != StatusCode::INTERNAL_SERVER_ERROR,

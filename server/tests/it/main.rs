@@ -12,6 +12,7 @@ mod daily;
 mod data_api;
 mod exchange;
 mod fuzz;
+mod import_graph;
 mod links;
 mod live;
 mod notify;

@@ -9,7 +9,7 @@
 //! - [`pbo`]: the probability of backtest overfitting by CSCV (Bailey, Borwein, López de Prado
 //!   & Zhu 2015).
 //! - [`walk_forward`]: the re-choices of a walk-forward; the stitched out-of-sample curve is
-//!   run by [`crate::sweep::Sweep::walk_forward_curve`] with the one backtest.
+//!   run by [`crate::research::sweep::Sweep::walk_forward_curve`] with the one backtest.
 //! - [`summary`]: all of the above for a finished sweep's rows, in one value the CLI prints
 //!   and the Sweep page shows.
 
@@ -19,5 +19,6 @@ pub mod pbo;
 pub mod rng;
 pub mod search;
 pub mod summary;
+pub mod sweep;
 pub mod trials;
 pub mod walk_forward;

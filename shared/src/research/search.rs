@@ -15,7 +15,7 @@
 //!    uniform on the feasible set unless the upper bounds cut away most of the simplex.
 
 use super::rng::SplitMix64;
-use crate::sweep::AxisTarget;
+use crate::research::sweep::AxisTarget;
 
 /// Redraws of the constrained weights before water-filling.
 pub const MAX_ATTEMPTS: usize = 64;

@@ -10,7 +10,7 @@ use super::pbo::{self, Overfitting};
 use super::trials::{Sums, TrialStats};
 use super::walk_forward::{self, Step};
 use crate::metrics::DAYS_PER_YEAR;
-use crate::sweep::SweepRow;
+use crate::research::sweep::SweepRow;
 
 /// The selection statistics of a sweep.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]

@@ -1,6 +1,6 @@
 //! Walk-forward choice: before each fold, the trial with the best Sharpe ratio over the
 //! training folds before it. Only the training folds' sums are read, so nothing after a
-//! fold's start can change the choice made for it (a look-ahead test in `crate::sweep` perturbs
+//! fold's start can change the choice made for it (a look-ahead test in `crate::research::sweep` perturbs
 //! later data and checks).
 
 use super::evaluation::WalkForward;

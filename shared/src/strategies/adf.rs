@@ -13,7 +13,7 @@
 use super::common::{window, CrossSection, Defaults, Orientation};
 use super::params::Params;
 use super::{Activity, Input, Strategy};
-use crate::config::ConfigError;
+use crate::error::ConfigError;
 use crate::stats::adf::{adf_lags_cap, default_max_lag, AdfLags, AdfRegression, AdfWorkspace};
 
 /// The ADF strategy's parameters.

@@ -3,7 +3,7 @@
 use super::common::{window, CrossSection, Defaults, Orientation};
 use super::params::Params;
 use super::{Activity, InactiveReason, Input, Strategy};
-use crate::config::ConfigError;
+use crate::error::ConfigError;
 use crate::panel::Field;
 
 /// The beta factor. Signal: OLS slope of the asset's daily simple returns on the reference

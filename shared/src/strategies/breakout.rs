@@ -31,7 +31,7 @@
 use super::common::{window, Candidate, CrossSection, Defaults};
 use super::params::Params;
 use super::{Activity, InactiveReason, Input, Strategy};
-use crate::config::ConfigError;
+use crate::error::ConfigError;
 use crate::panel::Field;
 
 /// Default number of days the position state machine is replayed before `t`.

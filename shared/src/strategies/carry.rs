@@ -3,7 +3,7 @@
 use super::common::{window, CrossSection, Defaults, Orientation};
 use super::params::Params;
 use super::{Activity, Input, Strategy};
-use crate::config::ConfigError;
+use crate::error::ConfigError;
 use crate::panel::Field;
 
 /// The carry factor. Signal: mean daily funding rate over the last `funding_window` days.

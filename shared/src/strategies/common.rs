@@ -25,7 +25,7 @@
 
 use super::params::Params;
 use super::{Activity, InactiveReason, Input};
-use crate::config::ConfigError;
+use crate::error::ConfigError;
 use crate::panel::Field;
 
 /// Days per year used to annualise daily statistics (crypto trades every day).

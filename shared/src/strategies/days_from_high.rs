@@ -3,7 +3,7 @@
 use super::common::{window, CrossSection, Defaults};
 use super::params::Params;
 use super::{Activity, Input, Strategy};
-use crate::config::ConfigError;
+use crate::error::ConfigError;
 use crate::panel::Field;
 
 /// Days of closes searched for the high.

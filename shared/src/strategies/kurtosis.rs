@@ -4,7 +4,7 @@ use super::common::{window, CrossSection, Defaults, Orientation};
 use super::params::Params;
 use super::regime::RegimeFilter;
 use super::{Activity, Input, Strategy};
-use crate::config::ConfigError;
+use crate::error::ConfigError;
 
 /// The kurtosis factor. Signal: excess kurtosis (Fisher, biased moments — scipy's default) of
 /// the last `kurtosis_window` daily log returns. `mean_reversion` longs low kurtosis and shorts

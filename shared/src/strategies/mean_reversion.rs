@@ -15,7 +15,7 @@
 use super::common::{window, Candidate, CrossSection, Defaults};
 use super::params::Params;
 use super::{Activity, InactiveReason, Input, Strategy};
-use crate::config::ConfigError;
+use crate::error::ConfigError;
 use crate::panel::Field;
 
 /// The mean-reversion strategy's parameters.

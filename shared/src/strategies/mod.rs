@@ -21,7 +21,7 @@ pub mod trendline_breakout;
 pub mod turnover;
 pub mod volatility;
 
-use crate::config::ConfigError;
+use crate::error::ConfigError;
 use crate::panel::Panel;
 use params::{ParamMap, Params};
 use regime::RegimeFilter;
@@ -262,7 +262,7 @@ mod tests {
             let excluded: Vec<bool> = panel
                 .symbols()
                 .iter()
-                .map(|s| crate::config::DEFAULT_STABLECOINS.contains(&s.as_str()))
+                .map(|s| crate::synth::STABLECOINS.contains(&s.as_str()))
                 .collect();
             let mut scrambled = panel.clone();
             for f in Field::ALL {

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::config::ConfigError;
+use crate::error::ConfigError;
 
 /// One strategy's raw params, exactly as they appear in the config file.
 pub type ParamMap = BTreeMap<String, Value>;

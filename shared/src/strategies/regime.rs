@@ -8,7 +8,7 @@
 
 use super::params::Params;
 use super::InactiveReason;
-use crate::config::ConfigError;
+use crate::error::ConfigError;
 use crate::panel::{Field, Panel};
 
 /// Short moving-average window of the regime filter (days).

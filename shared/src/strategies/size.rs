@@ -3,7 +3,7 @@
 use super::common::{CrossSection, Defaults, Orientation};
 use super::params::Params;
 use super::{Activity, Input, Strategy};
-use crate::config::ConfigError;
+use crate::error::ConfigError;
 use crate::panel::Field;
 
 /// The size factor. Signal: market cap at `t`.

@@ -14,7 +14,7 @@ use std::cmp::Ordering;
 use super::common::{window, Candidate, CrossSection, Defaults};
 use super::params::Params;
 use super::{Activity, InactiveReason, Input, Strategy};
-use crate::config::ConfigError;
+use crate::error::ConfigError;
 use crate::panel::Field;
 use crate::stats::ols::simple_regression;
 

@@ -3,7 +3,7 @@
 use super::common::{annualized_vol, CrossSection, Defaults, Orientation, Weighting};
 use super::params::Params;
 use super::{Activity, Input, Strategy};
-use crate::config::ConfigError;
+use crate::error::ConfigError;
 
 /// The volatility factor. Signal: annualised volatility over `volatility_window` log returns
 /// (the same window as the inverse-vol weighting).
