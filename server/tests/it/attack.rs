@@ -9,7 +9,6 @@ use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{header, HeaderMap, Method, Request, StatusCode};
 use axum::Router;
-use http_body_util::BodyExt;
 use server::api::{Access, Endpoint};
 use server::auth::{users, AuthConfig, Role};
 use server::live::{CycleOptions, FixedClock, LiveService, LiveSettings};
