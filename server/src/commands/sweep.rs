@@ -10,7 +10,7 @@
 use super::{load_config, load_panel_from};
 use anyhow::{bail, Context};
 use shared::backtest::BacktestSettings;
-use shared::metrics::Metrics;
+use shared::metrics::{Metrics, KEYS};
 use shared::portfolio::rebalance::RebalancePolicy;
 use shared::portfolio::signals::{CacheStats, SignalCache};
 use shared::research::evaluation::{Evaluation, WalkForward, DEFAULT_CSCV_BLOCKS};
@@ -377,57 +377,24 @@ pub fn evaluate(
     })
 }
 
-/// The metric columns of the CSV, in `Metrics`' order.
-pub const METRIC_COLUMNS: [&str; 11] = [
-    "total_return",
-    "cagr",
-    "annual_vol",
-    "sharpe",
-    "sortino",
-    "max_drawdown",
-    "calmar",
-    "win_rate",
-    "annual_turnover",
-    "avg_gross_exposure",
-    "avg_net_exposure",
-];
-
-fn metric_values(m: &Metrics) -> [f64; 11] {
-    [
-        m.total_return,
-        m.cagr,
-        m.annual_vol,
-        m.sharpe,
-        m.sortino,
-        m.max_drawdown,
-        m.calmar,
-        m.win_rate,
-        m.annual_turnover,
-        m.avg_gross_exposure,
-        m.avg_net_exposure,
-    ]
-}
-
 /// The rows as CSV: `index`, one column per axis, the in-sample metrics, `error`.
 pub fn to_csv(out: &SweepOutput) -> anyhow::Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let mut header = vec!["index".to_string()];
     header.extend(out.axes.iter().cloned());
-    header.extend(METRIC_COLUMNS.iter().map(|s| s.to_string()));
+    header.extend(KEYS.iter().map(|s| s.to_string()));
     header.push("error".to_string());
     w.write_record(&header)?;
     for r in &out.rows {
         let mut rec = vec![r.index.to_string()];
         rec.extend(r.values.iter().map(|v| v.to_string()));
         match &r.metrics {
-            Some(m) => rec.extend(metric_values(m).iter().map(|v| {
-                if v.is_nan() {
-                    String::new()
-                } else {
-                    v.to_string()
-                }
+            // Every name in KEYS is a metric; an undefined one (NaN) is an empty cell.
+            Some(m) => rec.extend(KEYS.iter().map(|k| match m.get(k) {
+                Some(v) if !v.is_nan() => v.to_string(),
+                _ => String::new(),
             })),
-            None => rec.extend(METRIC_COLUMNS.iter().map(|_| String::new())),
+            None => rec.extend(KEYS.iter().map(|_| String::new())),
         }
         rec.push(r.error.clone().unwrap_or_default());
         w.write_record(&rec)?;
