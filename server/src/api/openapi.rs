@@ -23,6 +23,7 @@ use utoipa::OpenApi;
         super::plans::approve,
         super::plans::reject,
         super::plans::execute,
+        super::plans::reconcile,
         super::plans::run,
         super::plans::replay,
         super::audit::audit,

@@ -11,6 +11,7 @@ mod consistency_scenario;
 mod daily;
 mod data_api;
 mod exchange;
+mod execution;
 mod fuzz;
 mod import_graph;
 mod links;
