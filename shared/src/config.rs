@@ -106,6 +106,47 @@ pub struct RebalanceSettings {
     pub slippage_bps: f64,
     /// `stale_days`: a held asset missing this many days in a row is closed (default 7).
     pub stale_days: u32,
+    /// `venue_rules`: round every trade to the venue's lots and drop those under its minimum,
+    /// as the live plan does. `None` (the key absent): on when the config names a real venue.
+    pub venue_rules: Option<bool>,
+    /// `capital`: the account size in USD the venue's lots and minimum apply at (default
+    /// 100,000, the paper account's starting cash). Read only under venue rules.
+    pub capital: f64,
+    /// `cost_model`: `fixed` (default: `fee_bps` and `slippage_bps` as written) or
+    /// `calibrated` (the fee and slippage the account's own fills show, resolved by the server
+    /// before a run; too few fills fall back to `fixed`, with a notice).
+    pub cost_model: CostModel,
+}
+
+/// Where a run's fee and slippage come from (`rebalance.cost_model`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CostModel {
+    /// `fee_bps` and `slippage_bps` of the config.
+    #[default]
+    Fixed,
+    /// The cost calibration of the account's fills on the venue.
+    Calibrated,
+}
+
+impl CostModel {
+    /// The config spelling.
+    pub fn name(self) -> &'static str {
+        match self {
+            CostModel::Fixed => "fixed",
+            CostModel::Calibrated => "calibrated",
+        }
+    }
+}
+
+/// The account size venue rules apply at when the config does not say.
+pub const DEFAULT_CAPITAL: f64 = 100_000.0;
+
+impl RebalanceSettings {
+    /// Whether the simulator trades on the venue's lots: `venue_rules` when written, else
+    /// `real_venue` (the config names a venue with listings, not `any`).
+    pub fn venue_rules_on(&self, real_venue: bool) -> bool {
+        self.venue_rules.unwrap_or(real_venue)
+    }
 }
 
 impl Default for RebalanceSettings {
@@ -116,6 +157,9 @@ impl Default for RebalanceSettings {
             fee_bps: 10.0,
             slippage_bps: 0.0,
             stale_days: 7,
+            venue_rules: None,
+            capital: DEFAULT_CAPITAL,
+            cost_model: CostModel::Fixed,
         }
     }
 }
@@ -182,11 +226,14 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "venue",
 ];
 const REBALANCE_KEYS: &[&str] = &[
+    "capital",
+    "cost_model",
     "fee_bps",
     "policy",
     "slippage_bps",
     "stale_days",
     "threshold",
+    "venue_rules",
 ];
 
 fn invalid(path: impl Into<String>, message: impl Into<String>) -> ConfigError {
@@ -492,6 +539,17 @@ impl Config {
             m.insert("fee_bps".into(), number(r.fee_bps));
             m.insert("slippage_bps".into(), number(r.slippage_bps));
             m.insert("stale_days".into(), number(r.stale_days as f64));
+            // Keys added after the predecessor's format: written only when set, so older
+            // files round-trip unchanged.
+            if let Some(on) = r.venue_rules {
+                m.insert("venue_rules".into(), on.into());
+            }
+            if r.capital != DEFAULT_CAPITAL {
+                m.insert("capital".into(), number(r.capital));
+            }
+            if r.cost_model != CostModel::Fixed {
+                m.insert("cost_model".into(), r.cost_model.name().into());
+            }
             top.insert("rebalance".into(), Value::Object(m));
         }
         Value::Object(top)
@@ -540,6 +598,29 @@ fn parse_rebalance(v: &Value) -> Result<RebalanceSettings, ConfigError> {
             "threshold" => r.threshold = finite(value, &path, 0.0)?,
             "fee_bps" => r.fee_bps = finite(value, &path, 0.0)?,
             "slippage_bps" => r.slippage_bps = finite(value, &path, 0.0)?,
+            "venue_rules" => {
+                r.venue_rules = Some(value.as_bool().ok_or_else(|| {
+                    invalid(path.clone(), format!("must be true or false, got {value}"))
+                })?)
+            }
+            "capital" => {
+                r.capital = finite(value, &path, 0.0)?;
+                if r.capital == 0.0 {
+                    return Err(invalid(path, "must be > 0 (USD), got 0".to_string()));
+                }
+            }
+            "cost_model" => {
+                r.cost_model = match value.as_str() {
+                    Some("fixed") => CostModel::Fixed,
+                    Some("calibrated") => CostModel::Calibrated,
+                    _ => {
+                        return Err(invalid(
+                            path,
+                            format!("unknown cost model {value}; valid values: fixed, calibrated"),
+                        ))
+                    }
+                }
+            }
             "stale_days" => {
                 let x = finite(value, &path, 1.0)?;
                 if x.fract() != 0.0 || x > u32::MAX as f64 {
@@ -822,6 +903,47 @@ mod tests {
             assert_eq!(e.path(), "venue");
             let msg = e.to_string();
             assert!(msg.contains(r#""hyperliquid", "paper", "any""#), "{msg}");
+        }
+    }
+
+    /// The venue-rule and cost-model keys: parsed, written back only when set, and refused
+    /// with the path when malformed.
+    #[test]
+    fn venue_rules_capital_and_cost_model_round_trip() {
+        let text = r#"{
+            "strategy_weights": {"size": 1.0},
+            "params": {},
+            "rebalance": {"policy": "threshold", "threshold": 0.03, "fee_bps": 10, "slippage_bps": 0,
+                          "stale_days": 7, "venue_rules": true, "capital": 25000,
+                          "cost_model": "calibrated"}
+        }"#;
+        let c = Config::from_json(text).unwrap();
+        assert_eq!(c.rebalance.venue_rules, Some(true));
+        assert!(c.rebalance.venue_rules_on(false));
+        assert_eq!(c.rebalance.capital, 25_000.0);
+        assert_eq!(c.rebalance.cost_model, CostModel::Calibrated);
+        let original: Value = serde_json::from_str(text).unwrap();
+        assert_eq!(c.to_value(), original);
+        // Absent: off unless the venue is real; not written back.
+        let c = Config::from_json(r#"{"rebalance": {"policy": "time"}}"#).unwrap();
+        assert_eq!(c.rebalance.venue_rules, None);
+        assert!(!c.rebalance.venue_rules_on(false) && c.rebalance.venue_rules_on(true));
+        let written = c.to_value();
+        let r = written["rebalance"].as_object().unwrap();
+        assert!(!r.contains_key("venue_rules") && !r.contains_key("capital"));
+        assert!(!r.contains_key("cost_model"));
+        for (text, path) in [
+            (
+                r#"{"rebalance": {"venue_rules": "yes"}}"#,
+                "rebalance.venue_rules",
+            ),
+            (r#"{"rebalance": {"capital": 0}}"#, "rebalance.capital"),
+            (
+                r#"{"rebalance": {"cost_model": "magic"}}"#,
+                "rebalance.cost_model",
+            ),
+        ] {
+            assert_eq!(Config::from_json(text).unwrap_err().path(), path, "{text}");
         }
     }
 

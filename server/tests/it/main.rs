@@ -20,4 +20,5 @@ mod notify;
 mod parity;
 mod parity_checks;
 mod store;
+mod venue_rules;
 mod venues;
