@@ -177,6 +177,7 @@ fn sweep_state() -> SharedState {
                 steps: 5,
             }],
             metric: "cagr".into(),
+            ..Default::default()
         }),
         ..backtest_state()
     }

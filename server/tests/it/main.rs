@@ -18,5 +18,6 @@ mod live;
 mod notify;
 mod parity;
 mod parity_checks;
+mod research_rows;
 mod store;
 mod venues;
