@@ -1,5 +1,5 @@
 //! The Sweep page and `lockstep sweep` give the same rows: the CLI's own argument parsing,
-//! sweep building and threaded run ([`lockstep::commands::sweep`]) against the function the
+//! sweep building and threaded run ([`server::commands::sweep`]) against the function the
 //! browser's workers call ([`app::worker::run_job`], on the panel as the worker receives it:
 //! encoded as `/api/panel` sends it and decoded), for a blend grid and for a seeded random
 //! search, in chunks and with per-worker caches as the page splits them.
@@ -8,7 +8,7 @@ use crate::common::synth_panel;
 use app::share::{BacktestSpec, SearchDimSpec, SearchSpec, SweepAxisSpec, SweepSpec};
 use app::worker::{finish_job, run_job, FinishJob, Job};
 use clap::Parser;
-use lockstep::commands::sweep::{self, SweepArgs};
+use server::commands::sweep::{self, SweepArgs};
 use shared::panel::Field;
 use shared::portfolio::signals::SignalCache;
 use shared::research::evaluation::{Evaluation, WalkForward};
@@ -35,7 +35,7 @@ fn as_browser(panel: &Panel) -> Panel {
 /// The CLI's rows for `args` (after `lockstep sweep`), on two threads.
 fn cli_rows(args: &[&str], panel: &Panel) -> (shared::sweep::Sweep, Vec<SweepRow>) {
     let cli = Cli::try_parse_from(std::iter::once("sweep").chain(args.iter().copied())).unwrap();
-    let base = lockstep::commands::load_config(None).unwrap();
+    let base = server::commands::load_config(None).unwrap();
     let s = sweep::build(&cli.sweep, base).unwrap();
     let (rows, _) = sweep::run_points(&s, panel, 2, &|_| {}).unwrap();
     (s, rows)
