@@ -14,6 +14,7 @@ use shared::metrics::{Metrics, KEYS};
 use shared::portfolio::rebalance::RebalancePolicy;
 use shared::portfolio::signals::{CacheStats, SignalCache};
 use shared::research::evaluation::{Evaluation, WalkForward, DEFAULT_CSCV_BLOCKS};
+use shared::research::report::{self, Finished};
 use shared::research::search::{RandomSearch, SearchDim};
 use shared::research::summary::{self, Summary};
 use shared::sweep::{axis_values, Axis, AxisTarget, Sweep, SweepRow, WalkForwardCurve};
@@ -82,16 +83,9 @@ pub enum Format {
     Json,
 }
 
-/// The chosen (best in-sample Sharpe ratio) point in and out of sample.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct Chosen {
-    pub index: usize,
-    pub values: Vec<f64>,
-    /// The config the point runs (the base with its values written in).
-    pub config: serde_json::Value,
-    pub in_sample: Option<Metrics>,
-    pub out_of_sample: Option<Metrics>,
-}
+/// The chosen (best in-sample Sharpe ratio) point in and out of sample (`shared`'s, which the
+/// Sweep page's worker fills with the same function).
+pub use shared::research::report::Chosen;
 
 /// What `lockstep sweep` writes as JSON.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -343,25 +337,22 @@ pub fn evaluate(
     seed: Option<u64>,
 ) -> anyhow::Result<SweepOutput> {
     let summary = summary::summarize(&rows, sweep.evaluation());
+    let in_sample = summary
+        .chosen
+        .and_then(|i| rows.iter().find(|r| r.index == i))
+        .and_then(|r| r.metrics);
     let mut cache = SignalCache::default();
-    let chosen = match summary.chosen {
-        Some(index) => Some(Chosen {
-            index,
-            values: sweep.values(index),
-            config: sweep.config_at(index)?.to_value(),
-            in_sample: rows
-                .iter()
-                .find(|r| r.index == index)
-                .and_then(|r| r.metrics),
-            out_of_sample: sweep.out_of_sample(panel, index, &mut cache)?,
-        }),
-        None => None,
-    };
-    let walk_forward = if summary.walk_forward.is_empty() {
-        None
-    } else {
-        Some(sweep.walk_forward_curve(panel, &summary.walk_forward, &mut cache)?)
-    };
+    let Finished {
+        chosen,
+        walk_forward,
+    } = report::finish(
+        sweep,
+        panel,
+        summary.chosen,
+        in_sample,
+        &summary.walk_forward,
+        &mut cache,
+    )?;
     Ok(SweepOutput {
         kernel_version: shared::KERNEL_VERSION.to_string(),
         axes: sweep.targets().iter().map(AxisTarget::path).collect(),
