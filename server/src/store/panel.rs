@@ -291,6 +291,8 @@ pub struct EncodedKey {
     pub fields: Vec<Field>,
     pub from: Option<Day>,
     pub to: Option<Day>,
+    /// The panel as it was at this data version (a share link's pinned data); `None`: today's.
+    pub as_of: Option<i64>,
 }
 
 /// An encoded panel (see `shared::panel_codec`) and its content hash.
@@ -315,6 +317,8 @@ pub enum PanelRequestError {
         first: Day,
         last: Day,
     },
+    #[error("data version {as_of} does not exist: the store is at version {current}")]
+    UnknownVersion { as_of: i64, current: i64 },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -329,8 +333,34 @@ impl Store {
     /// encoded. `from`/`to` are clipped to the stored days (before the cache is asked, so every
     /// request past the ends is one entry). Encodings run one at a time: however many distinct
     /// requests arrive at once, the work is one encoding after another.
+    ///
+    /// With `as_of` below today's version the panel is rebuilt as it was then
+    /// ([`Store::build_panel_as_of`], bit for bit what a reader saw at that version) and encoded
+    /// outside the cache: an old link is opened rarely, and its answer never changes.
     pub async fn encoded_panel(&self, key: &EncodedKey) -> Result<EncodedPanel, PanelRequestError> {
+        if let Some(as_of) = key.as_of {
+            let current = self.data_version().await?;
+            if as_of < 0 || as_of > current {
+                return Err(PanelRequestError::UnknownVersion { as_of, current });
+            }
+            if as_of < current {
+                let panel = self
+                    .build_panel_as_of(as_of)
+                    .await?
+                    .ok_or(PanelRequestError::Empty)?;
+                return encode_as_of(panel, key, as_of).await;
+            }
+        }
         let (version, panel) = self.panel().await?.ok_or(PanelRequestError::Empty)?;
+        if key.as_of.is_some_and(|v| v != version) {
+            // The data changed since the version was read: answer for the version asked.
+            let as_of = key.as_of.expect("checked");
+            let panel = self
+                .build_panel_as_of(as_of)
+                .await?
+                .ok_or(PanelRequestError::Empty)?;
+            return encode_as_of(panel, key, as_of).await;
+        }
         let (first, last) = (panel.start(), panel.end());
         let from = key.from.map_or(first, |d| d.max(first));
         let to = key.to.map_or(last, |d| d.min(last));
@@ -346,6 +376,7 @@ impl Store {
             fields: key.fields.clone(),
             from: Some(from),
             to: Some(to),
+            as_of: None,
         };
         self.encoded_cache
             .get_or_compute(clipped, version, || async move {
@@ -374,6 +405,38 @@ impl Store {
             })
             .await
     }
+}
+
+/// `panel` (the store's panel at data version `version`) clipped to `key`'s days and encoded.
+async fn encode_as_of(
+    panel: Panel,
+    key: &EncodedKey,
+    version: i64,
+) -> Result<EncodedPanel, PanelRequestError> {
+    let (first, last) = (panel.start(), panel.end());
+    let from = key.from.map_or(first, |d| d.max(first));
+    let to = key.to.map_or(last, |d| d.min(last));
+    if from > to {
+        return Err(PanelRequestError::OutOfRange {
+            from: key.from.unwrap_or(first),
+            to: key.to.unwrap_or(last),
+            first,
+            last,
+        });
+    }
+    let rows = panel.row_of(from).expect("clipped")..=panel.row_of(to).expect("clipped");
+    let fields = key.fields.clone();
+    let bytes =
+        tokio::task::spawn_blocking(move || shared::panel_codec::encode(&panel, &fields, rows))
+            .await
+            .map_err(|e| StoreError::Data(format!("encoding task: {e}")))??;
+    Ok(EncodedPanel {
+        version,
+        hash: shared::panel_codec::content_hash(&bytes),
+        bytes: Arc::new(bytes),
+        first_day: from,
+        last_day: to,
+    })
 }
 
 #[cfg(test)]
