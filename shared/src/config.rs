@@ -44,6 +44,55 @@ impl PolicyKind {
     }
 }
 
+/// The top-level `venue`: whose tradable universe (and, where the panel has it, funding) a run
+/// uses. `any` is every priced asset, as the predecessor's backtests did; a real venue also
+/// drops, day by day, the assets it did not list (docs/strategies.md, "Eligible universe").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum VenueScope {
+    /// Every asset with data (the predecessor's universe; files without `venue` load as this).
+    #[default]
+    Any,
+    /// Hyperliquid perpetuals: the assets its listing history shows tradable that day.
+    Hyperliquid,
+    /// Lockstep's paper venue: every priced symbol.
+    Paper,
+}
+
+impl VenueScope {
+    /// Every config spelling, in the order the error message lists them.
+    pub const NAMES: &'static [&'static str] = &["hyperliquid", "paper", "any"];
+
+    /// The config spelling (`"hyperliquid"`, `"paper"`, `"any"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            VenueScope::Any => "any",
+            VenueScope::Hyperliquid => "hyperliquid",
+            VenueScope::Paper => "paper",
+        }
+    }
+
+    /// Parses a config spelling; `None` for anything else.
+    pub fn parse(s: &str) -> Option<VenueScope> {
+        match s {
+            "any" => Some(VenueScope::Any),
+            "hyperliquid" => Some(VenueScope::Hyperliquid),
+            "paper" => Some(VenueScope::Paper),
+            _ => None,
+        }
+    }
+
+    /// A real venue (one whose lots, listings and funding a run can follow), not `any`.
+    pub fn is_real(self) -> bool {
+        self != VenueScope::Any
+    }
+}
+
+impl std::fmt::Display for VenueScope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// The top-level `rebalance` section: execution policy and costs.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RebalanceSettings {
@@ -135,6 +184,10 @@ pub struct Config {
     /// Bases excluded from every strategy's universe.
     pub stablecoins: Vec<String>,
     pub rebalance: RebalanceSettings,
+    /// The top-level `venue` as written; `None` when the file is silent (then the run uses
+    /// [`VenueScope::Any`], see [`Config::venue`]). Kept as written so that a file without the
+    /// key round-trips without it.
+    pub venue_setting: Option<VenueScope>,
     /// Top-level comment keys (leading `_`), kept verbatim.
     pub comments: BTreeMap<String, Value>,
     /// JSON paths of keys that were accepted but ignored (comments, unused predecessor keys).
@@ -155,6 +208,7 @@ impl Default for Config {
                 .collect(),
             stablecoins: DEFAULT_STABLECOINS.iter().map(|s| s.to_string()).collect(),
             rebalance: RebalanceSettings::default(),
+            venue_setting: None,
             comments: BTreeMap::new(),
             ignored: Vec::new(),
         }
@@ -169,6 +223,7 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "stablecoins",
     "strategy_caps",
     "strategy_weights",
+    "venue",
 ];
 const REBALANCE_KEYS: &[&str] = &[
     "capital",
@@ -308,6 +363,7 @@ impl Config {
                 }
                 "stablecoins" => c.stablecoins = string_list(value, key)?,
                 "rebalance" => c.rebalance = parse_rebalance(value)?,
+                "venue" => c.venue_setting = Some(parse_venue(value)?),
                 k if k.starts_with('_') => {
                     c.ignored.push(k.to_string());
                     c.comments.insert(k.to_string(), value.clone());
@@ -326,6 +382,11 @@ impl Config {
             c.ignored.extend(ignored);
         }
         Ok(c)
+    }
+
+    /// The venue whose universe a run trades: the `venue` key, or `any` when the file is silent.
+    pub fn venue(&self) -> VenueScope {
+        self.venue_setting.unwrap_or_default()
     }
 
     /// Every strategy named in `strategy_weights` or `params`, sorted.
@@ -467,6 +528,9 @@ impl Config {
         if self.stablecoins != defaults.stablecoins {
             top.insert("stablecoins".into(), self.stablecoins.clone().into());
         }
+        if let Some(venue) = self.venue_setting {
+            top.insert("venue".into(), venue.name().into());
+        }
         if self.rebalance != defaults.rebalance {
             let r = &self.rebalance;
             let mut m = Map::new();
@@ -495,6 +559,23 @@ impl Config {
     pub fn to_json_pretty(&self) -> String {
         serde_json::to_string_pretty(&self.to_value()).unwrap_or_default()
     }
+}
+
+fn parse_venue(v: &Value) -> Result<VenueScope, ConfigError> {
+    let bad = || {
+        invalid(
+            "venue",
+            format!(
+                "expected one of {}, got {v}",
+                VenueScope::NAMES
+                    .iter()
+                    .map(|n| format!("\"{n}\""))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )
+    };
+    v.as_str().and_then(VenueScope::parse).ok_or_else(bad)
 }
 
 fn parse_rebalance(v: &Value) -> Result<RebalanceSettings, ConfigError> {
@@ -792,6 +873,37 @@ mod tests {
         let original: Value = serde_json::from_str(text).unwrap();
         assert_eq!(c.to_value(), original);
         assert_eq!(Config::from_json(&c.to_json_pretty()).unwrap(), c);
+    }
+
+    #[test]
+    fn venue_loads_round_trips_and_defaults_to_any() {
+        // A predecessor file (no `venue`) runs on every priced asset and writes no `venue` back.
+        let c = Config::from_json(SEED).unwrap();
+        assert_eq!(c.venue(), VenueScope::Any);
+        assert_eq!(c.venue_setting, None);
+        assert!(c.to_value().get("venue").is_none());
+        for name in VenueScope::NAMES {
+            let text = format!(
+                r#"{{"strategy_weights": {{"size": 1}}, "params": {{}}, "venue": "{name}"}}"#
+            );
+            let c = Config::from_json(&text).unwrap();
+            assert_eq!(c.venue().name(), *name);
+            assert_eq!(c.venue().is_real(), *name != "any");
+            // Written back when set, `any` included.
+            assert_eq!(c.to_value()["venue"], Value::from(*name));
+            assert_eq!(Config::from_json(&c.to_json_pretty()).unwrap(), c);
+        }
+    }
+
+    #[test]
+    fn an_unknown_venue_is_a_clear_error() {
+        for bad in [r#""binance""#, r#""Hyperliquid""#, "1", "null", "[]"] {
+            let text = format!(r#"{{"strategy_weights": {{}}, "params": {{}}, "venue": {bad}}}"#);
+            let e = Config::from_json(&text).unwrap_err();
+            assert_eq!(e.path(), "venue");
+            let msg = e.to_string();
+            assert!(msg.contains(r#""hyperliquid", "paper", "any""#), "{msg}");
+        }
     }
 
     /// The venue-rule and cost-model keys: parsed, written back only when set, and refused

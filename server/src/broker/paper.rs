@@ -248,7 +248,7 @@ impl PaperBroker {
     /// Charges funding for every day after the last accrued one up to `panel` row `t`.
     async fn accrue_funding(&self, panel: &Panel, t: usize) -> Result<(), BrokerError> {
         let day_t = panel.day(t).0 as i64;
-        let mut tx = self.store.pool().begin().await.map_err(store_err)?;
+        let mut tx = self.store.begin_write().await.map_err(store_err)?;
         let row = sqlx::query("SELECT funding_through FROM paper_accounts WHERE name = $1")
             .bind(self.config.account.clone())
             .fetch_one(&mut *tx)
@@ -536,7 +536,7 @@ impl Broker for PaperBroker {
         let _guard = self.submit_lock.lock().await;
         let mut out = Vec::with_capacity(orders.len());
         for o in orders {
-            let mut tx = self.store.pool().begin().await.map_err(store_err)?;
+            let mut tx = self.store.begin_write().await.map_err(store_err)?;
             if let Some(seen) = self.stored_report(&mut tx, &o.client_order_id).await? {
                 tx.rollback().await.map_err(store_err)?;
                 out.push(seen);
@@ -612,7 +612,7 @@ impl Broker for PaperBroker {
         if persist {
             self.accrue_funding(panel, t).await?;
             // One transaction: a commit per position would cost a disk sync each.
-            let mut tx = self.store.pool().begin().await.map_err(store_err)?;
+            let mut tx = self.store.begin_write().await.map_err(store_err)?;
             for (s, _) in positions {
                 if let Some(m) = marks.get(&s) {
                     sqlx::query(

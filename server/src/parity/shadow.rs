@@ -25,7 +25,7 @@ use super::gaps::{
 };
 use super::ParityError;
 use crate::live::cycle::policy_of;
-use crate::live::records::{status, Records, StoredPlan};
+use crate::live::records::{PlanStatus, Records, StoredPlan};
 use crate::live::LiveService;
 use app::api::{CostCalibration, GapAttribution, ShadowComparison, ShadowDay};
 use shared::backtest::{self, BacktestSettings};
@@ -180,7 +180,11 @@ pub async fn shadow_detail(
     };
     // Executed plans of the period, by data day.
     let plans = rec
-        .plans_in(&[status::DONE, status::PARTIALLY_FAILED, status::EXECUTING])
+        .plans_in(&[
+            PlanStatus::Done,
+            PlanStatus::PartiallyFailed,
+            PlanStatus::Executing,
+        ])
         .await?;
     // Before the first day's trades: what the first executed plan sized on (its equity and
     // lines), else the day's first snapshot.
