@@ -57,8 +57,25 @@ impl Default for BacktestSettings {
 
 impl BacktestSettings {
     /// The simulator config: the config's `rebalance` section (or Lockstep's defaults when there
-    /// is no config) with this struct's overrides applied.
+    /// is no config) with this struct's overrides applied. Without the config's `venue`, venue
+    /// rules are on only when `rebalance.venue_rules` says so: [`Self::sim_config_for`] is the
+    /// run's.
     pub fn sim_config(&self, rebalance: Option<&RebalanceSettings>) -> SimConfig {
+        self.sim_config_with(rebalance, false)
+    }
+
+    /// The simulator config of a run of `config`: [`Self::sim_config`], with venue rules on by
+    /// default when the config's `venue` is a real venue (`rebalance.venue_rules` decides when
+    /// written).
+    pub fn sim_config_for(&self, config: &Config) -> SimConfig {
+        self.sim_config_with(Some(&config.rebalance), config.venue().is_real())
+    }
+
+    fn sim_config_with(
+        &self,
+        rebalance: Option<&RebalanceSettings>,
+        real_venue: bool,
+    ) -> SimConfig {
         let r = rebalance.cloned().unwrap_or_default();
         let from_config = match r.policy {
             PolicyKind::Time => RebalancePolicy::Time,
@@ -75,8 +92,7 @@ impl BacktestSettings {
             stale_days: self.stale_days.unwrap_or(r.stale_days),
             initial_nav: self.initial_nav,
             record_detail: true,
-            // The config's `venue` decides the default once it names one; until then the key.
-            venue: r.venue_rules_on(false).then(|| {
+            venue: r.venue_rules_on(real_venue).then(|| {
                 self.lots.unwrap_or(LotRules {
                     capital: r.capital,
                     ..LotRules::default()
@@ -326,7 +342,7 @@ pub fn run(
     let engine = TargetEngine::from_config(config)?;
     let mut source = EngineSource::new(&engine, panel);
     let names = source.strategy_names();
-    let sim_cfg = settings.sim_config(Some(&config.rebalance));
+    let sim_cfg = settings.sim_config_for(config);
     run_with_source(panel, &mut source, &names, settings, &sim_cfg)
 }
 
@@ -341,7 +357,7 @@ pub fn metrics_for_config(
 ) -> Result<Metrics, BacktestError> {
     let engine = TargetEngine::from_config(config)?;
     let mut source = EngineSource::new(&engine, panel);
-    let sim_cfg = settings.sim_config(Some(&config.rebalance));
+    let sim_cfg = settings.sim_config_for(config);
     metrics_with_source(panel, &mut source, settings, &sim_cfg)
 }
 
@@ -378,7 +394,7 @@ pub fn simulate_with_signals(
     let engine = TargetEngine::from_config(config)?;
     let held = signals.source(panel, config, &engine, first..last + 1)?;
     let mut source = EngineSource::with_held(&engine, panel, held);
-    let mut sim_cfg = settings.sim_config(Some(&config.rebalance));
+    let mut sim_cfg = settings.sim_config_for(config);
     sim_cfg.record_detail = false;
     sim::simulate(panel, first, last, &sim_cfg, &mut source)
         .map_err(|e| BacktestError::Simulation(e.to_string()))
@@ -724,6 +740,31 @@ mod tests {
         cfg.rebalance.fee_bps = 25.0;
         let r = run(&p, &cfg, &BacktestSettings::default()).unwrap();
         assert_eq!(r.sim.costs.fee_bps, 25.0);
+    }
+
+    /// Venue rules default to on for a real venue, off for `any`; the key decides when written.
+    #[test]
+    fn venue_rules_follow_the_venue_unless_written() {
+        use crate::config::VenueScope;
+        let s = BacktestSettings::default();
+        let mut cfg = config();
+        assert_eq!(s.sim_config_for(&cfg).venue, None);
+        cfg.venue_setting = Some(VenueScope::Hyperliquid);
+        let lots = s.sim_config_for(&cfg).venue.expect("on for a real venue");
+        assert_eq!(lots, LotRules::default());
+        cfg.rebalance.capital = 5_000.0;
+        assert_eq!(s.sim_config_for(&cfg).venue.unwrap().capital, 5_000.0);
+        cfg.rebalance.venue_rules = Some(false);
+        assert_eq!(s.sim_config_for(&cfg).venue, None);
+        cfg.venue_setting = Some(VenueScope::Any);
+        cfg.rebalance.venue_rules = Some(true);
+        assert!(s.sim_config_for(&cfg).venue.is_some());
+        // The run trades under them: fewer, rounded trades than the exact weights.
+        let p = synth_panel();
+        let exact = run(&p, &config(), &s).unwrap();
+        let rounded = run(&p, &cfg, &s).unwrap();
+        assert!(rounded.sim.venue.is_some());
+        assert_ne!(exact.trades.len(), rounded.trades.len());
     }
 
     /// One cache serves points that differ in weights, caps, leverage, policy, costs and range;

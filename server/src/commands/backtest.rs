@@ -140,7 +140,7 @@ pub fn run(args: &BacktestArgs, database_url: &str) -> anyhow::Result<backtest::
         bar: crate::progress::bar((last - first + 1) as u64, "backtest"),
     };
     let names = source.inner.strategy_names();
-    let sim_cfg = settings.sim_config(Some(&config.rebalance));
+    let sim_cfg = settings.sim_config_for(&config);
     let result = backtest::run_with_source(&panel, &mut source, &names, &settings, &sim_cfg)?;
     source.bar.finish_and_clear();
     let json = serde_json::to_vec(&result)?;
