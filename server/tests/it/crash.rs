@@ -63,9 +63,9 @@ async fn scalar(store: &server::store::Store, sql: &str) -> i64 {
     sqlx::Row::get(&sqlx::query(sql).fetch_one(store.pool()).await.unwrap(), 0)
 }
 
-/// One seeded crash point, end to end on a fresh store.
-async fn run_point(point: &str, recovery_crash: bool) -> Outcome {
-    let t = TestStore::new(Engine::Sqlite, "crash").await.unwrap();
+/// Seeds a synthetic panel whose last day is yesterday (fresh for the live cycle) and writes
+/// the live settings the children run with; returns the settings path.
+async fn prepare(t: &TestStore, tag: &str) -> (String, std::path::PathBuf) {
     let n_days = 400;
     let panel = generate(&SynthConfig {
         seed: 11,
@@ -83,7 +83,7 @@ async fn run_point(point: &str, recovery_crash: bool) -> Outcome {
     let dir = std::env::temp_dir().join(format!(
         "lockstep-crash-{}-{}",
         std::process::id(),
-        point.replace(':', "_")
+        tag.replace(':', "_")
     ));
     std::fs::create_dir_all(&dir).unwrap();
     let settings = dir.join("settings.json");
@@ -93,7 +93,13 @@ async fn run_point(point: &str, recovery_crash: bool) -> Outcome {
             "risk": {"max_weight_per_symbol": 1.0, "max_order_notional": 1e9, "max_daily_turnover": 100.0}}"#,
     )
     .unwrap();
-    let settings = settings.to_str().unwrap().to_string();
+    (settings.to_str().unwrap().to_string(), dir)
+}
+
+/// One seeded crash point, end to end on a fresh store.
+async fn run_point(point: &str, recovery_crash: bool) -> Outcome {
+    let t = TestStore::new(Engine::Sqlite, "crash").await.unwrap();
+    let (settings, dir) = prepare(&t, point).await;
 
     // The executing process, stopped dead at the point.
     let (clean, stderr) = lockstep(&t.url, &settings, &[], Some(point));
@@ -276,4 +282,72 @@ async fn crashes_at_seeded_points_recover_without_duplicates() {
         outcomes.len(),
         n
     );
+}
+
+/// Two processes told to execute the same interrupted plan at the same moment, on one
+/// PostgreSQL schema (SQLite too): exactly one sends; the venue sees every order once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_execute_one_plan_once() {
+    for engine in Engine::ALL {
+        let Some(t) = TestStore::new(engine, "two_exec").await else {
+            continue;
+        };
+        let (settings, dir) = prepare(&t, &format!("two-{engine:?}")).await;
+        // A plan, proposed but not executed (auto-approve off for this run).
+        let manual = dir.join("manual.json");
+        std::fs::write(
+            &manual,
+            std::fs::read_to_string(&settings)
+                .unwrap()
+                .replace("\"auto_approve\": true", "\"auto_approve\": false"),
+        )
+        .unwrap();
+        let (ok, stderr) = lockstep(&t.url, manual.to_str().unwrap(), &[], None);
+        assert!(ok, "{stderr}");
+        let plan_id: String = sqlx::Row::get(
+            &sqlx::query("SELECT id FROM live_plans")
+                .fetch_one(t.store.pool())
+                .await
+                .unwrap(),
+            0,
+        );
+        // As if approved and interrupted before its first order.
+        sqlx::query("UPDATE live_plans SET status = 'executing' WHERE id = $1")
+            .bind(plan_id.clone())
+            .execute(t.store.pool())
+            .await
+            .unwrap();
+        let spawn = |s: String, id: String, url: String| {
+            std::thread::spawn(move || lockstep(&url, &s, &["reconcile", &id], None))
+        };
+        let a = spawn(settings.clone(), plan_id.clone(), t.url.clone());
+        let b = spawn(settings.clone(), plan_id.clone(), t.url.clone());
+        let (a, b) = (a.join().unwrap(), b.join().unwrap());
+        let refusals = [&a, &b]
+            .iter()
+            .filter(|(ok, err)| !ok && err.contains("held by"))
+            .count();
+        assert!(
+            a.0 || b.0,
+            "at least one process executes:\n{}\n{}",
+            a.1,
+            b.1
+        );
+        let orders = scalar(&t.store, "SELECT COUNT(*) FROM live_orders").await;
+        let at_venue = scalar(&t.store, "SELECT COUNT(*) FROM paper_orders").await;
+        assert_eq!(
+            at_venue, orders,
+            "every order reached the venue exactly once"
+        );
+        let status: String = sqlx::Row::get(
+            &sqlx::query("SELECT status FROM live_plans")
+                .fetch_one(t.store.pool())
+                .await
+                .unwrap(),
+            0,
+        );
+        assert_eq!(status, "done");
+        println!("{engine:?}: {orders} orders sent once; refusals with the lease holder named: {refusals}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
