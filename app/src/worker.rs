@@ -1,10 +1,17 @@
-//! What a sweep worker runs: the grid definition shared with the page, and the WebAssembly
-//! exports `public/sweep-worker.js` calls.
+//! What a sweep worker runs: the grid or search definition shared with the page, the chunk and
+//! finish jobs (the same `shared` functions `lockstep sweep` calls: [`Sweep::run_chunk_cached`]
+//! and [`report::finish`]), and the WebAssembly exports `public/sweep-worker.js` calls.
 
 use crate::share::{BacktestSpec, SweepSpec};
 use crate::spec::compile;
 use serde::{Deserialize, Serialize};
-use shared::sweep::{Axis, AxisTarget, Sweep};
+use shared::metrics::Metrics;
+use shared::portfolio::signals::SignalCache;
+use shared::research::report::{self, Finished};
+use shared::research::search::{RandomSearch, SearchDim};
+use shared::research::walk_forward::Step;
+use shared::sweep::{Axis, AxisTarget, Sweep, SweepRow};
+use shared::Panel;
 
 /// One chunk of work for a worker: the sweep and the grid points `start..end`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -13,6 +20,67 @@ pub struct Job {
     pub sweep: SweepSpec,
     pub start: usize,
     pub end: usize,
+}
+
+/// After the rows: the chosen point's out-of-sample run and the walk-forward curve.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct FinishJob {
+    pub backtest: BacktestSpec,
+    pub sweep: SweepSpec,
+    pub chosen: Option<usize>,
+    /// The chosen point's row metrics (in sample).
+    pub in_sample: Option<Metrics>,
+    /// The walk-forward's re-choices (`shared::research::summary::summarize`).
+    pub steps: Vec<Step>,
+}
+
+/// Runs a chunk job's points with `cache` (signals once per strategy parameter set, kept
+/// between chunks): the rows `lockstep sweep` computes for the same points, with their
+/// statistics.
+///
+/// # Errors
+/// An invalid sweep or evaluation, named.
+pub fn run_job(panel: &Panel, job: &Job, cache: &mut SignalCache) -> Result<Vec<SweepRow>, String> {
+    let sweep = build_sweep(&job.backtest, &job.sweep)?;
+    let result = sweep
+        .run_chunk_cached(panel, job.start..job.end, cache, &mut |_, _| {}, &|| false)
+        .map_err(|e| e.to_string())?;
+    Ok(result.rows)
+}
+
+/// Runs a finish job: [`report::finish`] as `lockstep sweep` runs it.
+///
+/// # Errors
+/// An invalid sweep, a chosen point whose config fails, or a backtest error.
+pub fn finish_job(
+    panel: &Panel,
+    job: &FinishJob,
+    cache: &mut SignalCache,
+) -> Result<Finished, String> {
+    let sweep = build_sweep(&job.backtest, &job.sweep)?;
+    report::finish(&sweep, panel, job.chosen, job.in_sample, &job.steps, cache)
+        .map_err(|e| e.to_string())
+}
+
+/// Which config value a grid axis of the form moves: `param` is a strategy parameter, or
+/// `weight`, `cap` (of `strategy`), `leverage`, `threshold`, `fee_bps`, `slippage_bps`.
+pub fn axis_target(strategy: &str, param: &str) -> AxisTarget {
+    match param {
+        "weight" => AxisTarget::Weight {
+            strategy: strategy.to_string(),
+        },
+        "cap" => AxisTarget::Cap {
+            strategy: strategy.to_string(),
+        },
+        "leverage" => AxisTarget::Leverage,
+        "threshold" => AxisTarget::Threshold,
+        "fee_bps" => AxisTarget::FeeBps,
+        "slippage_bps" => AxisTarget::SlippageBps,
+        p => AxisTarget::Param {
+            strategy: strategy.to_string(),
+            param: p.to_string(),
+        },
+    }
 }
 
 /// The values of one axis: `steps` points from `from` to `to` inclusive (the CLI's
@@ -42,38 +110,59 @@ pub fn build_sweep(backtest: &BacktestSpec, sweep: &SweepSpec) -> Result<Sweep, 
             .set_weight(&sweep.scope, 1.0)
             .map_err(|e| e.to_string())?;
     }
-    let axes = sweep
-        .axes
-        .iter()
-        .map(|a| {
-            let target = match a.param.as_str() {
-                "weight" => AxisTarget::Weight {
-                    strategy: a.strategy.clone(),
-                },
-                "leverage" => AxisTarget::Leverage,
-                p => AxisTarget::Param {
-                    strategy: a.strategy.clone(),
-                    param: p.to_string(),
-                },
+    let built = match &sweep.search {
+        Some(search) => {
+            let dims = search
+                .dims
+                .iter()
+                .map(|d| {
+                    AxisTarget::parse(d.path.trim())
+                        .map(|target| SearchDim {
+                            target,
+                            lo: d.lo,
+                            hi: d.hi,
+                        })
+                        .map_err(|e| format!("search dimension {}: {e}", d.path))
+                })
+                .collect::<Result<Vec<_>, String>>()?;
+            let search = RandomSearch {
+                dims,
+                weight_sum: search.sum,
+                n: search.n,
+                seed: search.seed,
             };
-            Axis {
-                target,
-                values: axis_values(a.from, a.to, a.steps),
-            }
-        })
-        .collect();
-    Sweep::new(config, axes, settings).map_err(|e| e.to_string())
+            Sweep::random(config, search, settings)
+        }
+        None => {
+            let axes = sweep
+                .axes
+                .iter()
+                .map(|a| Axis {
+                    target: axis_target(&a.strategy, &a.param),
+                    values: axis_values(a.from, a.to, a.steps),
+                })
+                .collect();
+            Sweep::new(config, axes, settings)
+        }
+    };
+    Ok(built
+        .map_err(|e| e.to_string())?
+        .with_evaluation(sweep.evaluation.clone().unwrap_or_default()))
 }
 
 #[cfg(feature = "hydrate")]
 mod exports {
-    use super::{build_sweep, Job};
+    use super::{finish_job, run_job, FinishJob, Job};
+    use shared::portfolio::signals::SignalCache;
     use shared::Panel;
     use std::cell::RefCell;
     use wasm_bindgen::prelude::*;
 
     thread_local! {
         static PANEL: RefCell<Option<Panel>> = const { RefCell::new(None) };
+        /// This worker's signals, kept between chunks of one sweep (each worker is one thread,
+        /// as each of the CLI's threads keeps its own).
+        static CACHE: RefCell<SignalCache> = RefCell::new(SignalCache::default());
     }
 
     /// Decodes the panel bytes (the `/api/panel` body) and keeps them for the chunks to come.
@@ -92,16 +181,34 @@ mod exports {
     pub fn lockstep_worker_run_chunk(job: &str) -> Result<String, JsValue> {
         let err = |e: String| JsValue::from_str(&e);
         let job: Job = serde_json::from_str(job).map_err(|e| err(format!("bad job: {e}")))?;
-        let sweep = build_sweep(&job.backtest, &job.sweep).map_err(err)?;
         PANEL.with(|p| {
             let p = p.borrow();
             let panel = p
                 .as_ref()
                 .ok_or_else(|| err("no panel loaded in this worker".into()))?;
-            let result = sweep
-                .run_chunk(panel, job.start..job.end, &mut |_, _| {}, &|| false)
-                .map_err(|e| err(e.to_string()))?;
-            serde_json::to_string(&result.rows).map_err(|e| err(e.to_string()))
+            let rows = CACHE
+                .with(|c| run_job(panel, &job, &mut c.borrow_mut()))
+                .map_err(err)?;
+            serde_json::to_string(&rows).map_err(|e| err(e.to_string()))
+        })
+    }
+
+    /// Runs a [`FinishJob`] (JSON) and returns its [`shared::research::report::Finished`] as
+    /// JSON.
+    #[wasm_bindgen]
+    pub fn lockstep_worker_finish(job: &str) -> Result<String, JsValue> {
+        let err = |e: String| JsValue::from_str(&e);
+        let job: FinishJob =
+            serde_json::from_str(job).map_err(|e| err(format!("bad finish job: {e}")))?;
+        PANEL.with(|p| {
+            let p = p.borrow();
+            let panel = p
+                .as_ref()
+                .ok_or_else(|| err("no panel loaded in this worker".into()))?;
+            let done = CACHE
+                .with(|c| finish_job(panel, &job, &mut c.borrow_mut()))
+                .map_err(err)?;
+            serde_json::to_string(&done).map_err(|e| err(e.to_string()))
         })
     }
 }
@@ -131,6 +238,7 @@ mod tests {
                 steps: 4,
             }],
             metric: "sharpe".into(),
+            ..Default::default()
         };
         let s = build_sweep(&default_spec(), &sweep).unwrap();
         assert_eq!(s.n_points(), 4);

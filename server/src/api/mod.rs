@@ -172,6 +172,7 @@ fn endpoints(state: &AppState) -> Endpoints {
         .get("/links", SignedIn, links::list)
         .post("/links", SignedIn, links::create)
         .delete("/links/{id}", SignedIn, links::delete)
+        .get("/links/{id}/results", Read, links::results)
 }
 
 /// Routes mounted at `/api`: the public ones as they are, the rest behind the session check.

@@ -35,6 +35,7 @@ use utoipa::OpenApi;
         super::links::create,
         super::links::list,
         super::links::delete,
+        super::links::results,
     ),
     tags((name = "live", description = "Live trading"), (name = "system", description = "Server health"), (name = "auth", description = "Sign-in and sessions"), (name = "links", description = "Named team links (/s/{id})"))
 )]

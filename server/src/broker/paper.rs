@@ -20,6 +20,7 @@ use super::{
 };
 use crate::store::Store;
 use shared::sim::Costs;
+use shared::venue::LotRules;
 use shared::{Field, Panel};
 use sqlx::Row;
 use std::collections::BTreeMap;
@@ -47,6 +48,18 @@ impl Default for PaperConfig {
             costs: Costs::default(),
             min_notional: 10.0,
             size_decimals: None,
+        }
+    }
+}
+
+impl PaperConfig {
+    /// The venue's lots and minimum as the simulator states them: the paper venue's rules are
+    /// [`LotRules::rule`] of the fill's close, the same the backtest trades under.
+    pub fn lots(&self) -> LotRules {
+        LotRules {
+            min_notional: self.min_notional,
+            size_decimals: self.size_decimals,
+            ..LotRules::default()
         }
     }
 }
@@ -81,13 +94,7 @@ fn now_ms() -> i64 {
 }
 
 /// The paper venue's size decimals for a price: the fewest that make one lot worth ≤ $1.
-pub fn size_decimals_for(price: f64) -> u32 {
-    let mut d = 0u32;
-    while d < 8 && price * 10f64.powi(-(d as i32)) > 1.0 {
-        d += 1;
-    }
-    d
-}
+pub use shared::venue::size_decimals_for;
 
 impl PaperBroker {
     pub fn new(store: Arc<Store>, config: PaperConfig) -> PaperBroker {
@@ -517,25 +524,10 @@ impl Broker for PaperBroker {
 
     async fn rules(&self, symbols: &[String]) -> Result<BTreeMap<String, VenueRule>, BrokerError> {
         let book = self.book.read().expect("book lock");
+        let lots = self.config.lots();
         Ok(symbols
             .iter()
-            .filter_map(|s| {
-                let px = *book.marks.get(s)?;
-                let size_decimals = self
-                    .config
-                    .size_decimals
-                    .unwrap_or_else(|| size_decimals_for(px));
-                Some((
-                    s.clone(),
-                    VenueRule {
-                        size_decimals,
-                        min_notional: self.config.min_notional,
-                        price_sig_figs: 5,
-                        price_max_decimals: 6u32.saturating_sub(size_decimals),
-                        venue_unit: 1.0,
-                    },
-                ))
-            })
+            .filter_map(|s| Some((s.clone(), lots.rule(*book.marks.get(s)?))))
             .collect())
     }
 

@@ -51,6 +51,20 @@ impl Default for LiveSettings {
     }
 }
 
+impl LiveSettings {
+    /// The lots and minimum the live plan trades under, for a simulator book of `capital`
+    /// dollars (`rebalance.venue_rules`): the paper venue's minimum and size decimals and the
+    /// plan's slippage band, so the backtest's rounding is the plan's.
+    pub fn lots(&self, capital: f64) -> shared::venue::LotRules {
+        shared::venue::LotRules {
+            min_notional: self.paper.min_notional,
+            size_decimals: self.paper.size_decimals,
+            max_slippage: self.max_slippage,
+            capital,
+        }
+    }
+}
+
 /// Limits checked before any order is sent. A plan that breaks one is blocked with the reason.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]

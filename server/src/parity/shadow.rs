@@ -4,7 +4,8 @@
 //! rebalance policy ([`crate::live::cycle::policy_of`]), the config's cost model
 //! (`rebalance.fee_bps`, `rebalance.slippage_bps`) and today's store panel, by the one kernel
 //! path (`shared::backtest::run`: `TargetEngine` → policy → simulator). It starts in cash with
-//! the live account's equity at the start of the period. The period is `[from, to]` clipped to
+//! the live account's equity at the start of the period. Under `rebalance.venue_rules` it
+//! trades on the live venue's lots ([`crate::live::LiveSettings::lots`]) at that equity. The period is `[from, to]` clipped to
 //! the days the live account has equity snapshots: it starts on the first day in `[from, to]`
 //! with a snapshot and ends on the last.
 //!
@@ -269,6 +270,9 @@ pub async fn shadow_detail(
         costs: None,
         stale_days: None,
         initial_nav: start.equity,
+        // Under venue rules the shadow trades the live plan's lots at the account's equity,
+        // so its units are the account's.
+        lots: Some(live.settings.lots(start.equity)),
     };
     let result = backtest::run(panel, config, &settings)
         .map_err(|e| ParityError::Config(format!("shadow backtest: {e}")))?;

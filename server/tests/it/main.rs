@@ -20,5 +20,7 @@ mod live;
 mod notify;
 mod parity;
 mod parity_checks;
+mod research_rows;
 mod store;
+mod venue_rules;
 mod venues;
