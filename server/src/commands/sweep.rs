@@ -10,7 +10,7 @@
 use super::{load_config, load_panel_from};
 use anyhow::{bail, Context};
 use shared::backtest::BacktestSettings;
-use shared::metrics::{Metrics, KEYS};
+use shared::metrics::KEYS;
 use shared::portfolio::rebalance::RebalancePolicy;
 use shared::portfolio::signals::{CacheStats, SignalCache};
 use shared::research::evaluation::{Evaluation, WalkForward, DEFAULT_CSCV_BLOCKS};

@@ -10,7 +10,7 @@
 
 use super::gaps::LiveFill;
 use super::ParityError;
-use crate::live::records::{status, Records};
+use crate::live::records::{PlanStatus, Records};
 use crate::store::Store;
 use app::api::CostCalibration;
 use shared::config::{CostModel, RebalanceSettings};
@@ -102,7 +102,11 @@ pub async fn account_costs(
 ) -> Result<CostCalibration, ParityError> {
     let rec = Records { store };
     let plans = rec
-        .plans_in(&[status::DONE, status::PARTIALLY_FAILED, status::EXECUTING])
+        .plans_in(&[
+            PlanStatus::Done,
+            PlanStatus::PartiallyFailed,
+            PlanStatus::Executing,
+        ])
         .await?;
     let days: BTreeMap<&str, Day> = plans
         .iter()
