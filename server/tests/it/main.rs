@@ -8,6 +8,7 @@ mod cli_output;
 mod common;
 mod consistency;
 mod consistency_scenario;
+mod crash;
 mod daily;
 mod data_api;
 mod exchange;
