@@ -4,6 +4,8 @@ use super::plan::{self, PlanInputs};
 use super::records::{status, NewPlan, PlanBody, StoredPlan};
 use super::{risk, LiveError, LiveService};
 use crate::broker::{OrderReport, OrderRequest, OrderStatus};
+use crate::store::layout::VenueOrder;
+use crate::store::Store;
 use app::api::{
     DataFreshness, KillSwitch, PlanDetail, PlanStrategy, Portfolio, PortfolioPosition,
     StrategyAllocation,
@@ -12,6 +14,7 @@ use shared::config::Config;
 use shared::portfolio::engine::{DayTargets, TargetCache, TargetEngine};
 use shared::portfolio::rebalance::RebalancePolicy;
 use shared::strategies::Activity;
+use shared::universe::Listings;
 use shared::{Day, Panel};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -120,6 +123,25 @@ fn ms(since: Instant) -> f64 {
 }
 
 impl LiveService {
+    /// The configured engine on a venue's `listings` (see `Store::venue_universe`): the same
+    /// strategies and blend as `self.engine`, with eligibility restricted to what the venue
+    /// lists day by day.
+    fn engine_on(
+        &self,
+        listings: Option<Arc<shared::universe::Listings>>,
+    ) -> Result<TargetEngine, LiveError> {
+        let mut engine = TargetEngine::from_config(&self.config)
+            .map_err(|e| LiveError::Config(e.to_string()))?;
+        engine.listings = listings;
+        Ok(engine)
+    }
+
+    /// The panel's venue order for the configured venue: its funding first (then Binance's,
+    /// then the others by name; `store::layout::VenueOrder`).
+    pub fn venue_order(&self) -> VenueOrder {
+        VenueOrder::for_venue(Some(self.config.venue().name()))
+    }
+
     /// The store's panel cut at the last complete day, and that day's row.
     async fn panel_at_last_complete(&self, now: i64) -> Result<(Arc<Panel>, usize), LiveError> {
         let (panel, t, _) = self.versioned_panel_at_last_complete(now).await?;
@@ -131,7 +153,7 @@ impl LiveService {
         &self,
         now: i64,
     ) -> Result<(Arc<Panel>, usize, i64), LiveError> {
-        let Some((version, panel)) = self.store.panel().await? else {
+        let Some((version, panel)) = self.store.panel_for(&self.venue_order()).await? else {
             return Err(LiveError::NoData);
         };
         let last = last_complete_day(panel.end(), now);
@@ -230,7 +252,12 @@ impl LiveService {
         timings.push(("panel", ms(step)));
 
         let step = Instant::now();
-        let targets = self.engine.targets_at(&panel, t, &mut TargetCache::new());
+        // The configured venue's universe (its listings as stored now, after the refresh).
+        let (listings, universe) = self.store.venue_universe(self.config.venue()).await?;
+        notes.push(format!("universe: {}", universe.note));
+        let targets = self
+            .engine_on(listings)?
+            .targets_at(&panel, t, &mut TargetCache::new());
         timings.push(("targets", ms(step)));
 
         let step = Instant::now();
@@ -677,10 +704,12 @@ impl LiveService {
     /// Unknown id, the stored config no longer parses, the data day is gone from the store.
     pub async fn replay(&self, id: &str) -> Result<Replay, LiveError> {
         let p = self.records().plan(id).await?;
-        let Some((_, panel)) = self.store.panel().await? else {
+        let order = plan_venue_order(&p)?;
+        let Some((_, panel)) = self.store.panel_for(&order).await? else {
             return Err(LiveError::NoData);
         };
-        let recomputed = recompute_plan(&p, &panel)?;
+        let listings = plan_listings(&self.store, &p).await?;
+        let recomputed = recompute_plan(&p, &panel, listings)?;
         let differences = plan_differences(&p, &recomputed);
         Ok(Replay {
             plan_id: id.into(),
@@ -713,7 +742,10 @@ impl LiveService {
                 freshness.last_complete_day = Some(day.to_string());
                 freshness.age_hours = Some(age);
                 freshness.stale = age > self.settings.max_data_age_hours;
-                let targets = self.engine.targets_at(&panel, t, &mut TargetCache::new());
+                let (listings, _) = self.store.venue_universe(self.config.venue()).await?;
+                let targets =
+                    self.engine_on(listings)?
+                        .targets_at(&panel, t, &mut TargetCache::new());
                 targets_by_symbol = nonzero(&panel, &targets.weights);
                 why = super::valuation::contributions(&panel, &targets, self.engine.leverage);
                 strategies = strategy_views(&panel, &targets)
@@ -877,11 +909,16 @@ pub struct Recomputed {
 ///
 /// # Errors
 /// The stored config no longer parses or builds; the data day is not in `panel`.
-pub fn recompute_plan(plan: &StoredPlan, panel: &Arc<Panel>) -> Result<Recomputed, LiveError> {
+pub fn recompute_plan(
+    plan: &StoredPlan,
+    panel: &Arc<Panel>,
+    listings: Option<Arc<Listings>>,
+) -> Result<Recomputed, LiveError> {
     let config =
         Config::from_json(&plan.config_json).map_err(|e| LiveError::Config(e.to_string()))?;
-    let engine =
+    let mut engine =
         TargetEngine::from_config(&config).map_err(|e| LiveError::Config(e.to_string()))?;
+    engine.listings = listings;
     let t = panel.row_of(plan.data_day).ok_or_else(|| {
         LiveError::NotFound(format!("data day {} is not in the store", plan.data_day))
     })?;
@@ -892,6 +929,30 @@ pub fn recompute_plan(plan: &StoredPlan, panel: &Arc<Panel>) -> Result<Recompute
         strategies: strategy_views(&panel, &targets),
         lookback: engine.lookback(),
     })
+}
+
+/// The listings a stored plan's config trades on (its `venue`), as stored now: what
+/// [`recompute_plan`] needs to make the plan's decision again.
+///
+/// # Errors
+/// The stored config no longer parses; a store failure.
+pub async fn plan_listings(
+    store: &Store,
+    plan: &StoredPlan,
+) -> Result<Option<Arc<Listings>>, LiveError> {
+    let config =
+        Config::from_json(&plan.config_json).map_err(|e| LiveError::Config(e.to_string()))?;
+    Ok(store.venue_universe(config.venue()).await?.0)
+}
+
+/// The venue order of the panel a stored plan's config trades on (its `venue`).
+///
+/// # Errors
+/// The stored config no longer parses.
+pub fn plan_venue_order(plan: &StoredPlan) -> Result<VenueOrder, LiveError> {
+    let config =
+        Config::from_json(&plan.config_json).map_err(|e| LiveError::Config(e.to_string()))?;
+    Ok(VenueOrder::for_venue(Some(config.venue().name())))
 }
 
 /// How a recomputation differs from the stored plan, bit for bit: one line per differing blended

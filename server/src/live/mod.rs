@@ -35,7 +35,9 @@ pub mod scheduler;
 pub mod settings;
 pub mod valuation;
 
-pub use cycle::{plan_differences, recompute_plan, CycleOptions, CycleOutcome, Recomputed, Replay};
+pub use cycle::{
+    plan_differences, plan_listings, recompute_plan, CycleOptions, CycleOutcome, Recomputed, Replay,
+};
 pub use settings::LiveSettings;
 
 use crate::broker::hyperliquid::{HyperliquidBroker, HyperliquidConfig, HyperliquidSigner};

@@ -266,7 +266,9 @@ pub async fn shadow_detail(
         stale_days: None,
         initial_nav: start.equity,
     };
-    let result = backtest::run(panel, config, &settings)
+    // The live config's universe: the same listings the live plans were chosen from.
+    let (listings, _) = live.store.venue_universe(config.venue()).await?;
+    let result = backtest::run_on_venue(panel, config, &settings, listings)
         .map_err(|e| ParityError::Config(format!("shadow backtest: {e}")))?;
     let attribution = attribute(&Inputs {
         panel,

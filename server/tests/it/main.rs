@@ -14,6 +14,7 @@ mod exchange;
 mod fuzz;
 mod import_graph;
 mod links;
+mod listings;
 mod live;
 mod notify;
 mod parity;
