@@ -14,7 +14,9 @@ use crate::portfolio::engine::{Fresh, HeldSource, TargetCache, TargetEngine};
 use crate::portfolio::rebalance::RebalancePolicy;
 use crate::portfolio::signals::SignalCache;
 use crate::sim::{self, Costs, Decision, SimConfig, SimOutput, TargetSource, TradeReason};
+use crate::universe::{Listings, UniverseInfo};
 use crate::venue::LotRules;
+use std::sync::Arc;
 
 /// What to backtest besides the strategy config: the date range, and overrides of the
 /// config's `rebalance` section (the CLI's `--policy`, a what-if on costs).
@@ -192,6 +194,10 @@ pub struct BacktestResult {
     pub trades: Vec<TradeRow>,
     pub contributions: Vec<ContributionRow>,
     pub exposures: Vec<ExposureRow>,
+    /// Which universe ran (the configured venue and its listings); absent in results written
+    /// before venues existed and from runs that did not resolve one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub universe: Option<UniverseInfo>,
 }
 
 /// Panel rows of the settings' date range.
@@ -339,7 +345,22 @@ pub fn run(
     config: &Config,
     settings: &BacktestSettings,
 ) -> Result<BacktestResult, BacktestError> {
-    let engine = TargetEngine::from_config(config)?;
+    run_on_venue(panel, config, settings, None)
+}
+
+/// [`run`] on the configured venue's universe: `listings` (the venue's listing history, `None`
+/// for every priced asset) restricts eligibility day by day, exactly as in the live path.
+///
+/// # Errors
+/// As [`run`].
+pub fn run_on_venue(
+    panel: &Panel,
+    config: &Config,
+    settings: &BacktestSettings,
+    listings: Option<Arc<Listings>>,
+) -> Result<BacktestResult, BacktestError> {
+    let mut engine = TargetEngine::from_config(config)?;
+    engine.listings = listings;
     let mut source = EngineSource::new(&engine, panel);
     let names = source.strategy_names();
     let sim_cfg = settings.sim_config_for(config);
@@ -537,6 +558,7 @@ fn assemble(
         trades,
         contributions,
         exposures,
+        universe: None,
     }
 }
 

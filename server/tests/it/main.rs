@@ -16,6 +16,7 @@ mod execution;
 mod fuzz;
 mod import_graph;
 mod links;
+mod listings;
 mod live;
 mod notify;
 mod parity;

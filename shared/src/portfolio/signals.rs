@@ -27,6 +27,7 @@ use crate::config::{Config, ConfigError};
 use crate::panel::Panel;
 use crate::strategies::params::ParamMap;
 use crate::strategies::{self, Activity, InactiveReason, Input, Strategy};
+use crate::universe::AssetSpans;
 use std::ops::Range;
 
 /// Default byte budget of a [`SignalCache`]: room for the default config's strategies many
@@ -191,6 +192,8 @@ struct SignalKey {
     name: String,
     params: String,
     excluded: Vec<bool>,
+    /// The venue's listings aligned to the panel (step 2 of the eligible universe).
+    tradable: Option<AssetSpans>,
 }
 
 #[derive(Debug)]
@@ -272,6 +275,7 @@ impl SignalCache {
         rows: Range<usize>,
     ) -> Result<SignalSource<'c>, ConfigError> {
         let excluded = engine.excluded(panel);
+        let tradable = engine.tradable(panel);
         let empty = ParamMap::new();
         let mut picked = Vec::with_capacity(engine.strategies.len());
         for s in &engine.strategies {
@@ -283,6 +287,7 @@ impl SignalCache {
                 name: s.name.clone(),
                 params: serde_json::to_string(&params).unwrap_or_default(),
                 excluded: excluded.clone(),
+                tradable: tradable.clone(),
             };
             self.tick += 1;
             let found = self.entries.iter().position(|e| e.key == key);
@@ -304,6 +309,7 @@ impl SignalCache {
                     let input = Input {
                         panel,
                         excluded: &excluded,
+                        tradable: tradable.as_ref(),
                     };
                     let signals = StrategySignals::compute(&*s.strategy, &input, span);
                     self.stats.computed += 1;
