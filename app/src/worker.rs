@@ -111,6 +111,11 @@ pub fn panel_from_columns(
     Ok(panel)
 }
 
+/// What a worker's heap grows to over a long sweep: the signal cache's budget and some room for
+/// the points themselves.
+pub const WORKER_HEAP_RESERVE: usize =
+    shared::portfolio::signals::DEFAULT_BUDGET_BYTES + (16 << 20);
+
 /// A worker's kernel state: one panel and the signal records computed on it. The records stay
 /// between chunks and between runs (the worker lives as long as the page's pool), so a second
 /// sweep over the same strategy params reruns only the blend and the simulation. Rows are
@@ -133,6 +138,7 @@ impl Kernel {
     /// priced lists, the simulator's row-major closes) are computed here, once, not inside the
     /// first chunk.
     pub fn new(panel: Panel) -> Kernel {
+        crate::data::reserve_heap(WORKER_HEAP_RESERVE);
         if panel.n_assets() > 0 && panel.n_days() > 0 {
             let _ = panel.log_returns(0);
             let _ = panel.log_closes(0);
