@@ -7,6 +7,7 @@ import init, {
   lockstep_worker_load_panel,
   lockstep_worker_set_panel,
   lockstep_worker_run_chunk,
+  lockstep_worker_finish,
   lockstep_worker_profile,
 } from "/pkg/lockstep.js";
 
@@ -45,6 +46,9 @@ self.onmessage = async (ev) => {
       // `rows` is a JSON string of the rows, as the page has always read it.
       const out = lockstep_worker_run_chunk(msg.job);
       reply({ type: "rows", rows: out.rows, computed: out.computed, reused: out.reused, ms: ms() });
+    } else if (msg.type === "finish") {
+      // After the rows: the chosen point out of sample and the walk-forward curve.
+      reply({ type: "finished", result: lockstep_worker_finish(msg.job), ms: ms() });
     } else if (msg.type === "profile") {
       reply({ type: "profile", profile: JSON.parse(lockstep_worker_profile(msg.job, msg.runs ?? 3)), ms: ms() });
     } else {

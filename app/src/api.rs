@@ -863,6 +863,18 @@ pub struct CreateTeamLink {
     pub name: String,
     /// The encoded share state, exactly what "Copy link" puts after `?s=` (`app::share`).
     pub state: String,
+    /// A sweep's finished results (`app::share::encode_results`), shown by the link without
+    /// re-running while the data version matches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub results: Option<String>,
+}
+
+/// `GET /api/links/{id}/results`: a sweep link's stored results.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct TeamLinkResults {
+    /// `app::share::encode_results` of the results.
+    pub results: String,
 }
 
 /// A stored team link: the answer of `POST /api/links` and the items of `GET /api/links`.

@@ -66,15 +66,20 @@ pub fn chunks(n_points: usize, n_workers: usize) -> Vec<(usize, usize)> {
 #[cfg(not(feature = "hydrate"))]
 mod imp {
     //! Without a browser there are no workers: the server only renders the page.
+    use crate::worker::FinishJob;
+    use shared::research::report::Finished;
+
     pub fn cancel() {}
     pub fn cancel_if_running() {}
+    pub fn finish(_job: &FinishJob, _on_finished: impl Fn(Result<Finished, String>) + 'static) {}
 }
 
 #[cfg(feature = "hydrate")]
 mod imp {
     use super::{chunks, RunTiming};
     use crate::share::{BacktestSpec, SweepSpec};
-    use crate::worker::{panel_columns, Job};
+    use crate::worker::{panel_columns, FinishJob, Job};
+    use shared::research::report::Finished;
     use shared::sweep::SweepRow;
     use shared::Panel;
     use std::cell::RefCell;
@@ -87,6 +92,7 @@ mod imp {
     type RowsFn = Rc<dyn Fn(Vec<SweepRow>)>;
     type ErrorFn = Rc<dyn Fn(String)>;
     type DoneFn = Rc<dyn Fn(RunTiming)>;
+    type FinishedFn = Rc<dyn Fn(Result<Finished, String>)>;
 
     struct Run {
         gen: u64,
@@ -109,6 +115,8 @@ mod imp {
         panel_ms: f64,
         gen: u64,
         run: Option<Run>,
+        /// Who waits for the finish job sent last.
+        finish: Option<FinishedFn>,
     }
 
     struct Pool {
@@ -160,6 +168,7 @@ mod imp {
                 panel_ms: 0.0,
                 gen: 0,
                 run: None,
+                finish: None,
             }));
             let mut pool = Pool {
                 workers: Vec::with_capacity(n),
@@ -241,6 +250,23 @@ mod imp {
                 }
                 dispatch(i, w, st);
                 finish_if_done(st);
+            }
+            "finished" => {
+                let result = get(&data, "result").as_string().unwrap_or_default();
+                let on_finished = st.borrow_mut().finish.take();
+                if let Some(f) = on_finished {
+                    f(serde_json::from_str::<Finished>(&result)
+                        .map_err(|e| format!("a worker sent an unreadable result: {e}")));
+                }
+            }
+            _ if get(&data, "id").as_string().as_deref() == Some("finish") => {
+                let message = get(&data, "message")
+                    .as_string()
+                    .unwrap_or_else(|| "the chosen point failed".into());
+                let on_finished = st.borrow_mut().finish.take();
+                if let Some(f) = on_finished {
+                    f(Err(message));
+                }
             }
             _ => {
                 let message = get(&data, "message")
@@ -388,6 +414,28 @@ mod imp {
         }
         finish_if_done(&state);
         Ok(())
+    }
+
+    /// Runs a finish job (the chosen point out of sample, the walk-forward curve) on the pool's
+    /// first worker, after whatever it is doing; its answer goes to `on_finished` (a later
+    /// finish job replaces the wait for an earlier one).
+    pub fn finish(job: &FinishJob, on_finished: impl Fn(Result<Finished, String>) + 'static) {
+        let target = POOL.with(|p| {
+            p.borrow().as_ref().and_then(|pool| {
+                pool.state.borrow_mut().finish = Some(Rc::new(on_finished));
+                pool.workers.first().cloned()
+            })
+        });
+        let Some(w) = target else { return };
+        let msg = js_sys::Object::new();
+        set(&msg, "type", &"finish".into());
+        set(&msg, "id", &"finish".into());
+        set(
+            &msg,
+            "job",
+            &serde_json::to_string(job).unwrap_or_default().into(),
+        );
+        let _ = w.post_message(&msg);
     }
 
     /// Stops the current run at once: its workers are terminated mid-chunk and a fresh set is

@@ -39,14 +39,45 @@ pub struct SweepAxisSpec {
     pub steps: usize,
 }
 
-/// A sweep: a base backtest and one or two axes.
+/// One searched dimension: a config path as `lockstep sweep --axis` names it
+/// (`strategy_weights.size`, `leverage`, `rebalance.threshold`, ...) and its bounds.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SearchDimSpec {
+    pub path: String,
+    pub lo: f64,
+    pub hi: f64,
+}
+
+/// A seeded random search (`lockstep sweep --random N --seed S [--sum X]`): instead of the grid.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SearchSpec {
+    pub dims: Vec<SearchDimSpec>,
+    pub n: usize,
+    pub seed: u64,
+    /// The searched strategy weights sum to this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sum: Option<f64>,
+}
+
+/// A sweep: a base backtest and one or two axes, or a random search; how it is judged out of
+/// sample; and the point the user chose.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct SweepSpec {
     /// `"blend"` (the whole config) or one strategy's name (that strategy alone, weight 1).
     pub scope: String,
+    /// The grid's axes (ignored by a search).
     pub axes: Vec<SweepAxisSpec>,
     /// The metric the heat map shows (one of `shared::metrics::KEYS`).
     pub metric: String,
+    /// A random search instead of the grid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub search: Option<SearchSpec>,
+    /// Split, CSCV blocks and walk-forward (default: the whole range in sample, 16 blocks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evaluation: Option<shared::research::evaluation::Evaluation>,
+    /// The point the user chose (default: the best in-sample Sharpe ratio).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chosen: Option<usize>,
 }
 
 /// Everything a link carries.
@@ -84,7 +115,32 @@ impl SweepSpec {
     /// # Errors
     /// [`ShareError::TooLarge`] naming the axis.
     pub fn check(&self) -> Result<(), ShareError> {
-        use shared::sweep::MAX_POINTS;
+        use shared::sweep::{MAX_AXES, MAX_POINTS};
+        if let Some(search) = &self.search {
+            if search.dims.is_empty() || search.dims.len() > MAX_AXES {
+                return Err(ShareError::TooLarge(format!(
+                    "{} search dimensions (1 to {MAX_AXES} are allowed)",
+                    search.dims.len()
+                )));
+            }
+            if search.n > MAX_POINTS {
+                return Err(ShareError::TooLarge(format!(
+                    "a search of {} points: at most {MAX_POINTS} grid points in all",
+                    search.n
+                )));
+            }
+            if let Some(d) = search
+                .dims
+                .iter()
+                .find(|d| !(d.lo.is_finite() && d.hi.is_finite()))
+            {
+                return Err(ShareError::TooLarge(format!(
+                    "search dimension {} has a bound that is not a finite number",
+                    d.path
+                )));
+            }
+            return Ok(());
+        }
         if self.axes.is_empty() || self.axes.len() > 2 {
             return Err(ShareError::TooLarge(format!(
                 "{} sweep axes (one or two are allowed)",
@@ -172,6 +228,114 @@ pub fn reproducibility_warning(state: &SharedState, data_etag: Option<&str>) -> 
     }
 }
 
+/// A finished sweep's results as a team link stores them beside its state, so the link shows
+/// the table without re-running while the data and kernel are those it was computed on.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SweepResults {
+    /// `shared::KERNEL_VERSION` of the run.
+    pub kernel: String,
+    /// The `/api/panel` ETag the rows were computed on.
+    pub data: Option<String>,
+    /// The rows (without their per-trial statistics; at most [`MAX_RESULT_ROWS`], the best by
+    /// the sweep's metric plus the chosen point).
+    pub rows: Vec<shared::sweep::SweepRow>,
+    /// Points run in all (more than `rows.len()` when only the best were kept).
+    pub points: usize,
+    pub summary: shared::research::summary::Summary,
+    pub finished: shared::research::report::Finished,
+}
+
+/// Most rows a team link stores.
+pub const MAX_RESULT_ROWS: usize = 1000;
+/// Largest encoded results a team link stores (the request body as a whole is limited to
+/// 256 KiB by the server, with the state beside it).
+pub const MAX_RESULTS_BYTES: usize = 160 * 1024;
+/// Decompressed results larger than this are refused.
+const MAX_RESULTS_JSON: usize = 8 << 20;
+
+/// Encodes results as a state is encoded (versioned, zlib, base64url).
+pub fn encode_results(r: &SweepResults) -> String {
+    let json = serde_json::to_vec(r).expect("results always serialise");
+    let packed = miniz_oxide::deflate::compress_to_vec_zlib(&json, 9);
+    format!("{SHARE_VERSION}.{}", URL_SAFE_NO_PAD.encode(packed))
+}
+
+/// Decodes stored results.
+///
+/// # Errors
+/// [`ShareError`] saying what is wrong.
+pub fn decode_results(s: &str) -> Result<SweepResults, ShareError> {
+    let (version, payload) = s.trim().split_once('.').ok_or(ShareError::NoVersion)?;
+    match version.parse::<u32>() {
+        Ok(v) if v == SHARE_VERSION => {}
+        Ok(v) if v > SHARE_VERSION => return Err(ShareError::Newer(v)),
+        _ => return Err(ShareError::NoVersion),
+    }
+    let packed = URL_SAFE_NO_PAD
+        .decode(payload)
+        .map_err(|e| ShareError::Corrupt(format!("results not base64url ({e})")))?;
+    let json = miniz_oxide::inflate::decompress_to_vec_zlib_with_limit(&packed, MAX_RESULTS_JSON)
+        .map_err(|e| {
+        ShareError::Corrupt(format!("results cannot be unpacked ({:?})", e.status))
+    })?;
+    let r: SweepResults = serde_json::from_slice(&json)
+        .map_err(|e| ShareError::Corrupt(format!("unreadable results ({e})")))?;
+    if r.rows.len() > MAX_RESULT_ROWS {
+        return Err(ShareError::TooLarge(format!(
+            "{} result rows (at most {MAX_RESULT_ROWS})",
+            r.rows.len()
+        )));
+    }
+    Ok(r)
+}
+
+/// The results of a finished sweep encoded for a team link: rows without statistics, the best
+/// by `metric` (and `keep`, the chosen point) first cut to [`MAX_RESULT_ROWS`] and then halved
+/// until the encoding fits [`MAX_RESULTS_BYTES`]; in index order.
+pub fn results_for_link(
+    mut base: SweepResults,
+    rows: &[shared::sweep::SweepRow],
+    metric: &str,
+    keep: Option<usize>,
+) -> Option<String> {
+    let value = |r: &shared::sweep::SweepRow| {
+        r.metrics
+            .as_ref()
+            .and_then(|m| m.get(metric))
+            .filter(|v| !v.is_nan())
+    };
+    let mut order: Vec<&shared::sweep::SweepRow> = rows.iter().collect();
+    order.sort_by(|a, b| match (value(a), value(b)) {
+        _ if Some(a.index) == keep => std::cmp::Ordering::Less,
+        _ if Some(b.index) == keep => std::cmp::Ordering::Greater,
+        (Some(x), Some(y)) => y.total_cmp(&x).then(a.index.cmp(&b.index)),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => a.index.cmp(&b.index),
+    });
+    base.points = rows.len();
+    let mut n = order.len().min(MAX_RESULT_ROWS);
+    loop {
+        let mut kept: Vec<shared::sweep::SweepRow> = order[..n]
+            .iter()
+            .map(|r| shared::sweep::SweepRow {
+                stats: None,
+                ..(*r).clone()
+            })
+            .collect();
+        kept.sort_by_key(|r| r.index);
+        base.rows = kept;
+        let encoded = encode_results(&base);
+        if encoded.len() <= MAX_RESULTS_BYTES {
+            return Some(encoded);
+        }
+        if n <= 1 {
+            return None;
+        }
+        n /= 2;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -199,6 +363,7 @@ mod tests {
                     steps: 9,
                 }],
                 metric: "sharpe".into(),
+                ..Default::default()
             }),
         }
     }

@@ -11,9 +11,15 @@ use leptos::prelude::*;
 pub type Saved = RwSignal<Option<Result<String, String>>>;
 
 /// The name field and the button; place [`TeamLinkResult`] with the same `saved` below.
-/// `state` returns the page's current state encoded exactly as "Copy link" encodes it.
+/// `state` returns the page's current state encoded exactly as "Copy link" encodes it;
+/// `results` (the Sweep page) the finished results to store with it, if any
+/// ([`crate::share::results_for_link`]).
 #[component]
-pub fn SaveTeamLink(state: Callback<(), String>, saved: Saved) -> impl IntoView {
+pub fn SaveTeamLink(
+    state: Callback<(), String>,
+    saved: Saved,
+    #[prop(optional)] results: Option<Callback<(), Option<String>>>,
+) -> impl IntoView {
     let session = use_session();
     let name = RwSignal::new(String::new());
     let saving = RwSignal::new(false);
@@ -31,6 +37,7 @@ pub fn SaveTeamLink(state: Callback<(), String>, saved: Saved) -> impl IntoView 
         let req = CreateTeamLink {
             name: n,
             state: state.run(()),
+            results: results.and_then(|r| r.run(())),
         };
         saving.set(true);
         leptos::task::spawn_local(async move {

@@ -1,6 +1,8 @@
-//! What a sweep worker runs: the grid definition shared with the page, the worker's kernel
-//! state (its panel and signal cache), and the WebAssembly exports `public/sweep-worker.js`
-//! calls. The pool that feeds the workers is [`crate::pool`].
+//! What a sweep worker runs: the grid or search definition shared with the page, the chunk and
+//! finish jobs (the same `shared` functions `lockstep sweep` calls: [`Sweep::run_chunk_cached`]
+//! and [`report::finish`]), a worker's kernel state (its panel and signal records), and the
+//! WebAssembly exports `public/sweep-worker.js` calls. The pool that feeds the workers is
+//! [`crate::pool`].
 //!
 //! Messages between the page and a worker (`public/sweep-worker.js`; every reply carries the
 //! request's `id` and `gen` back, and `ms`, the worker's own time for it):
@@ -11,13 +13,18 @@
 //! | `{type: "columns", start, n_days, symbols, fields, columns}`: the decoded panel, one transferred `Float64Array` per field ([`panel_columns`]) | `{type: "ready", info, ms}` |
 //! | `{type: "panel", url}`: download and decode the panel itself (the older way; still served) | `{type: "ready", info, ms}` |
 //! | `{type: "chunk", id, gen, job}`: a [`Job`] as JSON | `{type: "rows", id, gen, rows, ms, computed, reused}` |
+//! | `{type: "finish", id: "finish", gen, job}`: a [`FinishJob`] as JSON | `{type: "finished", id, gen, result, ms}` |
 //! | `{type: "profile", id, job}`: [`PointProfile`] of the job's first point | `{type: "profile", id, profile}` |
 //! | | `{type: "error", id, gen, message}` for any request that failed |
 
 use crate::share::{BacktestSpec, SweepSpec};
 use crate::spec::compile;
 use serde::{Deserialize, Serialize};
+use shared::metrics::Metrics;
 use shared::portfolio::signals::SignalCache;
+use shared::research::report::{self, Finished};
+use shared::research::search::{RandomSearch, SearchDim};
+use shared::research::walk_forward::Step;
 use shared::sweep::{Axis, AxisTarget, Sweep, SweepRow};
 use shared::{Day, Field, Panel};
 
@@ -31,6 +38,67 @@ pub struct Job {
     pub sweep: SweepSpec,
     pub start: usize,
     pub end: usize,
+}
+
+/// After the rows: the chosen point's out-of-sample run and the walk-forward curve.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct FinishJob {
+    pub backtest: BacktestSpec,
+    pub sweep: SweepSpec,
+    pub chosen: Option<usize>,
+    /// The chosen point's row metrics (in sample).
+    pub in_sample: Option<Metrics>,
+    /// The walk-forward's re-choices (`shared::research::summary::summarize`).
+    pub steps: Vec<Step>,
+}
+
+/// Runs a chunk job's points with `cache` (signals once per strategy parameter set, kept
+/// between chunks): the rows `lockstep sweep` computes for the same points, with their
+/// statistics.
+///
+/// # Errors
+/// An invalid sweep or evaluation, named.
+pub fn run_job(panel: &Panel, job: &Job, cache: &mut SignalCache) -> Result<Vec<SweepRow>, String> {
+    let sweep = build_sweep(&job.backtest, &job.sweep)?;
+    let result = sweep
+        .run_chunk_cached(panel, job.start..job.end, cache, &mut |_, _| {}, &|| false)
+        .map_err(|e| e.to_string())?;
+    Ok(result.rows)
+}
+
+/// Runs a finish job: [`report::finish`] as `lockstep sweep` runs it.
+///
+/// # Errors
+/// An invalid sweep, a chosen point whose config fails, or a backtest error.
+pub fn finish_job(
+    panel: &Panel,
+    job: &FinishJob,
+    cache: &mut SignalCache,
+) -> Result<Finished, String> {
+    let sweep = build_sweep(&job.backtest, &job.sweep)?;
+    report::finish(&sweep, panel, job.chosen, job.in_sample, &job.steps, cache)
+        .map_err(|e| e.to_string())
+}
+
+/// Which config value a grid axis of the form moves: `param` is a strategy parameter, or
+/// `weight`, `cap` (of `strategy`), `leverage`, `threshold`, `fee_bps`, `slippage_bps`.
+pub fn axis_target(strategy: &str, param: &str) -> AxisTarget {
+    match param {
+        "weight" => AxisTarget::Weight {
+            strategy: strategy.to_string(),
+        },
+        "cap" => AxisTarget::Cap {
+            strategy: strategy.to_string(),
+        },
+        "leverage" => AxisTarget::Leverage,
+        "threshold" => AxisTarget::Threshold,
+        "fee_bps" => AxisTarget::FeeBps,
+        "slippage_bps" => AxisTarget::SlippageBps,
+        p => AxisTarget::Param {
+            strategy: strategy.to_string(),
+            param: p.to_string(),
+        },
+    }
 }
 
 /// The values of one axis: `steps` points from `from` to `to` inclusive (the CLI's
@@ -60,27 +128,44 @@ pub fn build_sweep(backtest: &BacktestSpec, sweep: &SweepSpec) -> Result<Sweep, 
             .set_weight(&sweep.scope, 1.0)
             .map_err(|e| e.to_string())?;
     }
-    let axes = sweep
-        .axes
-        .iter()
-        .map(|a| {
-            let target = match a.param.as_str() {
-                "weight" => AxisTarget::Weight {
-                    strategy: a.strategy.clone(),
-                },
-                "leverage" => AxisTarget::Leverage,
-                p => AxisTarget::Param {
-                    strategy: a.strategy.clone(),
-                    param: p.to_string(),
-                },
+    let built = match &sweep.search {
+        Some(search) => {
+            let dims = search
+                .dims
+                .iter()
+                .map(|d| {
+                    AxisTarget::parse(d.path.trim())
+                        .map(|target| SearchDim {
+                            target,
+                            lo: d.lo,
+                            hi: d.hi,
+                        })
+                        .map_err(|e| format!("search dimension {}: {e}", d.path))
+                })
+                .collect::<Result<Vec<_>, String>>()?;
+            let search = RandomSearch {
+                dims,
+                weight_sum: search.sum,
+                n: search.n,
+                seed: search.seed,
             };
-            Axis {
-                target,
-                values: axis_values(a.from, a.to, a.steps),
-            }
-        })
-        .collect();
-    Sweep::new(config, axes, settings).map_err(|e| e.to_string())
+            Sweep::random(config, search, settings)
+        }
+        None => {
+            let axes = sweep
+                .axes
+                .iter()
+                .map(|a| Axis {
+                    target: axis_target(&a.strategy, &a.param),
+                    values: axis_values(a.from, a.to, a.steps),
+                })
+                .collect();
+            Sweep::new(config, axes, settings)
+        }
+    };
+    Ok(built
+        .map_err(|e| e.to_string())?
+        .with_evaluation(sweep.evaluation.clone().unwrap_or_default()))
 }
 
 /// The fields a panel hands to the workers: those the page downloads
@@ -165,28 +250,27 @@ impl Kernel {
         )
     }
 
-    /// Runs one chunk.
+    /// Runs one chunk ([`run_job`] with this worker's records).
     ///
     /// # Errors
     /// A grid that does not build or a range outside it.
     pub fn run(&mut self, job: &Job) -> Result<ChunkRows, String> {
-        let sweep = build_sweep(&job.backtest, &job.sweep)?;
         let before = self.cache.stats();
-        let result = sweep
-            .run_chunk_cached(
-                &self.panel,
-                job.start..job.end,
-                &mut self.cache,
-                &mut |_, _| {},
-                &|| false,
-            )
-            .map_err(|e| e.to_string())?;
+        let rows = run_job(&self.panel, job, &mut self.cache)?;
         let after = self.cache.stats();
         Ok(ChunkRows {
-            rows: result.rows,
+            rows,
             computed: after.computed - before.computed,
             reused: after.hits - before.hits,
         })
+    }
+
+    /// Runs a finish job ([`finish_job`] with this worker's records).
+    ///
+    /// # Errors
+    /// As [`finish_job`].
+    pub fn finish(&mut self, job: &FinishJob) -> Result<Finished, String> {
+        finish_job(&self.panel, job, &mut self.cache)
     }
 }
 
@@ -294,7 +378,7 @@ pub fn panel_columns(panel: &Panel) -> (js_sys::Object, js_sys::Array) {
 
 #[cfg(feature = "hydrate")]
 mod exports {
-    use super::{panel_from_columns, profile_point, Job, Kernel};
+    use super::{panel_from_columns, profile_point, FinishJob, Job, Kernel};
     use shared::{Day, Field};
     use std::cell::RefCell;
     use wasm_bindgen::prelude::*;
@@ -388,6 +472,18 @@ mod exports {
         })
     }
 
+    /// Runs a [`FinishJob`] (JSON) and returns its [`shared::research::report::Finished`] as
+    /// JSON.
+    #[wasm_bindgen]
+    pub fn lockstep_worker_finish(job: &str) -> Result<String, JsValue> {
+        let job: FinishJob = serde_json::from_str(job)
+            .map_err(|e| JsValue::from_str(&format!("bad finish job: {e}")))?;
+        with_kernel(|k| {
+            let done = k.finish(&job)?;
+            serde_json::to_string(&done).map_err(|e| e.to_string())
+        })
+    }
+
     /// [`super::PointProfile`] of the job's first point, as JSON.
     #[wasm_bindgen]
     pub fn lockstep_worker_profile(job: &str, runs: u32) -> Result<String, JsValue> {
@@ -424,6 +520,7 @@ mod tests {
                 steps,
             }],
             metric: "sharpe".into(),
+            ..Default::default()
         }
     }
 

@@ -74,7 +74,7 @@ test("20 random sweep points in the page equal `lockstep sweep` to the last digi
     await setField(page, `axis${i}-to`, a.to);
     await setField(page, `axis${i}-steps`, a.steps);
   }
-  await expect(page.locator(".card-head .muted").first()).toHaveText("20 grid points");
+  await expect(page.locator("#sweep-size")).toHaveText("20 grid points");
 
   // The native reference: the same grid over the strategy alone, on the server's store.
   const base = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "..", "config", "strategies.json"), "utf8"));
@@ -101,10 +101,11 @@ test("20 random sweep points in the page equal `lockstep sweep` to the last digi
     for (const [i, row] of rows.entries()) {
       const n = native.rows[i];
       expect(n.index).toBe(i);
+      expect(Number(row.index)).toBe(i);
       expect([Number(row[`${c.scope}.${pa}`]), Number(row[`${c.scope}.${pb}`])]).toEqual(n.values);
       expect(row.error ?? "", `point ${i} failed in the page`).toBe("");
       for (const [key, text] of Object.entries(row)) {
-        if (key.startsWith(`${c.scope}.`) || key === "error") continue;
+        if (key.startsWith(`${c.scope}.`) || key === "error" || key === "index") continue;
         const want = n.metrics[key];
         // NaN is null in JSON and "NaN" in the CSV.
         if (want === null) expect(text, `${run} point ${i} ${key}`).toBe("NaN");

@@ -243,7 +243,11 @@ async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
     // The first unknown-user sign-in then costs what every other one does.
     tokio::task::spawn_blocking(crate::auth::password::warm_up);
     // The refresh task logs its failures and keeps going; it never takes the server down.
-    let _refresh = crate::commands::fetch::spawn_refresh(state.store.clone(), &args.refresh);
+    let _refresh = crate::commands::fetch::spawn_refresh(
+        state.store.clone(),
+        &args.refresh,
+        crate::live::lease::process_holder(),
+    );
     // The live trader: its daily cycle (and `POST /api/live/run`) on the configured broker.
     let live = crate::commands::live::build(
         state.store.clone(),
@@ -260,6 +264,22 @@ async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
     )?;
     let live = std::sync::Arc::new(live.with_notifier(notifier));
     let state = state.with_live(live.clone());
+    // Plans whose executor crashed (lease lapsed) are reconciled by client order id: now, and
+    // once more after a lease's lifetime (one held by the process that just died lapses then).
+    let recovering = live.clone();
+    tokio::spawn(async move {
+        for wait_ms in [0, recovering.lease_ms() + 5_000] {
+            tokio::time::sleep(std::time::Duration::from_millis(wait_ms as u64)).await;
+            match recovering.recover_interrupted("recovery").await {
+                Ok(lines) => {
+                    for l in lines {
+                        tracing::info!("start-up recovery: {l}");
+                    }
+                }
+                Err(e) => tracing::error!(error = %e, "start-up recovery failed"),
+            }
+        }
+    });
     let _live_scheduler = crate::live::scheduler::spawn(live);
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await

@@ -18,6 +18,8 @@ use sqlx::Row;
 
 /// Longest accepted name, in characters.
 pub const MAX_NAME_CHARS: usize = 100;
+/// Largest accepted results of a sweep link ([`app::share::MAX_RESULTS_BYTES`]).
+pub const MAX_RESULTS_BYTES: usize = share::MAX_RESULTS_BYTES;
 /// Largest accepted state, in bytes. A default backtest's state is about 1 kB; a state is
 /// inflated (at most 1 MiB) only after this check.
 pub const MAX_STATE_BYTES: usize = 64 * 1024;
@@ -75,6 +77,8 @@ pub struct StoredLink {
     pub name: String,
     /// The encoded share state, as "Copy link" writes it.
     pub state: String,
+    /// Whether a sweep's finished results are stored with it (`GET /api/links/{id}/results`).
+    pub has_results: bool,
     pub created_by: String,
     /// Unix milliseconds.
     pub created_at_ms: i64,
@@ -86,9 +90,14 @@ impl StoredLink {
         format!("/s/{}", self.id)
     }
 
-    /// Where `/s/<id>` sends the browser: the page with the state, as "Copy link" makes it.
+    /// Where `/s/<id>` sends the browser: the page with the state, as "Copy link" makes it,
+    /// plus `&link=<id>` when results are stored (the Sweep page then shows them).
     pub fn target(&self) -> String {
-        format!("{}?s={}", self.kind.page(), self.state)
+        let mut t = format!("{}?s={}", self.kind.page(), self.state);
+        if self.has_results {
+            t += &format!("&link={}", self.id);
+        }
+        t
     }
 }
 
@@ -103,6 +112,10 @@ pub enum LinkError {
     NameControl,
     #[error("state: {0} bytes is too large for a team link (at most {MAX_STATE_BYTES})")]
     StateTooLarge(usize),
+    #[error("results: {0} bytes is too large for a team link (at most {MAX_RESULTS_BYTES})")]
+    ResultsTooLarge(usize),
+    #[error("results: {0}")]
+    BadResults(String),
     #[error("state: {0}")]
     BadState(#[from] ShareError),
     #[error("could not draw a random id: {0}")]
@@ -122,6 +135,8 @@ impl LinkError {
                 | LinkError::NameTooLong(_)
                 | LinkError::NameControl
                 | LinkError::StateTooLarge(_)
+                | LinkError::ResultsTooLarge(_)
+                | LinkError::BadResults(_)
                 | LinkError::BadState(_)
         )
     }
@@ -163,6 +178,24 @@ pub fn check(name: &str, state: &str) -> Result<Checked, LinkError> {
     })
 }
 
+/// Checks a sweep link's results (decoding them with the dashboard's own code).
+///
+/// # Errors
+/// Results too large, unreadable, or given with a backtest state.
+pub fn check_results(kind: LinkKind, results: &str) -> Result<String, LinkError> {
+    let results = results.trim();
+    if results.len() > MAX_RESULTS_BYTES {
+        return Err(LinkError::ResultsTooLarge(results.len()));
+    }
+    if kind != LinkKind::Sweep {
+        return Err(LinkError::BadResults(
+            "only a sweep link stores results".into(),
+        ));
+    }
+    share::decode_results(results).map_err(|e| LinkError::BadResults(e.to_string()))?;
+    Ok(results.to_string())
+}
+
 /// Whether `id` has the shape of an id (so anything else is answered without a query).
 pub fn is_id(id: &str) -> bool {
     id.len() == ID_LEN && id.bytes().all(|b| b.is_ascii_alphanumeric())
@@ -192,9 +225,13 @@ pub async fn create(
     store: &Store,
     name: &str,
     state: &str,
+    results: Option<&str>,
     created_by: &str,
 ) -> Result<StoredLink, LinkError> {
     let checked = check(name, state)?;
+    let results = results
+        .map(|r| check_results(checked.kind, r))
+        .transpose()?;
     let now = crate::auth::now_ms();
     // A clash of 71-bit ids is not expected; a unique violation just draws again.
     let mut attempts = 0;
@@ -202,7 +239,7 @@ pub async fn create(
         attempts += 1;
         let id = new_id()?;
         let inserted = sqlx::query(
-            "INSERT INTO team_links (id, kind, name, state, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO team_links (id, kind, name, state, created_by, created_at, results) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(&id)
         .bind(checked.kind.as_str())
@@ -210,6 +247,7 @@ pub async fn create(
         .bind(&checked.state)
         .bind(created_by)
         .bind(now)
+        .bind(results.as_deref())
         .execute(store.pool())
         .await;
         match inserted {
@@ -219,6 +257,7 @@ pub async fn create(
                     kind: checked.kind,
                     name: checked.name,
                     state: checked.state,
+                    has_results: results.is_some(),
                     created_by: created_by.to_string(),
                     created_at_ms: now,
                 })
@@ -241,6 +280,7 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<StoredLink, LinkError> {
         kind,
         name: row.try_get("name")?,
         state: row.try_get("state")?,
+        has_results: row.try_get::<i64, _>("has_results")? != 0,
         created_by: row.try_get("created_by")?,
         created_at_ms: row.try_get("created_at")?,
     })
@@ -252,7 +292,7 @@ pub async fn get(store: &Store, id: &str) -> Result<Option<StoredLink>, LinkErro
         return Ok(None);
     }
     let row = sqlx::query(
-        "SELECT id, kind, name, state, created_by, created_at FROM team_links WHERE id = $1",
+        "SELECT id, kind, name, state, created_by, created_at, CAST(CASE WHEN results IS NULL THEN 0 ELSE 1 END AS BIGINT) AS has_results FROM team_links WHERE id = $1",
     )
     .bind(id)
     .fetch_optional(store.pool())
@@ -263,12 +303,27 @@ pub async fn get(store: &Store, id: &str) -> Result<Option<StoredLink>, LinkErro
 /// The newest `limit` links, newest first.
 pub async fn list(store: &Store, limit: i64) -> Result<Vec<StoredLink>, LinkError> {
     let rows = sqlx::query(
-        "SELECT id, kind, name, state, created_by, created_at FROM team_links ORDER BY created_at DESC, id LIMIT $1",
+        "SELECT id, kind, name, state, created_by, created_at, CAST(CASE WHEN results IS NULL THEN 0 ELSE 1 END AS BIGINT) AS has_results FROM team_links ORDER BY created_at DESC, id LIMIT $1",
     )
     .bind(limit)
     .fetch_all(store.pool())
     .await?;
     rows.iter().map(from_row).collect()
+}
+
+/// A link's stored results (`None`: no such link, or none stored).
+pub async fn results(store: &Store, id: &str) -> Result<Option<String>, LinkError> {
+    if !is_id(id) {
+        return Ok(None);
+    }
+    let row = sqlx::query("SELECT results FROM team_links WHERE id = $1")
+        .bind(id)
+        .fetch_optional(store.pool())
+        .await?;
+    Ok(match row {
+        Some(r) => r.try_get::<Option<String>, _>("results")?,
+        None => None,
+    })
 }
 
 /// Deletes a link; `false` when there was none.
@@ -312,6 +367,7 @@ mod tests {
                     steps: 3,
                 }],
                 metric: "sharpe".into(),
+                ..Default::default()
             }),
         })
     }
@@ -364,10 +420,16 @@ mod tests {
             kind: LinkKind::Sweep,
             name: "n".into(),
             state: s.clone(),
+            has_results: false,
             created_by: "u".into(),
             created_at_ms: 0,
         };
         assert_eq!(link.target(), format!("/sweep?s={s}"));
         assert_eq!(link.path(), "/s/abcdefghijkl");
+        let with = StoredLink {
+            has_results: true,
+            ..link
+        };
+        assert_eq!(with.target(), format!("/sweep?s={s}&link=abcdefghijkl"));
     }
 }

@@ -14,6 +14,7 @@ use crate::portfolio::engine::{Fresh, HeldSource, TargetCache, TargetEngine};
 use crate::portfolio::rebalance::RebalancePolicy;
 use crate::portfolio::signals::SignalCache;
 use crate::sim::{self, Costs, Decision, SimConfig, SimOutput, TargetSource, TradeReason};
+use crate::venue::LotRules;
 
 /// What to backtest besides the strategy config: the date range, and overrides of the
 /// config's `rebalance` section (the CLI's `--policy`, a what-if on costs).
@@ -33,6 +34,11 @@ pub struct BacktestSettings {
     pub stale_days: Option<u32>,
     /// Starting NAV (default 1).
     pub initial_nav: f64,
+    /// The venue's lots when the config's venue rules are on (`rebalance.venue_rules`);
+    /// `None`: Hyperliquid-like defaults ([`LotRules::default`]) at `rebalance.capital`. The
+    /// server passes the live venue's own (the paper venue's minimum and size decimals, the
+    /// plan's slippage band, the account's equity).
+    pub lots: Option<LotRules>,
 }
 
 impl Default for BacktestSettings {
@@ -44,6 +50,7 @@ impl Default for BacktestSettings {
             costs: None,
             stale_days: None,
             initial_nav: 1.0,
+            lots: None,
         }
     }
 }
@@ -68,6 +75,13 @@ impl BacktestSettings {
             stale_days: self.stale_days.unwrap_or(r.stale_days),
             initial_nav: self.initial_nav,
             record_detail: true,
+            // The config's `venue` decides the default once it names one; until then the key.
+            venue: r.venue_rules_on(false).then(|| {
+                self.lots.unwrap_or(LotRules {
+                    capital: r.capital,
+                    ..LotRules::default()
+                })
+            }),
         }
     }
 }

@@ -44,6 +44,55 @@ impl PolicyKind {
     }
 }
 
+/// The top-level `venue`: whose tradable universe (and, where the panel has it, funding) a run
+/// uses. `any` is every priced asset, as the predecessor's backtests did; a real venue also
+/// drops, day by day, the assets it did not list (docs/strategies.md, "Eligible universe").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum VenueScope {
+    /// Every asset with data (the predecessor's universe; files without `venue` load as this).
+    #[default]
+    Any,
+    /// Hyperliquid perpetuals: the assets its listing history shows tradable that day.
+    Hyperliquid,
+    /// Lockstep's paper venue: every priced symbol.
+    Paper,
+}
+
+impl VenueScope {
+    /// Every config spelling, in the order the error message lists them.
+    pub const NAMES: &'static [&'static str] = &["hyperliquid", "paper", "any"];
+
+    /// The config spelling (`"hyperliquid"`, `"paper"`, `"any"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            VenueScope::Any => "any",
+            VenueScope::Hyperliquid => "hyperliquid",
+            VenueScope::Paper => "paper",
+        }
+    }
+
+    /// Parses a config spelling; `None` for anything else.
+    pub fn parse(s: &str) -> Option<VenueScope> {
+        match s {
+            "any" => Some(VenueScope::Any),
+            "hyperliquid" => Some(VenueScope::Hyperliquid),
+            "paper" => Some(VenueScope::Paper),
+            _ => None,
+        }
+    }
+
+    /// A real venue (one whose lots, listings and funding a run can follow), not `any`.
+    pub fn is_real(self) -> bool {
+        self != VenueScope::Any
+    }
+}
+
+impl std::fmt::Display for VenueScope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// The top-level `rebalance` section: execution policy and costs.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RebalanceSettings {
@@ -57,6 +106,47 @@ pub struct RebalanceSettings {
     pub slippage_bps: f64,
     /// `stale_days`: a held asset missing this many days in a row is closed (default 7).
     pub stale_days: u32,
+    /// `venue_rules`: round every trade to the venue's lots and drop those under its minimum,
+    /// as the live plan does. `None` (the key absent): on when the config names a real venue.
+    pub venue_rules: Option<bool>,
+    /// `capital`: the account size in USD the venue's lots and minimum apply at (default
+    /// 100,000, the paper account's starting cash). Read only under venue rules.
+    pub capital: f64,
+    /// `cost_model`: `fixed` (default: `fee_bps` and `slippage_bps` as written) or
+    /// `calibrated` (the fee and slippage the account's own fills show, resolved by the server
+    /// before a run; too few fills fall back to `fixed`, with a notice).
+    pub cost_model: CostModel,
+}
+
+/// Where a run's fee and slippage come from (`rebalance.cost_model`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CostModel {
+    /// `fee_bps` and `slippage_bps` of the config.
+    #[default]
+    Fixed,
+    /// The cost calibration of the account's fills on the venue.
+    Calibrated,
+}
+
+impl CostModel {
+    /// The config spelling.
+    pub fn name(self) -> &'static str {
+        match self {
+            CostModel::Fixed => "fixed",
+            CostModel::Calibrated => "calibrated",
+        }
+    }
+}
+
+/// The account size venue rules apply at when the config does not say.
+pub const DEFAULT_CAPITAL: f64 = 100_000.0;
+
+impl RebalanceSettings {
+    /// Whether the simulator trades on the venue's lots: `venue_rules` when written, else
+    /// `real_venue` (the config names a venue with listings, not `any`).
+    pub fn venue_rules_on(&self, real_venue: bool) -> bool {
+        self.venue_rules.unwrap_or(real_venue)
+    }
 }
 
 impl Default for RebalanceSettings {
@@ -67,6 +157,9 @@ impl Default for RebalanceSettings {
             fee_bps: 10.0,
             slippage_bps: 0.0,
             stale_days: 7,
+            venue_rules: None,
+            capital: DEFAULT_CAPITAL,
+            cost_model: CostModel::Fixed,
         }
     }
 }
@@ -91,6 +184,10 @@ pub struct Config {
     /// Bases excluded from every strategy's universe.
     pub stablecoins: Vec<String>,
     pub rebalance: RebalanceSettings,
+    /// The top-level `venue` as written; `None` when the file is silent (then the run uses
+    /// [`VenueScope::Any`], see [`Config::venue`]). Kept as written so that a file without the
+    /// key round-trips without it.
+    pub venue_setting: Option<VenueScope>,
     /// Top-level comment keys (leading `_`), kept verbatim.
     pub comments: BTreeMap<String, Value>,
     /// JSON paths of keys that were accepted but ignored (comments, unused predecessor keys).
@@ -111,6 +208,7 @@ impl Default for Config {
                 .collect(),
             stablecoins: DEFAULT_STABLECOINS.iter().map(|s| s.to_string()).collect(),
             rebalance: RebalanceSettings::default(),
+            venue_setting: None,
             comments: BTreeMap::new(),
             ignored: Vec::new(),
         }
@@ -125,13 +223,17 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "stablecoins",
     "strategy_caps",
     "strategy_weights",
+    "venue",
 ];
 const REBALANCE_KEYS: &[&str] = &[
+    "capital",
+    "cost_model",
     "fee_bps",
     "policy",
     "slippage_bps",
     "stale_days",
     "threshold",
+    "venue_rules",
 ];
 
 fn invalid(path: impl Into<String>, message: impl Into<String>) -> ConfigError {
@@ -261,6 +363,7 @@ impl Config {
                 }
                 "stablecoins" => c.stablecoins = string_list(value, key)?,
                 "rebalance" => c.rebalance = parse_rebalance(value)?,
+                "venue" => c.venue_setting = Some(parse_venue(value)?),
                 k if k.starts_with('_') => {
                     c.ignored.push(k.to_string());
                     c.comments.insert(k.to_string(), value.clone());
@@ -279,6 +382,11 @@ impl Config {
             c.ignored.extend(ignored);
         }
         Ok(c)
+    }
+
+    /// The venue whose universe a run trades: the `venue` key, or `any` when the file is silent.
+    pub fn venue(&self) -> VenueScope {
+        self.venue_setting.unwrap_or_default()
     }
 
     /// Every strategy named in `strategy_weights` or `params`, sorted.
@@ -420,6 +528,9 @@ impl Config {
         if self.stablecoins != defaults.stablecoins {
             top.insert("stablecoins".into(), self.stablecoins.clone().into());
         }
+        if let Some(venue) = self.venue_setting {
+            top.insert("venue".into(), venue.name().into());
+        }
         if self.rebalance != defaults.rebalance {
             let r = &self.rebalance;
             let mut m = Map::new();
@@ -428,6 +539,17 @@ impl Config {
             m.insert("fee_bps".into(), number(r.fee_bps));
             m.insert("slippage_bps".into(), number(r.slippage_bps));
             m.insert("stale_days".into(), number(r.stale_days as f64));
+            // Keys added after the predecessor's format: written only when set, so older
+            // files round-trip unchanged.
+            if let Some(on) = r.venue_rules {
+                m.insert("venue_rules".into(), on.into());
+            }
+            if r.capital != DEFAULT_CAPITAL {
+                m.insert("capital".into(), number(r.capital));
+            }
+            if r.cost_model != CostModel::Fixed {
+                m.insert("cost_model".into(), r.cost_model.name().into());
+            }
             top.insert("rebalance".into(), Value::Object(m));
         }
         Value::Object(top)
@@ -437,6 +559,23 @@ impl Config {
     pub fn to_json_pretty(&self) -> String {
         serde_json::to_string_pretty(&self.to_value()).unwrap_or_default()
     }
+}
+
+fn parse_venue(v: &Value) -> Result<VenueScope, ConfigError> {
+    let bad = || {
+        invalid(
+            "venue",
+            format!(
+                "expected one of {}, got {v}",
+                VenueScope::NAMES
+                    .iter()
+                    .map(|n| format!("\"{n}\""))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )
+    };
+    v.as_str().and_then(VenueScope::parse).ok_or_else(bad)
 }
 
 fn parse_rebalance(v: &Value) -> Result<RebalanceSettings, ConfigError> {
@@ -459,6 +598,29 @@ fn parse_rebalance(v: &Value) -> Result<RebalanceSettings, ConfigError> {
             "threshold" => r.threshold = finite(value, &path, 0.0)?,
             "fee_bps" => r.fee_bps = finite(value, &path, 0.0)?,
             "slippage_bps" => r.slippage_bps = finite(value, &path, 0.0)?,
+            "venue_rules" => {
+                r.venue_rules = Some(value.as_bool().ok_or_else(|| {
+                    invalid(path.clone(), format!("must be true or false, got {value}"))
+                })?)
+            }
+            "capital" => {
+                r.capital = finite(value, &path, 0.0)?;
+                if r.capital == 0.0 {
+                    return Err(invalid(path, "must be > 0 (USD), got 0".to_string()));
+                }
+            }
+            "cost_model" => {
+                r.cost_model = match value.as_str() {
+                    Some("fixed") => CostModel::Fixed,
+                    Some("calibrated") => CostModel::Calibrated,
+                    _ => {
+                        return Err(invalid(
+                            path,
+                            format!("unknown cost model {value}; valid values: fixed, calibrated"),
+                        ))
+                    }
+                }
+            }
             "stale_days" => {
                 let x = finite(value, &path, 1.0)?;
                 if x.fract() != 0.0 || x > u32::MAX as f64 {
@@ -711,6 +873,78 @@ mod tests {
         let original: Value = serde_json::from_str(text).unwrap();
         assert_eq!(c.to_value(), original);
         assert_eq!(Config::from_json(&c.to_json_pretty()).unwrap(), c);
+    }
+
+    #[test]
+    fn venue_loads_round_trips_and_defaults_to_any() {
+        // A predecessor file (no `venue`) runs on every priced asset and writes no `venue` back.
+        let c = Config::from_json(SEED).unwrap();
+        assert_eq!(c.venue(), VenueScope::Any);
+        assert_eq!(c.venue_setting, None);
+        assert!(c.to_value().get("venue").is_none());
+        for name in VenueScope::NAMES {
+            let text = format!(
+                r#"{{"strategy_weights": {{"size": 1}}, "params": {{}}, "venue": "{name}"}}"#
+            );
+            let c = Config::from_json(&text).unwrap();
+            assert_eq!(c.venue().name(), *name);
+            assert_eq!(c.venue().is_real(), *name != "any");
+            // Written back when set, `any` included.
+            assert_eq!(c.to_value()["venue"], Value::from(*name));
+            assert_eq!(Config::from_json(&c.to_json_pretty()).unwrap(), c);
+        }
+    }
+
+    #[test]
+    fn an_unknown_venue_is_a_clear_error() {
+        for bad in [r#""binance""#, r#""Hyperliquid""#, "1", "null", "[]"] {
+            let text = format!(r#"{{"strategy_weights": {{}}, "params": {{}}, "venue": {bad}}}"#);
+            let e = Config::from_json(&text).unwrap_err();
+            assert_eq!(e.path(), "venue");
+            let msg = e.to_string();
+            assert!(msg.contains(r#""hyperliquid", "paper", "any""#), "{msg}");
+        }
+    }
+
+    /// The venue-rule and cost-model keys: parsed, written back only when set, and refused
+    /// with the path when malformed.
+    #[test]
+    fn venue_rules_capital_and_cost_model_round_trip() {
+        let text = r#"{
+            "strategy_weights": {"size": 1.0},
+            "params": {},
+            "rebalance": {"policy": "threshold", "threshold": 0.03, "fee_bps": 10, "slippage_bps": 0,
+                          "stale_days": 7, "venue_rules": true, "capital": 25000,
+                          "cost_model": "calibrated"}
+        }"#;
+        let c = Config::from_json(text).unwrap();
+        assert_eq!(c.rebalance.venue_rules, Some(true));
+        assert!(c.rebalance.venue_rules_on(false));
+        assert_eq!(c.rebalance.capital, 25_000.0);
+        assert_eq!(c.rebalance.cost_model, CostModel::Calibrated);
+        let original: Value = serde_json::from_str(text).unwrap();
+        assert_eq!(c.to_value(), original);
+        // Absent: off unless the venue is real; not written back.
+        let c = Config::from_json(r#"{"rebalance": {"policy": "time"}}"#).unwrap();
+        assert_eq!(c.rebalance.venue_rules, None);
+        assert!(!c.rebalance.venue_rules_on(false) && c.rebalance.venue_rules_on(true));
+        let written = c.to_value();
+        let r = written["rebalance"].as_object().unwrap();
+        assert!(!r.contains_key("venue_rules") && !r.contains_key("capital"));
+        assert!(!r.contains_key("cost_model"));
+        for (text, path) in [
+            (
+                r#"{"rebalance": {"venue_rules": "yes"}}"#,
+                "rebalance.venue_rules",
+            ),
+            (r#"{"rebalance": {"capital": 0}}"#, "rebalance.capital"),
+            (
+                r#"{"rebalance": {"cost_model": "magic"}}"#,
+                "rebalance.cost_model",
+            ),
+        ] {
+            assert_eq!(Config::from_json(text).unwrap_err().path(), path, "{text}");
+        }
     }
 
     mod fuzz {

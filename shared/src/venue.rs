@@ -737,6 +737,74 @@ pub fn round_order(
     }
 }
 
+// ------------------------------------------------------------------------------------------------
+// Lot rules of a simulated venue
+
+/// The size decimals of a venue whose lots follow the price (the paper venue): the fewest
+/// decimals that make one lot worth at most $1 (at most 8).
+pub fn size_decimals_for(price: f64) -> u32 {
+    let mut d = 0u32;
+    while d < 8 && price * 10f64.powi(-(d as i32)) > 1.0 {
+        d += 1;
+    }
+    d
+}
+
+/// The lots and minimums a venue applies, as the paper venue states them and the backtest
+/// trades under them (`rebalance.venue_rules`): one [`VenueRule`] per price, and the one
+/// rounding ([`round_order`]) the live plan sends orders through.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct LotRules {
+    /// Orders worth less (USD) are dropped (Hyperliquid: $10).
+    pub min_notional: f64,
+    /// Fixed size decimals; `None`: they follow the price ([`size_decimals_for`]).
+    pub size_decimals: Option<u32>,
+    /// The live plan's limit band (`max_slippage`): an order whose tick grid has no price
+    /// between the mark and the band is dropped, in the plan and so in the simulator.
+    pub max_slippage: f64,
+    /// The account size (USD) the lots and minimums apply at: the simulator's book of
+    /// `initial_nav` is this many dollars. A book that starts at the live equity uses that
+    /// equity, so its units are the live account's.
+    pub capital: f64,
+}
+
+impl Default for LotRules {
+    /// Hyperliquid-like: a $10 minimum, lots that follow the price, the live plan's default 2 %
+    /// limit band, a $100,000 book (the paper account's starting cash).
+    fn default() -> Self {
+        LotRules {
+            min_notional: VenueRule::HYPERLIQUID_MIN_NOTIONAL,
+            size_decimals: None,
+            max_slippage: 0.02,
+            capital: 100_000.0,
+        }
+    }
+}
+
+impl LotRules {
+    /// The venue's rule for a symbol trading at `price`: its size decimals, the minimum, and
+    /// Hyperliquid's perp price grid (5 significant figures, 6 − size decimals).
+    pub fn rule(&self, price: f64) -> VenueRule {
+        let d = self
+            .size_decimals
+            .unwrap_or_else(|| size_decimals_for(price));
+        VenueRule {
+            min_notional: self.min_notional,
+            ..VenueRule::hyperliquid_perp(d)
+        }
+    }
+
+    /// The signed units the venue trades to take `held` units to `target` at `price`
+    /// ([`round_order`] under [`LotRules::rule`]), or `None` when the order is dropped. An exit
+    /// (`target == 0`) returns exactly `-held` when the grid can close it, never more.
+    pub fn trade(&self, held: f64, target: f64, price: f64) -> Option<f64> {
+        round_order(&self.rule(price), held, target, price, self.max_slippage)
+            .ok()
+            .map(|o| o.units)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -748,6 +816,29 @@ mod tests {
 
     fn perp(size_decimals: u32) -> VenueRule {
         VenueRule::hyperliquid_perp(size_decimals)
+    }
+
+    #[test]
+    fn lot_rules_follow_the_price_and_drop_what_the_venue_refuses() {
+        assert_eq!(size_decimals_for(100_000.0), 5);
+        assert_eq!(size_decimals_for(4_000.0), 4);
+        assert_eq!(size_decimals_for(0.5), 0);
+        assert_eq!(size_decimals_for(1.0), 0);
+        assert_eq!(size_decimals_for(1e12), 8);
+        let lots = LotRules::default();
+        assert_eq!(lots.rule(2345.67), perp(4));
+        // $1,000 of a $2,345.67 coin: 0.42631 lots of 0.0001 → 0.4263.
+        assert_eq!(lots.trade(0.0, 1000.0 / 2345.67, 2345.67), Some(0.4263));
+        // $9 is under the $10 minimum; a fixed 0 decimals rounds 0.4 units away.
+        assert_eq!(lots.trade(0.0, 9.0 / 2345.67, 2345.67), None);
+        let whole = LotRules {
+            size_decimals: Some(0),
+            ..lots
+        };
+        assert_eq!(whole.trade(0.0, 0.4, 2345.67), None);
+        // An exit closes exactly what is held, or toward zero when the grid cannot.
+        assert_eq!(lots.trade(0.4263, 0.0, 2345.67), Some(-0.4263));
+        assert_eq!(whole.trade(-12.7, 0.0, 30.0), Some(12.0));
     }
 
     #[test]

@@ -1,20 +1,37 @@
-//! The Sweep page: a grid over one or two params, run in Web Workers (one per core) in
-//! chunks, with progress, a time estimate and Cancel; results as a heat map and a sortable
-//! table; any cell opens as a backtest; CSV export.
+//! The Sweep page: a grid over one or two values (strategy params, blend weights, leverage,
+//! threshold, costs) or a seeded random search over any of them, run in Web Workers (one per
+//! core) in chunks with progress, a time estimate and Cancel. Results: the best rows as they
+//! arrive (each opens as a backtest and is a share link), a heat map for grids, the deflated
+//! Sharpe ratio and PBO beside it with a plain-language reading, the chosen point in and out of
+//! sample, and the walk-forward's stitched out-of-sample curve with the chosen values over time.
+//!
+//! The workers run `shared`'s sweep with a signal cache per worker (signals once, blends many);
+//! the statistics are `shared::research::summary::summarize` on this thread, and the chosen
+//! point's out-of-sample run and the walk-forward curve are `shared::research::report::finish`
+//! in a worker: the functions `lockstep sweep` calls, so the page and the CLI agree.
 
-use crate::chart::{HeatCell, HeatMap};
+use crate::chart::{HeatCell, HeatMap, LineChart, Series, PALETTE};
 use crate::data::{now_ms, use_panel};
-use crate::format::{metric_format, metrics};
+use crate::format::{metric_format, metrics, YFormat};
 use crate::pool::{self, RunTiming};
-use crate::share::{self, BacktestSpec, SharedState, SweepAxisSpec, SweepSpec, SHARE_VERSION};
+use crate::share::{
+    self, BacktestSpec, SearchDimSpec, SearchSpec, SharedState, SweepAxisSpec, SweepResults,
+    SweepSpec, SHARE_VERSION,
+};
 use crate::spec::default_spec;
 use crate::team_links::{SaveTeamLink, TeamLinkResult};
-use crate::worker::build_sweep;
+use crate::worker::{build_sweep, FinishJob};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use shared::metrics::KEYS;
+use shared::research::evaluation::{Evaluation, WalkForward};
+use shared::research::report::Finished;
+use shared::research::summary::{summarize, Summary};
 use shared::strategies::STRATEGY_NAMES;
 use shared::sweep::SweepRow;
+
+/// Rows the results table shows (the best by the sort key; the CSV has them all).
+const TABLE_ROWS: usize = 50;
 
 /// The metric `key` of a row (NaN for a failed point).
 fn row_metric(r: &SweepRow, key: &str) -> f64 {
@@ -54,7 +71,73 @@ fn default_sweep() -> SweepSpec {
             },
         ],
         metric: "sharpe".into(),
+        ..Default::default()
     }
+}
+
+/// The default search: every weight the shipped config uses, 0 to 0.4, summing to 1, and
+/// the leverage from 0.5 to 1.5; 1,000 points.
+fn default_search() -> SearchSpec {
+    let mut dims: Vec<SearchDimSpec> = [
+        "adf",
+        "beta",
+        "breakout",
+        "dilution",
+        "kurtosis",
+        "leverage_inverted",
+        "mean_reversion",
+        "size",
+        "volatility",
+    ]
+    .iter()
+    .map(|s| SearchDimSpec {
+        path: format!("strategy_weights.{s}"),
+        lo: 0.0,
+        hi: 0.4,
+    })
+    .collect();
+    dims.push(SearchDimSpec {
+        path: "leverage".into(),
+        lo: 0.5,
+        hi: 1.5,
+    });
+    SearchSpec {
+        dims,
+        n: 1000,
+        seed: 1,
+        sum: Some(1.0),
+    }
+}
+
+/// The search dimensions as the form shows them: one `PATH=LO:HI` per line, as
+/// `lockstep sweep --axis` takes them.
+fn dims_text(dims: &[SearchDimSpec]) -> String {
+    dims.iter()
+        .map(|d| format!("{}={}:{}", d.path, d.lo, d.hi))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Parses the form's dimensions (one `PATH=LO:HI` a line; blank lines skipped).
+fn parse_dims(text: &str) -> Result<Vec<SearchDimSpec>, String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .enumerate()
+        .map(|(i, line)| {
+            let bad = || format!("line {}: {line:?}: expected PATH=LO:HI", i + 1);
+            let (path, bounds) = line.split_once('=').ok_or_else(bad)?;
+            let (lo, hi) = bounds.split_once(':').ok_or_else(bad)?;
+            let num = |s: &str| s.trim().parse::<f64>().map_err(|_| bad());
+            shared::sweep::AxisTarget::parse(path.trim())
+                .map_err(|e| format!("line {}: {e}", i + 1))?;
+            Ok(SearchDimSpec {
+                path: path.trim().to_string(),
+                lo: num(lo)?,
+                hi: num(hi)?,
+            })
+        })
+        .collect()
 }
 
 fn fmt_value(v: f64) -> String {
@@ -65,18 +148,28 @@ fn fmt_value(v: f64) -> String {
     }
 }
 
+/// The names of a row's values: `strategy.param` per grid axis, the path per search dimension.
+fn value_names(sweep: &SweepSpec) -> Vec<String> {
+    match &sweep.search {
+        Some(s) => s.dims.iter().map(|d| d.path.clone()).collect(),
+        None => sweep
+            .axes
+            .iter()
+            .map(|a| format!("{}.{}", a.strategy, a.param))
+            .collect(),
+    }
+}
+
 /// The rows as CSV: one column per axis, then every metric.
 pub fn to_csv(sweep: &SweepSpec, rows: &[SweepRow]) -> String {
-    let mut out: Vec<String> = sweep
-        .axes
-        .iter()
-        .map(|a| format!("{}.{}", a.strategy, a.param))
-        .collect();
+    let mut out = vec!["index".to_string()];
+    out.extend(value_names(sweep));
     out.extend(KEYS.iter().map(|k| k.to_string()));
     out.push("error".into());
     let mut csv = out.join(",") + "\n";
     for r in rows {
-        let mut cells: Vec<String> = r.values.iter().map(|v| v.to_string()).collect();
+        let mut cells = vec![r.index.to_string()];
+        cells.extend(r.values.iter().map(|v| v.to_string()));
         for k in KEYS {
             cells.push(
                 r.metrics
@@ -98,6 +191,39 @@ pub fn to_csv(sweep: &SweepSpec, rows: &[SweepRow]) -> String {
     csv
 }
 
+/// Point `index` of the sweep as a backtest: its config and its settings' policy and costs
+/// (a threshold or cost axis moves those).
+fn point_spec(base: &BacktestSpec, sweep: &SweepSpec, index: usize) -> Option<BacktestSpec> {
+    let sw = build_sweep(base, sweep).ok()?;
+    let (config, settings) = sw.point_at(index).ok()?;
+    let costs = settings.costs;
+    Some(BacktestSpec {
+        config: config.to_value(),
+        policy: settings.policy.unwrap_or(base.policy),
+        fee_bps: costs.map_or(base.fee_bps, |c| c.fee_bps),
+        slippage_bps: costs.map_or(base.slippage_bps, |c| c.slippage_bps),
+        ..base.clone()
+    })
+}
+
+/// The Backtest page's link for point `index` (a share link: it carries the whole backtest).
+fn point_link(
+    base: &BacktestSpec,
+    sweep: &SweepSpec,
+    index: usize,
+    data: Option<String>,
+) -> Option<String> {
+    let backtest = point_spec(base, sweep, index)?;
+    let state = SharedState {
+        v: SHARE_VERSION,
+        kernel: shared::KERNEL_VERSION.into(),
+        data,
+        backtest,
+        sweep: None,
+    };
+    Some(format!("/backtest?s={}", share::encode(&state)))
+}
+
 /// The Sweep page.
 #[component]
 pub fn SweepPage() -> impl IntoView {
@@ -106,7 +232,8 @@ pub fn SweepPage() -> impl IntoView {
     let base = RwSignal::new(default_spec());
     let sweep = RwSignal::new(default_sweep());
     let link_error = RwSignal::new(None::<String>);
-    // A shared link restores the base backtest and the grid (it does not start the sweep).
+    // A shared link restores the base backtest and the sweep (it does not start it); a team
+    // link's stored results are shown below.
     Effect::new(move |_| {
         if let Some(s) = query.with(|q| q.get("s")) {
             match share::decode(&s) {
@@ -127,6 +254,10 @@ pub fn SweepPage() -> impl IntoView {
     let started = RwSignal::new(0.0f64);
     let now = RwSignal::new(0.0f64);
     let sort = RwSignal::new(("sharpe".to_string(), true));
+    let summary = RwSignal::new(None::<Summary>);
+    let finished = RwSignal::new(None::<Result<Finished, String>>);
+    // Set when the table came from a team link rather than from running here.
+    let stored_note = RwSignal::new(None::<String>);
     let timing = RwSignal::new(None::<RunTiming>);
     // The pool outlives the page (its workers stay warm); a run must not outlive it.
     on_cleanup(pool::cancel_if_running);
@@ -136,14 +267,48 @@ pub fn SweepPage() -> impl IntoView {
         let s = sweep.get();
         build_sweep(&b, &s).map(|sw| sw.n_points())
     });
+    let etag = move || match panel.0.get_untracked() {
+        Some(Ok(p)) => p.etag.clone(),
+        _ => None,
+    };
 
-    let start = move |_| {
+    // After the last row: the statistics here, the chosen point and the walk-forward in a
+    // worker.
+    let finish = move || {
+        let s = sweep.get_untracked();
+        let evaluation = s.evaluation.clone().unwrap_or_default();
+        let sum = rows.with_untracked(|r| summarize(r, &evaluation));
+        let chosen = s
+            .chosen
+            .filter(|&i| i < total.get_untracked())
+            .or(sum.chosen);
+        let in_sample = rows.with_untracked(|r| {
+            r.iter()
+                .find(|r| Some(r.index) == chosen)
+                .and_then(|r| r.metrics)
+        });
+        let job = FinishJob {
+            backtest: base.get_untracked(),
+            sweep: s,
+            chosen,
+            in_sample,
+            steps: sum.walk_forward.clone(),
+        };
+        summary.set(Some(sum));
+        finished.set(None);
+        pool::finish(&job, move |r| finished.set(Some(r)));
+    };
+
+    let start = Callback::new(move |_: ()| {
         let Ok(n) = grid.get_untracked() else { return };
         let Some(Ok(loaded)) = panel.0.get_untracked() else {
             return;
         };
         rows.set(Vec::new());
         timing.set(None);
+        summary.set(None);
+        finished.set(None);
+        stored_note.set(None);
         done.set(0);
         total.set(n);
         started.set(now_ms());
@@ -159,7 +324,9 @@ pub fn SweepPage() -> impl IntoView {
                     r.sort_by_key(|x| x.index);
                 });
                 if done.get_untracked() >= total.get_untracked() {
+                    now.set(now_ms());
                     status.set(Status::Done);
+                    finish();
                 }
             };
             let on_error = move |msg: String| status.set(Status::Failed(msg));
@@ -178,16 +345,90 @@ pub fn SweepPage() -> impl IntoView {
             }
         }
         #[cfg(not(feature = "hydrate"))]
-        let _ = (job_base, loaded, now);
-    };
+        let _ = (job_base, loaded, now, finish);
+    });
     let cancel = move |_| {
         pool::cancel(); // terminates the workers mid-chunk; fresh ones start in the background
         status.set(Status::Cancelled);
     };
+    // Choosing a point (a row's "Choose"): its out-of-sample run and the share link follow.
+    let choose = Callback::new(move |index: usize| {
+        sweep.update(|s| s.chosen = Some(index));
+        if status.get_untracked() == Status::Done && stored_note.get_untracked().is_none() {
+            finish();
+        }
+    });
+
+    // A team link with stored results (`?link=<id>`): shown as stored when they were computed
+    // on this data and kernel, re-run otherwise.
+    let stored =
+        LocalResource::new(move || {
+            let id = query.with(|q| q.get("link"));
+            async move {
+                match id {
+                    Some(id) => {
+                        let r: Result<crate::api::TeamLinkResults, String> =
+                            crate::fetch::get_json(&format!("/api/links/{id}/results")).await;
+                        Some(r.and_then(|r| {
+                            share::decode_results(&r.results).map_err(|e| e.to_string())
+                        }))
+                    }
+                    None => None,
+                }
+            }
+        });
+    Effect::new(move |applied: Option<bool>| {
+        if applied == Some(true) {
+            return true;
+        }
+        let Some(Some(result)) = stored.get() else {
+            return false;
+        };
+        let Some(Ok(loaded)) = panel.0.get() else {
+            return false;
+        };
+        match result {
+            Ok(r) if r.kernel == shared::KERNEL_VERSION && r.data == loaded.etag => {
+                total.set(r.points);
+                done.set(r.points);
+                started.set(0.0);
+                now.set(0.0);
+                stored_note.set(Some(format!(
+                    "Shown from the team link: {} points computed on this data version ({}), not re-run{}.",
+                    r.points,
+                    r.data.clone().unwrap_or_default(),
+                    if r.rows.len() < r.points {
+                        format!("; the best {} rows were stored", r.rows.len())
+                    } else {
+                        String::new()
+                    }
+                )));
+                rows.set(r.rows);
+                summary.set(Some(r.summary));
+                finished.set(Some(Ok(r.finished)));
+                status.set(Status::Done);
+            }
+            Ok(r) => {
+                link_error.set(Some(format!(
+                    "The team link's results were computed on data {} with kernel {}; this server has data {} and kernel {}: re-running.",
+                    r.data.unwrap_or_default(),
+                    r.kernel,
+                    loaded.etag.clone().unwrap_or_default(),
+                    shared::KERNEL_VERSION
+                )));
+                start.run(());
+            }
+            Err(e) => link_error.set(Some(format!("The team link's results: {e}"))),
+        }
+        true
+    });
 
     let progress_text = move || {
         let (d, t) = (done.get(), total.get());
         let elapsed = (now.get() - started.get()).max(0.0) / 1000.0;
+        if let Some(note) = stored_note.get() {
+            return note;
+        }
         match status.get() {
             Status::Idle => String::new(),
             Status::Running if d == 0 => format!("0 / {t} points · starting workers…"),
@@ -205,31 +446,12 @@ pub fn SweepPage() -> impl IntoView {
     let open_point = Callback::new(move |index: usize| {
         let b = base.get_untracked();
         let s = sweep.get_untracked();
-        let Ok(sw) = build_sweep(&b, &s) else { return };
-        let Ok(config) = sw.config_at(index) else {
-            return;
-        };
-        let etag = match panel.0.get_untracked() {
-            Some(Ok(p)) => p.etag.clone(),
-            _ => None,
-        };
-        let state = SharedState {
-            v: SHARE_VERSION,
-            kernel: shared::KERNEL_VERSION.into(),
-            data: etag,
-            backtest: BacktestSpec {
-                config: config.to_value(),
-                ..b
-            },
-            sweep: None,
-        };
-        navigate(
-            &format!("/backtest?s={}", share::encode(&state)),
-            Default::default(),
-        );
+        if let Some(url) = point_link(&b, &s, index, etag()) {
+            navigate(&url, Default::default());
+        }
     });
 
-    // Heat map: columns = first axis, rows = second axis (one row for a 1-D sweep).
+    // Heat map (grids): columns = first axis, rows = second axis (one row for a 1-D sweep).
     let heat_cols = Signal::derive(move || {
         sweep.with(|s| {
             s.axes
@@ -274,6 +496,7 @@ pub fn SweepPage() -> impl IntoView {
             .max(1);
         open_point.run(r * n_cols + c);
     });
+    let is_search = move || sweep.with(|s| s.search.is_some());
 
     let csv_href = move || {
         let csv = to_csv(&sweep.get(), &rows.get());
@@ -284,14 +507,31 @@ pub fn SweepPage() -> impl IntoView {
         let state = SharedState {
             v: SHARE_VERSION,
             kernel: shared::KERNEL_VERSION.into(),
-            data: match panel.0.get_untracked() {
-                Some(Ok(p)) => p.etag.clone(),
-                _ => None,
-            },
+            data: etag(),
             backtest: base.get_untracked(),
             sweep: Some(sweep.get_untracked()),
         };
         share::encode(&state)
+    });
+    // A team link stores the finished results beside the state.
+    let encoded_results = Callback::new(move |_: ()| {
+        if status.get_untracked() != Status::Done {
+            return None;
+        }
+        let (Some(sum), Some(Ok(fin))) = (summary.get_untracked(), finished.get_untracked()) else {
+            return None;
+        };
+        let s = sweep.get_untracked();
+        let base = SweepResults {
+            kernel: shared::KERNEL_VERSION.into(),
+            data: etag(),
+            rows: Vec::new(),
+            points: 0,
+            summary: sum,
+            finished: fin.clone(),
+        };
+        let keep = fin.chosen.as_ref().map(|c| c.index);
+        rows.with_untracked(|r| share::results_for_link(base, r, &s.metric, keep))
     });
     let team_link: crate::team_links::Saved = RwSignal::new(None);
     let copy_link = move |_| {
@@ -315,26 +555,28 @@ pub fn SweepPage() -> impl IntoView {
             <section class="card">
                 <div class="card-head">
                     <h1>"Sweep"</h1>
-                    <span class="muted">{move || match grid.get() {
+                    <span class="muted" id="sweep-size">{move || match grid.get() {
+                        Ok(n) if is_search() => format!("{n} search points"),
                         Ok(n) => format!("{n} grid points"),
                         Err(e) => e,
                     }}</span>
                 </div>
                 {move || link_error.get().map(|e| view! { <p class="error" id="link-error">{e}</p> })}
                 <SweepForm sweep=sweep/>
+                <EvaluationForm sweep=sweep/>
                 <div class="actions">
                     <button
                         id="run-sweep"
                         disabled=move || grid.get().is_err() || status.get() == Status::Running || !matches!(panel.0.get(), Some(Ok(_)))
-                        on:click=start
+                        on:click=move |_| start.run(())
                     >
-                        "Run sweep"
+                        {move || if is_search() { "Run search" } else { "Run sweep" }}
                     </button>
                     <button class="secondary" id="cancel-sweep" disabled=move || status.get() != Status::Running on:click=cancel>
                         "Cancel"
                     </button>
-                    <button class="secondary" on:click=copy_link>"Copy link"</button>
-                    <SaveTeamLink state=encoded_state saved=team_link/>
+                    <button class="secondary" id="copy-link" on:click=copy_link>"Copy link"</button>
+                    <SaveTeamLink state=encoded_state saved=team_link results=encoded_results/>
                     <a
                         class="button secondary"
                         id="export-csv"
@@ -369,18 +611,25 @@ pub fn SweepPage() -> impl IntoView {
                 </p>
                 <TeamLinkResult saved=team_link/>
             </section>
-            <section class="card">
-                <HeatMap
-                    id="sweep-heatmap"
-                    title="Heat map of the chosen metric (click a cell to open it as a backtest)"
-                    cols=heat_cols
-                    rows=heat_rows
-                    cells=heat_cells
-                    y_format=metric_format()
-                    on_click=on_cell
-                />
-                <ResultsTable sweep=sweep rows=rows sort=sort open=open_point/>
+            <section class="card sweep-results">
+                <div class="heat-and-readouts">
+                    {move || (!is_search()).then(|| view! {
+                        <HeatMap
+                            id="sweep-heatmap"
+                            title="Heat map of the chosen metric (click a cell to open it as a backtest)"
+                            cols=heat_cols
+                            rows=heat_rows
+                            cells=heat_cells
+                            y_format=metric_format()
+                            on_click=on_cell
+                        />
+                    })}
+                    <Readouts summary=summary/>
+                </div>
+                <ResultsTable sweep=sweep base=base rows=rows sort=sort open=open_point choose=choose/>
             </section>
+            <ChosenPoint sweep=sweep finished=finished/>
+            <WalkForwardView sweep=sweep finished=finished/>
         </div>
     }
 }
@@ -396,6 +645,169 @@ fn urlencode(s: &str) -> String {
         }
     }
     out
+}
+
+/// The deflated Sharpe ratio and PBO of the tried points, with the one-line reading.
+#[component]
+fn Readouts(summary: RwSignal<Option<Summary>>) -> impl IntoView {
+    let ann = shared::metrics::DAYS_PER_YEAR.sqrt();
+    move || {
+        summary.get().map(|s| {
+            let dsr = s.deflated.as_ref().map(|d| {
+                view! {
+                    <p id="dsr" data-dsr=d.dsr.to_string()>
+                        <strong>"Deflated Sharpe ratio: " {format!("{:.3}", d.dsr)}</strong>
+                        {format!(
+                            " — best Sharpe {:.2} of {} tries; skill-less tries reach about {:.2}",
+                            d.sharpe * ann,
+                            s.n_trials,
+                            d.expected_max * ann
+                        )}
+                    </p>
+                }
+            });
+            let pbo = s.overfitting.as_ref().map(|o| {
+                view! {
+                    <p id="pbo" data-pbo=o.pbo.to_string()>
+                        <strong>"Probability of backtest overfitting: " {format!("{:.3}", o.pbo)}</strong>
+                        {format!(" — CSCV over {} splits", o.n_splits)}
+                    </p>
+                }
+            });
+            let notes = s.notes.iter().map(|n| view! { <li>{n.clone()}</li> }).collect_view();
+            view! {
+                <div class="readouts" id="readouts">
+                    {dsr}
+                    {pbo}
+                    <p id="reading" class="reading">{s.reading.clone()}</p>
+                    <ul class="muted notes">{notes}</ul>
+                </div>
+            }
+        })
+    }
+}
+
+/// The chosen point's metrics in and out of sample, side by side.
+#[component]
+fn ChosenPoint(
+    sweep: RwSignal<SweepSpec>,
+    finished: RwSignal<Option<Result<Finished, String>>>,
+) -> impl IntoView {
+    move || {
+        let f = finished.get()?;
+        let f = match f {
+            Ok(f) => f,
+            Err(e) => return Some(view! { <section class="card"><p class="error" id="finish-error">{e}</p></section> }.into_any()),
+        };
+        let c = f.chosen?;
+        let names = sweep.with(value_names);
+        let values = names
+            .iter()
+            .zip(&c.values)
+            .map(|(n, v)| format!("{n} = {}", fmt_value(*v)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let rows = metrics()
+            .map(|m| {
+                let is = c.in_sample.and_then(|x| x.get(m.key));
+                let oos = c.out_of_sample.and_then(|x| x.get(m.key));
+                let cell = |v: Option<f64>| match v {
+                    Some(v) if !v.is_nan() => m.format.format(v),
+                    _ => "—".to_string(),
+                };
+                view! {
+                    <tr data-metric=m.key>
+                        <td>{m.label}</td>
+                        <td class="num" data-exact=is.map(|v| v.to_string()).unwrap_or_default()>{cell(is)}</td>
+                        <td class="num" data-exact=oos.map(|v| v.to_string()).unwrap_or_default()>{cell(oos)}</td>
+                    </tr>
+                }
+            })
+            .collect_view();
+        Some(
+            view! {
+                <section class="card" id="chosen-point" data-index=c.index.to_string()>
+                    <h2>"Chosen point: #" {c.index}</h2>
+                    <p class="muted">{values}</p>
+                    {c.out_of_sample.is_none().then(|| view! {
+                        <p class="muted">"No split: set a first out-of-sample day to see this point after the days it was chosen on."</p>
+                    })}
+                    <table class="metrics-table" id="chosen-metrics">
+                        <thead><tr><th>"Metric"</th><th>"In sample"</th><th>"Out of sample"</th></tr></thead>
+                        <tbody>{rows}</tbody>
+                    </table>
+                </section>
+            }
+            .into_any(),
+        )
+    }
+}
+
+/// The walk-forward's stitched out-of-sample equity and the chosen values over time.
+#[component]
+fn WalkForwardView(
+    sweep: RwSignal<SweepSpec>,
+    finished: RwSignal<Option<Result<Finished, String>>>,
+) -> impl IntoView {
+    let curve = Memo::new(move |_| {
+        finished
+            .get()
+            .and_then(|f| f.ok())
+            .and_then(|f| f.walk_forward)
+    });
+    let equity = Signal::derive(move || {
+        curve
+            .get()
+            .map(|c| {
+                vec![Series {
+                    name: "Walk-forward NAV (out of sample)".into(),
+                    color: PALETTE[0],
+                    points: c.equity.iter().map(|p| (p.date, p.nav)).collect(),
+                }]
+            })
+            .unwrap_or_default()
+    });
+    let chosen = Signal::derive(move || {
+        let Some(c) = curve.get() else {
+            return Vec::new();
+        };
+        let names = sweep.with(value_names);
+        names
+            .iter()
+            .enumerate()
+            .map(|(k, name)| Series {
+                name: name.clone(),
+                color: PALETTE[k % PALETTE.len()],
+                points: c
+                    .segments
+                    .iter()
+                    .filter_map(|s| s.values.get(k).map(|v| (s, *v)))
+                    .flat_map(|(s, v)| [(s.start, v), (s.end, v)])
+                    .collect(),
+            })
+            .collect()
+    });
+    move || {
+        curve.get().map(|c| {
+            let m = c.metrics;
+            view! {
+                <section class="card" id="walk-forward" data-segments=c.segments.len().to_string()>
+                    <h2>"Walk-forward (out of sample)"</h2>
+                    <p id="wf-metrics" data-sharpe=m.sharpe.to_string()>
+                        {format!(
+                            "{} re-choices · stitched out-of-sample Sharpe {:.2} · total return {} · max drawdown {}",
+                            c.segments.len(),
+                            m.sharpe,
+                            YFormat::Percent.format(m.total_return),
+                            YFormat::Percent.format(m.max_drawdown)
+                        )}
+                    </p>
+                    <LineChart id="wf-equity" title="Stitched out-of-sample equity (NAV)" series=equity/>
+                    <LineChart id="wf-chosen" title="Chosen values over time" series=chosen height=240/>
+                </section>
+            }
+        })
+    }
 }
 
 #[component]
@@ -420,6 +832,7 @@ fn SweepForm(sweep: RwSignal<SweepSpec>) -> impl IntoView {
                                 if let Some(a) = s.axes.get_mut(i) {
                                     set(a, v.trim());
                                 }
+                                s.chosen = None;
                             });
                         }
                     />
@@ -440,8 +853,93 @@ fn SweepForm(sweep: RwSignal<SweepSpec>) -> impl IntoView {
     let metric_options = metrics()
         .map(|m| view! { <option value=m.key>{m.label}</option> })
         .collect_view();
+    let dims_error = RwSignal::new(None::<String>);
+    let search_editor = move || {
+        let text = sweep.with_untracked(|s| {
+            s.search
+                .as_ref()
+                .map(|x| dims_text(&x.dims))
+                .unwrap_or_default()
+        });
+        let num_field = move |label: &'static str,
+                              name: &'static str,
+                              get: fn(&SearchSpec) -> String,
+                              set: fn(&mut SearchSpec, &str)| {
+            view! {
+                <label>
+                    {label}
+                    <input
+                        name=name
+                        prop:value=move || sweep.with(|s| s.search.as_ref().map(get).unwrap_or_default())
+                        on:change=move |ev| {
+                            let v = event_target_value(&ev);
+                            sweep.update(|s| {
+                                if let Some(x) = s.search.as_mut() {
+                                    set(x, v.trim());
+                                }
+                                s.chosen = None;
+                            });
+                        }
+                    />
+                </label>
+            }
+        };
+        view! {
+            <fieldset class="search">
+                <legend>"Random search"</legend>
+                <label class="wide">
+                    "Dimensions (one PATH=LO:HI a line: strategy_weights.NAME, leverage, rebalance.threshold, rebalance.fee_bps, params.NAME.KEY …)"
+                    <textarea
+                        name="search-dims"
+                        rows="8"
+                        prop:value=text
+                        on:change=move |ev| {
+                            match parse_dims(&event_target_value(&ev)) {
+                                Ok(dims) => {
+                                    dims_error.set(None);
+                                    sweep.update(|s| {
+                                        if let Some(x) = s.search.as_mut() {
+                                            x.dims = dims;
+                                        }
+                                        s.chosen = None;
+                                    });
+                                }
+                                Err(e) => dims_error.set(Some(e)),
+                            }
+                        }
+                    ></textarea>
+                </label>
+                {move || dims_error.get().map(|e| view! { <p class="error" id="dims-error">{e}</p> })}
+                {num_field("Points", "search-n", |x| x.n.to_string(), |x, v| x.n = v.parse().unwrap_or(0))}
+                {num_field("Seed", "search-seed", |x| x.seed.to_string(), |x, v| x.seed = v.parse().unwrap_or(0))}
+                {num_field("Weights sum to (blank: free)", "search-sum", |x| x.sum.map(|v| v.to_string()).unwrap_or_default(), |x, v| x.sum = if v.is_empty() { None } else { v.parse().ok() })}
+            </fieldset>
+        }
+    };
     view! {
         <div class="sweep-form">
+            <label>
+                "Mode"
+                <select
+                    name="mode"
+                    prop:value=move || sweep.with(|s| if s.search.is_some() { "search" } else { "grid" })
+                    on:change=move |ev| {
+                        let v = event_target_value(&ev);
+                        sweep.update(|s| {
+                            s.chosen = None;
+                            if v == "search" {
+                                s.search = Some(default_search());
+                                s.scope = "blend".into();
+                            } else {
+                                s.search = None;
+                            }
+                        });
+                    }
+                >
+                    <option value="grid">"Grid"</option>
+                    <option value="search">"Random search"</option>
+                </select>
+            </label>
             <label>
                 "Scope"
                 <select
@@ -456,6 +954,7 @@ fn SweepForm(sweep: RwSignal<SweepSpec>) -> impl IntoView {
                                 }
                             }
                             s.scope = v;
+                            s.chosen = None;
                         });
                     }
                 >
@@ -475,39 +974,129 @@ fn SweepForm(sweep: RwSignal<SweepSpec>) -> impl IntoView {
                     {metric_options}
                 </select>
             </label>
-            <label class="toggle">
-                <input
-                    type="checkbox"
-                    name="two-axes"
-                    prop:checked=move || sweep.with(|s| s.axes.len() == 2)
-                    on:change=move |ev| {
-                        let on = event_target_checked(&ev);
-                        sweep.update(|s| {
-                            if on && s.axes.len() == 1 {
-                                s.axes.push(default_sweep().axes[1].clone());
-                            } else if !on {
-                                s.axes.truncate(1);
-                            }
-                        });
-                    }
-                />
-                " Second axis"
-            </label>
-            {axis_editor(0)}
-            {move || (sweep.with(|s| s.axes.len()) == 2).then(|| axis_editor(1))}
+            {move || sweep.with(|s| s.search.is_some()).then(search_editor)}
+            {move || sweep.with(|s| s.search.is_none()).then(|| view! {
+                <label class="toggle">
+                    <input
+                        type="checkbox"
+                        name="two-axes"
+                        prop:checked=move || sweep.with(|s| s.axes.len() == 2)
+                        on:change=move |ev| {
+                            let on = event_target_checked(&ev);
+                            sweep.update(|s| {
+                                if on && s.axes.len() == 1 {
+                                    s.axes.push(default_sweep().axes[1].clone());
+                                } else if !on {
+                                    s.axes.truncate(1);
+                                }
+                                s.chosen = None;
+                            });
+                        }
+                    />
+                    " Second axis"
+                </label>
+                <p class="muted hint">"Param: a strategy parameter, or weight / cap (of the strategy), leverage, threshold, fee_bps, slippage_bps (blend scope)."</p>
+                {axis_editor(0)}
+                {move || (sweep.with(|s| s.axes.len()) == 2).then(|| axis_editor(1))}
+            })}
         </div>
+    }
+}
+
+/// Split, CSCV blocks and walk-forward.
+#[component]
+fn EvaluationForm(sweep: RwSignal<SweepSpec>) -> impl IntoView {
+    let get = move |f: fn(&Evaluation) -> String| {
+        move || sweep.with(|s| f(&s.evaluation.clone().unwrap_or_default()))
+    };
+    let set = move |f: fn(&mut Evaluation, &str)| {
+        move |ev: leptos::ev::Event| {
+            let v = event_target_value(&ev);
+            sweep.update(|s| {
+                let mut e = s.evaluation.clone().unwrap_or_default();
+                f(&mut e, v.trim());
+                s.evaluation = (e != Evaluation::default()).then_some(e);
+                s.chosen = None;
+            });
+        }
+    };
+    fn wf(e: &mut Evaluation) -> &mut WalkForward {
+        e.walk_forward.get_or_insert(WalkForward {
+            step_days: 182,
+            train_steps: 4,
+            anchored: false,
+        })
+    }
+    view! {
+        <fieldset class="evaluation">
+            <legend>"Out of sample"</legend>
+            <label>
+                "First out-of-sample day (blank: none)"
+                <input
+                    name="split"
+                    placeholder="YYYY-MM-DD"
+                    prop:value=get(|e| e.split.map(|d| d.to_string()).unwrap_or_default())
+                    on:change=set(|e, v| e.split = v.parse().ok())
+                />
+            </label>
+            <label>
+                "CSCV blocks (PBO; 0 = off)"
+                <input
+                    name="cscv-blocks"
+                    prop:value=get(|e| e.cscv_blocks.to_string())
+                    on:change=set(|e, v| e.cscv_blocks = v.parse().unwrap_or(16))
+                />
+            </label>
+            <label>
+                "Walk-forward: re-choose every N days (blank: off)"
+                <input
+                    name="wf-step"
+                    prop:value=get(|e| e.walk_forward.map(|w| w.step_days.to_string()).unwrap_or_default())
+                    on:change=set(|e, v| match v.parse::<u32>() {
+                        Ok(n) if n > 0 => wf(e).step_days = n,
+                        _ => e.walk_forward = None,
+                    })
+                />
+            </label>
+            <label>
+                "on the past K steps"
+                <input
+                    name="wf-train"
+                    prop:value=get(|e| e.walk_forward.map(|w| w.train_steps.to_string()).unwrap_or_default())
+                    on:change=set(|e, v| if let Ok(n) = v.parse::<u32>() {
+                        wf(e).train_steps = n;
+                    })
+                />
+            </label>
+            <label>
+                "Windows"
+                <select
+                    name="wf-mode"
+                    prop:value=get(|e| if e.walk_forward.is_some_and(|w| w.anchored) { "anchored".into() } else { "rolling".into() })
+                    on:change=set(|e, v| if let Some(w) = e.walk_forward.as_mut() {
+                        w.anchored = v == "anchored";
+                    })
+                >
+                    <option value="rolling">"rolling"</option>
+                    <option value="anchored">"anchored"</option>
+                </select>
+            </label>
+        </fieldset>
     }
 }
 
 #[component]
 fn ResultsTable(
     sweep: RwSignal<SweepSpec>,
+    base: RwSignal<BacktestSpec>,
     rows: RwSignal<Vec<SweepRow>>,
     sort: RwSignal<(String, bool)>,
     open: Callback<usize>,
+    choose: Callback<usize>,
 ) -> impl IntoView {
+    let panel = use_panel();
     let header = move || {
-        let axes: Vec<String> = sweep.with(|s| s.axes.iter().map(|a| a.param.clone()).collect());
+        let names = sweep.with(value_names);
         let metric_heads = metrics().map(|m| {
             let k = m.key.to_string();
             let k2 = k.clone();
@@ -527,25 +1116,34 @@ fn ResultsTable(
         });
         view! {
             <tr>
-                {axes.into_iter().map(|a| view! { <th>{a}</th> }).collect_view()}
+                <th>"#"</th>
+                {names.into_iter().map(|a| view! { <th>{a}</th> }).collect_view()}
                 {metric_heads.collect_view()}
+                <th></th>
             </tr>
         }
     };
     let body = move || {
         let (key, desc) = sort.get();
-        let mut rs = rows.get();
+        let chosen = sweep.with(|s| s.chosen);
+        let mut rs: Vec<SweepRow> = rows.with(|r| r.clone());
+        // The best TABLE_ROWS by the sort key (NaN, failed points, last whatever the direction).
         rs.sort_by(|a, b| {
             let (va, vb) = (row_metric(a, &key), row_metric(b, &key));
-            // NaN (failed points) last, whatever the direction.
             match (va.is_nan(), vb.is_nan()) {
                 (true, true) => a.index.cmp(&b.index),
                 (true, false) => std::cmp::Ordering::Greater,
                 (false, true) => std::cmp::Ordering::Less,
-                _ if desc => vb.total_cmp(&va),
-                _ => va.total_cmp(&vb),
+                _ if desc => vb.total_cmp(&va).then(a.index.cmp(&b.index)),
+                _ => va.total_cmp(&vb).then(a.index.cmp(&b.index)),
             }
         });
+        rs.truncate(TABLE_ROWS);
+        let (b, s) = (base.get_untracked(), sweep.get_untracked());
+        let data = match panel.0.get_untracked() {
+            Some(Ok(p)) => p.etag.clone(),
+            _ => None,
+        };
         rs.into_iter()
             .map(|r| {
                 let index = r.index;
@@ -554,22 +1152,42 @@ fn ResultsTable(
                     (Some(_), _) => metrics()
                         .map(|m| {
                             let v = row_metric(&r, m.key);
-                            view! { <td class="num">{if v.is_nan() { "—".to_string() } else { m.format.format(v) }}</td> }
+                            view! { <td class="num" data-metric=m.key data-exact=v.to_string()>{if v.is_nan() { "—".to_string() } else { m.format.format(v) }}</td> }
                         })
                         .collect_view()
                         .into_any(),
                     (None, e) => view! { <td class="error" colspan=KEYS.len().to_string()>{e.clone().unwrap_or_default()}</td> }.into_any(),
                 };
+                let link = point_link(&b, &s, index, data.clone()).unwrap_or_default();
                 view! {
-                    <tr class="clickable" on:click=move |_| open.run(index)>
+                    <tr
+                        class="clickable"
+                        class:chosen=chosen == Some(index)
+                        data-index=index.to_string()
+                        data-values=serde_json::to_string(&r.values).unwrap_or_default()
+                        on:click=move |_| open.run(index)
+                    >
+                        <td class="num">{index}</td>
                         {values}
                         {cells}
+                        <td class="row-actions">
+                            <a class="point-link" href=link title="Open as a backtest (a share link)" on:click=|ev| ev.stop_propagation()>"Backtest"</a>
+                            " "
+                            <button class="secondary choose" on:click=move |ev| {
+                                ev.stop_propagation();
+                                choose.run(index);
+                            }>"Choose"</button>
+                        </td>
                     </tr>
                 }
             })
             .collect_view()
     };
     view! {
+        <p class="muted">{move || {
+            let n = rows.with(Vec::len);
+            if n > TABLE_ROWS { format!("The best {TABLE_ROWS} of {n} rows by the sorted column (Export CSV has them all).") } else { String::new() }
+        }}</p>
         <table class="sweep-table" id="sweep-table">
             <thead>{header}</thead>
             <tbody>{body}</tbody>
@@ -594,18 +1212,59 @@ mod tests {
         let csv = to_csv(&s, &rows);
         let lines: Vec<&str> = csv.lines().collect();
         assert_eq!(lines.len(), 2);
-        assert!(lines[0]
-            .starts_with("volatility.volatility_window,volatility.rebalance_days,total_return"));
+        assert!(lines[0].starts_with(
+            "index,volatility.volatility_window,volatility.rebalance_days,total_return"
+        ));
         assert!(lines[1].ends_with("bad; value"), "{}", lines[1]);
     }
 
     #[test]
-    fn the_default_grid_is_valid() {
+    fn the_default_grid_and_search_are_valid() {
         assert_eq!(
             build_sweep(&default_spec(), &default_sweep())
                 .unwrap()
                 .n_points(),
             63
         );
+        let search = SweepSpec {
+            scope: "blend".into(),
+            search: Some(default_search()),
+            ..default_sweep()
+        };
+        assert_eq!(
+            build_sweep(&default_spec(), &search).unwrap().n_points(),
+            1000
+        );
+    }
+
+    #[test]
+    fn search_dimensions_round_trip_through_the_form_and_bad_lines_are_named() {
+        let dims = default_search().dims;
+        assert_eq!(parse_dims(&dims_text(&dims)).unwrap(), dims);
+        let e = parse_dims("leverage=0.5:2\nstrategy_weights.nope=0:1").unwrap_err();
+        assert!(e.starts_with("line 2"), "{e}");
+        assert!(parse_dims("leverage=0.5")
+            .unwrap_err()
+            .contains("PATH=LO:HI"));
+    }
+
+    #[test]
+    fn a_point_opens_with_its_costs_and_threshold() {
+        let sweep = SweepSpec {
+            scope: "blend".into(),
+            axes: vec![SweepAxisSpec {
+                strategy: String::new(),
+                param: "fee_bps".into(),
+                from: 0.0,
+                to: 20.0,
+                steps: 3,
+            }],
+            ..default_sweep()
+        };
+        let spec = point_spec(&default_spec(), &sweep, 2).unwrap();
+        assert_eq!(spec.fee_bps, 20.0);
+        let link = point_link(&default_spec(), &sweep, 1, None).unwrap();
+        let state = share::decode(link.strip_prefix("/backtest?s=").unwrap()).unwrap();
+        assert_eq!(state.backtest.fee_bps, 10.0);
     }
 }

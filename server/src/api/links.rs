@@ -9,7 +9,7 @@ use super::ApiError;
 use crate::auth::{session, CurrentUser, Role};
 use crate::links::{self, LinkError, StoredLink};
 use crate::state::AppState;
-use app::api::{ApiErrorBody, CreateTeamLink, TeamLink};
+use app::api::{ApiErrorBody, CreateTeamLink, TeamLink, TeamLinkResults};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
@@ -86,7 +86,14 @@ pub async fn create(
             ),
         )
     })?;
-    let link = links::create(&state.store, &req.name, &req.state, &user.username).await?;
+    let link = links::create(
+        &state.store,
+        &req.name,
+        &req.state,
+        req.results.as_deref(),
+        &user.username,
+    )
+    .await?;
     tracing::info!(id = %link.id, kind = link.kind.as_str(), username = %user.username, "team link saved");
     Ok((
         StatusCode::CREATED,
@@ -147,6 +154,23 @@ pub async fn delete(
     links::delete(&state.store, &id).await?;
     tracing::info!(%id, username = %user.username, "team link deleted");
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A sweep link's stored results (readable as the panel is: the Sweep page shows them). 404 when
+/// the link is unknown or stored none.
+#[utoipa::path(get, path = "/api/links/{id}/results", tag = "links", params(("id" = String, Path)),
+    responses((status = 200, body = TeamLinkResults), (status = 404, body = ApiErrorBody)))]
+pub async fn results(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<TeamLinkResults>, ApiError> {
+    match links::results(&state.store, &id).await? {
+        Some(results) => Ok(Json(TeamLinkResults { results })),
+        None => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("no stored results for team link {id:?}"),
+        )),
+    }
 }
 
 /// `GET /s/{id}`: 303 to the page with the link's state in the URL, exactly as "Copy link"

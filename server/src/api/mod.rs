@@ -160,6 +160,7 @@ fn endpoints(state: &AppState) -> Endpoints {
         .post("/plans/{id}/approve", Trader, plans::approve)
         .post("/plans/{id}/reject", Trader, plans::reject)
         .post("/plans/{id}/execute", Trader, plans::execute)
+        .post("/plans/{id}/reconcile", Trader, plans::reconcile)
         .get("/plans/{id}/replay", SignedIn, plans::replay)
         .get("/audit", SignedIn, audit::audit)
         .get("/notifications", SignedIn, notifications::list)
@@ -171,6 +172,7 @@ fn endpoints(state: &AppState) -> Endpoints {
         .get("/links", SignedIn, links::list)
         .post("/links", SignedIn, links::create)
         .delete("/links/{id}", SignedIn, links::delete)
+        .get("/links/{id}/results", Read, links::results)
 }
 
 /// Routes mounted at `/api`: the public ones as they are, the rest behind the session check.

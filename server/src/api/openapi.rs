@@ -23,6 +23,7 @@ use utoipa::OpenApi;
         super::plans::approve,
         super::plans::reject,
         super::plans::execute,
+        super::plans::reconcile,
         super::plans::run,
         super::plans::replay,
         super::audit::audit,
@@ -34,6 +35,7 @@ use utoipa::OpenApi;
         super::links::create,
         super::links::list,
         super::links::delete,
+        super::links::results,
     ),
     tags((name = "live", description = "Live trading"), (name = "system", description = "Server health"), (name = "auth", description = "Sign-in and sessions"), (name = "links", description = "Named team links (/s/{id})"))
 )]

@@ -68,8 +68,18 @@ pub async fn approve(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<PlanDetail>, ApiError> {
-    Ok(Json(state.live.approve(&id, &user.username).await?))
+    Ok(Json(
+        state
+            .live
+            .approve_in_background(&id, &user.username, EXECUTION_WAIT)
+            .await?,
+    ))
 }
+
+/// How long approve/execute wait for the execution job before answering with the plan as it is
+/// (`executing`; the page follows its status). The job runs in a task the server owns either
+/// way: a dropped request or a proxy timeout does not stop it.
+pub const EXECUTION_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// Rejects a proposed plan (traders only).
 #[utoipa::path(post, path = "/api/plans/{id}/reject", tag = "live", params(("id" = String, Path)),
@@ -103,7 +113,39 @@ pub async fn execute(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<PlanDetail>, ApiError> {
-    Ok(Json(state.live.execute(&id, &user.username).await?))
+    Ok(Json(
+        state
+            .live
+            .execute_in_background(&id, &user.username, EXECUTION_WAIT)
+            .await?,
+    ))
+}
+
+/// Reconciles a plan by client order id (traders only): an interrupted `executing` plan is
+/// resumed under the resume rules or closed `abandoned`; a `partially_failed` or `abandoned`
+/// plan has its unsettled orders asked about and recorded. Never re-sends a closed plan's
+/// orders. 409 when another executor holds the lease or there is nothing to reconcile.
+#[utoipa::path(post, path = "/api/plans/{id}/reconcile", tag = "live", params(("id" = String, Path)),
+    responses((status = 200, body = PlanDetail), (status = 401, body = ApiErrorBody),
+              (status = 403, body = ApiErrorBody), (status = 404, body = ApiErrorBody),
+              (status = 409, body = ApiErrorBody)))]
+pub async fn reconcile(
+    RequireTrader(user): RequireTrader,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<PlanDetail>, ApiError> {
+    let live = state.live.clone();
+    let who = user.username.clone();
+    let plan_id = id.clone();
+    // In a task the server owns, like execution: a dropped request does not stop it half-way.
+    let job = tokio::spawn(async move { live.reconcile(&plan_id, &who).await });
+    match tokio::time::timeout(EXECUTION_WAIT, job).await {
+        Ok(Ok(result)) => Ok(Json(result?)),
+        Ok(Err(e)) => {
+            Err(crate::live::LiveError::Conflict(format!("reconcile task failed: {e}")).into())
+        }
+        Err(_) => Ok(Json(state.live.plan(&id).await?)),
+    }
 }
 
 /// Runs one live cycle now (traders only). 409 when the data is stale or missing.

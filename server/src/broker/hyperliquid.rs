@@ -644,16 +644,24 @@ impl HyperliquidBroker {
             sent += 1;
             match self.post_bytes("/exchange", body.clone()).await {
                 Ok(text) => {
-                    let resp: ExchangeResponse = serde_json::from_str(&text).map_err(|e| {
-                        HyperliquidError::Decode(format!("exchange: {e}: {}", truncate(&text)))
-                    })?;
+                    // The request reached the venue: an answer we cannot read is not a "no".
+                    // Ask by cloid; if the venue does not (yet) know the order, it stays
+                    // `Unknown` and is reconciled later — never recorded as rejected.
+                    let resp: ExchangeResponse = match serde_json::from_str(&text) {
+                        Ok(r) => r,
+                        Err(e) => {
+                            tracing::warn!(cloid = %cloid, error = %e, body = %truncate(&text),
+                                "hyperliquid: unreadable answer to an order; reconciling by cloid");
+                            return self.unknown_after_send(order, &cloid).await;
+                        }
+                    };
                     return match resp.statuses() {
                         Ok(statuses) => match statuses.into_iter().next() {
                             Some(st) => {
                                 self.report_place_status(order, &cloid, st, size, unit)
                                     .await
                             }
-                            None => Err(HyperliquidError::Decode("exchange: no status".into())),
+                            None => self.unknown_after_send(order, &cloid).await,
                         },
                         Err(message) => {
                             // A resend may be refused because the first copy landed after all.
@@ -687,6 +695,22 @@ impl HyperliquidBroker {
                 }
                 Err(e) => return Ok(reject(e.to_string())),
             }
+        }
+    }
+
+    /// The answer to a send that reached the venue but cannot be read: what `orderStatus`
+    /// says about the cloid, or [`OrderStatus::Unknown`] (also when the venue cannot be asked).
+    async fn unknown_after_send(
+        &self,
+        order: &OrderRequest,
+        cloid: &str,
+    ) -> Result<Pending, HyperliquidError> {
+        match self.poll_status(cloid).await {
+            Ok(Some(entry)) => Ok(Pending::Known {
+                client_order_id: order.client_order_id.clone(),
+                entry: Box::new(entry),
+            }),
+            Ok(None) | Err(_) => Ok(Pending::Done(report(order, OrderStatus::Unknown, 0.0, 0.0))),
         }
     }
 

@@ -20,6 +20,7 @@ use super::{
 };
 use crate::store::Store;
 use shared::sim::Costs;
+use shared::venue::LotRules;
 use shared::{Field, Panel};
 use sqlx::Row;
 use std::collections::BTreeMap;
@@ -47,6 +48,18 @@ impl Default for PaperConfig {
             costs: Costs::default(),
             min_notional: 10.0,
             size_decimals: None,
+        }
+    }
+}
+
+impl PaperConfig {
+    /// The venue's lots and minimum as the simulator states them: the paper venue's rules are
+    /// [`LotRules::rule`] of the fill's close, the same the backtest trades under.
+    pub fn lots(&self) -> LotRules {
+        LotRules {
+            min_notional: self.min_notional,
+            size_decimals: self.size_decimals,
+            ..LotRules::default()
         }
     }
 }
@@ -81,13 +94,7 @@ fn now_ms() -> i64 {
 }
 
 /// The paper venue's size decimals for a price: the fewest that make one lot worth ≤ $1.
-pub fn size_decimals_for(price: f64) -> u32 {
-    let mut d = 0u32;
-    while d < 8 && price * 10f64.powi(-(d as i32)) > 1.0 {
-        d += 1;
-    }
-    d
-}
+pub use shared::venue::size_decimals_for;
 
 impl PaperBroker {
     pub fn new(store: Arc<Store>, config: PaperConfig) -> PaperBroker {
@@ -241,7 +248,7 @@ impl PaperBroker {
     /// Charges funding for every day after the last accrued one up to `panel` row `t`.
     async fn accrue_funding(&self, panel: &Panel, t: usize) -> Result<(), BrokerError> {
         let day_t = panel.day(t).0 as i64;
-        let mut tx = self.store.pool().begin().await.map_err(store_err)?;
+        let mut tx = self.store.begin_write().await.map_err(store_err)?;
         let row = sqlx::query("SELECT funding_through FROM paper_accounts WHERE name = $1")
             .bind(self.config.account.clone())
             .fetch_one(&mut *tx)
@@ -517,25 +524,10 @@ impl Broker for PaperBroker {
 
     async fn rules(&self, symbols: &[String]) -> Result<BTreeMap<String, VenueRule>, BrokerError> {
         let book = self.book.read().expect("book lock");
+        let lots = self.config.lots();
         Ok(symbols
             .iter()
-            .filter_map(|s| {
-                let px = *book.marks.get(s)?;
-                let size_decimals = self
-                    .config
-                    .size_decimals
-                    .unwrap_or_else(|| size_decimals_for(px));
-                Some((
-                    s.clone(),
-                    VenueRule {
-                        size_decimals,
-                        min_notional: self.config.min_notional,
-                        price_sig_figs: 5,
-                        price_max_decimals: 6u32.saturating_sub(size_decimals),
-                        venue_unit: 1.0,
-                    },
-                ))
-            })
+            .filter_map(|s| Some((s.clone(), lots.rule(*book.marks.get(s)?))))
             .collect())
     }
 
@@ -544,7 +536,7 @@ impl Broker for PaperBroker {
         let _guard = self.submit_lock.lock().await;
         let mut out = Vec::with_capacity(orders.len());
         for o in orders {
-            let mut tx = self.store.pool().begin().await.map_err(store_err)?;
+            let mut tx = self.store.begin_write().await.map_err(store_err)?;
             if let Some(seen) = self.stored_report(&mut tx, &o.client_order_id).await? {
                 tx.rollback().await.map_err(store_err)?;
                 out.push(seen);
@@ -620,7 +612,7 @@ impl Broker for PaperBroker {
         if persist {
             self.accrue_funding(panel, t).await?;
             // One transaction: a commit per position would cost a disk sync each.
-            let mut tx = self.store.pool().begin().await.map_err(store_err)?;
+            let mut tx = self.store.begin_write().await.map_err(store_err)?;
             for (s, _) in positions {
                 if let Some(m) = marks.get(&s) {
                     sqlx::query(

@@ -58,6 +58,59 @@ impl<S: shared::sim::TargetSource> shared::sim::TargetSource for Counting<S> {
     }
 }
 
+/// The venue whose fills calibrate `rebalance.cost_model: "calibrated"`: the default live broker.
+// The config's top-level `venue` names it once the config has one.
+const CALIBRATION_VENUE: &str = "paper";
+
+/// Under `rebalance.cost_model: "calibrated"`, the fee and slippage the account's fills on the
+/// venue show over the last [`crate::parity::calibration::CALIBRATION_WINDOW_DAYS`] days of the
+/// panel (read from the store), resolved to numbers here so the simulator stays pure; the
+/// source, sample size and window (or why the fixed costs ran) go to stderr. `None` under
+/// `fixed`: the config's own numbers.
+fn calibrated_costs(
+    config: &shared::config::Config,
+    panel: &shared::Panel,
+    database_url: &str,
+) -> anyhow::Result<Option<shared::sim::Costs>> {
+    use crate::parity::calibration::{account_costs, resolve_costs, CALIBRATION_WINDOW_DAYS};
+    let r = &config.rebalance;
+    if r.cost_model == shared::config::CostModel::Fixed || panel.n_days() == 0 {
+        return Ok(None);
+    }
+    let to = panel.end();
+    let from = Day(to.0 - CALIBRATION_WINDOW_DAYS + 1);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let measured = rt.block_on(async {
+        let store = crate::store::Store::connect(database_url)
+            .await
+            .with_context(|| {
+                format!(
+                    "opening the store at {} for the calibrated cost model",
+                    crate::store::redact(database_url)
+                )
+            })?;
+        account_costs(
+            &store,
+            CALIBRATION_VENUE,
+            panel,
+            from,
+            to,
+            r.fee_bps,
+            r.slippage_bps,
+        )
+        .await
+        .map_err(anyhow::Error::from)
+    })?;
+    let resolved = resolve_costs(r, &measured, CALIBRATION_VENUE, from, to);
+    if let Some(note) = &resolved.note {
+        eprintln!("notice: {note}");
+    }
+    Ok(Some(resolved.costs))
+}
+
 /// Runs the backtest and writes the result; returns the result for the caller to summarise.
 pub fn run(args: &BacktestArgs, database_url: &str) -> anyhow::Result<backtest::BacktestResult> {
     let config = load_config(args.config.as_deref())?;
@@ -75,6 +128,7 @@ pub fn run(args: &BacktestArgs, database_url: &str) -> anyhow::Result<backtest::
         start: args.start,
         end: args.end,
         policy,
+        costs: calibrated_costs(&config, &panel, database_url)?,
         ..BacktestSettings::default()
     };
     // `backtest::run`, with a bar that counts the simulated days (see `Counting`).

@@ -757,9 +757,14 @@ pub fn next_delay(every: Option<Duration>, at: Option<u32>, now_secs: u64) -> Op
 
 /// Starts the scheduled refresh as a background task, or returns `None` when it is off.
 /// A failing source is logged and recorded as a failed run; the task and the server go on.
+///
+/// With several replicas on one database, each period's refresh runs in the one process that
+/// takes the `scheduler:refresh` lease (`crate::live::lease`; held for half a period, never
+/// released early), named `holder`; the others skip it.
 pub fn spawn_refresh(
     store: std::sync::Arc<Store>,
     args: &RefreshArgs,
+    holder: String,
 ) -> Option<tokio::task::JoinHandle<()>> {
     let (every, at) = (args.refresh_every.0, args.refresh_at);
     next_delay(every, at, 0)?;
@@ -779,6 +784,28 @@ pub fn spawn_refresh(
                 return;
             };
             tokio::time::sleep(wait).await;
+            let now_ms = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_millis() as i64)
+                .unwrap_or(0);
+            let claim_ms = (wait.as_millis() as i64 / 2).max(60_000);
+            let leases = crate::live::lease::Leases { store: &store };
+            match leases
+                .acquire(
+                    "scheduler:refresh",
+                    &format!("{holder}/{now_ms}"),
+                    None,
+                    now_ms,
+                    claim_ms,
+                )
+                .await
+            {
+                Ok(()) => {}
+                Err(e) => {
+                    tracing::info!("refresh skipped here: {e}");
+                    continue;
+                }
+            }
             match fetcher.run(&store, None, today_utc()).await {
                 Ok(summaries) => {
                     for s in summaries {

@@ -1,7 +1,8 @@
 //! `lockstep live [--dry-run] [--broker paper|hyperliquid] [--config FILE]`: one live cycle, and
 //! the wiring `lockstep serve` uses for its scheduled cycle. `lockstep live replay PLAN_ID` and
 //! `lockstep live audit [--limit N] [--before X]` read the records (the CLI twins of
-//! `GET /api/plans/{id}/replay` and `GET /api/audit`).
+//! `GET /api/plans/{id}/replay` and `GET /api/audit`). `lockstep live kill-switch on|off
+//! [--reason TEXT]` and `lockstep live reconcile PLAN_ID` act without a sign-in, audited.
 
 use super::load_config;
 use crate::broker::Broker;
@@ -57,6 +58,23 @@ pub enum LiveAction {
         /// The plan's id (`lockstep live` prints it; `GET /api/plans` lists them).
         plan_id: String,
     },
+    /// Turns the kill switch on (no new orders: an executing plan stops before its next order)
+    /// or off. Works without signing in — directly on the database, for a trader locked out of
+    /// the web — and is audited as `cli:<OS user>`.
+    KillSwitch {
+        #[arg(value_enum)]
+        state: OnOff,
+        /// Why (kept in the audit log and shown on the dashboard).
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Reconciles a plan by client order id: an interrupted `executing` plan is resumed under
+    /// the resume rules or closed `abandoned`; a closed plan's unsettled orders are asked about
+    /// and recorded. Contacts the broker given with `--broker`.
+    Reconcile {
+        /// The plan's id.
+        plan_id: String,
+    },
     /// The audit log (who did what, when), newest first.
     Audit {
         /// Entries per page (1 to 1000).
@@ -67,6 +85,13 @@ pub enum LiveAction {
         #[arg(long)]
         before: Option<String>,
     },
+}
+
+/// `on` or `off`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum OnOff {
+    On,
+    Off,
 }
 
 /// `lockstep serve`'s live-trader options.
@@ -182,6 +207,54 @@ pub fn notifier(
 /// Stale or missing data, broker or store failures.
 pub async fn run(store: Store, args: &LiveArgs) -> anyhow::Result<()> {
     let store = Arc::new(store);
+    if let Some(LiveAction::KillSwitch { state, reason }) = &args.action {
+        let live = build(
+            store.clone(),
+            BrokerKind::Paper,
+            args.config.as_deref(),
+            args.settings.as_deref(),
+            None,
+        )?;
+        let notify = notifier(store.clone(), &live.settings, None)?;
+        let live = live.with_notifier(notify.clone());
+        let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+        let k = live
+            .set_kill_switch(
+                *state == OnOff::On,
+                &format!("cli:{user}"),
+                reason.as_deref(),
+            )
+            .await?;
+        if notify.is_enabled() && !notify.flush(std::time::Duration::from_secs(60)).await {
+            eprintln!("note: some notifications were still being retried when the command ended");
+        }
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&k)?);
+        } else {
+            println!(
+                "kill switch {}{}",
+                if k.active { "ON: no new orders" } else { "off" },
+                k.reason.map(|r| format!(" ({r})")).unwrap_or_default()
+            );
+        }
+        return Ok(());
+    }
+    if let Some(LiveAction::Reconcile { plan_id }) = &args.action {
+        let live = build(
+            store.clone(),
+            args.broker,
+            args.config.as_deref(),
+            args.settings.as_deref(),
+            None,
+        )?;
+        let p = live.reconcile(plan_id, "cli").await?;
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&p)?);
+        } else {
+            print!("{}", render_plan(&p));
+        }
+        return Ok(());
+    }
     if let Some(action) = &args.action {
         // Reading records needs no venue: the paper broker is only constructed, never asked.
         let live = build(
@@ -274,6 +347,9 @@ async fn read_records(live: &LiveService, action: &LiveAction, json: bool) -> an
                     shared::KERNEL_VERSION
                 );
             }
+        }
+        LiveAction::KillSwitch { .. } | LiveAction::Reconcile { .. } => {
+            unreachable!("handled before the records are read")
         }
         LiveAction::Audit { limit, before } => {
             let page = live.audit_page(*limit, before.as_deref()).await?;

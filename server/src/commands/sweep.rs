@@ -10,10 +10,11 @@
 use super::{load_config, load_panel_from};
 use anyhow::{bail, Context};
 use shared::backtest::BacktestSettings;
-use shared::metrics::Metrics;
+use shared::metrics::KEYS;
 use shared::portfolio::rebalance::RebalancePolicy;
 use shared::portfolio::signals::{CacheStats, SignalCache};
 use shared::research::evaluation::{Evaluation, WalkForward, DEFAULT_CSCV_BLOCKS};
+use shared::research::report::{self, Finished};
 use shared::research::search::{RandomSearch, SearchDim};
 use shared::research::summary::{self, Summary};
 use shared::sweep::{axis_values, Axis, AxisTarget, Sweep, SweepRow, WalkForwardCurve};
@@ -82,16 +83,9 @@ pub enum Format {
     Json,
 }
 
-/// The chosen (best in-sample Sharpe ratio) point in and out of sample.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct Chosen {
-    pub index: usize,
-    pub values: Vec<f64>,
-    /// The config the point runs (the base with its values written in).
-    pub config: serde_json::Value,
-    pub in_sample: Option<Metrics>,
-    pub out_of_sample: Option<Metrics>,
-}
+/// The chosen (best in-sample Sharpe ratio) point in and out of sample (`shared`'s, which the
+/// Sweep page's worker fills with the same function).
+pub use shared::research::report::Chosen;
 
 /// What `lockstep sweep` writes as JSON.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -343,25 +337,22 @@ pub fn evaluate(
     seed: Option<u64>,
 ) -> anyhow::Result<SweepOutput> {
     let summary = summary::summarize(&rows, sweep.evaluation());
+    let in_sample = summary
+        .chosen
+        .and_then(|i| rows.iter().find(|r| r.index == i))
+        .and_then(|r| r.metrics);
     let mut cache = SignalCache::default();
-    let chosen = match summary.chosen {
-        Some(index) => Some(Chosen {
-            index,
-            values: sweep.values(index),
-            config: sweep.config_at(index)?.to_value(),
-            in_sample: rows
-                .iter()
-                .find(|r| r.index == index)
-                .and_then(|r| r.metrics),
-            out_of_sample: sweep.out_of_sample(panel, index, &mut cache)?,
-        }),
-        None => None,
-    };
-    let walk_forward = if summary.walk_forward.is_empty() {
-        None
-    } else {
-        Some(sweep.walk_forward_curve(panel, &summary.walk_forward, &mut cache)?)
-    };
+    let Finished {
+        chosen,
+        walk_forward,
+    } = report::finish(
+        sweep,
+        panel,
+        summary.chosen,
+        in_sample,
+        &summary.walk_forward,
+        &mut cache,
+    )?;
     Ok(SweepOutput {
         kernel_version: shared::KERNEL_VERSION.to_string(),
         axes: sweep.targets().iter().map(AxisTarget::path).collect(),
@@ -377,57 +368,24 @@ pub fn evaluate(
     })
 }
 
-/// The metric columns of the CSV, in `Metrics`' order.
-pub const METRIC_COLUMNS: [&str; 11] = [
-    "total_return",
-    "cagr",
-    "annual_vol",
-    "sharpe",
-    "sortino",
-    "max_drawdown",
-    "calmar",
-    "win_rate",
-    "annual_turnover",
-    "avg_gross_exposure",
-    "avg_net_exposure",
-];
-
-fn metric_values(m: &Metrics) -> [f64; 11] {
-    [
-        m.total_return,
-        m.cagr,
-        m.annual_vol,
-        m.sharpe,
-        m.sortino,
-        m.max_drawdown,
-        m.calmar,
-        m.win_rate,
-        m.annual_turnover,
-        m.avg_gross_exposure,
-        m.avg_net_exposure,
-    ]
-}
-
 /// The rows as CSV: `index`, one column per axis, the in-sample metrics, `error`.
 pub fn to_csv(out: &SweepOutput) -> anyhow::Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let mut header = vec!["index".to_string()];
     header.extend(out.axes.iter().cloned());
-    header.extend(METRIC_COLUMNS.iter().map(|s| s.to_string()));
+    header.extend(KEYS.iter().map(|s| s.to_string()));
     header.push("error".to_string());
     w.write_record(&header)?;
     for r in &out.rows {
         let mut rec = vec![r.index.to_string()];
         rec.extend(r.values.iter().map(|v| v.to_string()));
         match &r.metrics {
-            Some(m) => rec.extend(metric_values(m).iter().map(|v| {
-                if v.is_nan() {
-                    String::new()
-                } else {
-                    v.to_string()
-                }
+            // Every name in KEYS is a metric; an undefined one (NaN) is an empty cell.
+            Some(m) => rec.extend(KEYS.iter().map(|k| match m.get(k) {
+                Some(v) if !v.is_nan() => v.to_string(),
+                _ => String::new(),
             })),
-            None => rec.extend(METRIC_COLUMNS.iter().map(|_| String::new())),
+            None => rec.extend(KEYS.iter().map(|_| String::new())),
         }
         rec.push(r.error.clone().unwrap_or_default());
         w.write_record(&rec)?;

@@ -1,15 +1,13 @@
-//! The live cycle, plan decisions, execution, replay and the portfolio view.
+//! The live cycle (a plan proposed from the last complete day) and the decisions on a proposed
+//! plan: expiry, approval, rejection. Execution is [`super::execute`], the read models
+//! [`super::views`], recomputation [`super::replay`].
 
 use super::plan::{self, PlanInputs};
-use super::records::{status, NewPlan, PlanBody, StoredPlan};
+use super::records::{NewPlan, PlanBody, PlanStatus, StoredPlan};
 use super::{risk, LiveError, LiveService};
-use crate::broker::{OrderReport, OrderRequest, OrderStatus};
-use app::api::{
-    DataFreshness, KillSwitch, PlanDetail, PlanStrategy, Portfolio, PortfolioPosition,
-    StrategyAllocation,
-};
+use app::api::{PlanDetail, PlanStrategy, StrategyAllocation};
 use shared::config::Config;
-use shared::portfolio::engine::{DayTargets, TargetCache, TargetEngine};
+use shared::portfolio::engine::{DayTargets, TargetCache};
 use shared::portfolio::rebalance::RebalancePolicy;
 use shared::strategies::Activity;
 use shared::{Day, Panel};
@@ -17,7 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Instant;
 
-const DAY_MS: i64 = 86_400_000;
+pub(super) const DAY_MS: i64 = 86_400_000;
 
 /// How to run one cycle.
 #[derive(Clone, Debug, Default)]
@@ -38,16 +36,6 @@ pub struct CycleOutcome {
     pub notes: Vec<String>,
     /// Time per step, milliseconds, in order.
     pub timings: Vec<(&'static str, f64)>,
-}
-
-/// A stored plan recomputed from its inputs.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Replay {
-    pub plan_id: String,
-    /// Blended targets, per-strategy targets, effective weights and activity all equal, bit for bit.
-    pub identical: bool,
-    pub kernel_version_matches: bool,
-    pub differences: Vec<String>,
 }
 
 /// The newest complete UTC day at `now_ms` given data up to `panel_end`: today's bar (if the
@@ -72,7 +60,7 @@ pub fn policy_of(config: &Config) -> RebalancePolicy {
     }
 }
 
-fn nonzero(panel: &Panel, weights: &[f64]) -> BTreeMap<String, f64> {
+pub(super) fn nonzero(panel: &Panel, weights: &[f64]) -> BTreeMap<String, f64> {
     panel
         .symbols()
         .iter()
@@ -104,7 +92,7 @@ pub fn strategy_views(panel: &Panel, day: &DayTargets) -> Vec<PlanStrategy> {
 }
 
 /// The panel cut at `t` (shared when `t` is already its last row).
-fn cut(panel: &Arc<Panel>, t: usize) -> Result<Arc<Panel>, LiveError> {
+pub(super) fn cut(panel: &Arc<Panel>, t: usize) -> Result<Arc<Panel>, LiveError> {
     if t + 1 == panel.n_days() {
         Ok(panel.clone())
     } else {
@@ -121,7 +109,10 @@ fn ms(since: Instant) -> f64 {
 
 impl LiveService {
     /// The store's panel cut at the last complete day, and that day's row.
-    async fn panel_at_last_complete(&self, now: i64) -> Result<(Arc<Panel>, usize), LiveError> {
+    pub(super) async fn panel_at_last_complete(
+        &self,
+        now: i64,
+    ) -> Result<(Arc<Panel>, usize), LiveError> {
         let (panel, t, _) = self.versioned_panel_at_last_complete(now).await?;
         Ok((panel, t))
     }
@@ -149,14 +140,23 @@ impl LiveService {
     ) -> Result<Vec<String>, LiveError> {
         let rec = self.records();
         let mut out = Vec::new();
-        for p in rec.plans_in(&[status::PROPOSED, status::APPROVED]).await? {
+        for p in rec
+            .plans_in(&[PlanStatus::Proposed, PlanStatus::Approved])
+            .await?
+        {
             let why = if p.data_day < day {
                 format!("expired: newer data ({day}) arrived")
             } else if superseding && p.data_day == day {
                 "expired: superseded by a newer plan for the same day".to_string()
-            } else if p.status == status::PROPOSED && now > p.expires_at {
+            } else if now > p.expires_at {
+                // An approved plan that never started executing ages like a proposed one.
                 format!(
-                    "expired: not approved within {} h",
+                    "expired: not {} within {} h",
+                    if p.status == PlanStatus::Proposed {
+                        "approved"
+                    } else {
+                        "executed"
+                    },
                     self.settings.plan_ttl_hours
                 )
             } else {
@@ -165,8 +165,8 @@ impl LiveService {
             if rec
                 .transition_audited(
                     &p.id,
-                    &[status::PROPOSED, status::APPROVED],
-                    status::EXPIRED,
+                    &[p.status],
+                    PlanStatus::Expired,
                     None,
                     Some(&why),
                     now,
@@ -174,7 +174,8 @@ impl LiveService {
                 )
                 .await?
             {
-                self.hub.plan_changed(&p.id, status::EXPIRED, now);
+                self.hub
+                    .plan_changed(&p.id, PlanStatus::Expired.as_str(), now);
                 out.push(p.id);
             }
         }
@@ -286,7 +287,7 @@ impl LiveService {
         let stored = StoredPlan {
             id: plan_id.clone(),
             created_at: now,
-            status: status::PROPOSED.into(),
+            status: PlanStatus::Proposed,
             broker: self.broker.name().into(),
             data_day: day,
             config_hash: self.config_hash.clone(),
@@ -312,6 +313,13 @@ impl LiveService {
         }
 
         let step = Instant::now();
+        // An interrupted execution may never resume once this newer plan exists: close it now
+        // (a live one makes the cycle wait instead).
+        for id in self.abandon_superseded(day, now).await? {
+            notes.push(format!(
+                "plan {id} abandoned: superseded before it finished"
+            ));
+        }
         let expired = self.expire_plans(day, now, true).await?;
         rec.insert_plan(&NewPlan {
             id: &stored.id,
@@ -358,33 +366,13 @@ impl LiveService {
         })
     }
 
-    /// A stored plan with its orders.
-    ///
-    /// # Errors
-    /// Unknown id, store failure.
-    pub async fn plan(&self, id: &str) -> Result<PlanDetail, LiveError> {
-        let rec = self.records();
-        let p = rec.plan(id).await?;
-        p.detail(rec.orders(id).await?)
-    }
-
-    /// The newest plans first.
-    ///
-    /// # Errors
-    /// Store failure.
-    pub async fn plans(&self, limit: i64) -> Result<Vec<app::api::PlanSummary>, LiveError> {
-        Ok(self
-            .records()
-            .plans(limit)
-            .await?
-            .iter()
-            .map(StoredPlan::summary)
-            .collect())
-    }
-
     /// Whether newer data than the plan's day is in the store, or its lifetime is over; expires it
     /// if so and says why.
-    async fn check_expiry(&self, p: &StoredPlan, now: i64) -> Result<Option<String>, LiveError> {
+    pub(super) async fn check_expiry(
+        &self,
+        p: &StoredPlan,
+        now: i64,
+    ) -> Result<Option<String>, LiveError> {
         let summary = self.store.bar_summary().await?;
         if let Some(last) = summary.last_day {
             let complete = last_complete_day(last, now);
@@ -398,25 +386,32 @@ impl LiveService {
                 }
             }
         }
-        if p.status == status::PROPOSED && now > p.expires_at {
+        if matches!(p.status, PlanStatus::Proposed | PlanStatus::Approved) && now > p.expires_at {
             self.expire_plans(p.data_day, now, false).await?;
             return Ok(Some(format!(
-                "plan {} expired: not approved within {} h",
-                p.id, self.settings.plan_ttl_hours
+                "plan {} expired: not {} within {} h",
+                p.id,
+                if p.status == PlanStatus::Proposed {
+                    "approved"
+                } else {
+                    "executed"
+                },
+                self.settings.plan_ttl_hours
             )));
         }
         Ok(None)
     }
 
-    /// Approves a proposed plan as `actor` and executes it.
+    /// Moves a proposed plan to `approved` as `actor`, after the expiry, risk and kill-switch
+    /// checks (compare-and-set: a second approver loses).
     ///
     /// # Errors
-    /// Unknown id; not proposed; blocked by risk or the kill switch; expired; execution errors.
-    pub async fn approve(&self, id: &str, actor: &str) -> Result<PlanDetail, LiveError> {
+    /// Unknown id; not proposed; blocked by risk or the kill switch; expired.
+    pub(super) async fn decide_approve(&self, id: &str, actor: &str) -> Result<(), LiveError> {
         let rec = self.records();
         let now = self.clock.now_ms();
         let p = rec.plan(id).await?;
-        if p.status != status::PROPOSED {
+        if p.status != PlanStatus::Proposed {
             return Err(LiveError::Conflict(format!(
                 "plan {id} is {}, not proposed",
                 p.status
@@ -437,8 +432,8 @@ impl LiveService {
         if !rec
             .transition_audited(
                 id,
-                &[status::PROPOSED],
-                status::APPROVED,
+                &[PlanStatus::Proposed],
+                PlanStatus::Approved,
                 Some((actor, now)),
                 None,
                 now,
@@ -451,6 +446,17 @@ impl LiveService {
             )));
         }
         self.hub.plan(&self.plan(id).await?, now);
+        Ok(())
+    }
+
+    /// Approves a proposed plan as `actor` and executes it, in this task (the CLI, tests).
+    /// The server starts the execution in a task of its own instead
+    /// ([`LiveService::approve_in_background`]).
+    ///
+    /// # Errors
+    /// Unknown id; not proposed; blocked by risk or the kill switch; expired; execution errors.
+    pub async fn approve(&self, id: &str, actor: &str) -> Result<PlanDetail, LiveError> {
+        self.decide_approve(id, actor).await?;
         self.execute(id, actor).await
     }
 
@@ -470,8 +476,8 @@ impl LiveService {
         if !rec
             .transition_audited(
                 id,
-                &[status::PROPOSED],
-                status::REJECTED,
+                &[PlanStatus::Proposed],
+                PlanStatus::Rejected,
                 Some((actor, now)),
                 note,
                 now,
@@ -484,448 +490,14 @@ impl LiveService {
                 p.status
             )));
         }
-        self.hub.plan_changed(id, status::REJECTED, now);
+        self.hub
+            .plan_changed(id, PlanStatus::Rejected.as_str(), now);
         self.plan(id).await
     }
-
-    /// Executes an approved plan, or resumes one left `executing` (after a crash or a broker
-    /// timeout): every order is written before it is sent, and the broker is asked about ids it
-    /// may already have before anything is sent, so nothing trades twice.
-    ///
-    /// # Errors
-    /// Not approved/executing; kill switch on; expired; turnover limit; broker or store failure
-    /// (the plan stays `executing` and can be resumed).
-    pub async fn execute(&self, id: &str, actor: &str) -> Result<PlanDetail, LiveError> {
-        let _guard = self.run_lock.lock().await;
-        let rec = self.records();
-        let now = self.clock.now_ms();
-        let p = rec.plan(id).await?;
-        if p.status != status::APPROVED && p.status != status::EXECUTING {
-            return Err(LiveError::Conflict(format!(
-                "plan {id} is {}: only approved (or interrupted executing) plans execute",
-                p.status
-            )));
-        }
-        if rec.kill_switch().await?.active {
-            return Err(LiveError::KillSwitch);
-        }
-        if p.broker != self.broker.name() {
-            return Err(LiveError::Conflict(format!(
-                "plan {id} was made for the {} broker; this server trades on {}",
-                p.broker,
-                self.broker.name()
-            )));
-        }
-        if p.status == status::APPROVED {
-            if let Some(why) = self.check_expiry(&p, now).await? {
-                return Err(LiveError::Conflict(why));
-            }
-            // Turnover may have moved since the plan was made (another plan executed).
-            let traded_today = rec
-                .traded_since(&p.broker, now.div_euclid(DAY_MS) * DAY_MS)
-                .await?;
-            let planned: f64 = p
-                .body
-                .orders
-                .iter()
-                .map(|o| {
-                    let mark = p
-                        .body
-                        .lines
-                        .iter()
-                        .find(|l| l.symbol == o.symbol)
-                        .map_or(0.0, |l| l.mark_price);
-                    (o.units * mark).abs()
-                })
-                .sum();
-            let turnover = (traded_today + planned) / p.equity;
-            if turnover > self.settings.risk.max_daily_turnover {
-                let why = format!(
-                    "max_daily_turnover: {turnover:.4} exceeds the limit {:.4} (${traded_today:.2} already traded today)",
-                    self.settings.risk.max_daily_turnover
-                );
-                return Err(LiveError::Blocked {
-                    id: id.into(),
-                    reasons: vec![why],
-                });
-            }
-            // Mark the paper venue to the plan's day (a restart may have lost its marks).
-            let (panel, t) = self.panel_at_last_complete(now).await?;
-            if panel.day(t) == p.data_day {
-                self.broker.observe_close(&panel, t, true).await?;
-            }
-            rec.transition_audited(
-                id,
-                &[status::APPROVED],
-                status::EXECUTING,
-                None,
-                None,
-                now,
-                audit(actor, "plan.execute", id, None),
-            )
-            .await?;
-            self.hub.plan_changed(id, status::EXECUTING, now);
-        } else {
-            let (panel, t) = self.panel_at_last_complete(now).await?;
-            if panel.day(t) == p.data_day {
-                self.broker.observe_close(&panel, t, true).await?;
-            }
-            rec.audit(actor, "plan.resume", Some(id), None, now).await?;
-        }
-
-        // Write-ahead: every order exists as `pending` before anything is sent.
-        for o in &p.body.orders {
-            let line = p.body.lines.iter().find(|l| l.symbol == o.symbol);
-            rec.insert_order(
-                id,
-                &p.broker,
-                o,
-                line.map_or("", |l| l.size.as_str()),
-                line.map_or("", |l| l.limit_price.as_str()),
-                now,
-            )
-            .await?;
-        }
-        let known: BTreeMap<String, String> = rec
-            .orders(id)
-            .await?
-            .into_iter()
-            .map(|o| (o.client_order_id, o.status))
-            .collect();
-        let unsettled: Vec<&OrderRequest> = p
-            .body
-            .orders
-            .iter()
-            .filter(|o| {
-                matches!(
-                    known.get(&o.client_order_id).map(String::as_str),
-                    Some("pending" | "unknown" | "open")
-                )
-            })
-            .collect();
-        // Ask the venue first: anything it already has is recorded, not re-sent.
-        let ids: Vec<String> = unsettled
-            .iter()
-            .map(|o| o.client_order_id.clone())
-            .collect();
-        let mut to_send: Vec<OrderRequest> = Vec::new();
-        if !ids.is_empty() {
-            let seen = self.broker.reconcile(&ids).await?;
-            for o in &unsettled {
-                match seen.iter().find(|r| r.client_order_id == o.client_order_id) {
-                    Some(r) if r.status != OrderStatus::Unknown => {
-                        let mut r = r.clone();
-                        if r.symbol.is_empty() {
-                            r.symbol = o.symbol.clone();
-                        }
-                        rec.record_report(id, &p.broker, &r, self.clock.now_ms())
-                            .await?;
-                        self.hub.orders(id, self.clock.now_ms());
-                    }
-                    _ => to_send.push((*o).clone()),
-                }
-            }
-        }
-        if !to_send.is_empty() {
-            let reports: Vec<OrderReport> = self.broker.submit(&to_send).await?;
-            for r in &reports {
-                rec.record_report(id, &p.broker, r, self.clock.now_ms())
-                    .await?;
-            }
-            self.hub.orders(id, self.clock.now_ms());
-        }
-
-        let orders = rec.orders(id).await?;
-        let failed: Vec<String> = orders
-            .iter()
-            .filter(|o| o.status != "filled")
-            .map(|o| match &o.reason {
-                Some(r) => format!("{} {}: {r}", o.symbol, o.status),
-                None => format!("{} {}", o.symbol, o.status),
-            })
-            .collect();
-        let now = self.clock.now_ms();
-        let (to, note) = if failed.is_empty() {
-            (status::DONE, None)
-        } else {
-            (status::PARTIALLY_FAILED, Some(failed.join("; ")))
-        };
-        let action = format!("plan.{to}");
-        rec.transition_audited(
-            id,
-            &[status::EXECUTING],
-            to,
-            None,
-            note.as_deref(),
-            now,
-            audit(actor, &action, id, note.as_deref()),
-        )
-        .await?;
-        let account = self.broker.account().await?;
-        rec.snapshot(&p.broker, &account, now).await?;
-        drop(_guard);
-        let done = self.plan(id).await?;
-        self.hub.plan(&done, now);
-        self.hub.portfolio(now);
-        Ok(done)
-    }
-
-    /// Recomputes a stored plan's targets from its stored config, on the store's data cut at its
-    /// data day, with a fresh cache, and compares them bit for bit.
-    ///
-    /// # Errors
-    /// Unknown id, the stored config no longer parses, the data day is gone from the store.
-    pub async fn replay(&self, id: &str) -> Result<Replay, LiveError> {
-        let p = self.records().plan(id).await?;
-        let Some((_, panel)) = self.store.panel().await? else {
-            return Err(LiveError::NoData);
-        };
-        let recomputed = recompute_plan(&p, &panel)?;
-        let differences = plan_differences(&p, &recomputed);
-        Ok(Replay {
-            plan_id: id.into(),
-            identical: differences.is_empty(),
-            kernel_version_matches: p.kernel_version == shared::KERNEL_VERSION,
-            differences,
-        })
-    }
-
-    /// The account now, with targets and strategy allocation of the last complete day.
-    ///
-    /// # Errors
-    /// Broker or store failure.
-    pub async fn portfolio(&self) -> Result<Portfolio, LiveError> {
-        let now = self.clock.now_ms();
-        let mut targets_by_symbol = BTreeMap::new();
-        let mut why = BTreeMap::new();
-        let mut strategies = Vec::new();
-        let mut freshness = DataFreshness {
-            last_complete_day: None,
-            age_hours: None,
-            stale: true,
-            max_age_hours: self.settings.max_data_age_hours,
-        };
-        let mut account = None;
-        match self.panel_at_last_complete(now).await {
-            Ok((panel, t)) => {
-                let day = panel.day(t);
-                let age = age_hours(day, now);
-                freshness.last_complete_day = Some(day.to_string());
-                freshness.age_hours = Some(age);
-                freshness.stale = age > self.settings.max_data_age_hours;
-                let targets = self.engine.targets_at(&panel, t, &mut TargetCache::new());
-                targets_by_symbol = nonzero(&panel, &targets.weights);
-                why = super::valuation::contributions(&panel, &targets, self.engine.leverage);
-                strategies = strategy_views(&panel, &targets)
-                    .into_iter()
-                    .map(|s| s.allocation)
-                    .collect();
-                // Valued at that day's closes; a read changes nothing, not even the paper
-                // venue's marks in memory.
-                account = Some(self.broker.account_marked(&panel, t).await?);
-            }
-            Err(LiveError::NoData) => {}
-            Err(e) => return Err(e),
-        }
-        let account = match account {
-            Some(a) => a,
-            None => self.broker.account().await?,
-        };
-        // The book at the venue's current marks; without them (the venue's mark endpoint is
-        // down), at the account's own, said so.
-        let held: Vec<String> = account.positions.iter().map(|p| p.symbol.clone()).collect();
-        let valuation = match self.broker.current_marks(&held).await {
-            Ok(v) => v,
-            Err(e) => {
-                tracing::warn!(error = %e, "current marks unavailable; valuing at the account's marks");
-                crate::broker::Valuation {
-                    source: "account".into(),
-                    marks: BTreeMap::new(),
-                }
-            }
-        };
-        let valued = super::valuation::revalue(&account, &valuation);
-        let e = valued.equity;
-        let mut positions: Vec<PortfolioPosition> = valued
-            .positions
-            .iter()
-            .map(|p| {
-                let value = p.units * p.mark_price;
-                PortfolioPosition {
-                    symbol: p.symbol.clone(),
-                    units: p.units,
-                    mark_price: p.mark_price,
-                    value,
-                    weight: if e > 0.0 { value / e } else { 0.0 },
-                    target_weight: targets_by_symbol.get(&p.symbol).copied().unwrap_or(0.0),
-                    mark_as_of: p.mark_as_of,
-                    contributions: why.get(&p.symbol).cloned().unwrap_or_default(),
-                }
-            })
-            .collect();
-        for (s, w) in &targets_by_symbol {
-            if !positions.iter().any(|p| &p.symbol == s) {
-                positions.push(PortfolioPosition {
-                    symbol: s.clone(),
-                    units: 0.0,
-                    mark_price: 0.0,
-                    value: 0.0,
-                    weight: 0.0,
-                    target_weight: *w,
-                    mark_as_of: None,
-                    contributions: why.get(s).cloned().unwrap_or_default(),
-                });
-            }
-        }
-        positions.sort_by(|a, b| a.symbol.cmp(&b.symbol));
-        let gross = positions.iter().map(|p| p.weight.abs()).sum();
-        let net = positions.iter().map(|p| p.weight).sum();
-        let snapshot = super::valuation::last_snapshot(&self.store, self.broker.name()).await?;
-        Ok(Portfolio {
-            broker: self.broker.name().into(),
-            as_of: now,
-            equity: e,
-            gross_exposure: gross,
-            net_exposure: net,
-            positions,
-            strategies,
-            data: freshness,
-            kill_switch: self.records().kill_switch().await?.active,
-            marks_source: valued.source,
-            snapshot_at: snapshot.map(|s| s.0),
-            snapshot_equity: snapshot.map(|s| s.1),
-            pnl_since_snapshot: snapshot.map(|s| e - s.1),
-            simulated: false,
-        })
-    }
-
-    /// The kill switch.
-    ///
-    /// # Errors
-    /// Store failure.
-    pub async fn kill_switch(&self) -> Result<KillSwitch, LiveError> {
-        self.records().kill_switch().await
-    }
-
-    /// Turns the kill switch on (`active`) or off, as `actor`.
-    ///
-    /// # Errors
-    /// Store failure.
-    pub async fn set_kill_switch(
-        &self,
-        active: bool,
-        actor: &str,
-        reason: Option<&str>,
-    ) -> Result<KillSwitch, LiveError> {
-        let rec = self.records();
-        let now = self.clock.now_ms();
-        // The switch and its audit row, in one transaction.
-        rec.set_kill_switch(active, actor, reason, now).await?;
-        self.hub.kill_switch(active, actor, reason, now);
-        rec.kill_switch().await
-    }
-
-    /// Equity history of this server's broker, oldest first.
-    ///
-    /// # Errors
-    /// Store failure.
-    pub async fn equity_history(&self) -> Result<Vec<app::api::EquityPoint>, LiveError> {
-        self.records().equity(Some(self.broker.name())).await
-    }
-
-    /// One page of the audit log, newest first (see [`super::records::Records::audit_page`];
-    /// `limit` is clamped to 1..=1000).
-    ///
-    /// # Errors
-    /// Store failure.
-    pub async fn audit_page(
-        &self,
-        limit: i64,
-        before: Option<&str>,
-    ) -> Result<app::api::AuditPage, LiveError> {
-        self.records()
-            .audit_page(limit.clamp(1, 1000), before)
-            .await
-    }
-
-    /// The audit log, oldest first: (at, actor, action, subject, detail).
-    ///
-    /// # Errors
-    /// Store failure.
-    #[allow(clippy::type_complexity)]
-    pub async fn audit_log(
-        &self,
-    ) -> Result<Vec<(i64, String, String, Option<String>, Option<String>)>, LiveError> {
-        self.records().audit_log().await
-    }
-}
-
-/// A stored plan's decision made again: its stored config, a fresh engine and cache, on a
-/// panel cut at its data day. [`LiveService::replay`] and the consistency report
-/// (`crate::parity::signals`) both call it, so "recomputed" means one thing.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Recomputed {
-    /// Blended target weights, non-zero only (as [`PlanBody::targets`]).
-    pub targets: BTreeMap<String, f64>,
-    pub strategies: Vec<PlanStrategy>,
-    /// Rows the engine reads, ending at the data day: the window a data revision can matter in.
-    pub lookback: usize,
-}
-
-/// Recomputes `plan`'s targets on `panel` (any panel holding its data day: the store's today,
-/// or the store as of the plan's data version).
-///
-/// # Errors
-/// The stored config no longer parses or builds; the data day is not in `panel`.
-pub fn recompute_plan(plan: &StoredPlan, panel: &Arc<Panel>) -> Result<Recomputed, LiveError> {
-    let config =
-        Config::from_json(&plan.config_json).map_err(|e| LiveError::Config(e.to_string()))?;
-    let engine =
-        TargetEngine::from_config(&config).map_err(|e| LiveError::Config(e.to_string()))?;
-    let t = panel.row_of(plan.data_day).ok_or_else(|| {
-        LiveError::NotFound(format!("data day {} is not in the store", plan.data_day))
-    })?;
-    let panel = cut(panel, t)?;
-    let targets = engine.targets_at(&panel, t, &mut TargetCache::new());
-    Ok(Recomputed {
-        targets: nonzero(&panel, &targets.weights),
-        strategies: strategy_views(&panel, &targets),
-        lookback: engine.lookback(),
-    })
-}
-
-/// How a recomputation differs from the stored plan, bit for bit: one line per differing blended
-/// target and per differing strategy view; empty when identical.
-pub fn plan_differences(plan: &StoredPlan, recomputed: &Recomputed) -> Vec<String> {
-    let p = &plan.body;
-    let mut differences = Vec::new();
-    if recomputed.targets != p.targets {
-        let keys: BTreeSet<&String> = recomputed.targets.keys().chain(p.targets.keys()).collect();
-        for k in keys {
-            let (a, b) = (p.targets.get(k), recomputed.targets.get(k));
-            if a.map(|x| x.to_bits()) != b.map(|x| x.to_bits()) {
-                differences.push(format!("target {k}: stored {a:?}, recomputed {b:?}"));
-            }
-        }
-    }
-    if recomputed.strategies != p.strategies {
-        for (a, b) in p.strategies.iter().zip(&recomputed.strategies) {
-            if a != b {
-                differences.push(format!(
-                    "strategy {}: stored and recomputed differ",
-                    a.allocation.name
-                ));
-            }
-        }
-        if p.strategies.len() != recomputed.strategies.len() {
-            differences.push("the number of strategies differs".into());
-        }
-    }
-    differences
 }
 
 /// The audit row of a plan's move.
-fn audit<'a>(
+pub(super) fn audit<'a>(
     actor: &'a str,
     action: &'a str,
     plan_id: &'a str,

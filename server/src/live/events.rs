@@ -6,7 +6,7 @@
 
 use crate::notify::{Message, Notifier};
 use app::api::{LiveEvent, PlanDetail};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use tokio::sync::broadcast;
 
 /// Events a slow reader may fall behind by before it skips (it then refetches everything).
@@ -16,6 +16,9 @@ const BACKLOG: usize = 256;
 pub struct Hub {
     tx: broadcast::Sender<LiveEvent>,
     notifier: RwLock<Option<Arc<Notifier>>>,
+    /// The data day the last "stale data" message was about: a scheduler that retries every
+    /// few minutes on the same stale day tells people once, not every time.
+    stale_told: Mutex<Option<shared::Day>>,
 }
 
 impl Default for Hub {
@@ -23,6 +26,7 @@ impl Default for Hub {
         Hub {
             tx: broadcast::channel(BACKLOG).0,
             notifier: RwLock::new(None),
+            stale_told: Mutex::new(None),
         }
     }
 }
@@ -119,8 +123,16 @@ impl Hub {
         }
     }
 
-    /// The cycle refused stale data.
+    /// The cycle refused stale data. People are told once per stale data day: the scheduler's
+    /// retries on the same day stay quiet, the next stale day is told again.
     pub fn stale(&self, day: shared::Day, age_hours: f64, max_hours: f64, at: i64) {
+        {
+            let mut told = self.stale_told.lock().unwrap_or_else(|e| e.into_inner());
+            if *told == Some(day) {
+                return;
+            }
+            *told = Some(day);
+        }
         if let Some(n) = self.notifier() {
             n.send(Message::stale(
                 day,

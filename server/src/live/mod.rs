@@ -18,25 +18,40 @@
 //!    recomputes it later.
 //!
 //! # Plan lifecycle
-//! `proposed → approved | rejected | expired → executing → done | partially_failed`.
-//! Approving needs a trader (the API's `RequireTrader`) and executes at once; `auto_approve`
-//! (off by default) does it without a person. A proposed or approved plan expires when a newer
-//! complete day is in the store, when a newer plan for the same day supersedes it, or
-//! `plan_ttl_hours` after it was made. Execution writes every order before sending it and
-//! reconciles by client order id first, so a retry, a crash or a second approval never places an
-//! order twice.
+//! `proposed → approved | rejected | expired`, `approved → executing | expired`,
+//! `executing → done | partially_failed | abandoned` ([`status::PlanStatus::can_move_to`], the one
+//! table; every move is a compare-and-set in the store).
+//! Approving needs a trader (the API's `RequireTrader`) and starts execution at once, in a task
+//! the server owns; `auto_approve` (off by default) does it without a person. A proposed or
+//! approved plan expires when a newer complete day is in the store, when a newer plan for the
+//! same day supersedes it, or `plan_ttl_hours` after it was made. Execution
+//! ([`execute`]) holds a lease ([`lease`]), writes every order before sending it and reconciles
+//! by client order id first, so a retry, a crash, a second approval or a second process never
+//! places an order twice; an interrupted plan is resumed only under the resume rules, otherwise
+//! `abandoned`.
+//!
+//! # Files
+//! `cycle` proposes and decides; `execute` sends, resumes and reconciles; `views` reads;
+//! `replay` recomputes; `records` and `lease` own the tables; `status` names the words.
 
 pub mod cycle;
 pub mod events;
+pub mod execute;
+pub mod lease;
 pub mod plan;
 pub mod records;
+pub mod replay;
 pub mod risk;
 pub mod scheduler;
 pub mod settings;
+pub mod status;
 pub mod valuation;
+pub mod views;
 
-pub use cycle::{plan_differences, recompute_plan, CycleOptions, CycleOutcome, Recomputed, Replay};
+pub use cycle::{CycleOptions, CycleOutcome};
+pub use replay::{plan_differences, recompute_plan, Recomputed, Replay};
 pub use settings::LiveSettings;
+pub use status::{OrderState, PlanAction, PlanStatus};
 
 use crate::broker::hyperliquid::{HyperliquidBroker, HyperliquidConfig, HyperliquidSigner};
 use crate::broker::paper::{PaperBroker, PaperConfig};
@@ -149,8 +164,10 @@ pub struct LiveService {
     broker: Arc<dyn Broker>,
     clock: Arc<dyn Clock>,
     refresher: Option<Arc<dyn Refresh>>,
-    /// One cycle or execution at a time.
-    run_lock: tokio::sync::Mutex<()>,
+    /// One cycle or execution at a time in this process (across processes: [`lease`]).
+    run_lock: Arc<tokio::sync::Mutex<()>>,
+    /// This process's name in lease rows ([`lease::process_holder`]).
+    holder: String,
     /// Announcements of every state change: the dashboards' event stream and notifications.
     pub hub: Arc<events::Hub>,
 }
@@ -229,7 +246,8 @@ impl LiveService {
             broker,
             clock,
             refresher: None,
-            run_lock: tokio::sync::Mutex::new(()),
+            run_lock: Arc::new(tokio::sync::Mutex::new(())),
+            holder: lease::process_holder(),
             hub: Arc::new(events::Hub::default()),
         })
     }
@@ -278,6 +296,11 @@ impl LiveService {
 
     pub fn now_ms(&self) -> i64 {
         self.clock.now_ms()
+    }
+
+    /// This process's name in lease rows.
+    pub fn holder(&self) -> &str {
+        &self.holder
     }
 
     fn records(&self) -> records::Records<'_> {

@@ -7,16 +7,7 @@ use crate::store::Store;
 use app::api::{EquityPoint, KillSwitch, PlanDetail, PlanOrder, PlanSummary};
 use sqlx::Row;
 
-/// Plan statuses.
-pub mod status {
-    pub const PROPOSED: &str = "proposed";
-    pub const APPROVED: &str = "approved";
-    pub const REJECTED: &str = "rejected";
-    pub const EXPIRED: &str = "expired";
-    pub const EXECUTING: &str = "executing";
-    pub const DONE: &str = "done";
-    pub const PARTIALLY_FAILED: &str = "partially_failed";
-}
+pub use super::status::{OrderState, PlanAction, PlanStatus};
 
 /// A plan as stored: the columns plus the JSON body.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -56,7 +47,7 @@ pub struct NewPlan<'a> {
 pub struct StoredPlan {
     pub id: String,
     pub created_at: i64,
-    pub status: String,
+    pub status: PlanStatus,
     pub broker: String,
     pub data_day: shared::Day,
     pub config_hash: String,
@@ -78,11 +69,11 @@ impl StoredPlan {
             .body
             .lines
             .iter()
-            .filter(|l| l.action != "hold")
+            .filter(|l| l.action != PlanAction::Hold.as_str())
             .count();
         PlanSummary {
             id: self.id.clone(),
-            status: self.status.clone(),
+            status: self.status.as_str().into(),
             broker: self.broker.clone(),
             created_at: self.created_at,
             data_day: self.data_day.to_string(),
@@ -129,12 +120,16 @@ const PLAN_COLUMNS: &str = "id, created_at, status, broker, data_day, config_has
 fn plan_from_row(r: &sqlx::any::AnyRow) -> Result<StoredPlan, LiveError> {
     let body: String = r.try_get(10)?;
     let id: String = r.try_get(0)?;
+    let status: PlanStatus = r
+        .try_get::<String, _>(2)?
+        .parse()
+        .map_err(|e| LiveError::Corrupt(format!("plan {id}: {e}")))?;
     Ok(StoredPlan {
+        status,
         body: serde_json::from_str(&body)
             .map_err(|e| LiveError::Corrupt(format!("plan {id} body: {e}")))?,
         id,
         created_at: r.try_get(1)?,
-        status: r.try_get(2)?,
         broker: r.try_get(3)?,
         data_day: shared::Day(r.try_get::<i64, _>(4)? as i32),
         config_hash: r.try_get(5)?,
@@ -149,14 +144,12 @@ fn plan_from_row(r: &sqlx::any::AnyRow) -> Result<StoredPlan, LiveError> {
     })
 }
 
-fn order_status_name(s: &OrderStatus) -> &'static str {
-    match s {
-        OrderStatus::Filled => "filled",
-        OrderStatus::PartiallyFilled => "partially_filled",
-        OrderStatus::Rejected { .. } => "rejected",
-        OrderStatus::Open => "open",
-        OrderStatus::Unknown => "unknown",
-    }
+/// `$first, $first+1, ...`: `n` numbered placeholders (never the values themselves).
+fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Store access for the live trader.
@@ -176,7 +169,7 @@ impl Records<'_> {
         ))
         .bind(p.id.to_string())
         .bind(p.created_at)
-        .bind(status::PROPOSED)
+        .bind(PlanStatus::Proposed.as_str())
         .bind(p.broker.to_string())
         .bind(p.data_day.0 as i64)
         .bind(p.config_hash.to_string())
@@ -261,15 +254,35 @@ impl Records<'_> {
     ///
     /// # Errors
     /// Database failure.
-    pub async fn plans_in(&self, statuses: &[&str]) -> Result<Vec<StoredPlan>, LiveError> {
-        let list: Vec<String> = statuses.iter().map(|s| format!("'{s}'")).collect();
-        let rows = sqlx::query(&format!(
+    pub async fn plans_in(&self, statuses: &[PlanStatus]) -> Result<Vec<StoredPlan>, LiveError> {
+        if statuses.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
             "SELECT {PLAN_COLUMNS} FROM live_plans WHERE status IN ({}) ORDER BY created_at, id",
-            list.join(", ")
-        ))
-        .fetch_all(self.store.pool())
-        .await?;
+            placeholders(1, statuses.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for s in statuses {
+            q = q.bind(s.as_str());
+        }
+        let rows = q.fetch_all(self.store.pool()).await?;
         rows.iter().map(plan_from_row).collect()
+    }
+
+    /// The id of the newest plan (by creation), if any: only it may be resumed.
+    ///
+    /// # Errors
+    /// Database failure.
+    pub async fn newest_plan_id(&self) -> Result<Option<String>, LiveError> {
+        let row =
+            sqlx::query("SELECT id FROM live_plans ORDER BY created_at DESC, id DESC LIMIT 1")
+                .fetch_optional(self.store.pool())
+                .await?;
+        Ok(match row {
+            Some(r) => Some(r.try_get(0)?),
+            None => None,
+        })
     }
 
     /// Moves a plan from one of `from` to `to`; false when it was not in one of `from` (someone
@@ -280,8 +293,8 @@ impl Records<'_> {
     pub async fn transition(
         &self,
         id: &str,
-        from: &[&str],
-        to: &str,
+        from: &[PlanStatus],
+        to: PlanStatus,
         decided: Option<(&str, i64)>,
         note: Option<&str>,
         now: i64,
@@ -299,20 +312,50 @@ impl Records<'_> {
     pub async fn transition_audited(
         &self,
         id: &str,
-        from: &[&str],
-        to: &str,
+        from: &[PlanStatus],
+        to: PlanStatus,
         decided: Option<(&str, i64)>,
         note: Option<&str>,
         now: i64,
         entry: AuditRow<'_>,
     ) -> Result<bool, LiveError> {
-        let mut tx = self.store.pool().begin().await?;
+        let mut tx = self.store.begin_write().await?;
         let moved = transition_on(&mut tx, id, from, to, decided, note, now).await?;
         if moved {
             audit_on(&mut tx, &entry, now).await?;
         }
         tx.commit().await?;
         Ok(moved)
+    }
+
+    /// [`Records::transition_audited`] from exactly `from`, where losing the race is an error:
+    /// the caller must stop (another process or request moved the plan first).
+    ///
+    /// # Errors
+    /// [`LiveError::Conflict`] naming the plan, the expected and the actual status; a database
+    /// failure.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn move_plan(
+        &self,
+        id: &str,
+        from: PlanStatus,
+        to: PlanStatus,
+        decided: Option<(&str, i64)>,
+        note: Option<&str>,
+        now: i64,
+        entry: AuditRow<'_>,
+    ) -> Result<(), LiveError> {
+        if self
+            .transition_audited(id, &[from], to, decided, note, now, entry)
+            .await?
+        {
+            return Ok(());
+        }
+        let actual = self.plan(id).await.map(|p| p.status.as_str().to_string());
+        Err(LiveError::Conflict(format!(
+            "plan {id} is {}, not {from}: another request or process moved it first; nothing was done",
+            actual.unwrap_or_else(|e| e.to_string())
+        )))
     }
 
     /// Writes an order row before it is sent (ignored when it exists: a resumed execution).
@@ -363,12 +406,12 @@ impl Records<'_> {
             OrderStatus::Rejected { reason } => Some(reason.clone()),
             _ => None,
         };
-        let mut tx = self.store.pool().begin().await?;
+        let mut tx = self.store.begin_write().await?;
         sqlx::query(
             "UPDATE live_orders SET status = $1, filled_units = $2, avg_price = $3, fee = $4, \
              notional = $5, reason = $6, updated_at = $7 WHERE client_order_id = $8",
         )
-        .bind(order_status_name(&r.status))
+        .bind(OrderState::of(&r.status).as_str())
         .bind(r.filled_units)
         .bind(r.avg_price)
         .bind(r.fee)
@@ -397,6 +440,50 @@ impl Records<'_> {
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Notes why an order's outcome is what it is (an `unknown` order's send error).
+    ///
+    /// # Errors
+    /// Database failure.
+    pub async fn set_order_reason(
+        &self,
+        client_order_id: &str,
+        reason: &str,
+    ) -> Result<(), LiveError> {
+        sqlx::query("UPDATE live_orders SET reason = $1 WHERE client_order_id = $2")
+            .bind(reason.to_string())
+            .bind(client_order_id.to_string())
+            .execute(self.store.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Closes a plan's orders the venue does not have — `pending` (never sent, or sent and not
+    /// known to the venue when asked) and `unknown` after a reconciliation found nothing — as
+    /// `rejected` with `reason`: nothing of them filled. Returns how many.
+    ///
+    /// # Errors
+    /// Database failure.
+    pub async fn close_unsent(
+        &self,
+        plan_id: &str,
+        reason: &str,
+        now: i64,
+    ) -> Result<u64, LiveError> {
+        let r = sqlx::query(
+            "UPDATE live_orders SET status = $1, reason = COALESCE(reason || '; ', '') || $2, updated_at = $3 \
+             WHERE plan_id = $4 AND status IN ($5, $6)",
+        )
+        .bind(OrderState::Rejected.as_str())
+        .bind(reason.to_string())
+        .bind(now)
+        .bind(plan_id.to_string())
+        .bind(OrderState::Pending.as_str())
+        .bind(OrderState::Unknown.as_str())
+        .execute(self.store.pool())
+        .await?;
+        Ok(r.rows_affected())
     }
 
     /// A plan's orders.
@@ -484,7 +571,7 @@ impl Records<'_> {
             gross += w.abs();
             net += w;
         }
-        let mut tx = self.store.pool().begin().await?;
+        let mut tx = self.store.begin_write().await?;
         sqlx::query("DELETE FROM position_snapshots WHERE broker = $1 AND at = $2")
             .bind(broker.to_string())
             .bind(now)
@@ -690,7 +777,7 @@ impl Records<'_> {
         reason: Option<&str>,
         now: i64,
     ) -> Result<(), LiveError> {
-        let mut tx = self.store.pool().begin().await?;
+        let mut tx = self.store.begin_write().await?;
         sqlx::query(
             "INSERT INTO live_switches (name, active, reason, changed_by, changed_at) VALUES ('kill_switch', $1, $2, $3, $4) \
              ON CONFLICT (name) DO UPDATE SET active = excluded.active, reason = excluded.reason, \
@@ -718,20 +805,29 @@ impl Records<'_> {
     }
 }
 
-/// The UPDATE of [`Records::transition`], on a connection (a transaction's or the pool's).
+/// The compare-and-set UPDATE of [`Records::transition`], on a connection (a transaction's or
+/// the pool's): it changes the row only while its status is one of `from`, and every move is
+/// checked against [`PlanStatus::can_move_to`] first. Statuses are bound, never spliced in.
 async fn transition_on(
     conn: &mut sqlx::AnyConnection,
     id: &str,
-    from: &[&str],
-    to: &str,
+    from: &[PlanStatus],
+    to: PlanStatus,
     decided: Option<(&str, i64)>,
     note: Option<&str>,
     now: i64,
 ) -> Result<bool, LiveError> {
-    let list: Vec<String> = from.iter().map(|s| format!("'{s}'")).collect();
-    // Placeholders: $1 status, $2 note, $3 id, then the optional ones in order.
+    if from.is_empty() {
+        return Ok(false);
+    }
+    if let Some(bad) = from.iter().find(|f| !f.can_move_to(to)) {
+        return Err(LiveError::Conflict(format!(
+            "plan {id}: a {bad} plan cannot become {to}"
+        )));
+    }
+    // Placeholders: $1 status, $2 note, $3 id, then `from`, then the optional ones in order.
     let mut sql = String::from("UPDATE live_plans SET status = $1, note = COALESCE($2, note)");
-    let mut next = 4;
+    let mut next = 4 + from.len();
     if decided.is_some() {
         sql.push_str(&format!(
             ", decided_by = ${next}, decided_at = ${}",
@@ -739,28 +835,31 @@ async fn transition_on(
         ));
         next += 2;
     }
-    match to {
-        status::EXECUTING => sql.push_str(&format!(", started_at = COALESCE(started_at, ${next})")),
-        status::DONE | status::PARTIALLY_FAILED => {
-            sql.push_str(&format!(", finished_at = ${next}"))
+    let stamps = match to {
+        PlanStatus::Executing => Some("started_at = COALESCE(started_at, "),
+        PlanStatus::Done | PlanStatus::PartiallyFailed | PlanStatus::Abandoned => {
+            Some("finished_at = (")
         }
-        _ => {}
+        _ => None,
+    };
+    if let Some(column) = stamps {
+        sql.push_str(&format!(", {column}${next})"));
     }
     sql.push_str(&format!(
         " WHERE id = $3 AND status IN ({})",
-        list.join(", ")
+        placeholders(4, from.len())
     ));
     let mut q = sqlx::query(&sql)
-        .bind(to.to_string())
+        .bind(to.as_str())
         .bind(note.map(str::to_string))
         .bind(id.to_string());
+    for f in from {
+        q = q.bind(f.as_str());
+    }
     if let Some((by, at)) = decided {
         q = q.bind(by.to_string()).bind(at);
     }
-    if matches!(
-        to,
-        status::EXECUTING | status::DONE | status::PARTIALLY_FAILED
-    ) {
+    if stamps.is_some() {
         q = q.bind(now);
     }
     let r = q.execute(&mut *conn).await?;

@@ -1,11 +1,47 @@
 //! The daily live cycle inside `lockstep serve`: at `run_at_utc` every day (and on demand via
 //! `POST /api/live/run`, which calls [`super::LiveService::run_cycle`] directly; the service's
 //! lock keeps runs from overlapping).
+//!
+//! # One scheduler across replicas
+//! Several `lockstep serve` processes may share one database (two replicas behind a load
+//! balancer). Each one's loop wakes at `run_at_utc`, but only the one that takes the
+//! `scheduler:cycle` lease ([`super::lease`], a compare-and-set on the shared table) runs the
+//! cycle (and with it the data refresh of step 1); the lease is kept for [`CYCLE_CLAIM_MS`], so
+//! a replica whose clock is a little late finds it taken and only serves. The next day's wake-up
+//! finds it lapsed and the race starts again: one cycle per day, whichever replica wins.
 
+use super::lease::Leases;
 use super::{CycleOptions, LiveService};
 use std::sync::Arc;
 
 const DAY_MS: i64 = 86_400_000;
+
+/// The lease a replica takes to run the day's cycle.
+pub const CYCLE_LEASE: &str = "scheduler:cycle";
+
+/// How long a day's claim lasts: longer than any clock skew between replicas, shorter than a
+/// day.
+pub const CYCLE_CLAIM_MS: i64 = 12 * 3_600_000;
+
+/// Whether this process may run the scheduled cycle now: it took the day's claim (it is not
+/// released after the run, so no other replica runs the same day's cycle).
+///
+/// # Errors
+/// Store failure.
+pub async fn claim_cycle(live: &LiveService, holder: &str) -> Result<bool, super::LiveError> {
+    let now = live.now_ms();
+    match (Leases { store: &live.store })
+        .acquire(CYCLE_LEASE, holder, None, now, CYCLE_CLAIM_MS)
+        .await
+    {
+        Ok(()) => Ok(true),
+        Err(super::LiveError::Conflict(m)) => {
+            tracing::info!(lease = %m, "another replica runs today's live cycle; this one only serves");
+            Ok(false)
+        }
+        Err(e) => Err(e),
+    }
+}
 
 /// The first `hh:mm` UTC strictly after `now_ms`.
 pub fn next_run(now_ms: i64, hour: u32, minute: u32) -> i64 {
@@ -40,6 +76,16 @@ pub fn spawn(live: Arc<LiveService>) -> Option<tokio::task::JoinHandle<()>> {
                 "next live cycle scheduled"
             );
             tokio::time::sleep(std::time::Duration::from_millis((next - now).max(0) as u64)).await;
+            // A fresh holder per day: this process's claim of yesterday does not carry over.
+            let holder = format!("{}/{}", live.holder(), next);
+            match claim_cycle(&live, &holder).await {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(e) => {
+                    tracing::error!(error = %e, "live cycle not run: the claim could not be taken");
+                    continue;
+                }
+            }
             let opts = CycleOptions {
                 dry_run: false,
                 actor: "scheduler".into(),

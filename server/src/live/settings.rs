@@ -20,6 +20,11 @@ pub struct LiveSettings {
     pub plan_ttl_hours: f64,
     /// Approve (and execute) plans that pass the risk checks without a person. Off by default.
     pub auto_approve: bool,
+    /// How long an execution lease lives without a heartbeat (seconds): after a crash, another
+    /// process may recover the plan this long after the executor's last sign of life. The
+    /// executor renews it before every order, so it must exceed one order's round trip
+    /// (including the broker's status polls).
+    pub execution_lease_seconds: f64,
     /// Limit price = mark × (1 ± max_slippage): the worst price an order accepts.
     pub max_slippage: f64,
     pub risk: RiskLimits,
@@ -37,10 +42,25 @@ impl Default for LiveSettings {
             max_data_age_hours: 36.0,
             plan_ttl_hours: 12.0,
             auto_approve: false,
+            execution_lease_seconds: 60.0,
             max_slippage: 0.02,
             risk: RiskLimits::default(),
             paper: PaperSettings::default(),
             notify: crate::notify::NotifySettings::default(),
+        }
+    }
+}
+
+impl LiveSettings {
+    /// The lots and minimum the live plan trades under, for a simulator book of `capital`
+    /// dollars (`rebalance.venue_rules`): the paper venue's minimum and size decimals and the
+    /// plan's slippage band, so the backtest's rounding is the plan's.
+    pub fn lots(&self, capital: f64) -> shared::venue::LotRules {
+        shared::venue::LotRules {
+            min_notional: self.paper.min_notional,
+            size_decimals: self.paper.size_decimals,
+            max_slippage: self.max_slippage,
+            capital,
         }
     }
 }
@@ -145,6 +165,7 @@ impl LiveSettings {
         let positive = [
             ("max_data_age_hours", self.max_data_age_hours),
             ("plan_ttl_hours", self.plan_ttl_hours),
+            ("execution_lease_seconds", self.execution_lease_seconds),
             ("risk.max_gross_leverage", self.risk.max_gross_leverage),
             (
                 "risk.max_weight_per_symbol",

@@ -9,7 +9,14 @@
 //! least [`MIN_FILLS`] fills.
 
 use super::gaps::LiveFill;
+use super::ParityError;
+use crate::live::records::{PlanStatus, Records};
+use crate::store::Store;
 use app::api::CostCalibration;
+use shared::config::{CostModel, RebalanceSettings};
+use shared::sim::Costs;
+use shared::{Day, Field, Panel};
+use std::collections::BTreeMap;
 
 /// A cost assumption differs materially when it is off by more than this many bps …
 pub const MATERIAL_BPS: f64 = 1.0;
@@ -76,6 +83,121 @@ pub fn calibrate(fills: &[(LiveFill, f64)], fee_bps: f64, slippage_bps: f64) -> 
     }
 }
 
+/// Days of fills the calibrated cost model measures, ending at the panel's last day.
+pub const CALIBRATION_WINDOW_DAYS: i32 = 90;
+
+/// The cost calibration of `broker`'s fills whose plan's data day lies in `[from, to]`, each
+/// against that day's close in `panel`: what `rebalance.cost_model: "calibrated"` reads.
+///
+/// # Errors
+/// The store failing.
+pub async fn account_costs(
+    store: &Store,
+    broker: &str,
+    panel: &Panel,
+    from: Day,
+    to: Day,
+    fee_bps: f64,
+    slippage_bps: f64,
+) -> Result<CostCalibration, ParityError> {
+    let rec = Records { store };
+    let plans = rec
+        .plans_in(&[
+            PlanStatus::Done,
+            PlanStatus::PartiallyFailed,
+            PlanStatus::Executing,
+        ])
+        .await?;
+    let days: BTreeMap<&str, Day> = plans
+        .iter()
+        .filter(|p| p.broker == broker && p.data_day >= from && p.data_day <= to)
+        .map(|p| (p.id.as_str(), p.data_day))
+        .collect();
+    // A plan of data day d executes after d closed: its fills are recorded from d + 1 on.
+    let since_ms = (i64::from(from.0) + 1) * 86_400_000;
+    let mut fills = Vec::new();
+    for f in rec.fills_since(broker, since_ms).await? {
+        let Some(&day) = days.get(f.plan_id.as_str()) else {
+            continue;
+        };
+        let close = match (panel.asset_index(&f.symbol), panel.row_of(day)) {
+            (Some(a), Some(row)) => panel.get(Field::Close, a, row),
+            _ => f64::NAN,
+        };
+        fills.push((
+            LiveFill {
+                symbol: f.symbol,
+                units: f.units,
+                price: f.price,
+                fee: f.fee,
+            },
+            close,
+        ));
+    }
+    Ok(calibrate(&fills, fee_bps, slippage_bps))
+}
+
+/// The costs a run trades with under `rebalance.cost_model`, and what to tell the reader.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ResolvedCosts {
+    pub costs: Costs,
+    /// `fixed` or `calibrated`: what was used (a calibrated model with too few fills is `fixed`).
+    pub used: CostModel,
+    /// Where the numbers came from: venue, sample size and window, or why the fixed ones ran.
+    pub note: Option<String>,
+}
+
+/// The numbers `rebalance` asks for: the config's `fee_bps`/`slippage_bps` under `fixed`; under
+/// `calibrated`, `measured` (the calibration of the account's fills on `venue` over
+/// `[from, to]`) when it has at least [`MIN_FILLS`] fills — the implied fee, and the implied
+/// slippage floored at 0 (the simulator charges no negative cost) — else the fixed ones with a
+/// notice. The simulator stays pure: it only ever sees these numbers.
+pub fn resolve_costs(
+    rebalance: &RebalanceSettings,
+    measured: &CostCalibration,
+    venue: &str,
+    from: Day,
+    to: Day,
+) -> ResolvedCosts {
+    let fixed = Costs {
+        fee_bps: rebalance.fee_bps,
+        slippage_bps: rebalance.slippage_bps,
+    };
+    if rebalance.cost_model == CostModel::Fixed {
+        return ResolvedCosts {
+            costs: fixed,
+            used: CostModel::Fixed,
+            note: None,
+        };
+    }
+    match (measured.implied_fee_bps, measured.implied_slippage_bps) {
+        (Some(fee), Some(slip)) if measured.fills >= MIN_FILLS => ResolvedCosts {
+            costs: Costs {
+                fee_bps: fee.max(0.0),
+                slippage_bps: slip.max(0.0),
+            },
+            used: CostModel::Calibrated,
+            note: Some(format!(
+                "costs calibrated from {} fills on {venue} ({from}..{to}, ${:.0} traded): fee \
+                 {:.2} bps, slippage {:.2} bps",
+                measured.fills,
+                measured.traded_notional,
+                fee.max(0.0),
+                slip.max(0.0)
+            )),
+        },
+        _ => ResolvedCosts {
+            costs: fixed,
+            used: CostModel::Fixed,
+            note: Some(format!(
+                "cost_model calibrated: only {} fills on {venue} ({from}..{to}), at least \
+                 {MIN_FILLS} needed; using the fixed costs (fee {} bps, slippage {} bps)",
+                measured.fills, fixed.fee_bps, fixed.slippage_bps
+            )),
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,5 +236,57 @@ mod tests {
         assert!(calibrate(&fills, 10.5, 14.5).suggestion.is_none());
         assert!(calibrate(&fills[..5], 10.0, 0.0).suggestion.is_none());
         assert!(calibrate(&[], 10.0, 0.0).implied_fee_bps.is_none());
+    }
+
+    #[test]
+    fn calibrated_costs_come_from_enough_fills_else_the_fixed_ones_with_a_notice() {
+        let fill = |units: f64, price: f64, fee: f64| {
+            (
+                LiveFill {
+                    symbol: "X".into(),
+                    units,
+                    price,
+                    fee,
+                },
+                100.0,
+            )
+        };
+        // 12 fills of $1,000 paying $0.60 (6 bps), buys 15 bps above the close, sells at it.
+        let fills: Vec<_> = (0..12)
+            .map(|i| {
+                if i % 2 == 0 {
+                    fill(10.0, 100.15, 0.6)
+                } else {
+                    fill(-10.0, 100.0, 0.6)
+                }
+            })
+            .collect();
+        let mut r = RebalanceSettings {
+            cost_model: CostModel::Calibrated,
+            ..RebalanceSettings::default()
+        };
+        let (from, to) = (Day(20_000), Day(20_089));
+        let got = resolve_costs(&r, &calibrate(&fills, 10.0, 0.0), "paper", from, to);
+        assert_eq!(got.used, CostModel::Calibrated);
+        assert!((got.costs.fee_bps - 6.0).abs() < 1e-9);
+        assert!((got.costs.slippage_bps - 7.5).abs() < 1e-9);
+        let note = got.note.unwrap();
+        assert!(
+            note.contains("12 fills on paper") && note.contains("$12000"),
+            "{note}"
+        );
+        // Favourable fills: the slippage is floored at 0.
+        let kind: Vec<_> = (0..12).map(|_| fill(10.0, 99.9, 0.6)).collect();
+        let got = resolve_costs(&r, &calibrate(&kind, 10.0, 0.0), "paper", from, to);
+        assert_eq!(got.costs.slippage_bps, 0.0);
+        // Too few fills: the config's numbers, with a notice.
+        let got = resolve_costs(&r, &calibrate(&fills[..4], 10.0, 0.0), "paper", from, to);
+        assert_eq!(got.used, CostModel::Fixed);
+        assert_eq!(got.costs, Costs::default());
+        assert!(got.note.unwrap().contains("only 4 fills"));
+        // Fixed: the config's numbers, whatever the fills say.
+        r.cost_model = CostModel::Fixed;
+        let got = resolve_costs(&r, &calibrate(&fills, 10.0, 0.0), "paper", from, to);
+        assert_eq!((got.costs, got.note), (Costs::default(), None));
     }
 }

@@ -4,7 +4,8 @@
 //! rebalance policy ([`crate::live::cycle::policy_of`]), the config's cost model
 //! (`rebalance.fee_bps`, `rebalance.slippage_bps`) and today's store panel, by the one kernel
 //! path (`shared::backtest::run`: `TargetEngine` → policy → simulator). It starts in cash with
-//! the live account's equity at the start of the period. The period is `[from, to]` clipped to
+//! the live account's equity at the start of the period. Under `rebalance.venue_rules` it
+//! trades on the live venue's lots ([`crate::live::LiveSettings::lots`]) at that equity. The period is `[from, to]` clipped to
 //! the days the live account has equity snapshots: it starts on the first day in `[from, to]`
 //! with a snapshot and ends on the last.
 //!
@@ -24,7 +25,7 @@ use super::gaps::{
 };
 use super::ParityError;
 use crate::live::cycle::policy_of;
-use crate::live::records::{status, Records, StoredPlan};
+use crate::live::records::{PlanStatus, Records, StoredPlan};
 use crate::live::LiveService;
 use app::api::{CostCalibration, GapAttribution, ShadowComparison, ShadowDay};
 use shared::backtest::{self, BacktestSettings};
@@ -179,7 +180,11 @@ pub async fn shadow_detail(
     };
     // Executed plans of the period, by data day.
     let plans = rec
-        .plans_in(&[status::DONE, status::PARTIALLY_FAILED, status::EXECUTING])
+        .plans_in(&[
+            PlanStatus::Done,
+            PlanStatus::PartiallyFailed,
+            PlanStatus::Executing,
+        ])
         .await?;
     // Before the first day's trades: what the first executed plan sized on (its equity and
     // lines), else the day's first snapshot.
@@ -265,6 +270,9 @@ pub async fn shadow_detail(
         costs: None,
         stale_days: None,
         initial_nav: start.equity,
+        // Under venue rules the shadow trades the live plan's lots at the account's equity,
+        // so its units are the account's.
+        lots: Some(live.settings.lots(start.equity)),
     };
     let result = backtest::run(panel, config, &settings)
         .map_err(|e| ParityError::Config(format!("shadow backtest: {e}")))?;

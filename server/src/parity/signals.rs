@@ -106,7 +106,7 @@ pub async fn plan_parity(
     let mut entry = SignalParity {
         plan_id: plan.id.clone(),
         data_day: plan.data_day.to_string(),
-        plan_status: plan.status.clone(),
+        plan_status: plan.status.as_str().into(),
         status: status::UNAVAILABLE.into(),
         kernel_version_matches: plan.kernel_version == shared::KERNEL_VERSION,
         differences: Vec::new(),

@@ -153,6 +153,21 @@ impl Store {
         &self.pool
     }
 
+    /// A transaction that will write: on SQLite `BEGIN IMMEDIATE`, which takes the write lock
+    /// up front (waiting under the busy timeout), instead of a deferred `BEGIN` whose first
+    /// write after a read fails at once with `SQLITE_BUSY_SNAPSHOT` (code 517, "database is
+    /// locked") when another connection committed in between (docs/security.md, the sign-in
+    /// flood). PostgreSQL's `BEGIN` has no such upgrade.
+    ///
+    /// # Errors
+    /// No connection, or the lock was not granted within the busy timeout.
+    pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
+    }
+
     /// A trivial round trip, for health checks.
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;

@@ -177,6 +177,7 @@ fn sweep_state() -> SharedState {
                 steps: 5,
             }],
             metric: "cagr".into(),
+            ..Default::default()
         }),
         ..backtest_state()
     }
@@ -431,4 +432,103 @@ async fn only_the_author_or_a_trader_deletes_a_link() {
         .send(Method::GET, &format!("/s/{first}"), None, false)
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
+}
+
+/// Results a finished sweep stores with its link, as the Sweep page builds them.
+fn sweep_results(n_rows: usize) -> String {
+    use shared::research::evaluation::Evaluation;
+    use shared::sweep::SweepRow;
+    let rows: Vec<SweepRow> = (0..n_rows)
+        .map(|i| SweepRow {
+            index: i,
+            values: vec![10.0 + i as f64],
+            metrics: None,
+            error: Some(format!("point {i}")),
+            stats: None,
+        })
+        .collect();
+    let base = share::SweepResults {
+        kernel: shared::KERNEL_VERSION.into(),
+        data: Some("\"0123456789abcdef\"".into()),
+        rows: Vec::new(),
+        points: 0,
+        summary: shared::research::summary::summarize(&rows, &Evaluation::default()),
+        finished: Default::default(),
+    };
+    share::results_for_link(base, &rows, "sharpe", None).unwrap()
+}
+
+/// A sweep link saved with its results redirects with `&link=<id>` and hands the results back
+/// unchanged; results are refused on a backtest link, when unreadable, or when too large.
+#[tokio::test]
+async fn a_sweep_link_stores_its_results_on_both_engines() {
+    for engine in Engine::ALL {
+        let Some(c) = setup(engine, "links_results").await else {
+            continue;
+        };
+        let viewer = c.sign_in("vic").await;
+        let sw = share::encode(&sweep_state());
+        let results = sweep_results(5);
+        let body = serde_json::json!({"name": "with rows", "state": sw, "results": results});
+        let r = viewer
+            .send(Method::POST, "/api/links", Some(body), true)
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{engine:?} {}", r.text);
+        let id = r.json()["id"].as_str().unwrap().to_string();
+        let r = c
+            .anon()
+            .send(Method::GET, &format!("/s/{id}"), None, false)
+            .await;
+        assert_eq!(
+            r.location(),
+            format!("/sweep?s={sw}&link={id}"),
+            "{engine:?}"
+        );
+        let r = viewer
+            .send(
+                Method::GET,
+                &format!("/api/links/{id}/results"),
+                None,
+                false,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{engine:?} {}", r.text);
+        assert_eq!(r.json()["results"], results);
+        let back = share::decode_results(r.json()["results"].as_str().unwrap()).unwrap();
+        assert_eq!(back.points, 5);
+        assert_eq!(back.rows[4].error.as_deref(), Some("point 4"));
+
+        // Without results: the plain "Copy link" URL and a 404 for the results.
+        let r = viewer.save("without", &sw).await;
+        let plain = r.json()["id"].as_str().unwrap().to_string();
+        let r = c
+            .anon()
+            .send(Method::GET, &format!("/s/{plain}"), None, false)
+            .await;
+        assert_eq!(r.location(), format!("/sweep?s={sw}"));
+        let r = viewer
+            .send(
+                Method::GET,
+                &format!("/api/links/{plain}/results"),
+                None,
+                false,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
+
+        // Refusals name the field.
+        let bt = share::encode(&backtest_state());
+        for (state, res, says) in [
+            (&bt, results.clone(), "results: only a sweep link"),
+            (&sw, results[..results.len() - 6].to_string(), "results: "),
+            (&sw, format!("1.{}", "A".repeat(200 * 1024)), "too large"),
+        ] {
+            let body = serde_json::json!({"name": "bad", "state": state, "results": res});
+            let r = viewer
+                .send(Method::POST, "/api/links", Some(body), true)
+                .await;
+            assert_eq!(r.status, StatusCode::BAD_REQUEST, "{engine:?} {}", r.text);
+            assert!(r.error().contains(says), "{says}: {}", r.error());
+        }
+    }
 }

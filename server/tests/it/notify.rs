@@ -420,3 +420,44 @@ async fn events_filter_and_missing_secrets() {
     .unwrap_err();
     assert!(e.contains("NOT_SET_ANYWHERE"), "{e}");
 }
+
+#[tokio::test]
+async fn stale_data_is_told_once_per_data_day() {
+    let ts = store().await;
+    let hook = hook_receiver(0, 503).await;
+    let n = Arc::new(
+        Notifier::new(
+            Arc::new(ts.store.clone()),
+            &settings(serde_json::json!({"webhooks": [{"url_env": "LS_HOOK"}]})),
+            None,
+            &env_of(vec![("LS_HOOK", hook.url.clone())]),
+        )
+        .unwrap(),
+    );
+    let hub = server::live::events::Hub::default();
+    hub.set_notifier(n.clone());
+    let day = |s: &str| shared::Day::parse(s).unwrap();
+    // The scheduler retries on the same stale day three times, then the next day is stale too.
+    hub.stale(day("2026-01-05"), 30.0, 26.0, 1);
+    hub.stale(day("2026-01-05"), 31.0, 26.0, 2);
+    hub.stale(day("2026-01-05"), 32.0, 26.0, 3);
+    hub.stale(day("2026-01-06"), 30.0, 26.0, 4);
+    assert!(n.flush(Duration::from_secs(10)).await);
+    let bodies = hook.bodies.lock().unwrap().clone();
+    let events: Vec<&str> = bodies
+        .iter()
+        .map(|b| b["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(events, vec!["data.stale", "data.stale"], "{bodies:#?}");
+    // Deliveries run concurrently: which arrives first is not fixed.
+    let mut days: Vec<bool> = ["2026-01-05", "2026-01-06"]
+        .iter()
+        .map(|d| {
+            bodies
+                .iter()
+                .any(|b| b["text"].as_str().unwrap().contains(d))
+        })
+        .collect();
+    days.dedup();
+    assert_eq!(days, vec![true], "{bodies:?}");
+}

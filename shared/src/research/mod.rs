@@ -10,12 +10,14 @@
 //!   & Zhu 2015).
 //! - [`walk_forward`]: the re-choices of a walk-forward; the stitched out-of-sample curve is
 //!   run by [`crate::research::sweep::Sweep::walk_forward_curve`] with the one backtest.
+//! - [`report`]: the chosen point out of sample and the walk-forward curve, after the rows.
 //! - [`summary`]: all of the above for a finished sweep's rows, in one value the CLI prints
 //!   and the Sweep page shows.
 
 pub mod dsr;
 pub mod evaluation;
 pub mod pbo;
+pub mod report;
 pub mod rng;
 pub mod search;
 pub mod summary;

@@ -23,6 +23,12 @@
 //!    book is ruined: every target is treated as 0 (the book is closed where it can be).
 //! 7. **Trades.** A traded asset moves to `units = weight × N / close`; the traded notional
 //!    `|Δunits| × close` pays `(fee_bps + slippage_bps) / 10 000` out of cash.
+//!    Under venue rules ([`SimConfig::venue`]) the trade is first put on the venue's grid by
+//!    the live plan's own rounding ([`crate::venue::round_order`]), with the book scaled to
+//!    `capital` dollars: sizes to the venue's lots (an exit toward zero, never more than is
+//!    held), and a trade that rounds to nothing, is worth less than the venue's minimum or has
+//!    no limit price in the band is not made (the asset keeps its units). Stale closes are not
+//!    rounded.
 //! 8. **Outputs.** `NAV_t = cash + Σ units × mark`; the day's simple return is
 //!    `NAV_t / NAV_{t−1} − 1` (with `NAV_{−1} = initial_nav`), dated `t`, the day it is realised:
 //!    the weights decided at `t − 1` earn close `t − 1` → close `t` and the fees paid at `t` land
@@ -59,6 +65,7 @@ pub use simulate::simulate;
 
 use crate::calendar::Day;
 use crate::portfolio::rebalance::{PolicyError, RebalancePolicy};
+use crate::venue::LotRules;
 
 /// Trading costs in basis points of traded notional.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -135,6 +142,11 @@ pub struct SimConfig {
     /// Record holdings, trades and attribution. Sweeps switch it off: metrics need only the
     /// per-day series, which are always recorded.
     pub record_detail: bool,
+    /// The venue's lots and minimums (`rebalance.venue_rules`): every rebalance trade goes
+    /// through [`crate::venue::round_order`], the live plan's rounding; `None` trades exact
+    /// weights.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub venue: Option<LotRules>,
 }
 
 impl Default for SimConfig {
@@ -145,6 +157,7 @@ impl Default for SimConfig {
             stale_days: DEFAULT_STALE_DAYS,
             initial_nav: 1.0,
             record_detail: true,
+            venue: None,
         }
     }
 }
@@ -156,6 +169,15 @@ pub enum SimError<E> {
     BadCosts { fee_bps: f64, slippage_bps: f64 },
     #[error("stale_days must be at least 1")]
     BadStaleDays,
+    #[error(
+        "venue rules need min_notional >= 0, max_slippage in [0, 1) and capital > 0, got \
+         {min_notional}, {max_slippage} and {capital}"
+    )]
+    BadVenueRules {
+        min_notional: f64,
+        max_slippage: f64,
+        capital: f64,
+    },
     #[error("initial_nav must be finite and > 0, got {0}")]
     BadInitialNav(f64),
     #[error(transparent)]

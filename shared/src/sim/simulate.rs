@@ -71,6 +71,9 @@ pub fn simulate<S: TargetSource>(
 
     let mut cash = cfg.initial_nav;
     let mut nav_prev = cfg.initial_nav;
+    // Dollars per unit of NAV under venue rules (1 when the book starts at `capital`, as the
+    // shadow of a live account does: then its units are the account's, bit for bit).
+    let scale = cfg.venue.map_or(1.0, |v| v.capital / cfg.initial_nav);
 
     for (i, row) in (first..=last).enumerate() {
         let day = panel.day(row);
@@ -121,6 +124,7 @@ pub fn simulate<S: TargetSource>(
                 // At the mark: the NAV moves only by the fee.
                 fills.fill(
                     a,
+                    -units[a],
                     0.0,
                     mark[a],
                     TradeReason::StaleClose,
@@ -200,12 +204,27 @@ pub fn simulate<S: TargetSource>(
                     0.0
                 };
                 if cfg.policy.should_trade(rebalance, current, t) {
-                    let new_units = if ruined { 0.0 } else { t * nav_pre / c };
-                    if new_units != units[a] {
+                    let want = if ruined { 0.0 } else { t * nav_pre / c };
+                    // Under venue rules: the live plan's order, in the book's units.
+                    let (d, new_units) = match &cfg.venue {
+                        None => (want - units[a], want),
+                        Some(lots) => match lots.trade(units[a] * scale, want * scale, c) {
+                            Some(traded) if want == 0.0 && traded == -units[a] * scale => {
+                                (-units[a], 0.0)
+                            }
+                            Some(traded) => {
+                                let d = traded / scale;
+                                (d, units[a] + d)
+                            }
+                            None => (0.0, units[a]),
+                        },
+                    };
+                    if d != 0.0 {
                         mark[a] = c;
                         stale[a] = 0;
                         fills.fill(
                             a,
+                            d,
                             new_units,
                             c,
                             TradeReason::Rebalance,
@@ -363,9 +382,13 @@ struct Fills {
 impl Fills {
     #[allow(clippy::too_many_arguments)]
     #[inline]
+    /// Trades `d` units of asset `a`, which then holds `new_units` (passed, not summed: an
+    /// exact-weight trade sets the units to the target bit for bit, a venue-rounded one to
+    /// what the venue's position would be).
     fn fill(
         &mut self,
         a: usize,
+        d: f64,
         new_units: f64,
         price: f64,
         reason: TradeReason,
@@ -373,7 +396,6 @@ impl Fills {
         asset_fee: &mut [f64],
         trades: &mut Vec<Trade>,
     ) {
-        let d = new_units - units[a];
         let CostedFill {
             notional,
             cost: fee,
@@ -418,6 +440,20 @@ fn validate<E>(
     }
     if !(cfg.initial_nav.is_finite() && cfg.initial_nav > 0.0) {
         return Err(SimError::BadInitialNav(cfg.initial_nav));
+    }
+    if let Some(v) = cfg.venue {
+        let fine = v.min_notional.is_finite()
+            && v.min_notional >= 0.0
+            && (0.0..1.0).contains(&v.max_slippage)
+            && v.capital.is_finite()
+            && v.capital > 0.0;
+        if !fine {
+            return Err(SimError::BadVenueRules {
+                min_notional: v.min_notional,
+                max_slippage: v.max_slippage,
+                capital: v.capital,
+            });
+        }
     }
     cfg.policy.validate()?;
     if first > last || last >= panel.n_days() {
@@ -764,6 +800,65 @@ mod tests {
             Ok(Decision::New { rebalance: true })
         }
     }
+    /// Under venue rules each trade is the live plan's rounded order at the book's dollar size:
+    /// lots of the price's size decimals, nothing under the $10 minimum, exits exactly closed.
+    #[test]
+    fn venue_rules_round_to_lots_and_drop_what_is_under_the_minimum() {
+        let p = panel(&[&[2345.67, 2345.67, 2500.0], &[3.0, 3.0, 3.0]], &[]);
+        let lots = crate::venue::LotRules {
+            capital: 1000.0,
+            ..crate::venue::LotRules::default()
+        };
+        let c = SimConfig {
+            initial_nav: 1.0,
+            venue: Some(lots),
+            ..cfg(RebalancePolicy::Time, 0.0)
+        };
+        let mut src = FnSource(|row: usize, out: &mut [f64]| {
+            out.copy_from_slice(&[[0.5, 0.005], [0.5, 0.02], [0.0, 0.02]][row]);
+            true
+        });
+        let out = simulate(&p, 0, 2, &c, &mut src).unwrap();
+        let got: Vec<(i32, usize, f64)> = out
+            .trades
+            .iter()
+            .map(|t| (t.day.0, t.asset, t.units * 1000.0))
+            .collect();
+        // Day 0: $500 / 2345.67 = 0.213159 → 0.2132 (4 decimals); B's $5 is under $10.
+        // Day 1: A is on target up to its lot (0.2132 vs 0.213159: no whole lot to trade); B
+        // wants $20 / $3 = 6.667 units → 6.7 (1 decimal at $3). Day 2: A closed exactly.
+        assert_eq!(got.len(), 3, "{got:?}");
+        assert_eq!((got[0].0, got[0].1), (0, 0));
+        assert!((got[0].2 - 0.2132).abs() < 1e-12, "{got:?}");
+        assert_eq!((got[1].0, got[1].1), (1, 1));
+        assert!((got[1].2 - 6.7).abs() < 1e-12, "{got:?}");
+        assert_eq!((got[2].0, got[2].1), (2, 0));
+        assert_eq!(out.trades[2].units, -out.trades[0].units);
+        assert_eq!(out.holdings_on(2)[0], 0.0);
+        // Without the rules the same targets trade exact weights: B's $5 is bought.
+        let c = SimConfig { venue: None, ..c };
+        let mut src = FnSource(|row: usize, out: &mut [f64]| {
+            out.copy_from_slice(&[[0.5, 0.005], [0.5, 0.02], [0.0, 0.02]][row]);
+            true
+        });
+        let exact = simulate(&p, 0, 2, &c, &mut src).unwrap();
+        assert!(exact
+            .trades
+            .iter()
+            .any(|t| t.day.0 == 0 && t.asset == 1 && close(t.units, 5.0 / 3.0 / 1000.0)));
+        let bad = SimConfig {
+            venue: Some(crate::venue::LotRules {
+                capital: 0.0,
+                ..lots
+            }),
+            ..c
+        };
+        assert!(matches!(
+            simulate(&p, 0, 2, &bad, &mut constant(vec![0.0, 0.0])),
+            Err(SimError::BadVenueRules { .. })
+        ));
+    }
+
     #[test]
     fn detail_off_keeps_the_series_identical() {
         let p = crate::synth::generate(&crate::synth::SynthConfig {
