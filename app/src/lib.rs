@@ -13,6 +13,7 @@ mod fetch;
 pub mod format;
 pub mod live;
 pub mod pages;
+pub mod pool;
 pub mod session;
 pub mod share;
 pub mod spec;

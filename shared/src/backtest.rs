@@ -14,7 +14,9 @@ use crate::portfolio::engine::{Fresh, HeldSource, TargetCache, TargetEngine};
 use crate::portfolio::rebalance::RebalancePolicy;
 use crate::portfolio::signals::SignalCache;
 use crate::sim::{self, Costs, Decision, SimConfig, SimOutput, TargetSource, TradeReason};
+use crate::universe::{Listings, UniverseInfo};
 use crate::venue::LotRules;
+use std::sync::Arc;
 
 /// What to backtest besides the strategy config: the date range, and overrides of the
 /// config's `rebalance` section (the CLI's `--policy`, a what-if on costs).
@@ -57,8 +59,25 @@ impl Default for BacktestSettings {
 
 impl BacktestSettings {
     /// The simulator config: the config's `rebalance` section (or Lockstep's defaults when there
-    /// is no config) with this struct's overrides applied.
+    /// is no config) with this struct's overrides applied. Without the config's `venue`, venue
+    /// rules are on only when `rebalance.venue_rules` says so: [`Self::sim_config_for`] is the
+    /// run's.
     pub fn sim_config(&self, rebalance: Option<&RebalanceSettings>) -> SimConfig {
+        self.sim_config_with(rebalance, false)
+    }
+
+    /// The simulator config of a run of `config`: [`Self::sim_config`], with venue rules on by
+    /// default when the config's `venue` is a real venue (`rebalance.venue_rules` decides when
+    /// written).
+    pub fn sim_config_for(&self, config: &Config) -> SimConfig {
+        self.sim_config_with(Some(&config.rebalance), config.venue().is_real())
+    }
+
+    fn sim_config_with(
+        &self,
+        rebalance: Option<&RebalanceSettings>,
+        real_venue: bool,
+    ) -> SimConfig {
         let r = rebalance.cloned().unwrap_or_default();
         let from_config = match r.policy {
             PolicyKind::Time => RebalancePolicy::Time,
@@ -75,8 +94,7 @@ impl BacktestSettings {
             stale_days: self.stale_days.unwrap_or(r.stale_days),
             initial_nav: self.initial_nav,
             record_detail: true,
-            // The config's `venue` decides the default once it names one; until then the key.
-            venue: r.venue_rules_on(false).then(|| {
+            venue: r.venue_rules_on(real_venue).then(|| {
                 self.lots.unwrap_or(LotRules {
                     capital: r.capital,
                     ..LotRules::default()
@@ -176,6 +194,10 @@ pub struct BacktestResult {
     pub trades: Vec<TradeRow>,
     pub contributions: Vec<ContributionRow>,
     pub exposures: Vec<ExposureRow>,
+    /// Which universe ran (the configured venue and its listings); absent in results written
+    /// before venues existed and from runs that did not resolve one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub universe: Option<UniverseInfo>,
 }
 
 /// Panel rows of the settings' date range.
@@ -323,10 +345,25 @@ pub fn run(
     config: &Config,
     settings: &BacktestSettings,
 ) -> Result<BacktestResult, BacktestError> {
-    let engine = TargetEngine::from_config(config)?;
+    run_on_venue(panel, config, settings, None)
+}
+
+/// [`run`] on the configured venue's universe: `listings` (the venue's listing history, `None`
+/// for every priced asset) restricts eligibility day by day, exactly as in the live path.
+///
+/// # Errors
+/// As [`run`].
+pub fn run_on_venue(
+    panel: &Panel,
+    config: &Config,
+    settings: &BacktestSettings,
+    listings: Option<Arc<Listings>>,
+) -> Result<BacktestResult, BacktestError> {
+    let mut engine = TargetEngine::from_config(config)?;
+    engine.listings = listings;
     let mut source = EngineSource::new(&engine, panel);
     let names = source.strategy_names();
-    let sim_cfg = settings.sim_config(Some(&config.rebalance));
+    let sim_cfg = settings.sim_config_for(config);
     run_with_source(panel, &mut source, &names, settings, &sim_cfg)
 }
 
@@ -341,7 +378,7 @@ pub fn metrics_for_config(
 ) -> Result<Metrics, BacktestError> {
     let engine = TargetEngine::from_config(config)?;
     let mut source = EngineSource::new(&engine, panel);
-    let sim_cfg = settings.sim_config(Some(&config.rebalance));
+    let sim_cfg = settings.sim_config_for(config);
     metrics_with_source(panel, &mut source, settings, &sim_cfg)
 }
 
@@ -378,7 +415,7 @@ pub fn simulate_with_signals(
     let engine = TargetEngine::from_config(config)?;
     let held = signals.source(panel, config, &engine, first..last + 1)?;
     let mut source = EngineSource::with_held(&engine, panel, held);
-    let mut sim_cfg = settings.sim_config(Some(&config.rebalance));
+    let mut sim_cfg = settings.sim_config_for(config);
     sim_cfg.record_detail = false;
     sim::simulate(panel, first, last, &sim_cfg, &mut source)
         .map_err(|e| BacktestError::Simulation(e.to_string()))
@@ -521,6 +558,7 @@ fn assemble(
         trades,
         contributions,
         exposures,
+        universe: None,
     }
 }
 
@@ -724,6 +762,31 @@ mod tests {
         cfg.rebalance.fee_bps = 25.0;
         let r = run(&p, &cfg, &BacktestSettings::default()).unwrap();
         assert_eq!(r.sim.costs.fee_bps, 25.0);
+    }
+
+    /// Venue rules default to on for a real venue, off for `any`; the key decides when written.
+    #[test]
+    fn venue_rules_follow_the_venue_unless_written() {
+        use crate::config::VenueScope;
+        let s = BacktestSettings::default();
+        let mut cfg = config();
+        assert_eq!(s.sim_config_for(&cfg).venue, None);
+        cfg.venue_setting = Some(VenueScope::Hyperliquid);
+        let lots = s.sim_config_for(&cfg).venue.expect("on for a real venue");
+        assert_eq!(lots, LotRules::default());
+        cfg.rebalance.capital = 5_000.0;
+        assert_eq!(s.sim_config_for(&cfg).venue.unwrap().capital, 5_000.0);
+        cfg.rebalance.venue_rules = Some(false);
+        assert_eq!(s.sim_config_for(&cfg).venue, None);
+        cfg.venue_setting = Some(VenueScope::Any);
+        cfg.rebalance.venue_rules = Some(true);
+        assert!(s.sim_config_for(&cfg).venue.is_some());
+        // The run trades under them: fewer, rounded trades than the exact weights.
+        let p = synth_panel();
+        let exact = run(&p, &config(), &s).unwrap();
+        let rounded = run(&p, &cfg, &s).unwrap();
+        assert!(rounded.sim.venue.is_some());
+        assert_ne!(exact.trades.len(), rounded.trades.len());
     }
 
     /// One cache serves points that differ in weights, caps, leverage, policy, costs and range;

@@ -20,6 +20,7 @@ pub mod stats;
 pub mod strategies;
 pub use research::sweep;
 pub mod synth;
+pub mod universe;
 pub mod venue;
 
 pub use calendar::Day;
@@ -36,8 +37,9 @@ pub use panel::{Field, Panel, PanelError};
 /// optional keys whose default keeps the old behaviour, or for docs. History (docs/strategies.md,
 /// "Kernel version"): k1 = `0.1.0`, the first kernel; k2 = breakout entries only from flat,
 /// attribution by own target × asset return, long-only short_allocation rejected,
-/// `volatility_floor`, libm transcendentals and two-pass volatility.
-pub const KERNEL_VERSION: &str = "k2";
+/// `volatility_floor`, libm transcendentals and two-pass volatility; k3 = `dilution`'s supply
+/// window may start before the data (rows before the data are missing rows like any other).
+pub const KERNEL_VERSION: &str = "k3";
 
 /// How many cases the property tests that feed outside bytes to a decoder run: their default
 /// (thousands, in `./x test`), or `LOCKSTEP_FUZZ_CASES` for a longer run (docs/security.md).

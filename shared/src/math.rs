@@ -39,6 +39,42 @@ pub fn sin(x: f64) -> f64 {
     libm::sin(x)
 }
 
+/// Base-10 logarithm.
+#[inline]
+pub fn log10(x: f64) -> f64 {
+    libm::log10(x)
+}
+
+/// The exact powers of ten an `f64` holds (10^22 is the largest).
+const EXACT_POWERS_OF_TEN: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// `10^e`: exact for `0 ≤ e ≤ 22`, the correctly rounded reciprocal of an exact power for
+/// `−22 ≤ e < 0`, libm's `pow` beyond. (`f64::powi` is left to the platform's runtime.)
+#[inline]
+pub fn pow10(e: i32) -> f64 {
+    match e.unsigned_abs() as usize {
+        n if n < EXACT_POWERS_OF_TEN.len() && e >= 0 => EXACT_POWERS_OF_TEN[n],
+        n if n < EXACT_POWERS_OF_TEN.len() => 1.0 / EXACT_POWERS_OF_TEN[n],
+        _ => libm::pow(10.0, e as f64),
+    }
+}
+
+/// `⌊log10 x⌋` for a finite positive `x`, exact at the powers of ten (where a logarithm may land
+/// one ulp under the integer): the decimal magnitude of a price.
+pub fn floor_log10(x: f64) -> i32 {
+    let mut e = log10(x).floor() as i32;
+    while pow10(e + 1) <= x {
+        e += 1;
+    }
+    while pow10(e) > x {
+        e -= 1;
+    }
+    e
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -47,6 +83,20 @@ mod tests {
     /// which is the same code on native and wasm32. (Comparing with `f64::ln` would test the
     /// platform, not us: on glibc they usually agree, and where they do not, libm is the one we
     /// want.)
+    #[test]
+    fn powers_of_ten_are_exact_and_magnitudes_right_at_the_boundaries() {
+        for e in 0..=22 {
+            assert_eq!(pow10(e), format!("1e{e}").parse::<f64>().unwrap(), "10^{e}");
+            assert_eq!(pow10(-e), 1.0 / format!("1e{e}").parse::<f64>().unwrap());
+            assert_eq!(floor_log10(pow10(e)), e);
+            assert_eq!(floor_log10(pow10(e) * (1.0 - f64::EPSILON)), e - 1);
+        }
+        assert_eq!(pow10(30), 1e30);
+        assert_eq!(floor_log10(0.00123), -3);
+        assert_eq!(floor_log10(99_999.99), 4);
+        assert_eq!(floor_log10(100_000.0), 5);
+    }
+
     #[test]
     fn wrappers_are_libm_and_exact_where_math_says_so() {
         let mut x = 1e-300_f64;

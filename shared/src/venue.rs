@@ -94,7 +94,7 @@ impl Decimal {
         if self.scale == 0 {
             self.mantissa as f64
         } else {
-            self.mantissa as f64 / 10f64.powi(self.scale as i32)
+            self.mantissa as f64 / crate::math::pow10(self.scale as i32)
         }
     }
 
@@ -310,8 +310,8 @@ impl VenueRule {
         if !(k.is_finite() && k > 0.0) {
             return None;
         }
-        let e = k.log10().round() as i32;
-        (10f64.powi(e) == k).then_some(e)
+        let e = crate::math::log10(k).round() as i32;
+        (crate::math::pow10(e) == k).then_some(e)
     }
 
     /// A size in Lockstep's units as the venue counts it (2,500,000 PEPE → 2500 kPEPE).
@@ -524,7 +524,7 @@ const EXACT: f64 = 9_007_199_254_740_992.0;
 
 /// `x` (venue units) in whole lots of 10^−decimals, rounded by `round`, as our units' decimal.
 fn lots(x: f64, decimals: u32, exponent: i32, round: fn(f64) -> f64) -> Option<Decimal> {
-    let scaled = round(x * 10f64.powi(decimals as i32));
+    let scaled = round(x * crate::math::pow10(decimals as i32));
     if !(scaled.is_finite() && scaled.abs() < EXACT) {
         return None;
     }
@@ -546,10 +546,10 @@ pub fn round_price(px: f64, sig_figs: u32, max_decimals: u32, up: bool) -> Decim
     if !(px.is_finite() && px > 0.0 && px < EXACT) {
         return Decimal::ZERO;
     }
-    let magnitude = px.log10().floor() as i64;
+    let magnitude = crate::math::floor_log10(px) as i64;
     let decimals = (sig_figs as i64 - 1 - magnitude).clamp(0, max_decimals as i64) as u32;
     let scaled = on_grid_or(
-        px * 10f64.powi(decimals as i32),
+        px * crate::math::pow10(decimals as i32),
         if up { f64::ceil } else { f64::floor },
     );
     Decimal::new(scaled as i64, decimals).unwrap_or_default()
@@ -744,7 +744,7 @@ pub fn round_order(
 /// decimals that make one lot worth at most $1 (at most 8).
 pub fn size_decimals_for(price: f64) -> u32 {
     let mut d = 0u32;
-    while d < 8 && price * 10f64.powi(-(d as i32)) > 1.0 {
+    while d < 8 && price * crate::math::pow10(-(d as i32)) > 1.0 {
         d += 1;
     }
     d
@@ -1064,8 +1064,8 @@ mod tests {
             exit in any::<bool>(),
             slip in 0.001f64..0.1,
         ) {
-            let rule = perp(sz).with_venue_unit(10f64.powi(k_exp));
-            let mark = 10f64.powf(mark_exp);
+            let rule = perp(sz).with_venue_unit(crate::math::pow10(k_exp));
+            let mark = crate::math::powf(10.0, mark_exp);
             // (The band is exact up to the grid's float-noise snap, 1e-9 relative.)
             let target = if exit { 0.0 } else { target_units / mark.max(1e-3) };
             let held = held_units / mark.max(1e-3);

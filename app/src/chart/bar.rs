@@ -146,7 +146,13 @@ mod draw {
             .margin(MARGIN)
             .x_label_area_size(layout.height)
             .y_label_area_size(LEFT)
-            .build_cartesian_2d(0.0..n as f64, (lo - pad)..(hi + pad))
+            .build_cartesian_2d(
+                0.0..n as f64,
+                crate::chart::ticks::TickedAxis::new(
+                    (lo - pad)..(hi + pad),
+                    crate::chart::ticks::value_ticks(lo - pad, hi + pad, 6),
+                ),
+            )
         else {
             return;
         };

@@ -88,7 +88,6 @@ pub(super) mod paint {
     use plotters::coord::{CoordTranslate, Shift};
     use plotters::prelude::*;
     use plotters_canvas::CanvasBackend;
-    use shared::Day;
 
     pub const BG: RGBColor = RGBColor(23, 29, 36);
     pub const GRID: RGBColor = RGBColor(42, 51, 64);
@@ -142,14 +141,5 @@ pub(super) mod paint {
             .label_font(("sans-serif", 13).into_font().color(&FG))
             .draw()
             .ok()
-    }
-
-    /// Labels a date axis only at whole days (short ranges would repeat a date otherwise).
-    pub fn day_label(x: &f64) -> String {
-        if (x - x.round()).abs() < 0.01 {
-            Day(x.round() as i32).to_string()
-        } else {
-            String::new()
-        }
     }
 }

@@ -70,7 +70,7 @@ pub fn LineChart(
 #[cfg(feature = "hydrate")]
 mod draw {
     use super::super::frame::paint::{self, rgb, TEXT};
-    use super::super::{XMap, YFormat, BOTTOM, LEFT, MARGIN};
+    use super::super::{ticks, XMap, YFormat, BOTTOM, LEFT, MARGIN};
     use super::Series;
     use plotters::prelude::*;
 
@@ -109,19 +109,31 @@ mod draw {
             .max(y0.abs().max(y1.abs()) * 0.005)
             .max(1e-9);
         let (y0, y1) = (y0 - pad, y1 + pad);
+        // Round dates and round values (on a log axis, round values of the level itself).
+        let (step, x_ticks) = ticks::day_axis(x0, x1, 8);
+        let y_ticks = if log {
+            ticks::value_ticks(y0.exp(), y1.exp(), 6)
+                .into_iter()
+                .map(f64::ln)
+                .collect()
+        } else {
+            ticks::value_ticks(y0, y1, 6)
+        };
         let mut chart = ChartBuilder::on(&root)
             .margin(MARGIN)
             .x_label_area_size(BOTTOM)
             .y_label_area_size(LEFT)
-            .build_cartesian_2d(x0..x1, y0..y1)
+            .build_cartesian_2d(
+                ticks::TickedAxis::new(x0..x1, x_ticks),
+                ticks::TickedAxis::new(y0..y1, y_ticks),
+            )
             .ok()?;
         let yfmt = |y: &f64| fmt.format(if log { y.exp() } else { *y });
+        let xfmt = |x: &f64| ticks::day_label(step, *x);
         paint::style_mesh(
             chart
                 .configure_mesh()
-                .x_labels(8)
-                .y_labels(6)
-                .x_label_formatter(&paint::day_label)
+                .x_label_formatter(&xfmt)
                 .y_label_formatter(&yfmt),
             13,
         )

@@ -11,6 +11,7 @@ mod frame;
 mod heat;
 mod line;
 mod stacked;
+pub mod ticks;
 
 /// The value formats the charts' axes and read-outs take (they live in [`crate::format`]).
 pub use crate::format::YFormat;

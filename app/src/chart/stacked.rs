@@ -169,7 +169,7 @@ pub fn StackedBarChart(
 #[cfg(feature = "hydrate")]
 mod draw {
     use super::super::frame::paint::{self, rgb, GRID, TEXT};
-    use super::super::{XMap, YFormat, BOTTOM, LEFT, MARGIN};
+    use super::super::{ticks, XMap, YFormat, BOTTOM, LEFT, MARGIN};
     use super::StackedData;
     use plotters::prelude::*;
 
@@ -198,22 +198,28 @@ mod draw {
             .fold((0.0f64, 0.0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
         let ((lo, hi), (llo, lhi)) =
             super::zero_aligned(super::stack_extent(&data.days), line_range);
+        // Round dates below, round values on both sides.
+        let (step, x_ticks) = ticks::day_axis(first, last, 8);
         let mut chart = ChartBuilder::on(&root)
             .margin(MARGIN)
             .x_label_area_size(BOTTOM)
             .y_label_area_size(LEFT)
             .right_y_label_area_size(LEFT)
-            .build_cartesian_2d(x0..x1, lo..hi)
+            .build_cartesian_2d(
+                ticks::TickedAxis::new(x0..x1, x_ticks.clone()),
+                ticks::TickedAxis::new(lo..hi, ticks::value_ticks(lo, hi, 6)),
+            )
             .ok()?
-            .set_secondary_coord(x0..x1, llo..lhi);
+            .set_secondary_coord(
+                ticks::TickedAxis::new(x0..x1, x_ticks),
+                ticks::TickedAxis::new(llo..lhi, ticks::value_ticks(llo, lhi, 6)),
+            );
         let yfmt = |y: &f64| fmt.format(*y);
-        let n_days = (last - first) as usize + 1;
+        let xfmt = |x: &f64| ticks::day_label(step, *x);
         paint::style_mesh(
             chart
                 .configure_mesh()
-                .x_labels(n_days.clamp(2, 8))
-                .y_labels(6)
-                .x_label_formatter(&paint::day_label)
+                .x_label_formatter(&xfmt)
                 .y_label_formatter(&yfmt),
             13,
         )
@@ -221,7 +227,6 @@ mod draw {
         .ok()?;
         chart
             .configure_secondary_axes()
-            .y_labels(6)
             .y_label_formatter(&yfmt)
             .label_style(("sans-serif", 13).into_font().color(&rgb(data.line_color)))
             .axis_style(GRID)

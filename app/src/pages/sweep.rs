@@ -13,6 +13,7 @@
 use crate::chart::{HeatCell, HeatMap, LineChart, Series, PALETTE};
 use crate::data::{now_ms, use_panel};
 use crate::format::{metric_format, metrics, YFormat};
+use crate::pool::{self, RunTiming};
 use crate::share::{
     self, BacktestSpec, SearchDimSpec, SearchSpec, SharedState, SweepAxisSpec, SweepResults,
     SweepSpec, SHARE_VERSION,
@@ -257,7 +258,9 @@ pub fn SweepPage() -> impl IntoView {
     let finished = RwSignal::new(None::<Result<Finished, String>>);
     // Set when the table came from a team link rather than from running here.
     let stored_note = RwSignal::new(None::<String>);
-    let pool = StoredValue::new_local(None::<pool::Pool>);
+    let timing = RwSignal::new(None::<RunTiming>);
+    // The pool outlives the page (its workers stay warm); a run must not outlive it.
+    on_cleanup(pool::cancel_if_running);
 
     let grid = Memo::new(move |_| {
         let b = base.get();
@@ -293,16 +296,16 @@ pub fn SweepPage() -> impl IntoView {
         };
         summary.set(Some(sum));
         finished.set(None);
-        pool.with_value(|p| {
-            if let Some(p) = p {
-                p.finish(&job);
-            }
-        });
+        pool::finish(&job, move |r| finished.set(Some(r)));
     };
 
     let start = Callback::new(move |_: ()| {
         let Ok(n) = grid.get_untracked() else { return };
+        let Some(Ok(loaded)) = panel.0.get_untracked() else {
+            return;
+        };
         rows.set(Vec::new());
+        timing.set(None);
         summary.set(None);
         finished.set(None);
         stored_note.set(None);
@@ -320,8 +323,6 @@ pub fn SweepPage() -> impl IntoView {
                     r.append(&mut new_rows);
                     r.sort_by_key(|x| x.index);
                 });
-                // The workers stay until the next start or cancel: this runs inside one of
-                // their message handlers, which must not be dropped while it executes.
                 if done.get_untracked() >= total.get_untracked() {
                     now.set(now_ms());
                     status.set(Status::Done);
@@ -329,18 +330,25 @@ pub fn SweepPage() -> impl IntoView {
                 }
             };
             let on_error = move |msg: String| status.set(Status::Failed(msg));
-            let on_finished = move |r: Result<Finished, String>| finished.set(Some(r));
-            pool.set_value(None); // terminate a previous sweep's workers
-            match pool::Pool::start(job_base.0, job_base.1, n, on_rows, on_error, on_finished) {
-                Ok(p) => pool.set_value(Some(p)),
-                Err(e) => status.set(Status::Failed(e)),
+            let on_done = move |t: RunTiming| timing.set(Some(t));
+            let started = pool::start_sweep(
+                loaded.panel.clone(),
+                job_base.0,
+                job_base.1,
+                n,
+                on_rows,
+                on_error,
+                on_done,
+            );
+            if let Err(e) = started {
+                status.set(Status::Failed(e));
             }
         }
         #[cfg(not(feature = "hydrate"))]
-        let _ = (job_base, pool, now, finish);
+        let _ = (job_base, loaded, now, finish);
     });
     let cancel = move |_| {
-        pool.update_value(|p| *p = None); // dropping the pool terminates its workers
+        pool::cancel(); // terminates the workers mid-chunk; fresh ones start in the background
         status.set(Status::Cancelled);
     };
     // Choosing a point (a row's "Choose"): its out-of-sample run and the share link follow.
@@ -590,6 +598,16 @@ pub fn SweepPage() -> impl IntoView {
                 ></progress>
                 <p class="muted" id="sweep-status" data-status=move || format!("{:?}", status.get()).to_lowercase()>
                     {progress_text}
+                </p>
+                // The run's timing counters (crate::pool::RunTiming), also as JSON for the
+                // browser benchmark.
+                <p
+                    class="muted"
+                    id="sweep-timing"
+                    class:hidden=move || timing.with(|t| t.is_none())
+                    data-timing=move || timing.with(|t| t.as_ref().and_then(|t| serde_json::to_string(t).ok()).unwrap_or_default())
+                >
+                    {move || timing.with(|t| t.as_ref().map(RunTiming::summary).unwrap_or_default())}
                 </p>
                 <TeamLinkResult saved=team_link/>
             </section>
@@ -1174,190 +1192,6 @@ fn ResultsTable(
             <thead>{header}</thead>
             <tbody>{body}</tbody>
         </table>
-    }
-}
-
-/// Without a browser there are no workers: the server only renders the page.
-#[cfg(not(feature = "hydrate"))]
-mod pool {
-    pub struct Pool;
-
-    impl Pool {
-        pub fn finish(&self, _job: &crate::worker::FinishJob) {}
-    }
-}
-
-#[cfg(feature = "hydrate")]
-mod pool {
-    //! The worker pool: one module worker per core running `public/sweep-worker.js`.
-
-    use crate::data::PANEL_FIELDS;
-    use crate::share::{BacktestSpec, SweepSpec};
-    use crate::worker::{FinishJob, Job};
-    use shared::research::report::Finished;
-    use shared::sweep::SweepRow;
-    use std::cell::RefCell;
-    use std::collections::VecDeque;
-    use std::rc::Rc;
-    use wasm_bindgen::prelude::*;
-    use web_sys::{MessageEvent, Worker, WorkerOptions, WorkerType};
-
-    struct Shared {
-        queue: VecDeque<(usize, usize)>,
-        backtest: BacktestSpec,
-        sweep: SweepSpec,
-        failed: bool,
-    }
-
-    /// Running workers. Dropping the pool terminates them: that is how Cancel works.
-    pub struct Pool {
-        workers: Vec<Worker>,
-        _handlers: Vec<Closure<dyn FnMut(MessageEvent)>>,
-    }
-
-    impl Drop for Pool {
-        fn drop(&mut self) {
-            for w in &self.workers {
-                w.terminate();
-            }
-        }
-    }
-
-    impl Pool {
-        pub fn start(
-            backtest: BacktestSpec,
-            sweep: SweepSpec,
-            n_points: usize,
-            on_rows: impl Fn(Vec<SweepRow>) + Clone + 'static,
-            on_error: impl Fn(String) + Clone + 'static,
-            on_finished: impl Fn(Result<Finished, String>) + Clone + 'static,
-        ) -> Result<Pool, String> {
-            let cores = web_sys::window()
-                .map(|w| w.navigator().hardware_concurrency() as usize)
-                .unwrap_or(2);
-            let n_workers = cores.clamp(1, 8).min(n_points.max(1));
-            // Small chunks keep every worker busy to the end and make progress smooth.
-            let chunk = (n_points / (n_workers * 8)).clamp(1, 50);
-            let queue = (0..n_points)
-                .step_by(chunk)
-                .map(|s| (s, (s + chunk).min(n_points)))
-                .collect();
-            let shared = Rc::new(RefCell::new(Shared {
-                queue,
-                backtest,
-                sweep,
-                failed: false,
-            }));
-            let mut workers = Vec::new();
-            let mut handlers = Vec::new();
-            for _ in 0..n_workers {
-                let opts = WorkerOptions::new();
-                opts.set_type(WorkerType::Module);
-                let worker = Worker::new_with_options("/sweep-worker.js", &opts)
-                    .map_err(|e| format!("starting a worker: {e:?}"))?;
-                let w = worker.clone();
-                let sh = shared.clone();
-                let (on_rows, on_error, on_finished) =
-                    (on_rows.clone(), on_error.clone(), on_finished.clone());
-                let handler = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
-                    let data = ev.data();
-                    let get = |k: &str| {
-                        js_sys::Reflect::get(&data, &JsValue::from_str(k))
-                            .ok()
-                            .and_then(|v| v.as_string())
-                    };
-                    match get("type").as_deref() {
-                        Some("ready") => dispatch(&w, &sh),
-                        Some("rows") => {
-                            match serde_json::from_str::<Vec<SweepRow>>(
-                                &get("rows").unwrap_or_default(),
-                            ) {
-                                Ok(rows) => on_rows(rows),
-                                Err(e) => on_error(format!("a worker sent unreadable rows: {e}")),
-                            }
-                            dispatch(&w, &sh);
-                        }
-                        Some("finished") => on_finished(
-                            serde_json::from_str::<Finished>(&get("result").unwrap_or_default())
-                                .map_err(|e| format!("a worker sent an unreadable result: {e}")),
-                        ),
-                        _ if get("id").as_deref() == Some("finish") => on_finished(Err(get(
-                            "message",
-                        )
-                        .unwrap_or_else(|| "the chosen point failed".into()))),
-                        _ => {
-                            let mut s = sh.borrow_mut();
-                            if !s.failed {
-                                s.failed = true;
-                                on_error(
-                                    get("message").unwrap_or_else(|| "a worker failed".into()),
-                                );
-                            }
-                        }
-                    }
-                });
-                worker.set_onmessage(Some(handler.as_ref().unchecked_ref()));
-                let msg = js_sys::Object::new();
-                let _ = js_sys::Reflect::set(&msg, &"type".into(), &"panel".into());
-                let _ = js_sys::Reflect::set(
-                    &msg,
-                    &"url".into(),
-                    &format!("/api/panel?fields={PANEL_FIELDS}").into(),
-                );
-                worker
-                    .post_message(&msg)
-                    .map_err(|e| format!("messaging a worker: {e:?}"))?;
-                workers.push(worker);
-                handlers.push(handler);
-            }
-            Ok(Pool {
-                workers,
-                _handlers: handlers,
-            })
-        }
-
-        /// Runs the finish job (chosen point out of sample, walk-forward curve) on the first
-        /// worker; its answer goes to `on_finished`.
-        pub fn finish(&self, job: &FinishJob) {
-            let Some(w) = self.workers.first() else {
-                return;
-            };
-            let msg = js_sys::Object::new();
-            let _ = js_sys::Reflect::set(&msg, &"type".into(), &"finish".into());
-            let _ = js_sys::Reflect::set(&msg, &"id".into(), &"finish".into());
-            let _ = js_sys::Reflect::set(
-                &msg,
-                &"job".into(),
-                &serde_json::to_string(job).unwrap_or_default().into(),
-            );
-            let _ = w.post_message(&msg);
-        }
-    }
-
-    /// Sends the next chunk to `w`, if any is left.
-    fn dispatch(w: &Worker, sh: &Rc<RefCell<Shared>>) {
-        let mut s = sh.borrow_mut();
-        if s.failed {
-            return;
-        }
-        let Some((start, end)) = s.queue.pop_front() else {
-            return;
-        };
-        let job = Job {
-            backtest: s.backtest.clone(),
-            sweep: s.sweep.clone(),
-            start,
-            end,
-        };
-        let msg = js_sys::Object::new();
-        let _ = js_sys::Reflect::set(&msg, &"type".into(), &"chunk".into());
-        let _ = js_sys::Reflect::set(&msg, &"id".into(), &JsValue::from_f64(start as f64));
-        let _ = js_sys::Reflect::set(
-            &msg,
-            &"job".into(),
-            &serde_json::to_string(&job).unwrap_or_default().into(),
-        );
-        let _ = w.post_message(&msg);
     }
 }
 

@@ -16,6 +16,19 @@ fn in_flight(status: &str) -> bool {
     matches!(status, "approved" | "executing")
 }
 
+/// Whether a plan offers Reconcile: it is executing (perhaps interrupted), or it closed with
+/// orders whose outcome the store does not know for sure (pending, unknown, open).
+fn can_reconcile(plan: &PlanDetail) -> bool {
+    match plan.summary.status.as_str() {
+        "executing" => true,
+        "partially_failed" | "abandoned" => plan
+            .orders
+            .iter()
+            .any(|o| matches!(o.status.as_str(), "pending" | "unknown" | "open")),
+        _ => false,
+    }
+}
+
 #[component]
 pub fn TradesPage() -> impl IntoView {
     let session = use_session();
@@ -216,8 +229,11 @@ fn PlanPanel(id: String, on_change: RwSignal<u32>) -> impl IntoView {
                 Ok(plan) => {
                     let id = plan.summary.id.clone();
                     let can_decide = plan.summary.status == "proposed" && !plan.summary.blocked;
-                    let (a_id, r_id, e_id) = (id.clone(), id.clone(), id);
+                    let (a_id, r_id, e_id, c_id) = (id.clone(), id.clone(), id.clone(), id);
                     let approved_not_run = plan.summary.status == "approved";
+                    // An interrupted execution, or a closed one whose orders may still be
+                    // unsettled at the venue: ask the venue by client order id.
+                    let reconcilable = can_reconcile(&plan);
                     let actions = view! {
                         <div class="actions plan-actions">
                             <button
@@ -243,6 +259,17 @@ fn PlanPanel(id: String, on_change: RwSignal<u32>) -> impl IntoView {
                                     on:click=move |_| act(format!("/api/plans/{e_id}/execute"))
                                 >
                                     "Execute now"
+                                </button>
+                            })}
+                            {reconcilable.then(|| view! {
+                                <button
+                                    class="secondary"
+                                    id="reconcile-plan"
+                                    title="Ask the venue about this plan's orders by client order id; an interrupted plan resumes if it still may, otherwise it is closed as abandoned. Nothing is sent twice."
+                                    disabled=move || busy.get() || session.trade_refusal().is_some()
+                                    on:click=move |_| act(format!("/api/plans/{c_id}/reconcile"))
+                                >
+                                    "Reconcile"
                                 </button>
                             })}
                             <span class="muted" id="trade-refusal">

@@ -109,16 +109,27 @@ pub async fn status(
     Ok(Json(status.as_ref().clone()))
 }
 
-/// `GET /api/panel?fields=close,market_cap&from=YYYY-MM-DD&to=YYYY-MM-DD`: the panel encoded
-/// with `shared::panel_codec` (`application/x-lockstep-panel`). `fields` defaults to
-/// [`DEFAULT_FIELDS`], `from`/`to` to the stored range (and are clipped to it). The ETag is the
+/// `GET /api/panel?fields=close,market_cap&from=YYYY-MM-DD&to=YYYY-MM-DD&as_of=VERSION`: the
+/// panel encoded with `shared::panel_codec` (`application/x-lockstep-panel`). `fields` defaults
+/// to [`DEFAULT_FIELDS`], `from`/`to` to the stored range (and are clipped to it); `as_of` (a
+/// data version, as a share link pins it) serves the panel as it was at that version, bit for
+/// bit (400 for a version the store never had). The ETag is the
 /// content's hash; `If-None-Match` with it answers 304.
 pub async fn panel(
     State(state): State<AppState>,
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    only_known(&query, &["fields", "from", "to"])?;
+    only_known(&query, &["fields", "from", "to", "as_of"])?;
+    let as_of = match query.get("as_of") {
+        None => None,
+        Some(v) => Some(v.trim().parse::<i64>().map_err(|_| {
+            bad(
+                "as_of",
+                format!("{v:?} is not a data version (a whole number, as /api/data/status shows)"),
+            )
+        })?),
+    };
     let fields = match query.get("fields") {
         None => DEFAULT_FIELDS.to_vec(),
         Some(list) => {
@@ -148,10 +159,16 @@ pub async fn panel(
     }
     let encoded = state
         .store
-        .encoded_panel(&EncodedKey { fields, from, to })
+        .encoded_panel(&EncodedKey {
+            fields,
+            from,
+            to,
+            as_of,
+        })
         .await
         .map_err(|e| match e {
             PanelRequestError::Empty => ApiError::new(StatusCode::NOT_FOUND, e.to_string()),
+            PanelRequestError::UnknownVersion { .. } => bad("as_of", e),
             PanelRequestError::OutOfRange { .. } => {
                 bad(if from.is_some() { "from" } else { "to" }, e)
             }

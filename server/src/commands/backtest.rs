@@ -1,6 +1,6 @@
 //! `lockstep backtest`: the native backtest of a config over CSV data, written as JSON.
 
-use super::{load_config, load_panel_from};
+use super::load_config;
 use anyhow::Context;
 use shared::backtest::{self, BacktestSettings};
 use shared::portfolio::rebalance::RebalancePolicy;
@@ -116,7 +116,8 @@ pub fn run(args: &BacktestArgs, database_url: &str) -> anyhow::Result<backtest::
     let config = load_config(args.config.as_deref())?;
     let loading = crate::progress::spinner("backtest");
     loading.set_message("loading the panel");
-    let panel = load_panel_from(args.data.as_deref(), database_url)?;
+    let order = crate::store::layout::VenueOrder::for_venue(Some(config.venue().name()));
+    let panel = super::load_panel_for(args.data.as_deref(), database_url, &order)?;
     loading.finish_and_clear();
     let policy = args.policy.map(|p| match p {
         PolicyArg::Time => RebalancePolicy::Time,
@@ -131,17 +132,24 @@ pub fn run(args: &BacktestArgs, database_url: &str) -> anyhow::Result<backtest::
         costs: calibrated_costs(&config, &panel, database_url)?,
         ..BacktestSettings::default()
     };
-    // `backtest::run`, with a bar that counts the simulated days (see `Counting`).
-    let engine = shared::portfolio::engine::TargetEngine::from_config(&config)
+    let (listings, universe) = super::venue_universe(&config, database_url);
+    eprintln!("universe: {}", universe.note);
+    for f in &universe.funding_fallbacks {
+        eprintln!("  {f}");
+    }
+    // `backtest::run_on_venue`, with a bar that counts the simulated days (see `Counting`).
+    let mut engine = shared::portfolio::engine::TargetEngine::from_config(&config)
         .map_err(backtest::BacktestError::from)?;
+    engine.listings = listings;
     let (first, last) = backtest::rows(&panel, &settings)?;
     let mut source = Counting {
         inner: backtest::EngineSource::new(&engine, &panel),
         bar: crate::progress::bar((last - first + 1) as u64, "backtest"),
     };
     let names = source.inner.strategy_names();
-    let sim_cfg = settings.sim_config(Some(&config.rebalance));
-    let result = backtest::run_with_source(&panel, &mut source, &names, &settings, &sim_cfg)?;
+    let sim_cfg = settings.sim_config_for(&config);
+    let mut result = backtest::run_with_source(&panel, &mut source, &names, &settings, &sim_cfg)?;
+    result.universe = Some(universe);
     source.bar.finish_and_clear();
     let json = serde_json::to_vec(&result)?;
     if args.out.as_os_str() == "-" {

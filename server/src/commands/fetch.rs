@@ -13,6 +13,8 @@ use crate::market_data::coinmarketcap::{self, CoinMarketCap, CoinMarketCapConfig
 use crate::market_data::http::{ApiKey, HttpError};
 use crate::market_data::hyperliquid::{self, Hyperliquid, HyperliquidConfig};
 use crate::market_data::source::{today_utc, MarketData, SourceError};
+use crate::market_data::symbols::symbol_of_coin;
+use crate::store::listings::ListingSeen;
 use crate::store::market::{Record, RunOutcome, Series, SourceKind, UpsertCounts};
 use crate::store::{Store, StoreError};
 use shared::Day;
@@ -350,6 +352,48 @@ async fn write(
     Ok(())
 }
 
+/// One source's incremental series fetch: the block every series of every source runs.
+struct SeriesFetch<'a> {
+    store: &'a Store,
+    source: &'static str,
+    /// The first incomplete UTC day.
+    today: Day,
+}
+
+impl SeriesFetch<'_> {
+    /// Fetches one series from the day after its last stored day (or `history` days back) to
+    /// yesterday and writes it; a series already up to date sends nothing. A per-series
+    /// failure is recorded under `what` (the source aborts only on a source-wide one).
+    async fn fetch<T, Fut>(
+        &self,
+        summary: &mut SourceSummary,
+        what: String,
+        last: Option<Day>,
+        history: u32,
+        get: impl FnOnce(Day, Day) -> Fut,
+    ) -> Result<(), Abort>
+    where
+        T: Into<Record>,
+        Fut: std::future::Future<Output = Result<Vec<T>, SourceError>>,
+    {
+        summary.series += 1;
+        let yesterday = Day(self.today.0 - 1);
+        let from = Fetcher::start(last, self.today, history);
+        if from > yesterday {
+            summary.up_to_date += 1;
+            return Ok(());
+        }
+        match get(from, yesterday).await {
+            Ok(rows) => {
+                let records: Vec<Record> = rows.into_iter().map(Into::into).collect();
+                write(self.store, self.source, &records, summary).await?;
+                Ok(())
+            }
+            Err(e) => series_error(summary, what, e),
+        }
+    }
+}
+
 /// The per-source part of a fetch (private glue between the clients and the store).
 trait Sourced: MarketData {
     fn description(&self) -> &'static str;
@@ -411,71 +455,96 @@ impl Sourced for Hyperliquid {
             }
             wanted
         };
-        let yesterday = Day(today.0 - 1);
         let bars_last = store.last_days(Series::Bars, None).await?;
         let funding_last = store.last_days(Series::Funding, None).await?;
         let bar = crate::progress::bar(symbols.len() as u64, hyperliquid::NAME);
         for symbol in bar.wrap_iter(symbols.iter()) {
-            // Candles.
-            summary.series += 1;
-            let from = Fetcher::start(
-                bars_last.get(&(symbol.clone(), String::new())).copied(),
+            let series = SeriesFetch {
+                store,
+                source: hyperliquid::NAME,
                 today,
-                cfg.history_days,
-            );
-            if from > yesterday {
-                summary.up_to_date += 1;
-            } else {
-                match self.daily_candles(symbol, from, yesterday).await {
-                    Ok(candles) => {
-                        let records: Vec<Record> = candles
-                            .into_iter()
-                            .map(|c| Record::Bar {
-                                symbol: c.symbol,
-                                day: c.day,
-                                open: c.open,
-                                high: c.high,
-                                low: c.low,
-                                close: c.close,
-                                volume: c.volume,
-                            })
-                            .collect();
-                        write(store, hyperliquid::NAME, &records, summary).await?;
-                    }
-                    Err(e) => series_error(summary, format!("{symbol} candles"), e)?,
-                }
-            }
-            // Funding.
-            summary.series += 1;
-            let from = Fetcher::start(
-                funding_last
-                    .get(&(symbol.clone(), hyperliquid::NAME.to_string()))
-                    .copied(),
-                today,
-                cfg.funding_history_days,
-            );
-            if from > yesterday {
-                summary.up_to_date += 1;
-            } else {
-                match self.funding_history(symbol, from, yesterday).await {
-                    Ok(days) => {
-                        let records: Vec<Record> = days
-                            .into_iter()
-                            .map(|f| Record::Funding {
-                                symbol: f.symbol,
-                                venue: f.venue,
-                                day: f.day,
-                                daily_rate: f.daily_rate,
-                            })
-                            .collect();
-                        write(store, hyperliquid::NAME, &records, summary).await?;
-                    }
-                    Err(e) => series_error(summary, format!("{symbol} funding"), e)?,
-                }
-            }
+            };
+            let last = bars_last.get(&(symbol.clone(), String::new())).copied();
+            series
+                .fetch(
+                    summary,
+                    format!("{symbol} candles"),
+                    last,
+                    cfg.history_days,
+                    |from, to| self.daily_candles(symbol, from, to),
+                )
+                .await?;
+            let last = funding_last
+                .get(&(symbol.clone(), hyperliquid::NAME.to_string()))
+                .copied();
+            series
+                .fetch(
+                    summary,
+                    format!("{symbol} funding"),
+                    last,
+                    cfg.funding_history_days,
+                    |from, to| self.funding_history(symbol, from, to),
+                )
+                .await?;
         }
-        Ok(())
+        // Listing history: every market by default, else the named ones (delisted included).
+        let wanted: Option<BTreeSet<String>> = (!cfg.symbols.is_empty()).then(|| {
+            cfg.symbols
+                .iter()
+                .map(|s| s.trim().to_ascii_uppercase())
+                .collect()
+        });
+        record_listings(self, store, &universe, wanted.as_ref(), today, summary).await
     }
+}
+
+/// The earliest day a Hyperliquid listing's first candle is looked for (before the venue's
+/// first perp listings).
+const HYPERLIQUID_HISTORY_START: Day = Day(19_143); // 2022-05-31
+
+/// Stores what `meta` lists now (every market, delisted ones included) in the listing
+/// history, then back-fills the first tradable day of each market (of `wanted` only, when
+/// given) not back-filled yet from its first daily candle: one request per market, once.
+async fn record_listings(
+    client: &Hyperliquid,
+    store: &Store,
+    universe: &[crate::market_data::source::Instrument],
+    wanted: Option<&BTreeSet<String>>,
+    today: Day,
+    summary: &mut SourceSummary,
+) -> Result<(), Abort> {
+    let seen: Vec<ListingSeen> = universe
+        .iter()
+        .map(|i| ListingSeen {
+            symbol: i.symbol.clone(),
+            venue_symbol: i.venue_symbol.clone(),
+            size_decimals: i.size_decimals,
+            unit: symbol_of_coin(&i.venue_symbol).1,
+            max_leverage: i.max_leverage,
+            delisted: i.delisted,
+        })
+        .collect();
+    store
+        .record_listings(hyperliquid::NAME, today, &seen)
+        .await?;
+    let yesterday = Day(today.0 - 1);
+    for row in store.listing_rows(hyperliquid::NAME).await? {
+        if row.backfilled || wanted.is_some_and(|w| !w.contains(&row.symbol)) {
+            continue;
+        }
+        match client
+            .first_candle_day(&row.venue_symbol, HYPERLIQUID_HISTORY_START, yesterday)
+            .await
+        {
+            Ok(first) => {
+                store
+                    .backfill_first_day(hyperliquid::NAME, &row.venue_symbol, first)
+                    .await?
+            }
+            Err(e) => series_error(summary, format!("{} listing history", row.venue_symbol), e)?,
+        }
+    }
+    Ok(())
 }
 
 impl Sourced for CoinMarketCap {
@@ -588,7 +657,6 @@ impl Sourced for Coinalyze {
             );
             return Ok(());
         }
-        let yesterday = Day(today.0 - 1);
         let funding_last = store.last_days(Series::Funding, None).await?;
         let oi_last = store.last_days(Series::OpenInterest, None).await?;
         let bar = crate::progress::bar(symbols.len() as u64, coinalyze::NAME);
@@ -602,48 +670,29 @@ impl Sourced for Coinalyze {
                 }
             };
             let key = (symbol.clone(), contract.venue.to_string());
-            summary.series += 1;
-            let from = Fetcher::start(funding_last.get(&key).copied(), today, cfg.history_days);
-            if from > yesterday {
-                summary.up_to_date += 1;
-            } else {
-                match self.funding_history(symbol, from, yesterday).await {
-                    Ok(days) => {
-                        let records: Vec<Record> = days
-                            .into_iter()
-                            .map(|f| Record::Funding {
-                                symbol: f.symbol,
-                                venue: f.venue,
-                                day: f.day,
-                                daily_rate: f.daily_rate,
-                            })
-                            .collect();
-                        write(store, coinalyze::NAME, &records, summary).await?;
-                    }
-                    Err(e) => series_error(summary, format!("{symbol} funding"), e)?,
-                }
-            }
-            summary.series += 1;
-            let from = Fetcher::start(oi_last.get(&key).copied(), today, cfg.history_days);
-            if from > yesterday {
-                summary.up_to_date += 1;
-            } else {
-                match self.open_interest_history(symbol, from, yesterday).await {
-                    Ok(days) => {
-                        let records: Vec<Record> = days
-                            .into_iter()
-                            .map(|o| Record::OpenInterest {
-                                symbol: o.symbol,
-                                venue: o.venue,
-                                day: o.day,
-                                usd: o.usd,
-                            })
-                            .collect();
-                        write(store, coinalyze::NAME, &records, summary).await?;
-                    }
-                    Err(e) => series_error(summary, format!("{symbol} open interest"), e)?,
-                }
-            }
+            let series = SeriesFetch {
+                store,
+                source: coinalyze::NAME,
+                today,
+            };
+            series
+                .fetch(
+                    summary,
+                    format!("{symbol} funding"),
+                    funding_last.get(&key).copied(),
+                    cfg.history_days,
+                    |from, to| self.funding_history(symbol, from, to),
+                )
+                .await?;
+            series
+                .fetch(
+                    summary,
+                    format!("{symbol} open interest"),
+                    oi_last.get(&key).copied(),
+                    cfg.history_days,
+                    |from, to| self.open_interest_history(symbol, from, to),
+                )
+                .await?;
         }
         Ok(())
     }

@@ -1,6 +1,6 @@
 //! `lockstep targets`: the live path's blended target weights for one date.
 
-use super::{load_config, load_panel_from};
+use super::load_config;
 use anyhow::{bail, Context};
 use shared::portfolio::engine::{TargetCache, TargetEngine};
 use shared::Day;
@@ -26,13 +26,16 @@ pub struct TargetsOutput {
     pub date: Day,
     /// Non-zero blended weights by symbol.
     pub weights: BTreeMap<String, f64>,
+    /// Which universe the targets were chosen from (the config's `venue` and its listings).
+    pub universe: shared::universe::UniverseInfo,
 }
 
 /// Computes the targets exactly as a live server holding data up to `date` would: the panel is
 /// cut at `date` and the engine starts from an empty cache.
 pub fn run(args: &TargetsArgs, database_url: &str) -> anyhow::Result<TargetsOutput> {
     let config = load_config(args.config.as_deref())?;
-    let panel = load_panel_from(args.data.as_deref(), database_url)?;
+    let order = crate::store::layout::VenueOrder::for_venue(Some(config.venue().name()));
+    let panel = super::load_panel_for(args.data.as_deref(), database_url, &order)?;
     let date = args.date.unwrap_or(panel.end());
     let Some(t) = panel.row_of(date) else {
         bail!(
@@ -44,7 +47,9 @@ pub fn run(args: &TargetsArgs, database_url: &str) -> anyhow::Result<TargetsOutp
     let panel = panel
         .truncate_to(t)
         .context("cutting the panel at --date")?;
-    let engine = TargetEngine::from_config(&config)?;
+    let (listings, universe) = super::venue_universe(&config, database_url);
+    let mut engine = TargetEngine::from_config(&config)?;
+    engine.listings = listings;
     let day = engine.targets_at(&panel, t, &mut TargetCache::new());
     let weights = panel
         .symbols()
@@ -53,5 +58,9 @@ pub fn run(args: &TargetsArgs, database_url: &str) -> anyhow::Result<TargetsOutp
         .filter(|(_, w)| **w != 0.0)
         .map(|(s, w)| (s.clone(), *w))
         .collect();
-    Ok(TargetsOutput { date, weights })
+    Ok(TargetsOutput {
+        date,
+        weights,
+        universe,
+    })
 }

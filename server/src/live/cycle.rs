@@ -5,11 +5,14 @@
 use super::plan::{self, PlanInputs};
 use super::records::{NewPlan, PlanBody, PlanStatus, StoredPlan};
 use super::{risk, LiveError, LiveService};
+use crate::store::layout::VenueOrder;
+use crate::store::Store;
 use app::api::{PlanDetail, PlanStrategy, StrategyAllocation};
 use shared::config::Config;
-use shared::portfolio::engine::{DayTargets, TargetCache};
+use shared::portfolio::engine::{DayTargets, TargetCache, TargetEngine};
 use shared::portfolio::rebalance::RebalancePolicy;
 use shared::strategies::Activity;
+use shared::universe::Listings;
 use shared::{Day, Panel};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -108,6 +111,25 @@ fn ms(since: Instant) -> f64 {
 }
 
 impl LiveService {
+    /// The configured engine on a venue's `listings` (see `Store::venue_universe`): the same
+    /// strategies and blend as `self.engine`, with eligibility restricted to what the venue
+    /// lists day by day.
+    pub(super) fn engine_on(
+        &self,
+        listings: Option<Arc<Listings>>,
+    ) -> Result<TargetEngine, LiveError> {
+        let mut engine = TargetEngine::from_config(&self.config)
+            .map_err(|e| LiveError::Config(e.to_string()))?;
+        engine.listings = listings;
+        Ok(engine)
+    }
+
+    /// The panel's venue order for the configured venue: its funding first (then Binance's,
+    /// then the others by name; `store::layout::VenueOrder`).
+    pub fn venue_order(&self) -> VenueOrder {
+        VenueOrder::for_venue(Some(self.config.venue().name()))
+    }
+
     /// The store's panel cut at the last complete day, and that day's row.
     pub(super) async fn panel_at_last_complete(
         &self,
@@ -122,7 +144,7 @@ impl LiveService {
         &self,
         now: i64,
     ) -> Result<(Arc<Panel>, usize, i64), LiveError> {
-        let Some((version, panel)) = self.store.panel().await? else {
+        let Some((version, panel)) = self.store.panel_for(&self.venue_order()).await? else {
             return Err(LiveError::NoData);
         };
         let last = last_complete_day(panel.end(), now);
@@ -231,7 +253,12 @@ impl LiveService {
         timings.push(("panel", ms(step)));
 
         let step = Instant::now();
-        let targets = self.engine.targets_at(&panel, t, &mut TargetCache::new());
+        // The configured venue's universe (its listings as stored now, after the refresh).
+        let (listings, universe) = self.store.venue_universe(self.config.venue()).await?;
+        notes.push(format!("universe: {}", universe.note));
+        let targets = self
+            .engine_on(listings)?
+            .targets_at(&panel, t, &mut TargetCache::new());
         timings.push(("targets", ms(step)));
 
         let step = Instant::now();
@@ -509,4 +536,28 @@ pub(super) fn audit<'a>(
         subject: Some(plan_id),
         detail,
     }
+}
+
+/// The listings a stored plan's config trades on (its `venue`), as stored now: what
+/// [`super::recompute_plan`] needs to make the plan's decision again.
+///
+/// # Errors
+/// The stored config no longer parses; a store failure.
+pub async fn plan_listings(
+    store: &Store,
+    plan: &StoredPlan,
+) -> Result<Option<Arc<Listings>>, LiveError> {
+    let config =
+        Config::from_json(&plan.config_json).map_err(|e| LiveError::Config(e.to_string()))?;
+    Ok(store.venue_universe(config.venue()).await?.0)
+}
+
+/// The venue order of the panel a stored plan's config trades on (its `venue`).
+///
+/// # Errors
+/// The stored config no longer parses.
+pub fn plan_venue_order(plan: &StoredPlan) -> Result<VenueOrder, LiveError> {
+    let config =
+        Config::from_json(&plan.config_json).map_err(|e| LiveError::Config(e.to_string()))?;
+    Ok(VenueOrder::for_venue(Some(config.venue().name())))
 }

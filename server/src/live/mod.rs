@@ -48,7 +48,7 @@ pub mod status;
 pub mod valuation;
 pub mod views;
 
-pub use cycle::{CycleOptions, CycleOutcome};
+pub use cycle::{plan_listings, CycleOptions, CycleOutcome};
 pub use replay::{plan_differences, recompute_plan, Recomputed, Replay};
 pub use settings::LiveSettings;
 pub use status::{OrderState, PlanAction, PlanStatus};

@@ -4,6 +4,7 @@
 //! the line's size and limit strings are the digits the broker sends).
 //! Pure: no I/O, no clock. The cycle (`cycle.rs`) gathers the inputs and stores the result.
 
+use super::status::PlanAction;
 use crate::broker::{client_order_id, Account, OrderRequest, VenueRule};
 use app::api::PlanLine;
 use shared::portfolio::engine::DayTargets;
@@ -103,7 +104,7 @@ pub fn build(inputs: &PlanInputs<'_>) -> Lines {
             size: "0".into(),
             limit_price: "0".into(),
             reduce_only: false,
-            action: "hold".into(),
+            action: PlanAction::Hold.as_str().into(),
             dropped: None,
             note: None,
             client_order_id: None,
@@ -113,10 +114,11 @@ pub fn build(inputs: &PlanInputs<'_>) -> Lines {
             continue;
         }
         line.action = if new_weight > current_weight {
-            "buy"
+            PlanAction::Buy
         } else {
-            "sell"
+            PlanAction::Sell
         }
+        .as_str()
         .into();
         let Some(mark) = mark else {
             line.dropped = Some(format!("no price for {symbol}"));
@@ -137,9 +139,9 @@ pub fn build(inputs: &PlanInputs<'_>) -> Lines {
         let raw_units = target_units - current_units;
         let side = |units: f64| {
             if units > 0.0 || (units == 0.0 && raw_units > 0.0) {
-                "buy"
+                PlanAction::Buy.as_str()
             } else {
-                "sell"
+                PlanAction::Sell.as_str()
             }
         };
         match venue::round_order(rule, current_units, target_units, mark, inputs.max_slippage) {

@@ -1,12 +1,13 @@
 //! Replay: a stored plan's decision recomputed from its own inputs (stored config, a fresh
 //! engine and cache, the store's data cut at its data day) and compared bit for bit.
 
-use super::cycle::{cut, nonzero, strategy_views};
+use super::cycle::{cut, nonzero, plan_listings, plan_venue_order, strategy_views};
 use super::records::StoredPlan;
 use super::{LiveError, LiveService};
 use app::api::PlanStrategy;
 use shared::config::Config;
 use shared::portfolio::engine::{TargetCache, TargetEngine};
+use shared::universe::Listings;
 use shared::Panel;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -29,10 +30,12 @@ impl LiveService {
     /// Unknown id, the stored config no longer parses, the data day is gone from the store.
     pub async fn replay(&self, id: &str) -> Result<Replay, LiveError> {
         let p = self.records().plan(id).await?;
-        let Some((_, panel)) = self.store.panel().await? else {
+        let order = plan_venue_order(&p)?;
+        let Some((_, panel)) = self.store.panel_for(&order).await? else {
             return Err(LiveError::NoData);
         };
-        let recomputed = recompute_plan(&p, &panel)?;
+        let listings = plan_listings(&self.store, &p).await?;
+        let recomputed = recompute_plan(&p, &panel, listings)?;
         let differences = plan_differences(&p, &recomputed);
         Ok(Replay {
             plan_id: id.into(),
@@ -60,11 +63,16 @@ pub struct Recomputed {
 ///
 /// # Errors
 /// The stored config no longer parses or builds; the data day is not in `panel`.
-pub fn recompute_plan(plan: &StoredPlan, panel: &Arc<Panel>) -> Result<Recomputed, LiveError> {
+pub fn recompute_plan(
+    plan: &StoredPlan,
+    panel: &Arc<Panel>,
+    listings: Option<Arc<Listings>>,
+) -> Result<Recomputed, LiveError> {
     let config =
         Config::from_json(&plan.config_json).map_err(|e| LiveError::Config(e.to_string()))?;
-    let engine =
+    let mut engine =
         TargetEngine::from_config(&config).map_err(|e| LiveError::Config(e.to_string()))?;
+    engine.listings = listings;
     let t = panel.row_of(plan.data_day).ok_or_else(|| {
         LiveError::NotFound(format!("data day {} is not in the store", plan.data_day))
     })?;

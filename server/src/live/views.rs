@@ -58,7 +58,10 @@ impl LiveService {
                 freshness.last_complete_day = Some(day.to_string());
                 freshness.age_hours = Some(age);
                 freshness.stale = age > self.settings.max_data_age_hours;
-                let targets = self.engine.targets_at(&panel, t, &mut TargetCache::new());
+                let (listings, _) = self.store.venue_universe(self.config.venue()).await?;
+                let targets =
+                    self.engine_on(listings)?
+                        .targets_at(&panel, t, &mut TargetCache::new());
                 targets_by_symbol = nonzero(&panel, &targets.weights);
                 why = super::valuation::contributions(&panel, &targets, self.engine.leverage);
                 strategies = strategy_views(&panel, &targets)

@@ -4,10 +4,15 @@
 //! Reading never gives up on a file because of one bad row: a row that cannot be trusted
 //! (unparseable number, negative price, a duplicate key with different values, a date out of
 //! order) is reported with `file:line` and skipped, and the good rows are kept.
+//!
+//! This module only parses: its rows are the store's write model ([`Record`], in
+//! `store/layout.rs`), and the panel they make is laid out by the store's one layout
+//! (`store::layout::layout_records`).
 
 use super::symbols::{base_of, venue_of};
-use shared::{Day, Field, Panel};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+pub use crate::store::layout::Record;
+use shared::Day;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// The file formats Lockstep reads, each recognised by its exact header.
@@ -71,44 +76,6 @@ impl CsvFormat {
             .into_iter()
             .find(|f| f.header().split(',').eq(fields.iter().copied()))
     }
-}
-
-/// One good row, already converted to Lockstep's units and bare symbols.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Record {
-    Bar {
-        symbol: String,
-        day: Day,
-        open: f64,
-        high: f64,
-        low: f64,
-        close: f64,
-        volume: f64,
-    },
-    MarketCap {
-        symbol: String,
-        day: Day,
-        usd: f64,
-    },
-    /// `daily_rate` is a daily fraction (the predecessor's percent per 8 h × 3 / 100).
-    Funding {
-        symbol: String,
-        venue: String,
-        day: Day,
-        daily_rate: f64,
-    },
-    OpenInterest {
-        symbol: String,
-        venue: String,
-        day: Day,
-        usd: f64,
-    },
-    Supply {
-        symbol: String,
-        day: Day,
-        circulating: f64,
-        market_cap: f64,
-    },
 }
 
 /// A rejected row: where it is and why.
@@ -395,119 +362,6 @@ impl KeyChecker {
     }
 }
 
-/// Lays the records of several files out as a [`Panel`]: the assets and days of the price
-/// file(s), the other fields aligned to them. Nothing is filled in: a day without a value is NaN.
-/// Funding from several venues of one asset: Binance first, then the others by name.
-///
-/// # Errors
-/// No price rows at all (a panel without prices has no days to align to).
-pub fn build_panel(reads: &[FileRead]) -> Result<Panel, String> {
-    let bars = reads
-        .iter()
-        .flat_map(|r| &r.records)
-        .filter(|r| matches!(r, Record::Bar { .. }));
-    let mut symbols = BTreeSet::new();
-    let (mut first, mut last) = (i32::MAX, i32::MIN);
-    for r in bars {
-        if let Record::Bar { symbol, day, .. } = r {
-            symbols.insert(symbol.clone());
-            first = first.min(day.0);
-            last = last.max(day.0);
-        }
-    }
-    if symbols.is_empty() {
-        return Err(
-            "no daily OHLCV rows: the panel needs prices to align the other fields to".into(),
-        );
-    }
-    let symbols: Vec<String> = symbols.into_iter().collect();
-    let index: HashMap<&str, usize> = symbols
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.as_str(), i))
-        .collect();
-    let n_days = (last - first + 1) as usize;
-    let mut panel = Panel::new(Day(first), n_days, symbols.clone()).map_err(|e| e.to_string())?;
-    let row_of =
-        |d: Day| -> Option<usize> { (d.0 >= first && d.0 <= last).then(|| (d.0 - first) as usize) };
-    // (asset, row) → (venue rank, value) for funding and open interest.
-    let mut venue_pick: BTreeMap<(Field, usize, usize), (u8, String, f64)> = BTreeMap::new();
-    let rank = |v: &str| u8::from(v != "binance");
-    for rec in reads.iter().flat_map(|r| &r.records) {
-        match rec {
-            Record::Bar {
-                symbol,
-                day,
-                open,
-                high,
-                low,
-                close,
-                volume,
-            } => {
-                let (a, t) = (
-                    index[symbol.as_str()],
-                    row_of(*day).expect("bar within bar range"),
-                );
-                for (f, v) in [
-                    (Field::Open, open),
-                    (Field::High, high),
-                    (Field::Low, low),
-                    (Field::Close, close),
-                    (Field::Volume, volume),
-                ] {
-                    panel.set(f, a, t, *v);
-                }
-            }
-            Record::MarketCap { symbol, day, usd } => {
-                if let (Some(&a), Some(t)) = (index.get(symbol.as_str()), row_of(*day)) {
-                    panel.set(Field::MarketCap, a, t, *usd);
-                }
-            }
-            Record::Supply {
-                symbol,
-                day,
-                circulating,
-                ..
-            } => {
-                if let (Some(&a), Some(t)) = (index.get(symbol.as_str()), row_of(*day)) {
-                    panel.set(Field::CirculatingSupply, a, t, *circulating);
-                }
-            }
-            Record::Funding {
-                symbol,
-                venue,
-                day,
-                daily_rate: v,
-            }
-            | Record::OpenInterest {
-                symbol,
-                venue,
-                day,
-                usd: v,
-            } => {
-                let field = if matches!(rec, Record::Funding { .. }) {
-                    Field::FundingRate
-                } else {
-                    Field::OpenInterest
-                };
-                if let (Some(&a), Some(t)) = (index.get(symbol.as_str()), row_of(*day)) {
-                    let cand = (rank(venue), venue.clone(), *v);
-                    let entry = venue_pick
-                        .entry((field, a, t))
-                        .or_insert_with(|| cand.clone());
-                    if (cand.0, &cand.1) < (entry.0, &entry.1) {
-                        *entry = cand;
-                    }
-                }
-            }
-        }
-    }
-    for ((field, a, t), (_, _, v)) in venue_pick {
-        panel.set(field, a, t, v);
-    }
-    Ok(panel)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -569,31 +423,5 @@ mod tests {
         );
         // The row labelled USDT is SOMI's contract.
         assert!(matches!(&r.records[1], Record::Funding { symbol, .. } if symbol == "SOMI"));
-    }
-
-    #[test]
-    fn panel_aligns_fields_to_price_days_and_leaves_gaps_missing() {
-        let prices = read(
-            "date,symbol,base,open,high,low,close,volume\n\
-             2020-01-01,BTC/USD,BTC,1,1,1,10,5\n\
-             2020-01-03,BTC/USD,BTC,1,1,1,12,5\n\
-             2020-01-02,ETH/USD,ETH,1,1,1,2,7\n",
-        )
-        .unwrap();
-        let caps =
-            read("date,base,market_cap,symbol\n2020-01-02,BTC,1000,BTC\n2020-01-02,XRP,5,XRP\n")
-                .unwrap();
-        let p = build_panel(&[prices, caps]).unwrap();
-        assert_eq!(p.symbols(), &["BTC".to_string(), "ETH".to_string()]);
-        assert_eq!(p.n_days(), 3);
-        let close = p.series(Field::Close, 0);
-        assert_eq!(close[0], 10.0);
-        assert!(
-            close[1].is_nan(),
-            "no bar on 2020-01-02: missing, not filled"
-        );
-        assert_eq!(close[2], 12.0);
-        assert_eq!(p.get(Field::MarketCap, 0, 1), 1000.0);
-        assert!(p.get(Field::MarketCap, 1, 1).is_nan());
     }
 }

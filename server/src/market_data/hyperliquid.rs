@@ -232,6 +232,46 @@ impl Hyperliquid {
             .collect()
     }
 
+    /// The day of `coin`'s first daily candle on or after `since` and before `until`: one
+    /// `candleSnapshot` page (the venue answers from the earliest candle in the range), so a
+    /// market's first tradable day costs one request. `None`: no candle in the range.
+    ///
+    /// # Errors
+    /// HTTP failures or a malformed answer.
+    pub async fn first_candle_day(
+        &self,
+        coin: &str,
+        since: Day,
+        until: Day,
+    ) -> Result<Option<Day>, SourceError> {
+        let start = day_start_ms(since);
+        let end_ms = day_start_ms(Day(until.0 + 1)) - 1;
+        let endpoint = format!("candleSnapshot {coin} from {start}");
+        let page: Vec<CandleWire> = self
+            .http
+            .send(&self.info(
+                serde_json::json!({"type": "candleSnapshot", "req": {
+                    "coin": coin, "interval": "1d", "startTime": start, "endTime": end_ms}}),
+                endpoint.clone(),
+            ))
+            .await?;
+        self.http.charge(page.len().div_ceil(60) as u32).await;
+        let mut first: Option<Day> = None;
+        for c in &page {
+            if c.s != coin || c.i != "1d" {
+                return Err(Self::invalid(
+                    &endpoint,
+                    format!("candle of {} {} in the answer for {coin} 1d", c.s, c.i),
+                ));
+            }
+            let day = day_of_ms(c.t);
+            if day >= since && day <= until {
+                first = Some(first.map_or(day, |f: Day| f.min(day)));
+            }
+        }
+        Ok(first)
+    }
+
     /// Raw hourly funding rows `(hour start in ms, rate)` of a coin between two instants,
     /// all pages, deduplicated by hour.
     async fn funding_rows(

@@ -4,6 +4,7 @@
 //! and market caps in USD. A value the source did not give is absent, never invented.
 
 use super::http::HttpError;
+use crate::store::layout::Record;
 use shared::Day;
 use std::fmt;
 use std::future::Future;
@@ -85,6 +86,42 @@ pub struct OpenInterestDay {
     pub venue: String,
     pub day: Day,
     pub usd: f64,
+}
+
+impl From<Candle> for Record {
+    fn from(c: Candle) -> Record {
+        Record::Bar {
+            symbol: c.symbol,
+            day: c.day,
+            open: c.open,
+            high: c.high,
+            low: c.low,
+            close: c.close,
+            volume: c.volume,
+        }
+    }
+}
+
+impl From<FundingDay> for Record {
+    fn from(f: FundingDay) -> Record {
+        Record::Funding {
+            symbol: f.symbol,
+            venue: f.venue,
+            day: f.day,
+            daily_rate: f.daily_rate,
+        }
+    }
+}
+
+impl From<OpenInterestDay> for Record {
+    fn from(o: OpenInterestDay) -> Record {
+        Record::OpenInterest {
+            symbol: o.symbol,
+            venue: o.venue,
+            day: o.day,
+            usd: o.usd,
+        }
+    }
 }
 
 /// A market-cap observation. A field the source left empty (or zero) is `None`.

@@ -119,7 +119,7 @@ pub async fn report(live: &LiveService, req: &ReportRequest) -> Result<ParityRep
     let tolerance = req.validate()?;
     let store = live.store.as_ref();
     let records = Records { store };
-    let mut panels = signals::Panels::new(store).await?;
+    let mut panels = signals::Panels::new(store, live.venue_order()).await?;
     let today_panel = panels.today().clone();
 
     let plan_days = records.plan_day_range().await?;
@@ -301,11 +301,14 @@ async fn positions_check(
         end: Some(day),
         ..BacktestSettings::default()
     };
+    let (listings, _) = records.store.venue_universe(config.venue()).await?;
     // A backtest is CPU work: keep it off the async workers.
-    let result = tokio::task::spawn_blocking(move || backtest::run(&panel, &config, &settings))
-        .await
-        .map_err(|e| ParityError::Config(format!("backtest task: {e}")))?
-        .map_err(|e| ParityError::Config(format!("backtest: {e}")))?;
+    let result = tokio::task::spawn_blocking(move || {
+        backtest::run_on_venue(&panel, &config, &settings, listings)
+    })
+    .await
+    .map_err(|e| ParityError::Config(format!("backtest task: {e}")))?
+    .map_err(|e| ParityError::Config(format!("backtest: {e}")))?;
     let held: BTreeMap<String, f64> = result
         .holdings
         .iter()

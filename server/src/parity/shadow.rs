@@ -274,7 +274,9 @@ pub async fn shadow_detail(
         // so its units are the account's.
         lots: Some(live.settings.lots(start.equity)),
     };
-    let result = backtest::run(panel, config, &settings)
+    // The live config's universe: the same listings the live plans were chosen from.
+    let (listings, _) = live.store.venue_universe(config.venue()).await?;
+    let result = backtest::run_on_venue(panel, config, &settings, listings)
         .map_err(|e| ParityError::Config(format!("shadow backtest: {e}")))?;
     let attribution = attribute(&Inputs {
         panel,

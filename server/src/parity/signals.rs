@@ -14,6 +14,7 @@
 use super::ParityError;
 use crate::live::records::{Records, StoredPlan};
 use crate::live::{plan_differences, recompute_plan, Recomputed};
+use crate::store::layout::VenueOrder;
 use crate::store::market::ValueRevision;
 use crate::store::Store;
 use app::api::{DataRevision, SignalParity, WeightDifference};
@@ -38,6 +39,8 @@ pub struct Panels<'a> {
     store: &'a Store,
     today: Arc<Panel>,
     as_of: HashMap<i64, Option<Arc<Panel>>>,
+    /// The venue order of the live config's panel (its venue's funding first).
+    order: VenueOrder,
 }
 
 impl<'a> Panels<'a> {
@@ -45,12 +48,13 @@ impl<'a> Panels<'a> {
     ///
     /// # Errors
     /// [`ParityError::NoData`] on an empty store, or a store failure.
-    pub async fn new(store: &'a Store) -> Result<Panels<'a>, ParityError> {
-        let (_, today) = store.panel().await?.ok_or(ParityError::NoData)?;
+    pub async fn new(store: &'a Store, order: VenueOrder) -> Result<Panels<'a>, ParityError> {
+        let (_, today) = store.panel_for(&order).await?.ok_or(ParityError::NoData)?;
         Ok(Panels {
             store,
             today,
             as_of: HashMap::new(),
+            order,
         })
     }
 
@@ -68,7 +72,11 @@ impl<'a> Panels<'a> {
         if let Some(p) = self.as_of.get(&version) {
             return Ok(p.clone());
         }
-        let p = self.store.build_panel_as_of(version).await?.map(Arc::new);
+        let p = self
+            .store
+            .build_panel_as_of_for(version, &self.order)
+            .await?
+            .map(Arc::new);
         self.as_of.insert(version, p.clone());
         Ok(p)
     }
@@ -130,7 +138,15 @@ pub async fn plan_parity(
         entry.note = Some(notes.join("; "));
         return Ok(entry);
     };
-    let today = match recompute_plan(plan, panels.today()) {
+    let listings = match crate::live::plan_listings(panels.store, plan).await {
+        Ok(l) => l,
+        Err(e) => {
+            notes.push(format!("cannot read the plan's venue listings: {e}"));
+            entry.note = Some(notes.join("; "));
+            return Ok(entry);
+        }
+    };
+    let today = match recompute_plan(plan, panels.today(), listings.clone()) {
         Ok(r) => r,
         Err(e) => {
             notes.push(format!("cannot recompute on today's data: {e}"));
@@ -144,7 +160,7 @@ pub async fn plan_parity(
         )),
         // The same rows as today's through the plan's day: the result is today's.
         Some(panel) if Arc::ptr_eq(&panel, panels.today()) => Ok(today.clone()),
-        Some(panel) => recompute_plan(plan, &panel).map_err(|e| e.to_string()),
+        Some(panel) => recompute_plan(plan, &panel, listings).map_err(|e| e.to_string()),
     };
     let same = match same {
         Ok(r) => r,

@@ -4,17 +4,16 @@
 //! A live plan records the data version its panel was built at. To recompute the plan "from
 //! the stored inputs", the consistency report asks for the panel at that version: the rows
 //! inserted later are left out, and every value revised later is put back to what it was. The
-//! records then go through [`crate::market_data::csv::build_panel`], the reference layout the
-//! store's own panel build is proven equal to (bit for bit), so at the current version the
-//! as-of panel is today's panel.
+//! records then go through [`super::layout::layout_records`], the one layout the store's own
+//! packed build is proven equal to (bit for bit), so at the current version the as-of panel is
+//! today's panel.
 
+use super::layout::{layout_records, VenueOrder};
 use super::market::{Record, Series};
 use super::{Store, StoreError};
-use crate::market_data::csv::{self, CsvFormat, FileRead};
 use shared::{Day, Panel};
 use sqlx::Row;
 use std::collections::HashMap;
-use std::path::PathBuf;
 
 /// A market-data row: (table, symbol, venue or "", day).
 type RowKey = (&'static str, String, String, i64);
@@ -26,11 +25,24 @@ impl Store {
     /// # Errors
     /// A database error, or a revision log naming an unknown series.
     pub async fn build_panel_as_of(&self, version: i64) -> Result<Option<Panel>, StoreError> {
+        self.build_panel_as_of_for(version, &VenueOrder::default())
+            .await
+    }
+
+    /// [`Store::build_panel_as_of`] with funding and open interest in `order`.
+    ///
+    /// # Errors
+    /// As [`Store::build_panel_as_of`].
+    pub async fn build_panel_as_of_for(
+        &self,
+        version: i64,
+        order: &VenueOrder,
+    ) -> Result<Option<Panel>, StoreError> {
         if version >= self.data_version().await? {
-            return Ok(self.panel().await?.map(|(_, p)| (*p).clone()));
+            return Ok(self.panel_for(order).await?.map(|(_, p)| (*p).clone()));
         }
         let undo = self.values_at(version).await?;
-        let mut reads = Vec::with_capacity(Series::ALL.len());
+        let mut all = Vec::new();
         for series in Series::ALL {
             let mut records = self.records_present_at(series, Some(version)).await?;
             if !undo.is_empty() {
@@ -38,27 +50,14 @@ impl Store {
                     restore(rec, series, &undo);
                 }
             }
-            reads.push(FileRead {
-                path: PathBuf::from(format!("store@{version}/{}", series.table())),
-                format: match series {
-                    Series::Bars => CsvFormat::DailyOhlcv,
-                    Series::MarketCap => CsvFormat::DailyMarketCap,
-                    Series::Supply => CsvFormat::CmcSnapshots,
-                    Series::Funding => CsvFormat::Funding,
-                    Series::OpenInterest => CsvFormat::OpenInterest,
-                },
-                records,
-                rejected: Vec::new(),
-            });
+            all.push(records);
         }
-        if !reads[0]
-            .records
-            .iter()
-            .any(|r| matches!(r, Record::Bar { .. }))
-        {
+        if !all[0].iter().any(|r| matches!(r, Record::Bar { .. })) {
             return Ok(None);
         }
-        csv::build_panel(&reads).map(Some).map_err(StoreError::Data)
+        layout_records(all.iter().flatten(), order)
+            .map(Some)
+            .map_err(StoreError::Data)
     }
 
     /// Whether the panel at data version `version`, cut at `day`, is today's panel cut at

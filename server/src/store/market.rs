@@ -19,7 +19,7 @@
 //! let last = store.last_days(Series::Funding, Some(source)).await?;
 //! // aliases a venue uses that `symbols::base_of` cannot infer (e.g. `kPEPE` → `PEPE`)
 //! store.upsert_aliases(source, &[Alias { alias: "kPEPE".into(), symbol: "PEPE".into(), venue: None }]).await?;
-//! let sym = store.resolve_symbol(source, "kPEPE").await?;       // alias table, else base_of
+//! let sym = store.resolve_symbol(source, "kPEPE", base_of).await?; // alias table, else base_of
 //! ```
 //!
 //! [`Store::upsert`] keys rows by `(symbol, day)` (bars, market caps, supply) or
@@ -48,7 +48,7 @@ use sqlx::Row;
 use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-pub use crate::market_data::csv::Record;
+pub use super::layout::Record;
 
 /// The source name of generated demo data.
 pub const SYNTHETIC_SOURCE: &str = "synthetic";
@@ -688,12 +688,14 @@ impl Store {
         Ok(())
     }
 
-    /// The bare symbol `raw` stands for at `source`: a stored alias first, then
-    /// [`crate::market_data::symbols::base_of`]. `None` for an empty string.
+    /// The bare symbol `raw` stands for at `source`: a stored alias first, then `infer` (the
+    /// caller's spelling rules, `market_data::symbols::base_of`: the store does not import the
+    /// importers, they import it). `None` when neither knows.
     pub async fn resolve_symbol(
         &self,
         source: &str,
         raw: &str,
+        infer: impl FnOnce(&str) -> Option<String>,
     ) -> Result<Option<String>, StoreError> {
         let row = sqlx::query("SELECT symbol FROM symbol_aliases WHERE source = $1 AND alias = $2")
             .bind(source.to_string())
@@ -702,7 +704,7 @@ impl Store {
             .await?;
         match row {
             Some(r) => Ok(Some(r.try_get(0)?)),
-            None => Ok(crate::market_data::symbols::base_of(raw)),
+            None => Ok(infer(raw)),
         }
     }
 
@@ -1101,7 +1103,9 @@ impl Store {
 }
 
 /// Increments the data version inside `tx` and returns the new value.
-async fn bump_version(tx: &mut sqlx::Transaction<'_, sqlx::Any>) -> Result<i64, StoreError> {
+pub(super) async fn bump_version(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+) -> Result<i64, StoreError> {
     let row = sqlx::query(
         "UPDATE store_meta SET value = value + 1 WHERE name = 'data_version' RETURNING value",
     )

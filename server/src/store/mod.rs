@@ -5,6 +5,8 @@
 //! tests run against both.
 
 pub mod history;
+pub mod layout;
+pub mod listings;
 pub mod market;
 pub mod panel;
 pub mod quality;
@@ -54,8 +56,16 @@ pub enum StoreError {
     Rejected(String),
 }
 
-/// The last panel built from the store and the data version it was built at.
-type PanelCache = std::sync::Arc<tokio::sync::Mutex<Option<(i64, std::sync::Arc<shared::Panel>)>>>;
+/// The panels built from the store at the current data version, one per venue order.
+type PanelCache = std::sync::Arc<
+    tokio::sync::Mutex<
+        Vec<(
+            i64,
+            layout::VenueOrder,
+            Option<std::sync::Arc<shared::Panel>>,
+        )>,
+    >,
+>;
 
 /// Encoded `/api/panel` answers of the current data version, by request: the most recently
 /// used [`panel::ENCODED_CACHE_ENTRIES`], encoded one at a time (`crate::cache`).

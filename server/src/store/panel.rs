@@ -1,26 +1,28 @@
 //! The dense, date-aligned [`Panel`] built from the store's long rows.
 //!
-//! The layout rules are exactly those of [`crate::market_data::csv::build_panel`] (a test proves
-//! the two agree bit for bit on the real files): the assets are the symbols with at least one
-//! daily bar, sorted by their bytes; the days run from the first to the last bar; market caps,
-//! supply, funding and open interest are aligned to those assets and days and dropped outside
-//! them; nothing is filled in (a day without a value is NaN); funding and open interest from
-//! several venues of one asset: Binance first, then the other venues by name.
+//! The layout rules are those of [`super::layout`] (a test proves [`Store::build_panel`] equal
+//! bit for bit to [`super::layout::layout_records`] on the real files): the assets are the
+//! symbols with at least one daily bar, sorted by their bytes; the days run from the first to
+//! the last bar; market caps, supply, funding and open interest are aligned to those assets and
+//! days and dropped outside them; nothing is filled in (a day without a value is NaN); funding
+//! and open interest from several venues of one asset in a [`VenueOrder`] (the run's venue,
+//! then Binance, then the other venues by name).
 //!
 //! The reshape is a hand-written scatter into the column-major buffers (see docs/benchmarks.md
 //! for why not polars): each stored row is written once at `asset * n_days + row`. The rows
 //! arrive packed by the database, one result row per symbol (see [`Packed`] for why and how
 //! that stays exact).
 
+use super::layout::VenueOrder;
 use super::{Backend, Store, StoreError};
 use shared::{Day, Field, Panel};
 use sqlx::Row;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
-/// The venue order for funding and open interest: Binance first, then by name.
-fn venue_rank(venue: &str) -> (u8, &str) {
-    (u8::from(venue != "binance"), venue)
-}
+/// Panels kept built at the current data version: one per venue order a caller asked for
+/// (the default one for `/api/panel`, and the configured venue's for the live trader).
+pub(super) const PANEL_CACHE_ENTRIES: usize = 2;
 
 /// One series' rows, packed by the database: one result row per symbol (and venue), its days
 /// and values in one text column.
@@ -153,6 +155,7 @@ async fn read_series<const N: usize>(
     sql: &str,
     frame: &Frame,
     pos: (usize, Option<usize>, usize),
+    order: &VenueOrder,
 ) -> Result<[Vec<f64>; N], StoreError> {
     let rows = sqlx::query(sql).fetch_all(pool).await?;
     let (symbol_at, venue_at, packed_at) = pos;
@@ -161,7 +164,7 @@ async fn read_series<const N: usize>(
     let mut groups = Vec::with_capacity(rows.len());
     for r in &rows {
         let rank = match venue_at {
-            Some(i) => venue_rank(r.try_get(i)?),
+            Some(i) => order.rank(r.try_get(i)?),
             None => (0, ""),
         };
         groups.push((rank, r));
@@ -192,6 +195,12 @@ impl Store {
     /// the five reads run concurrently, each on its own pooled connection, and each is
     /// unpacked as soon as it arrives, while the database still works on the others.
     pub async fn build_panel(&self) -> Result<Option<Panel>, StoreError> {
+        self.build_panel_for(&VenueOrder::default()).await
+    }
+
+    /// [`Store::build_panel`] with funding and open interest taken in `order` (a run on a
+    /// venue takes that venue's first).
+    pub async fn build_panel_for(&self, order: &VenueOrder) -> Result<Option<Panel>, StoreError> {
         let pool = self.pool();
         // The frame, from the bars' primary-key index (symbol, day).
         let extents =
@@ -232,11 +241,11 @@ impl Store {
         let single = (0, None, 1);
         let by_venue = (0, Some(1), 2);
         let ([open, high, low, close, volume], [caps], [supply], [funding], [oi]) = tokio::try_join!(
-            read_series::<5>(pool, &bars_sql, &frame, single),
-            read_series::<1>(pool, &caps_sql, &frame, single),
-            read_series::<1>(pool, &supply_sql, &frame, single),
-            read_series::<1>(pool, &funding_sql, &frame, by_venue),
-            read_series::<1>(pool, &oi_sql, &frame, by_venue),
+            read_series::<5>(pool, &bars_sql, &frame, single, order),
+            read_series::<1>(pool, &caps_sql, &frame, single, order),
+            read_series::<1>(pool, &supply_sql, &frame, single, order),
+            read_series::<1>(pool, &funding_sql, &frame, by_venue, order),
+            read_series::<1>(pool, &oi_sql, &frame, by_venue, order),
         )?;
         let mut panel = Panel::new(Day(first as i32), frame.n_days, frame.symbols)
             .map_err(|e| StoreError::Data(e.to_string()))?;
@@ -261,17 +270,25 @@ impl Store {
     /// The full panel, rebuilt only when the store's data version changed since the last call.
     /// Returns the version it corresponds to.
     pub async fn panel(&self) -> Result<Option<(i64, Arc<Panel>)>, StoreError> {
+        self.panel_for(&VenueOrder::default()).await
+    }
+
+    /// [`Store::panel`] with funding and open interest in `order` (see
+    /// [`Store::build_panel_for`]), cached beside the default one.
+    pub async fn panel_for(
+        &self,
+        order: &VenueOrder,
+    ) -> Result<Option<(i64, Arc<Panel>)>, StoreError> {
         let mut cache = self.panel_cache.lock().await;
         let version = self.data_version().await?;
-        if let Some((v, p)) = cache.as_ref() {
-            if *v == version {
-                return Ok(Some((version, p.clone())));
-            }
+        cache.retain(|(v, _, _)| *v == version);
+        if let Some((_, _, p)) = cache.iter().find(|(_, o, _)| o == order) {
+            return Ok(p.clone().map(|p| (version, p)));
         }
         // Read the version before the rows: a write racing this build bumps the version again,
         // so the next call rebuilds instead of serving a stale panel under a new version.
         let started = std::time::Instant::now();
-        let built = self.build_panel().await?;
+        let built = self.build_panel_for(order).await?;
         if let Some(p) = &built {
             tracing::info!(
                 "built the panel from the store: {} assets x {} days in {:.1} ms (data version {version})",
@@ -280,8 +297,90 @@ impl Store {
                 started.elapsed().as_secs_f64() * 1e3
             );
         }
-        *cache = built.map(|p| (version, Arc::new(p)));
-        Ok(cache.as_ref().map(|(v, p)| (*v, p.clone())))
+        let built = built.map(Arc::new);
+        if cache.len() >= PANEL_CACHE_ENTRIES {
+            cache.remove(0);
+        }
+        cache.push((version, order.clone(), built.clone()));
+        Ok(built.map(|p| (version, p)))
+    }
+
+    /// Where a run on `order`'s venue did not get that venue's funding: per asset of the panel,
+    /// the venue that supplied the days the preferred venue has no rate for, and how many.
+    /// Empty without a preferred venue. What the run's universe note lists, so a fallback is
+    /// never silent.
+    pub async fn funding_fallbacks(
+        &self,
+        order: &VenueOrder,
+    ) -> Result<Vec<FundingFallback>, StoreError> {
+        let Some(venue) = order.preferred.as_deref() else {
+            return Ok(Vec::new());
+        };
+        let rows = sqlx::query(
+            "SELECT f.symbol, f.day, f.venue FROM funding f \
+             WHERE f.venue <> $1 AND f.daily_rate IS NOT NULL \
+             AND f.symbol IN (SELECT DISTINCT symbol FROM daily_bars) \
+             AND NOT EXISTS (SELECT 1 FROM funding g WHERE g.symbol = f.symbol \
+                             AND g.day = f.day AND g.venue = $1 AND g.daily_rate IS NOT NULL)",
+        )
+        .bind(venue.to_string())
+        .fetch_all(self.pool())
+        .await?;
+        // (symbol, day) → the winning fallback venue; then days per (symbol, venue).
+        let mut winner: BTreeMap<(String, i64), String> = BTreeMap::new();
+        for r in &rows {
+            let key = (r.try_get::<String, _>(0)?, r.try_get::<i64, _>(1)?);
+            let v: String = r.try_get(2)?;
+            let better = match winner.get(&key) {
+                Some(w) => order.rank(&v) < order.rank(w),
+                None => true,
+            };
+            if better {
+                winner.insert(key, v);
+            }
+        }
+        let mut days: BTreeMap<(String, String), (usize, i64, i64)> = BTreeMap::new();
+        for ((symbol, day), v) in winner {
+            let e = days.entry((symbol, v)).or_insert((0, day, day));
+            e.0 += 1;
+            e.1 = e.1.min(day);
+            e.2 = e.2.max(day);
+        }
+        Ok(days
+            .into_iter()
+            .map(|((symbol, from_venue), (n, first, last))| FundingFallback {
+                symbol,
+                wanted: venue.to_string(),
+                from_venue,
+                days: n,
+                first: Day(first as i32),
+                last: Day(last as i32),
+            })
+            .collect())
+    }
+}
+
+/// Days of one asset whose funding came from a fallback venue (see
+/// [`Store::funding_fallbacks`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FundingFallback {
+    pub symbol: String,
+    /// The run's venue, which had no rate on those days.
+    pub wanted: String,
+    /// The venue whose rate the panel took.
+    pub from_venue: String,
+    pub days: usize,
+    pub first: Day,
+    pub last: Day,
+}
+
+impl std::fmt::Display for FundingFallback {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: funding from {} on {} day(s) between {} and {} (no {} rate)",
+            self.symbol, self.from_venue, self.days, self.first, self.last, self.wanted
+        )
     }
 }
 
@@ -291,6 +390,8 @@ pub struct EncodedKey {
     pub fields: Vec<Field>,
     pub from: Option<Day>,
     pub to: Option<Day>,
+    /// The panel as it was at this data version (a share link's pinned data); `None`: today's.
+    pub as_of: Option<i64>,
 }
 
 /// An encoded panel (see `shared::panel_codec`) and its content hash.
@@ -315,6 +416,8 @@ pub enum PanelRequestError {
         first: Day,
         last: Day,
     },
+    #[error("data version {as_of} does not exist: the store is at version {current}")]
+    UnknownVersion { as_of: i64, current: i64 },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -329,8 +432,34 @@ impl Store {
     /// encoded. `from`/`to` are clipped to the stored days (before the cache is asked, so every
     /// request past the ends is one entry). Encodings run one at a time: however many distinct
     /// requests arrive at once, the work is one encoding after another.
+    ///
+    /// With `as_of` below today's version the panel is rebuilt as it was then
+    /// ([`Store::build_panel_as_of`], bit for bit what a reader saw at that version) and encoded
+    /// outside the cache: an old link is opened rarely, and its answer never changes.
     pub async fn encoded_panel(&self, key: &EncodedKey) -> Result<EncodedPanel, PanelRequestError> {
+        if let Some(as_of) = key.as_of {
+            let current = self.data_version().await?;
+            if as_of < 0 || as_of > current {
+                return Err(PanelRequestError::UnknownVersion { as_of, current });
+            }
+            if as_of < current {
+                let panel = self
+                    .build_panel_as_of(as_of)
+                    .await?
+                    .ok_or(PanelRequestError::Empty)?;
+                return encode_as_of(panel, key, as_of).await;
+            }
+        }
         let (version, panel) = self.panel().await?.ok_or(PanelRequestError::Empty)?;
+        if key.as_of.is_some_and(|v| v != version) {
+            // The data changed since the version was read: answer for the version asked.
+            let as_of = key.as_of.expect("checked");
+            let panel = self
+                .build_panel_as_of(as_of)
+                .await?
+                .ok_or(PanelRequestError::Empty)?;
+            return encode_as_of(panel, key, as_of).await;
+        }
         let (first, last) = (panel.start(), panel.end());
         let from = key.from.map_or(first, |d| d.max(first));
         let to = key.to.map_or(last, |d| d.min(last));
@@ -346,6 +475,7 @@ impl Store {
             fields: key.fields.clone(),
             from: Some(from),
             to: Some(to),
+            as_of: None,
         };
         self.encoded_cache
             .get_or_compute(clipped, version, || async move {
@@ -374,6 +504,38 @@ impl Store {
             })
             .await
     }
+}
+
+/// `panel` (the store's panel at data version `version`) clipped to `key`'s days and encoded.
+async fn encode_as_of(
+    panel: Panel,
+    key: &EncodedKey,
+    version: i64,
+) -> Result<EncodedPanel, PanelRequestError> {
+    let (first, last) = (panel.start(), panel.end());
+    let from = key.from.map_or(first, |d| d.max(first));
+    let to = key.to.map_or(last, |d| d.min(last));
+    if from > to {
+        return Err(PanelRequestError::OutOfRange {
+            from: key.from.unwrap_or(first),
+            to: key.to.unwrap_or(last),
+            first,
+            last,
+        });
+    }
+    let rows = panel.row_of(from).expect("clipped")..=panel.row_of(to).expect("clipped");
+    let fields = key.fields.clone();
+    let bytes =
+        tokio::task::spawn_blocking(move || shared::panel_codec::encode(&panel, &fields, rows))
+            .await
+            .map_err(|e| StoreError::Data(format!("encoding task: {e}")))??;
+    Ok(EncodedPanel {
+        version,
+        hash: shared::panel_codec::content_hash(&bytes),
+        bytes: Arc::new(bytes),
+        first_day: from,
+        last_day: to,
+    })
 }
 
 #[cfg(test)]

@@ -200,3 +200,85 @@ async fn first_start_fills_an_empty_store_from_a_directory_once() {
     assert!(!t.store.synthetic_in_use().await.unwrap());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `/api/panel?as_of=VERSION` (what a share link pins): after a revision and new rows, the
+/// panel of the old version is served byte for byte as it was; an unknown version is a 400.
+#[tokio::test]
+async fn panel_as_of_a_version_is_the_panel_served_then() {
+    for engine in Engine::ALL {
+        let Some(t) = TestStore::new(engine, "panel_as_of").await else {
+            continue;
+        };
+        let dir = std::env::temp_dir();
+        let store = server::store::Store::connect(&t.url).await.unwrap();
+        let app = router(public_read(AppState::new(
+            store,
+            &dir,
+            "127.0.0.1:0".parse().unwrap(),
+        )));
+        let cfg = SynthConfig {
+            seed: 5,
+            n_assets: 6,
+            n_days: 90,
+            start: Day(19_000),
+        };
+        first_start::store_synthetic(&t.store, &cfg).await.unwrap();
+        let v1 = t.store.data_version().await.unwrap();
+        let (status, _, then) = call(&app, "/api/panel", None).await;
+        assert_eq!(status, StatusCode::OK);
+        // The current version is today's panel.
+        let (_, _, same) = call(&app, &format!("/api/panel?as_of={v1}"), None).await;
+        assert_eq!(same, then, "{engine:?}");
+
+        // A refresh: one close revised, a new day for every asset.
+        let (_, p) = t.store.panel().await.unwrap().unwrap();
+        let mut records = Vec::new();
+        for (a, symbol) in p.symbols().iter().enumerate() {
+            let last = p.get(Field::Close, a, p.n_days() - 1);
+            records.push(server::store::market::Record::Bar {
+                symbol: symbol.clone(),
+                day: Day(p.end().0 + 1),
+                open: last,
+                high: last * 1.02,
+                low: last * 0.98,
+                close: last * 1.01,
+                volume: 1000.0,
+            });
+        }
+        let c = p.get(Field::Close, 0, 40);
+        records.push(server::store::market::Record::Bar {
+            symbol: p.symbols()[0].clone(),
+            day: p.day(40),
+            open: c,
+            high: c * 1.5,
+            low: c * 0.5,
+            close: c * 1.1,
+            volume: 1000.0,
+        });
+        t.store.upsert("test", &records).await.unwrap();
+        assert!(t.store.data_version().await.unwrap() > v1);
+
+        let (_, _, now) = call(&app, "/api/panel", None).await;
+        assert_ne!(now, then, "the refresh changed today's panel");
+        let (status, _, old) = call(&app, &format!("/api/panel?as_of={v1}"), None).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(old, then, "{engine:?}: the old version, byte for byte");
+        // A window of the old version.
+        let (status, _, w) = call(
+            &app,
+            &format!("/api/panel?fields=close&from=2022-01-10&to=2022-01-19&as_of={v1}"),
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        let d = shared::panel_codec::decode(&w).unwrap();
+        assert_eq!(d.panel.n_days(), 10);
+
+        for bad in ["as_of=99999999", "as_of=-1", "as_of=yesterday"] {
+            let (status, _, body) = call(&app, &format!("/api/panel?{bad}"), None).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+            let msg = json(&body)["error"].as_str().unwrap().to_string();
+            assert!(msg.contains("as_of"), "{bad}: {msg}");
+        }
+    }
+}

@@ -445,3 +445,37 @@ async fn the_job_outlives_a_dropped_request() {
     assert_eq!(duplicates(&t.store).await, 0);
     let _ = PaperConfig::default();
 }
+
+#[tokio::test]
+async fn two_schedulers_run_one_cycle_per_day() {
+    use server::live::scheduler::claim_cycle;
+    for engine in Engine::ALL {
+        let Some(t) = TestStore::new(engine, "exec_sched").await else {
+            continue;
+        };
+        let r = rig(&t, LiveSettings::default(), Faults::default()).await;
+        let (other, _) = service_on(
+            &t.store,
+            LiveSettings::default(),
+            Faults::default(),
+            r.clock.clone(),
+        );
+        // Both replicas wake at run_at_utc on the same day.
+        let (a, b) = tokio::join!(
+            claim_cycle(&r.live, "replica-a/day1"),
+            claim_cycle(&other, "replica-b/day1")
+        );
+        assert_eq!(
+            u8::from(a.unwrap()) + u8::from(b.unwrap()),
+            1,
+            "exactly one runs the day's cycle"
+        );
+        // Later the same day (a late clock) the claim still stands.
+        r.clock.set(r.clock.now_ms() + 3_600_000);
+        assert!(!claim_cycle(&other, "replica-b/day1-late").await.unwrap());
+        // The next day the race starts again, and one wins.
+        r.clock.set(r.clock.now_ms() + DAY_MS);
+        assert!(claim_cycle(&other, "replica-b/day2").await.unwrap());
+        assert!(!claim_cycle(&r.live, "replica-a/day2").await.unwrap());
+    }
+}

@@ -5,6 +5,8 @@
 use server::commands::first_start;
 use server::commands::import::import_paths;
 use server::market_data::csv;
+use server::market_data::symbols::base_of;
+use server::store::layout::{layout_records, VenueOrder};
 use server::store::market::{Record, Series, UpsertCounts};
 use server::store::testing::{Engine, TestStore};
 use shared::synth::SynthConfig;
@@ -181,14 +183,14 @@ async fn sources_aliases_and_runs() {
         .await
         .unwrap();
         assert_eq!(
-            s.resolve_symbol("hyperliquid", "kPEPE")
+            s.resolve_symbol("hyperliquid", "kPEPE", base_of)
                 .await
                 .unwrap()
                 .as_deref(),
             Some("PEPE")
         );
         assert_eq!(
-            s.resolve_symbol("coinalyze", "BTCUSDT_PERP.A")
+            s.resolve_symbol("coinalyze", "BTCUSDT_PERP.A", base_of)
                 .await
                 .unwrap()
                 .as_deref(),
@@ -337,6 +339,15 @@ async fn imports_keep_good_rows_and_never_lose_stored_ones() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The files' records laid out in memory by the store's one layout (no database involved).
+fn csv_panel(reads: &[csv::FileRead]) -> Panel {
+    layout_records(
+        reads.iter().flat_map(|r| &r.records),
+        &VenueOrder::default(),
+    )
+    .unwrap()
+}
+
 /// The acceptance test of the store: the real files imported into SQLite give, bit for bit, the
 /// panel the CSV reader builds from the same files; importing them again changes nothing.
 #[tokio::test]
@@ -362,7 +373,7 @@ async fn real_files_panel_from_store_equals_the_csv_panel() {
         from_store.n_days()
     );
     let reads = csv::read_dir(&dir).unwrap();
-    let from_csv = csv::build_panel(&reads).unwrap();
+    let from_csv = csv_panel(&reads);
     assert_same_panel(&from_store, &from_csv);
     let rejected: usize = reads.iter().map(|r| r.rejected.len()).sum();
     assert_eq!(report.rejected() as usize, rejected);
@@ -475,7 +486,7 @@ async fn real_files_panel_from_postgres_equals_the_csv_panel() {
         from_store.n_days()
     );
     let reads = csv::read_dir(&dir).unwrap();
-    assert_same_panel(&from_store, &csv::build_panel(&reads).unwrap());
+    assert_same_panel(&from_store, &csv_panel(&reads));
 }
 
 /// The panel reads values back as text packed by the database (`store::panel::Packed`): every

@@ -6,9 +6,10 @@
 
 use server::commands::import::import_paths;
 use server::live::{paper_broker, CycleOptions, FixedClock, LiveService, LiveSettings};
+use server::parity::calibration::{account_costs, resolve_costs};
 use server::store::testing::{Engine, TestStore};
 use shared::backtest::{self, BacktestSettings};
-use shared::config::Config;
+use shared::config::{Config, CostModel};
 use shared::{Day, Field, Panel};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -186,6 +187,24 @@ async fn sixty_days(
     let nav = bt.equity.last().unwrap().nav;
     eprintln!("backtest NAV {nav:.2} (live {:.2})", account.equity);
     assert!((nav - account.equity).abs() < 1e-6 * account.equity);
+
+    // `rebalance.cost_model: "calibrated"` reads the paper venue's 4.5 bps fee and zero
+    // slippage back from the account's fills.
+    let measured = account_costs(store, "paper", &panel, first, end, 10.0, 2.0)
+        .await
+        .unwrap();
+    assert_eq!(measured.fills, orders);
+    let mut calibrated = config.rebalance.clone();
+    calibrated.cost_model = CostModel::Calibrated;
+    let resolved = resolve_costs(&calibrated, &measured, "paper", first, end);
+    assert_eq!(resolved.used, CostModel::Calibrated);
+    assert!((resolved.costs.fee_bps - 4.5).abs() < 1e-9, "{resolved:?}");
+    assert!(resolved.costs.slippage_bps.abs() < 1e-9, "{resolved:?}");
+    let note = resolved.note.unwrap();
+    assert!(
+        note.contains(&format!("{orders} fills on paper ({first}..{end}")),
+        "{note}"
+    );
 
     // Without the rules the backtest trades the exact weights: other trades.
     config.rebalance.venue_rules = Some(false);

@@ -13,6 +13,7 @@ use server::market_data::coinalyze::CoinalyzeConfig;
 use server::market_data::coinmarketcap::CoinMarketCapConfig;
 use server::market_data::http::{ApiKey, Http, HttpConfig};
 use server::market_data::hyperliquid::{Hyperliquid, HyperliquidConfig};
+use server::store::listings::ListingRow;
 use server::store::market::{Record, Series};
 use server::store::testing::{Engine, TestStore};
 use shared::Day;
@@ -378,7 +379,8 @@ async fn hyperliquid_pages_candles_and_funding_into_the_store() {
         assert_eq!(btc, expected);
         assert_eq!(bars(&stored, "ETH").len(), 10);
         assert_eq!(stored.len(), 20);
-        // 10 candles in pages of 4: 3 requests per coin, each starting after the last close.
+        // 10 candles in pages of 4: 3 requests per coin, each starting after the last close;
+        // then one for the listing's first day (back-filled once, from 2022-05-31).
         let candle_hits: Vec<i64> = mock
             .hits("candleSnapshot")
             .iter()
@@ -386,7 +388,47 @@ async fn hyperliquid_pages_candles_and_funding_into_the_store() {
             .map(|h| h.body["req"]["startTime"].as_i64().unwrap())
             .collect();
         let d0 = i64::from(today().0 - 10) * DAY_MS;
-        assert_eq!(candle_hits, vec![d0, d0 + 4 * DAY_MS, d0 + 8 * DAY_MS]);
+        let history_start = i64::from(Day::from_ymd(2022, 5, 31).unwrap().0) * DAY_MS;
+        assert_eq!(
+            candle_hits,
+            vec![d0, d0 + 4 * DAY_MS, d0 + 8 * DAY_MS, history_start]
+        );
+        // The listing history: every market of `meta`, the fetched and named ones back-filled
+        // to their first candle (the mock's first day), the delisted one up to the day before.
+        let rows = t.store.listing_rows("hyperliquid").await.unwrap();
+        let by: HashMap<&str, &ListingRow> =
+            rows.iter().map(|r| (r.venue_symbol.as_str(), r)).collect();
+        assert_eq!(rows.len(), 5, "{rows:?}");
+        let first = Day(today().0 - 20);
+        let btc = by["BTC"];
+        assert_eq!((btc.first_day, btc.last_day), (Some(first), Some(today())));
+        assert_eq!(
+            (btc.size_decimals, btc.max_leverage, btc.unit),
+            (Some(5), Some(50), 1.0)
+        );
+        assert!(btc.backfilled && !btc.delisted);
+        let loom = by["LOOM"];
+        assert!(loom.delisted && loom.backfilled);
+        assert_eq!(
+            (loom.first_day, loom.last_day),
+            (Some(first), Some(Day(today().0 - 1)))
+        );
+        let pepe = by["kPEPE"];
+        assert_eq!((pepe.symbol.as_str(), pepe.unit), ("PEPE", 1000.0));
+        // Not named in --symbols: listed from today, not back-filled.
+        assert_eq!((pepe.first_day, pepe.backfilled), (Some(today()), false));
+        let listings = t
+            .store
+            .venue_listings("hyperliquid")
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            listings.is_tradable("BTC", first) && !listings.is_tradable("BTC", Day(first.0 - 1))
+        );
+        assert!(listings.is_tradable("LOOM", Day(today().0 - 1)));
+        assert!(!listings.is_tradable("LOOM", today()));
+        assert!(listings.is_tradable("PEPE", Day(today().0 + 100)));
 
         let funding = t.store.records(Series::Funding).await.unwrap();
         let btc_funding: Vec<(Day, String, f64)> = funding
@@ -490,8 +532,9 @@ async fn retries_honour_retry_after_and_recover_from_500s_and_timeouts() {
         "Retry-After: 1 was not honoured ({:?})",
         started.elapsed()
     );
-    // 429, 500, timeout, then success: four sends of the same first page.
-    assert_eq!(mock.hits("candleSnapshot").len(), 4);
+    // 429, 500, timeout, then success: four sends of the same first page; then the listing's
+    // first day.
+    assert_eq!(mock.hits("candleSnapshot").len(), 4 + 1);
     assert_eq!(mock.hits("fundingHistory").len(), 2);
     assert_eq!(t.store.records(Series::Bars).await.unwrap().len(), 10);
     assert_eq!(t.store.records(Series::Funding).await.unwrap().len(), 3);
@@ -552,8 +595,8 @@ async fn truncated_and_malformed_json_are_clear_errors_and_store_nothing() {
         "{all}"
     );
     assert!(all.contains("fundingRate \"abc\" is not a number"), "{all}");
-    // Malformed answers are not retried.
-    assert_eq!(mock.hits("candleSnapshot").len(), 2);
+    // Malformed answers are not retried (the two after them back-fill the listings).
+    assert_eq!(mock.hits("candleSnapshot").len(), 2 + 2);
     assert!(t.store.records(Series::Bars).await.unwrap().is_empty());
     let funding = t.store.records(Series::Funding).await.unwrap();
     assert!(funding
@@ -646,7 +689,16 @@ async fn a_4xx_is_final_and_names_the_endpoint_and_the_venues_message() {
             i64::from(today().0 - 10) * DAY_MS
         )
     );
-    assert_eq!(mock.hits("candleSnapshot").len(), 1, "a 4xx is not retried");
+    let hits = mock.hits("candleSnapshot");
+    assert_eq!(
+        hits.len(),
+        1 + 1,
+        "a 4xx is not retried (the second back-fills the listing)"
+    );
+    assert_ne!(
+        hits[0].body["req"]["startTime"],
+        hits[1].body["req"]["startTime"]
+    );
 }
 
 #[tokio::test]

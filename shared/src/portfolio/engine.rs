@@ -21,6 +21,7 @@ use crate::calendar::Day;
 use crate::config::{Config, ConfigError};
 use crate::panel::Panel;
 use crate::strategies::{Activity, InactiveReason, Input, Strategy};
+use crate::universe::{AssetSpans, Listings};
 use std::sync::Arc;
 
 /// One strategy inside the engine, with its blend settings.
@@ -124,6 +125,11 @@ pub struct TargetCache {
     /// The symbols the mask was built for; shared with the panel, so "same symbols" is usually
     /// a pointer comparison rather than a string comparison every day.
     excluded: Option<(Arc<[String]>, Vec<bool>)>,
+    /// The engine's listings aligned to the same symbols (rebuilt with `excluded`).
+    tradable: Option<AssetSpans>,
+    /// Whether the last call zeroed a weight the venue did not list (its output then differs
+    /// from `last_blend`, so the next call cannot claim "unchanged").
+    masked_last: bool,
     today: Vec<Today>,
     computed_on: Vec<Option<Day>>,
     items: Vec<BlendItem>,
@@ -183,6 +189,10 @@ pub struct TargetEngine {
     pub strategies: Vec<EngineStrategy>,
     pub leverage: f64,
     pub stablecoins: Vec<String>,
+    /// The configured venue's listing history: assets it did not list on a day are not
+    /// eligible that day and hold no weight (docs/strategies.md, "Eligible universe").
+    /// `None`: every priced asset (`venue: any`, the paper venue, or no listing data).
+    pub listings: Option<Arc<Listings>>,
 }
 
 impl TargetEngine {
@@ -208,6 +218,7 @@ impl TargetEngine {
             strategies,
             leverage: config.leverage,
             stablecoins: config.stablecoins.clone(),
+            listings: None,
         })
     }
 
@@ -229,6 +240,11 @@ impl TargetEngine {
             .iter()
             .map(|s| self.stablecoins.iter().any(|c| c.eq_ignore_ascii_case(s)))
             .collect()
+    }
+
+    /// The listings aligned to the panel's assets, when the engine has any.
+    pub fn tradable(&self, panel: &Panel) -> Option<AssetSpans> {
+        self.listings.as_ref().map(|l| l.align(panel.symbols()))
     }
 
     /// The decision at the close of row `t`: every strategy's held targets and the blend.
@@ -314,9 +330,14 @@ impl TargetEngine {
         };
         if fresh {
             cache.excluded = Some((Arc::clone(panel.symbols_arc()), self.excluded(panel)));
+            cache.tradable = self.tradable(panel);
         }
         let excluded = &cache.excluded.as_ref().expect("set above").1;
-        let input = Input { panel, excluded };
+        let input = Input {
+            panel,
+            excluded,
+            tradable: cache.tradable.as_ref(),
+        };
         cache.items.clear();
         for (k, s) in self.strategies.iter().enumerate() {
             let today = held.held(k, &*s.strategy, &input, t, &mut cache.last[k]);
@@ -350,7 +371,10 @@ impl TargetEngine {
         }
         if !fresh && cache.last_blend.len() == n_assets && cache.key == cache.last_key {
             weights.copy_from_slice(&cache.last_blend);
-            return false;
+            let masked = untradable_to_zero(cache.tradable.as_ref(), panel.day(t), weights);
+            let changed = masked || cache.masked_last;
+            cache.masked_last = masked;
+            return changed;
         }
         {
             let cache = &*cache;
@@ -364,8 +388,27 @@ impl TargetEngine {
         cache.last_blend.clear();
         cache.last_blend.extend_from_slice(weights);
         std::mem::swap(&mut cache.key, &mut cache.last_key);
+        cache.masked_last = untradable_to_zero(cache.tradable.as_ref(), panel.day(t), weights);
         true
     }
+}
+
+/// Zeroes the weight of every asset the venue does not list on `day` (a strategy may hold
+/// targets computed on an earlier day, or trade outside the cross-section). Returns whether any
+/// weight was zeroed, which counts as a changed blend. The unmasked blend stays in the cache,
+/// so a relisted asset gets its weight back exactly as a recomputation would give it.
+fn untradable_to_zero(tradable: Option<&AssetSpans>, day: Day, weights: &mut [f64]) -> bool {
+    let Some(spans) = tradable else {
+        return false;
+    };
+    let mut zeroed = false;
+    for (a, w) in weights.iter_mut().enumerate() {
+        if *w != 0.0 && !spans.at(a, day) {
+            *w = 0.0;
+            zeroed = true;
+        }
+    }
+    zeroed
 }
 
 /// Rows one strategy's held targets at `t` may read (see [`TargetEngine::lookback`]).
@@ -484,6 +527,7 @@ mod tests {
                 .collect(),
             leverage: 1.0,
             stablecoins: vec!["USDT".into()],
+            listings: None,
         }
     }
 
@@ -643,6 +687,86 @@ mod tests {
         assert!(
             stable_long > 0.25,
             "without the exclusion they dominate: {stable_long}"
+        );
+    }
+
+    /// A venue's listings: half the assets listed from the start, one listed late, one
+    /// delisted mid-way, the rest never. Every day of a walk (the backtest's path) and of the
+    /// live path (a fresh cache on the truncated panel) holds weight only in assets listed that
+    /// day, cross-sections pick only listed assets, and without listings the same days do trade
+    /// the unlisted ones (so the test can fail).
+    #[test]
+    fn no_day_holds_an_asset_the_venue_does_not_list() {
+        use crate::universe::{Listings, Span};
+        let p = synth(11);
+        let config = Config::lockstep_default().unwrap();
+        let mut listings = Listings::new("hyperliquid");
+        let n = p.n_assets();
+        let late = p.day(200);
+        let gone = p.day(300);
+        for (a, s) in p.symbols().iter().enumerate() {
+            let span = match a % 4 {
+                0 | 1 => Span {
+                    first: p.start(),
+                    last: None,
+                },
+                2 if a == 2 => Span {
+                    first: late,
+                    last: None,
+                },
+                2 => Span {
+                    first: p.start(),
+                    last: Some(gone),
+                },
+                _ => continue,
+            };
+            listings.add(s.clone(), span);
+        }
+        let listings = Arc::new(listings);
+        let plain = TargetEngine::from_config(&config).unwrap();
+        let mut venue = TargetEngine::from_config(&config).unwrap();
+        venue.listings = Some(Arc::clone(&listings));
+        let (mut walk, mut walk_plain) = (TargetCache::new(), TargetCache::new());
+        let mut weights = vec![0.0; n];
+        let mut unlisted_traded_without = false;
+        for t in 0..p.n_days() {
+            let day = p.day(t);
+            venue.blend_into(&p, t, &mut walk, &mut weights);
+            for (a, w) in weights.iter().enumerate() {
+                let listed = listings.is_tradable(&p.symbols()[a], day);
+                assert!(
+                    *w == 0.0 || listed,
+                    "row {t}: weight {w} in unlisted {}",
+                    p.symbols()[a]
+                );
+            }
+            for k in 0..venue.strategies.len() {
+                let held = walk.strategy(k);
+                if held.computed_on == Some(day) {
+                    for (a, w) in held.targets.iter().enumerate() {
+                        let listed = listings.is_tradable(&p.symbols()[a], day);
+                        assert!(
+                            *w == 0.0 || listed,
+                            "row {t}: {} picked unlisted {}",
+                            venue.strategies[k].name,
+                            p.symbols()[a]
+                        );
+                    }
+                }
+            }
+            if t % 37 == 0 {
+                let live = venue.targets_at(&p.truncate_to(t).unwrap(), t, &mut TargetCache::new());
+                assert_eq!(live.weights, weights, "live equals the walk at row {t}");
+            }
+            let without = plain.targets_at(&p, t, &mut walk_plain).weights;
+            unlisted_traded_without |= without
+                .iter()
+                .enumerate()
+                .any(|(a, w)| *w != 0.0 && !listings.is_tradable(&p.symbols()[a], day));
+        }
+        assert!(
+            unlisted_traded_without,
+            "the unmasked engine trades unlisted assets"
         );
     }
 

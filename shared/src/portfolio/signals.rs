@@ -27,6 +27,7 @@ use crate::config::{Config, ConfigError};
 use crate::panel::Panel;
 use crate::strategies::params::ParamMap;
 use crate::strategies::{self, Activity, InactiveReason, Input, Strategy};
+use crate::universe::AssetSpans;
 use std::ops::Range;
 
 /// Default byte budget of a [`SignalCache`]: room for the default config's strategies many
@@ -191,12 +192,17 @@ struct SignalKey {
     name: String,
     params: String,
     excluded: Vec<bool>,
+    /// The venue's listings aligned to the panel (step 2 of the eligible universe).
+    tradable: Option<AssetSpans>,
 }
 
 #[derive(Debug)]
 struct Entry {
     key: SignalKey,
     signals: StrategySignals,
+    /// `signals.bytes()`, taken once when the record is stored: summing it afresh for every
+    /// point walked every record's computations (a quarter of a long sweep's time in WASM).
+    bytes: usize,
     last_used: u64,
 }
 
@@ -217,6 +223,8 @@ pub struct CacheStats {
 pub struct SignalCache {
     budget: usize,
     entries: Vec<Entry>,
+    /// The sum of the entries' `bytes`.
+    total_bytes: usize,
     tick: u64,
     stats: CacheStats,
 }
@@ -234,6 +242,7 @@ impl SignalCache {
         SignalCache {
             budget: budget_bytes,
             entries: Vec::new(),
+            total_bytes: 0,
             tick: 0,
             stats: CacheStats::default(),
         }
@@ -241,7 +250,7 @@ impl SignalCache {
 
     /// Bytes held by the records.
     pub fn bytes(&self) -> usize {
-        self.entries.iter().map(|e| e.signals.bytes()).sum()
+        self.total_bytes
     }
 
     /// Number of records held.
@@ -272,6 +281,7 @@ impl SignalCache {
         rows: Range<usize>,
     ) -> Result<SignalSource<'c>, ConfigError> {
         let excluded = engine.excluded(panel);
+        let tradable = engine.tradable(panel);
         let empty = ParamMap::new();
         let mut picked = Vec::with_capacity(engine.strategies.len());
         for s in &engine.strategies {
@@ -283,6 +293,7 @@ impl SignalCache {
                 name: s.name.clone(),
                 params: serde_json::to_string(&params).unwrap_or_default(),
                 excluded: excluded.clone(),
+                tradable: tradable.clone(),
             };
             self.tick += 1;
             let found = self.entries.iter().position(|e| e.key == key);
@@ -304,18 +315,26 @@ impl SignalCache {
                     let input = Input {
                         panel,
                         excluded: &excluded,
+                        tradable: tradable.as_ref(),
                     };
                     let signals = StrategySignals::compute(&*s.strategy, &input, span);
                     self.stats.computed += 1;
                     match found {
                         Some(i) => {
-                            self.entries[i].signals = signals;
+                            let bytes = signals.bytes();
+                            let e = &mut self.entries[i];
+                            self.total_bytes = self.total_bytes - e.bytes + bytes;
+                            e.signals = signals;
+                            e.bytes = bytes;
                             i
                         }
                         None => {
+                            let bytes = signals.bytes();
+                            self.total_bytes += bytes;
                             self.entries.push(Entry {
                                 key,
                                 signals,
+                                bytes,
                                 last_used: 0,
                             });
                             self.entries.len() - 1
@@ -327,13 +346,12 @@ impl SignalCache {
             picked.push(index);
         }
         // Evict the least recently used records this point does not need.
-        let mut total = self.bytes();
-        while total > self.budget {
+        while self.total_bytes > self.budget {
             let victim = (0..self.entries.len())
                 .filter(|i| !picked.contains(i))
                 .min_by_key(|&i| self.entries[i].last_used);
             let Some(v) = victim else { break };
-            total -= self.entries[v].signals.bytes();
+            self.total_bytes -= self.entries[v].bytes;
             self.entries.swap_remove(v);
             self.stats.evicted += 1;
             let moved = self.entries.len();
@@ -475,5 +493,11 @@ mod tests {
         small.source(&p, &other, &e, 0..300).unwrap();
         assert_eq!(small.len(), n);
         assert_eq!(small.stats().evicted, 1);
+        // The running byte count is the records' sum through inserts, recomputes and evictions.
+        for c in [&cache, &small] {
+            let sum: usize = c.entries.iter().map(|e| e.signals.bytes()).sum();
+            assert_eq!(c.bytes(), sum);
+            assert!(c.entries.iter().all(|e| e.bytes == e.signals.bytes()));
+        }
     }
 }

@@ -142,6 +142,7 @@ mod tests {
             &Input {
                 panel: &p,
                 excluded: &excluded,
+                tradable: None,
             },
             3,
             &mut out,

@@ -361,6 +361,7 @@ pub(crate) mod tests {
             &Input {
                 panel: p,
                 excluded: &excluded,
+                tradable: None,
             },
             t,
             &mut full,
@@ -371,6 +372,7 @@ pub(crate) mod tests {
             &Input {
                 panel: &w,
                 excluded: &excluded,
+                tradable: None,
             },
             lb - 1,
             &mut win,

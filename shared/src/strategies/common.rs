@@ -242,6 +242,10 @@ impl CrossSection {
             if input.excluded.get(asset).copied().unwrap_or(false) {
                 continue;
             }
+            // Step 2: an asset the venue does not list at `t` cannot be traded.
+            if !input.is_tradable(asset, t) {
+                continue;
+            }
             // Read only when `limit` needs it: column-major, it is a cache miss per asset.
             let market_cap = if self.limit.is_some() {
                 let m = panel.get(Field::MarketCap, asset, t);
@@ -840,6 +844,7 @@ pub(crate) mod tests {
         let input = Input {
             panel: &p,
             excluded: &excluded,
+            tradable: None,
         };
         let mut xs = CrossSection {
             selection: Selection::Count {
@@ -873,6 +878,7 @@ pub(crate) mod tests {
         let input = Input {
             panel: &p,
             excluded: &excluded,
+            tradable: None,
         };
         let xs = CrossSection {
             selection: Selection::Count {
@@ -896,6 +902,7 @@ pub(crate) mod tests {
         let input = Input {
             panel: &p,
             excluded: &excluded,
+            tradable: None,
         };
         let xs = CrossSection {
             selection: Selection::Count {

@@ -84,14 +84,14 @@ impl Strategy for Dilution {
             t,
             Orientation::LongLow,
             |a| {
-                // The older snapshot may come from as far back as t - h - 31: that row must
-                // exist in the window, or a live server could not reproduce the value.
-                if t < h + SUPPLY_FFILL_DAYS {
-                    return None;
-                }
+                // Rows before the data are missing rows like any other: `supply(t - h)` is
+                // defined when a snapshot lies in `[t - h - 31, t - h]`, even when that window
+                // starts before row 0. A day `t - h` before row 0 has no row in its window at
+                // all. (The lookback covers the whole window, so a live server's shorter panel
+                // sees the same rows.)
                 let s = panel.series(Field::CirculatingSupply, a);
                 let now = supply_at(s, t)?;
-                let then = supply_at(s, t - h)?;
+                let then = supply_at(s, t.checked_sub(h)?)?;
                 Some(now / then - 1.0)
             },
             out,
@@ -129,6 +129,33 @@ mod tests {
         });
         // Eligible A +10%, B +50%, C +1%, E -10%: longs E, C; shorts B, A.
         assert_eq!(out, vec![-0.25, -0.25, 0.25, 0.0, 0.25]);
+    }
+
+    #[test]
+    fn a_window_that_starts_before_the_data_uses_the_rows_it_has() {
+        // Horizon 30: at t = 40 the old day is row 10, its window [-21, 10] starts before the
+        // data. A snapshot at row 0 is inside it, so the value is defined, exactly as a gap
+        // inside the data would be treated.
+        let s = build(
+            "dilution",
+            r#"{"lookback_months": 1, "top_n": 1, "weighting_method": "equal_weight"}"#,
+        );
+        let data = [(0, 100.0, 40, 120.0), (5, 100.0, 39, 90.0)];
+        let run = |t: usize| {
+            run_at(&*s, &["A", "B"], t + 1, |p| {
+                for (a, (r0, v0, r1, v1)) in data.iter().enumerate() {
+                    p.set(Field::CirculatingSupply, a, *r0, *v0);
+                    if *r1 <= t {
+                        p.set(Field::CirculatingSupply, a, *r1, *v1);
+                    }
+                    p.set(Field::Close, a, t, 1.0);
+                }
+            })
+        };
+        // A +20%, B -10%: long B, short A.
+        assert_eq!(run(40), vec![-0.5, 0.5]);
+        // t = 29: the old day t - 30 is before row 0, no row in its window: no target.
+        assert_eq!(run(29), vec![0.0, 0.0]);
     }
 
     #[test]

@@ -170,6 +170,7 @@ mod tests {
             &Input {
                 panel: &p,
                 excluded: &[false],
+                tradable: None,
             },
             299,
             &mut out,

@@ -23,6 +23,7 @@ pub mod volatility;
 
 use crate::error::ConfigError;
 use crate::panel::Panel;
+use crate::universe::AssetSpans;
 use params::{ParamMap, Params};
 use regime::RegimeFilter;
 
@@ -51,6 +52,17 @@ pub struct Input<'a> {
     pub panel: &'a Panel,
     /// `excluded[asset]` is true for stablecoins (and anything else configured out).
     pub excluded: &'a [bool],
+    /// The configured venue's listings aligned to the panel's assets; `None`: every priced
+    /// asset is tradable (`venue: any`, or a venue without listing data).
+    pub tradable: Option<&'a AssetSpans>,
+}
+
+impl Input<'_> {
+    /// Whether the venue lists `asset` on row `t` (always, without listings).
+    #[inline]
+    pub fn is_tradable(&self, asset: usize, t: usize) -> bool {
+        self.tradable.is_none_or(|m| m.at(asset, self.panel.day(t)))
+    }
 }
 
 /// One configured strategy.
@@ -201,6 +213,7 @@ pub(crate) mod testutil {
             &Input {
                 panel: &p,
                 excluded: &excluded,
+                tradable: None,
             },
             n_days - 1,
             &mut out,
@@ -280,7 +293,7 @@ mod tests {
                     prop_assert!(lb <= t + 1, "{name} lookback {lb} too long for the test panel");
                     let run = |p: &Panel, row: usize| {
                         let mut out = vec![0.0; p.n_assets()];
-                        let act = s.compute(&Input { panel: p, excluded: &excluded }, row, &mut out);
+                        let act = s.compute(&Input { panel: p, excluded: &excluded, tradable: None }, row, &mut out);
                         (act, out)
                     };
                     let (act, full) = run(&panel, t);
