@@ -5,6 +5,8 @@
 //! ([`email`]).
 //!
 //! Delivery never blocks the caller: [`Notifier::send`] spawns one task per channel and returns.
+//! Each channel receives its messages in the order they were sent (a "plan done" must not
+//! arrive after the "kill switch on" that followed it); one slow channel never holds up another.
 //! Each task records the delivery in the `notifications` table (`pending`, then `sent` or
 //! `failed` with the attempt count and the last error, `migrations/0110_notifications.sql`) and
 //! retries with exponential backoff ([`settings::RetrySettings`]) while the failure may pass
@@ -87,6 +89,8 @@ pub struct Notifier {
     public_url: Option<String>,
     channels: Vec<Arc<Channel>>,
     in_flight: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    /// Per channel, the end of the last delivery started: the next one waits for it.
+    tails: Mutex<Vec<Option<tokio::sync::oneshot::Receiver<()>>>>,
 }
 
 impl std::fmt::Debug for Notifier {
@@ -115,6 +119,7 @@ impl Notifier {
             public_url: None,
             channels: Vec::new(),
             in_flight: Mutex::new(Vec::new()),
+            tails: Mutex::new(Vec::new()),
         }
     }
 
@@ -165,12 +170,14 @@ impl Notifier {
             .clone()
             .or_else(|| default_public_url.map(str::to_string))
             .map(|u| u.trim_end_matches('/').to_string());
+        let tails = Mutex::new(channels.iter().map(|_| None).collect());
         Ok(Notifier {
             store,
             settings: settings.clone(),
             public_url,
             channels,
             in_flight: Mutex::new(Vec::new()),
+            tails,
         })
     }
 
@@ -200,16 +207,20 @@ impl Notifier {
         }
         let msg = Arc::new(msg);
         let mut in_flight = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+        let mut tails = self.tails.lock().unwrap_or_else(|e| e.into_inner());
         in_flight.retain(|h| !h.is_finished());
-        for ch in &self.channels {
+        for (ch, tail) in self.channels.iter().zip(tails.iter_mut()) {
             let (store, ch, msg, retry) = (
                 self.store.clone(),
                 ch.clone(),
                 msg.clone(),
                 self.settings.retry.clone(),
             );
+            let (done, next) = tokio::sync::oneshot::channel::<()>();
+            let before = tail.replace(next);
             in_flight.push(tokio::spawn(async move {
-                deliver(&store, &ch, &msg, &retry).await;
+                deliver(&store, &ch, &msg, &retry, before).await;
+                let _ = done.send(());
             }));
         }
     }
@@ -236,13 +247,25 @@ fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
-/// One delivery: record, try, back off, record the end.
-async fn deliver(store: &Store, ch: &Channel, msg: &Message, retry: &settings::RetrySettings) {
+/// One delivery: record, wait for the channel's previous delivery (`before`) to end, try,
+/// back off, record the end.
+async fn deliver(
+    store: &Store,
+    ch: &Channel,
+    msg: &Message,
+    retry: &settings::RetrySettings,
+    before: Option<tokio::sync::oneshot::Receiver<()>>,
+) {
     let id = crate::ids::new_id("n", now_ms());
     let records = Deliveries { store };
     if let Err(e) = records.start(&id, msg, ch).await {
         // Sending matters more than its record.
         tracing::warn!(error = %e, channel = ch.label(), "recording a notification failed");
+    }
+    if let Some(before) = before {
+        // An error means the previous task ended without saying so (it panicked or its
+        // runtime stopped): either way it no longer sends, so this one may.
+        let _ = before.await;
     }
     let mut attempt = 0;
     // Kept on success too: "sent on the third try, after 503s" is worth knowing.

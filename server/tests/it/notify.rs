@@ -461,3 +461,37 @@ async fn stale_data_is_told_once_per_data_day() {
     days.dedup();
     assert_eq!(days, vec![true], "{bodies:?}");
 }
+
+/// A channel hears its messages in the order they were sent, even when the first needs a retry:
+/// "plan done" must not reach the desk after the "kill switch on" that followed it.
+#[tokio::test]
+async fn a_channel_hears_its_messages_in_order_even_across_retries() {
+    let ts = store().await;
+    // The first request fails; its retry comes 300 ms later, long after the second message
+    // would have arrived if deliveries raced.
+    let hook = hook_receiver(1, 503).await;
+    let n = Notifier::new(
+        Arc::new(ts.store.clone()),
+        &settings(serde_json::json!({
+            "webhooks": [{"url_env": "LS_HOOK"}],
+            "retry": {"attempts": 3, "initial_backoff_ms": 300, "max_backoff_ms": 300}
+        })),
+        None,
+        &env_of(vec![("LS_HOOK", hook.url.clone())]),
+    )
+    .unwrap();
+    let plan = sample_plan();
+    n.send(Message::plan("plan.done", &plan, n.public_url(), 7));
+    n.send(Message::kill_switch(true, "tina", Some("venue outage"), n.public_url(), 8));
+    assert!(n.flush(Duration::from_secs(10)).await);
+    let events: Vec<String> = hook
+        .bodies
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|b| b["event"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(events, vec!["plan.done", "plan.done", "kill_switch"]);
+    let recs = records(&ts.store).await;
+    assert!(recs.iter().all(|r| r.status == "sent"), "{recs:?}");
+}
