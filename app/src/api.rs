@@ -600,6 +600,12 @@ pub struct ParityReport {
     /// The demo runs whose simulated paper history is part of this report (empty: none).
     #[serde(default)]
     pub simulated: Vec<DemoRun>,
+    /// Which universe the live config trades and the shadow backtest ran (its venue and
+    /// listings, counted on the period's last day, else the panel's); absent in reports from
+    /// before venues existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<Object>))]
+    pub universe: Option<shared::universe::UniverseInfo>,
 }
 
 /// A simulated paper history made by `lockstep demo` or the Trades page's demo button

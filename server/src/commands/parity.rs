@@ -125,6 +125,9 @@ pub fn render(r: &ParityReport) -> String {
         "Consistency report — broker {}, {period}, kernel {}",
         r.broker, r.kernel_version
     );
+    if let Some(u) = &r.universe {
+        let _ = writeln!(s, "Universe: {} ({})", u.summary, u.note);
+    }
     let failed: Vec<&str> = r
         .checks
         .iter()

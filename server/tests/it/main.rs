@@ -23,5 +23,6 @@ mod parity;
 mod parity_checks;
 mod research_rows;
 mod store;
+mod venue_panel;
 mod venue_rules;
 mod venues;
