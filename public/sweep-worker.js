@@ -8,6 +8,7 @@ import init, {
   lockstep_worker_set_panel,
   lockstep_worker_run_chunk,
   lockstep_worker_finish,
+  lockstep_worker_summarize,
   lockstep_worker_profile,
 } from "/pkg/lockstep.js";
 
@@ -46,6 +47,10 @@ self.onmessage = async (ev) => {
       // `rows` is a JSON string of the rows, as the page has always read it.
       const out = lockstep_worker_run_chunk(msg.job);
       reply({ type: "rows", rows: out.rows, computed: out.computed, reused: out.reused, ms: ms() });
+    } else if (msg.type === "summarize") {
+      // After the last row: DSR, PBO and the walk-forward's choices from the run's rows, here
+      // rather than on the page's thread.
+      reply({ type: "summary", result: lockstep_worker_summarize(msg.evaluation, msg.chunks), ms: ms() });
     } else if (msg.type === "finish") {
       // After the rows: the chosen point out of sample and the walk-forward curve.
       reply({ type: "finished", result: lockstep_worker_finish(msg.job), ms: ms() });

@@ -2,12 +2,17 @@
 //! alive between runs (and between visits to the Sweep page) so that only the first run pays
 //! for starting them.
 //!
-//! Start-up, once per page load: each worker gets the page's own compiled WebAssembly module
+//! Start-up, once per page load ([`warm`], as soon as the Sweep page has its panel, so the
+//! first run finds the workers ready): each worker gets the page's own compiled WebAssembly module
 //! (no second download or compile) and the page's decoded panel as transferred
 //! `Float64Array` columns (no second download or decode; [`crate::worker::panel_columns`]).
 //! A run queues its grid in small chunks and hands the next chunk to whichever worker answers.
 //! Cancel terminates the workers at once (a chunk in flight is not waited for) and starts a
 //! fresh set in the background, so the next run is warm again.
+//!
+//! After the last row the pool sends the run's rows (the chunks' JSON strings as the workers
+//! sent them) to one worker, which computes the statistics ([`crate::worker::summarize_chunks`]:
+//! DSR, CSCV/PBO, the walk-forward's choices): the page's thread only renders.
 //!
 //! Messages are listed in [`crate::worker`].
 
@@ -36,6 +41,12 @@ pub struct RunTiming {
     /// Signal records computed and reused by the workers' caches.
     pub signals_computed: u64,
     pub signals_reused: u64,
+    /// The worker's time for the run's statistics (DSR, PBO, walk-forward choices), and click
+    /// to the statistics back on the page (0 until they are).
+    #[serde(default)]
+    pub summary_ms: f64,
+    #[serde(default)]
+    pub summary_wall_ms: f64,
 }
 
 impl RunTiming {
@@ -46,8 +57,13 @@ impl RunTiming {
         } else {
             format!("workers started in {:.0} ms", self.startup_ms)
         };
+        let stats = if self.summary_wall_ms > 0.0 {
+            format!(" · statistics in a worker: {:.0} ms", self.summary_ms)
+        } else {
+            String::new()
+        };
         format!(
-            "{} workers · {start} · {:.2} ms a point per worker · {} signal records computed, {} reused",
+            "{} workers · {start} · {:.2} ms a point per worker · {} signal records computed, {} reused{stats}",
             self.workers, self.point_ms, self.signals_computed, self.signals_reused
         )
     }
@@ -68,7 +84,10 @@ mod imp {
     //! Without a browser there are no workers: the server only renders the page.
     use crate::worker::FinishJob;
     use shared::research::report::Finished;
+    use shared::Panel;
+    use std::sync::Arc;
 
+    pub fn warm(_panel: Arc<Panel>, _on_ready: impl Fn(usize) + 'static) {}
     pub fn cancel() {}
     pub fn cancel_if_running() {}
     pub fn finish(_job: &FinishJob, _on_finished: impl Fn(Result<Finished, String>) + 'static) {}
@@ -80,6 +99,7 @@ mod imp {
     use crate::share::{BacktestSpec, SweepSpec};
     use crate::worker::{panel_columns, FinishJob, Job};
     use shared::research::report::Finished;
+    use shared::research::summary::Summary;
     use shared::sweep::SweepRow;
     use shared::Panel;
     use std::cell::RefCell;
@@ -93,6 +113,17 @@ mod imp {
     type ErrorFn = Rc<dyn Fn(String)>;
     type DoneFn = Rc<dyn Fn(RunTiming)>;
     type FinishedFn = Rc<dyn Fn(Result<Finished, String>)>;
+    type SummaryFn = Rc<dyn Fn(Result<Summary, String>, RunTiming)>;
+
+    /// What a run reports, and when: `on_rows` each chunk's rows as they arrive, `on_done` the
+    /// run's timing after the last row, `on_summary` the statistics of all its rows (computed
+    /// in a worker) with the timing completed, `on_error` the first failure (the run stops).
+    pub struct RunCallbacks {
+        pub on_rows: Box<dyn Fn(Vec<SweepRow>)>,
+        pub on_error: Box<dyn Fn(String)>,
+        pub on_done: Box<dyn Fn(RunTiming)>,
+        pub on_summary: Box<dyn Fn(Result<Summary, String>, RunTiming)>,
+    }
 
     struct Run {
         gen: u64,
@@ -103,6 +134,19 @@ mod imp {
         on_rows: RowsFn,
         on_error: ErrorFn,
         on_done: DoneFn,
+        on_summary: SummaryFn,
+        /// The chunks' `rows` strings as received, for the statistics after the last row.
+        chunks: js_sys::Array,
+        /// The run's [`shared::research::evaluation::Evaluation`] as JSON.
+        evaluation: String,
+        started: f64,
+        timing: RunTiming,
+    }
+
+    /// A run whose rows are all in, waiting for its statistics.
+    struct Summarizing {
+        gen: u64,
+        on_summary: SummaryFn,
         started: f64,
         timing: RunTiming,
     }
@@ -115,8 +159,13 @@ mod imp {
         panel_ms: f64,
         gen: u64,
         run: Option<Run>,
-        /// Who waits for the finish job sent last.
-        finish: Option<FinishedFn>,
+        summarizing: Option<Summarizing>,
+        /// Who waits for the finish job sent last, and its number: a late answer to an earlier
+        /// one is dropped.
+        finish: Option<(u64, FinishedFn)>,
+        finish_seq: u64,
+        /// Told once every worker holds the panel (see [`warm`]).
+        on_ready: Option<Box<dyn Fn(usize)>>,
     }
 
     struct Pool {
@@ -168,7 +217,10 @@ mod imp {
                 panel_ms: 0.0,
                 gen: 0,
                 run: None,
+                summarizing: None,
                 finish: None,
+                finish_seq: 0,
+                on_ready: None,
             }));
             let mut pool = Pool {
                 workers: Vec::with_capacity(n),
@@ -215,16 +267,26 @@ mod imp {
                 s.init_ms = s.init_ms.max(ms);
             }
             "ready" => {
-                {
+                let all_ready = {
                     let mut s = st.borrow_mut();
                     s.ready[i] = true;
                     s.panel_ms = s.panel_ms.max(ms);
+                    let n = s.ready.len();
+                    s.ready
+                        .iter()
+                        .all(|r| *r)
+                        .then(|| s.on_ready.take().map(|f| (f, n)))
+                        .flatten()
+                };
+                if let Some((on_ready, n)) = all_ready {
+                    on_ready(n);
                 }
                 dispatch(i, w, st);
             }
             "rows" => {
                 let gen = get(&data, "gen").as_f64().unwrap_or(-1.0) as u64;
-                let rows = get(&data, "rows").as_string().unwrap_or_default();
+                let raw = get(&data, "rows");
+                let rows = raw.as_string().unwrap_or_default();
                 let computed = get(&data, "computed").as_f64().unwrap_or(0.0) as u64;
                 let reused = get(&data, "reused").as_f64().unwrap_or(0.0) as u64;
                 let callbacks = {
@@ -237,6 +299,7 @@ mod imp {
                             run.timing.kernel_ms += ms;
                             run.timing.signals_computed += computed;
                             run.timing.signals_reused += reused;
+                            run.chunks.push(&raw);
                             Some((run.on_rows.clone(), run.on_error.clone()))
                         }
                         _ => None,
@@ -249,22 +312,34 @@ mod imp {
                     }
                 }
                 dispatch(i, w, st);
-                finish_if_done(st);
+                finish_if_done(st, w);
+            }
+            "summary" => {
+                let result = get(&data, "result").as_string().unwrap_or_default();
+                summarized(st, &data, ms, |_| {
+                    serde_json::from_str::<Summary>(&result)
+                        .map_err(|e| format!("a worker sent unreadable statistics: {e}"))
+                });
             }
             "finished" => {
                 let result = get(&data, "result").as_string().unwrap_or_default();
-                let on_finished = st.borrow_mut().finish.take();
-                if let Some(f) = on_finished {
+                if let Some(f) = take_finish(st, &data) {
                     f(serde_json::from_str::<Finished>(&result)
                         .map_err(|e| format!("a worker sent an unreadable result: {e}")));
                 }
+            }
+            _ if get(&data, "id").as_string().as_deref() == Some("summarize") => {
+                summarized(st, &data, ms, |data| {
+                    Err(get(data, "message")
+                        .as_string()
+                        .unwrap_or_else(|| "the statistics failed".into()))
+                });
             }
             _ if get(&data, "id").as_string().as_deref() == Some("finish") => {
                 let message = get(&data, "message")
                     .as_string()
                     .unwrap_or_else(|| "the chosen point failed".into());
-                let on_finished = st.borrow_mut().finish.take();
-                if let Some(f) = on_finished {
+                if let Some(f) = take_finish(st, &data) {
                     f(Err(message));
                 }
             }
@@ -331,7 +406,42 @@ mod imp {
         let _ = w.post_message(&msg);
     }
 
-    fn finish_if_done(st: &Rc<RefCell<State>>) {
+    /// The waiter for the finish job this answer belongs to, if it is the one sent last.
+    fn take_finish(st: &Rc<RefCell<State>>, data: &JsValue) -> Option<FinishedFn> {
+        let seq = get(data, "gen").as_f64().map(|g| g as u64);
+        let mut s = st.borrow_mut();
+        match &s.finish {
+            Some((want, _)) if Some(*want) == seq => s.finish.take().map(|(_, f)| f),
+            _ => None,
+        }
+    }
+
+    /// A worker's answer to the summarize request of run `gen`: handed to that run's
+    /// `on_summary` with the timing completed, unless a newer run started meanwhile.
+    fn summarized(
+        st: &Rc<RefCell<State>>,
+        data: &JsValue,
+        ms: f64,
+        result: impl FnOnce(&JsValue) -> Result<Summary, String>,
+    ) {
+        let gen = get(data, "gen").as_f64().map(|g| g as u64);
+        let waiting = {
+            let mut s = st.borrow_mut();
+            match &s.summarizing {
+                Some(w) if Some(w.gen) == gen && w.gen == s.gen => s.summarizing.take(),
+                _ => None,
+            }
+        };
+        if let Some(mut w) = waiting {
+            w.timing.summary_ms = ms;
+            w.timing.summary_wall_ms = now() - w.started;
+            (w.on_summary)(result(data), w.timing);
+        }
+    }
+
+    /// After the last row: the run's timing to `on_done`, and its rows to worker `w` (idle now)
+    /// for the statistics.
+    fn finish_if_done(st: &Rc<RefCell<State>>, w: &Worker) {
         let done = {
             let mut s = st.borrow_mut();
             let finished = matches!(&s.run, Some(r) if r.queue.is_empty() && r.outstanding == 0);
@@ -343,20 +453,71 @@ mod imp {
                     } else {
                         0.0
                     };
-                    (r.on_done, r.timing)
+                    let msg = js_sys::Object::new();
+                    set(&msg, "type", &"summarize".into());
+                    set(&msg, "id", &"summarize".into());
+                    set(&msg, "gen", &JsValue::from_f64(r.gen as f64));
+                    set(&msg, "evaluation", &r.evaluation.clone().into());
+                    set(&msg, "chunks", &r.chunks);
+                    s.summarizing = Some(Summarizing {
+                        gen: r.gen,
+                        on_summary: r.on_summary,
+                        started: r.started,
+                        timing: r.timing.clone(),
+                    });
+                    (r.on_done, r.timing, msg)
                 })
             } else {
                 None
             }
         };
-        if let Some((on_done, timing)) = done {
+        if let Some((on_done, timing, msg)) = done {
+            // Posted first, so the worker computes while the page renders the last rows.
+            let _ = w.post_message(&msg);
             on_done(timing);
         }
     }
 
+    /// Makes sure the pool runs on `panel` (started now if there is none, or if it holds
+    /// another panel).
+    fn ensure(p: &mut Option<Pool>, panel: Arc<Panel>) -> Result<(), String> {
+        if !matches!(&*p, Some(pool) if Arc::ptr_eq(&pool.panel, &panel)) {
+            if let Some(old) = p.take() {
+                RETIRED.with(|r| r.borrow_mut().push(old));
+            }
+            *p = Some(Pool::spawn(panel)?);
+        }
+        Ok(())
+    }
+
+    /// Starts the workers on `panel` now, if they are not running on it already: the Sweep page
+    /// calls it once its panel is in, so the first run finds them ready. `on_ready` is told the
+    /// number of workers once every one holds the panel (at once if they already do). A
+    /// browser that refuses workers is told again, by name, when a run starts.
+    pub fn warm(panel: Arc<Panel>, on_ready: impl Fn(usize) + 'static) {
+        RETIRED.with(|r| r.borrow_mut().clear());
+        let mut waiting = Some(on_ready);
+        let ready_now = POOL.with(|p| {
+            let mut p = p.borrow_mut();
+            ensure(&mut p, panel).ok()?;
+            let pool = p.as_ref()?;
+            let mut s = pool.state.borrow_mut();
+            if s.ready.iter().all(|r| *r) {
+                Some(s.ready.len())
+            } else {
+                if let Some(f) = waiting.take() {
+                    s.on_ready = Some(Box::new(f));
+                }
+                None
+            }
+        });
+        if let (Some(n), Some(f)) = (ready_now, waiting) {
+            f(n);
+        }
+    }
+
     /// Starts a sweep of `n_points` on the pool (started now if there is none, or if it holds
-    /// another panel). `on_rows` gets each chunk's rows as they arrive, `on_done` the run's
-    /// timing after the last, `on_error` the first failure (the run then stops).
+    /// another panel); see [`RunCallbacks`] for what it reports.
     ///
     /// # Errors
     /// The browser refused to start a worker or to message it.
@@ -365,34 +526,33 @@ mod imp {
         backtest: BacktestSpec,
         sweep: SweepSpec,
         n_points: usize,
-        on_rows: impl Fn(Vec<SweepRow>) + 'static,
-        on_error: impl Fn(String) + 'static,
-        on_done: impl Fn(RunTiming) + 'static,
+        callbacks: RunCallbacks,
     ) -> Result<(), String> {
         RETIRED.with(|r| r.borrow_mut().clear());
         let started = now();
+        let evaluation = serde_json::to_string(&sweep.evaluation.clone().unwrap_or_default())
+            .map_err(|e| format!("the sweep's evaluation: {e}"))?;
         POOL.with(|p| -> Result<(), String> {
             let mut p = p.borrow_mut();
-            if !matches!(&*p, Some(pool) if Arc::ptr_eq(&pool.panel, &panel)) {
-                if let Some(old) = p.take() {
-                    RETIRED.with(|r| r.borrow_mut().push(old));
-                }
-                *p = Some(Pool::spawn(panel)?);
-            }
+            ensure(&mut p, panel)?;
             let pool = p.as_ref().expect("spawned above");
             let mut s = pool.state.borrow_mut();
             s.gen += 1;
             let gen = s.gen;
             let warm = s.ready.iter().all(|r| *r);
+            s.summarizing = None;
             s.run = Some(Run {
                 gen,
                 queue: chunks(n_points, pool.workers.len()).into(),
                 backtest,
                 sweep,
                 outstanding: 0,
-                on_rows: Rc::new(on_rows),
-                on_error: Rc::new(on_error),
-                on_done: Rc::new(on_done),
+                on_rows: Rc::from(callbacks.on_rows),
+                on_error: Rc::from(callbacks.on_error),
+                on_done: Rc::from(callbacks.on_done),
+                on_summary: Rc::from(callbacks.on_summary),
+                chunks: js_sys::Array::new(),
+                evaluation,
                 started,
                 timing: RunTiming {
                     workers: pool.workers.len(),
@@ -412,7 +572,9 @@ mod imp {
         for (i, w) in workers.iter().enumerate() {
             dispatch(i, w, &state);
         }
-        finish_if_done(&state);
+        if let Some(w) = workers.first() {
+            finish_if_done(&state, w);
+        }
         Ok(())
     }
 
@@ -422,14 +584,18 @@ mod imp {
     pub fn finish(job: &FinishJob, on_finished: impl Fn(Result<Finished, String>) + 'static) {
         let target = POOL.with(|p| {
             p.borrow().as_ref().and_then(|pool| {
-                pool.state.borrow_mut().finish = Some(Rc::new(on_finished));
-                pool.workers.first().cloned()
+                let mut s = pool.state.borrow_mut();
+                s.finish_seq += 1;
+                let seq = s.finish_seq;
+                s.finish = Some((seq, Rc::new(on_finished)));
+                pool.workers.first().cloned().map(|w| (w, seq))
             })
         });
-        let Some(w) = target else { return };
+        let Some((w, seq)) = target else { return };
         let msg = js_sys::Object::new();
         set(&msg, "type", &"finish".into());
         set(&msg, "id", &"finish".into());
+        set(&msg, "gen", &JsValue::from_f64(seq as f64));
         set(
             &msg,
             "job",
@@ -444,7 +610,11 @@ mod imp {
         let panel = POOL.with(|p| {
             p.borrow_mut().take().map(|old| {
                 let panel = old.panel.clone();
-                old.state.borrow_mut().run = None;
+                {
+                    let mut s = old.state.borrow_mut();
+                    s.run = None;
+                    s.summarizing = None;
+                }
                 for w in &old.workers {
                     w.terminate();
                 }
@@ -460,12 +630,17 @@ mod imp {
     }
 
     /// [`cancel`] if a run is going (the page that started it is going away: its callbacks
-    /// must not run any more); otherwise the workers stay warm.
+    /// must not run any more); otherwise the workers stay warm, and answers still due for the
+    /// page (statistics, a finish job) go to nobody.
     pub fn cancel_if_running() {
         let running = POOL.with(|p| {
-            p.borrow()
-                .as_ref()
-                .is_some_and(|pool| pool.state.borrow().run.is_some())
+            p.borrow().as_ref().is_some_and(|pool| {
+                let mut s = pool.state.borrow_mut();
+                s.summarizing = None;
+                s.finish = None;
+                s.on_ready = None;
+                s.run.is_some()
+            })
         });
         if running {
             cancel();

@@ -118,6 +118,71 @@ test("a seeded random search gives the CLI's top 5", async ({ page }) => {
   await expect(page.locator("#readouts")).toBeVisible();
 });
 
+/** The page's rows exactly as it exports them (Rust's shortest round-trip decimals). */
+async function pageRows(page: Page): Promise<Record<string, string>[]> {
+  const href = (await page.locator("#export-csv").getAttribute("href"))!;
+  const csv = decodeURIComponent(href.slice(href.indexOf(",") + 1));
+  const [head, ...lines] = csv.trim().split("\n");
+  const cols = head.split(",");
+  return lines.map((l) => Object.fromEntries(l.split(",").map((v, i) => [cols[i], v])));
+}
+
+test("a 10,000-point seeded random search completes in the browser; sampled rows and the statistics equal the CLI's", async ({ page }) => {
+  test.setTimeout(1_200_000);
+  await openSweep(page);
+  // The default search: the nine weights of the shipped blend, each 0..0.4, summing to 1, and
+  // the leverage 0.5..1.5.
+  await page.selectOption("select[name=mode]", "search");
+  const dims = (await page.locator("[name=search-dims]").inputValue()).split("\n").filter((l) => l.trim());
+  expect(dims.length).toBe(10);
+  await setField(page, "search-n", "10000");
+  await setField(page, "search-seed", "20261206");
+  await setField(page, "search-sum", "1");
+  await expect(page.locator("#sweep-size")).toHaveText("10000 search points");
+  await runToDone(page, 900_000);
+  // The statistics come from a worker after the last row.
+  await expect(page.locator("#readouts")).toBeVisible({ timeout: 300_000 });
+  const rows = await pageRows(page);
+  expect(rows).toHaveLength(10_000);
+  expect(rows.filter((r) => r.error).length).toBe(0);
+
+  const args = ["--random", "10000", "--seed", "20261206", "--sum", "1"];
+  for (const d of dims) args.push("--axis", d.trim());
+  const cli = cliSweep(args);
+  expect(cli.rows.length).toBe(10_000);
+  // 40 points drawn with a fixed generator, plus the best: every value and metric to the last
+  // digit (NaN is null in JSON and "NaN" in the CSV).
+  let x = 12345;
+  const sample = new Set<number>([bestFirst(cli.rows)[0].index]);
+  while (sample.size < 41) {
+    x = (x * 48271) % 2147483647;
+    sample.add(x % 10_000);
+  }
+  const paths = dims.map((d) => d.split("=")[0].trim());
+  let compared = 0;
+  for (const i of sample) {
+    const ours = rows[i];
+    const theirs = cli.rows[i];
+    expect(Number(ours.index)).toBe(i);
+    expect(theirs.index).toBe(i);
+    expect(paths.map((p) => Number(ours[p])), `point ${i} values`).toEqual(theirs.values);
+    expect(ours.error ?? "", `point ${i} failed in the page`).toBe("");
+    for (const [key, text] of Object.entries(ours)) {
+      if (paths.includes(key) || key === "error" || key === "index") continue;
+      const want = (theirs.metrics as Record<string, number | null>)[key];
+      if (want === null) expect(text, `point ${i} ${key}`).toBe("NaN");
+      else expect(Object.is(Number(text), want), `point ${i} ${key}: page ${text}, lockstep ${want}`).toBe(true);
+      compared++;
+    }
+  }
+  expect(compared).toBeGreaterThan(41 * 8);
+  // The statistics over all 10,000 trials, computed in a worker, are the CLI's.
+  expect(Number(await page.locator("#dsr").getAttribute("data-dsr"))).toBe(cli.summary.deflated.dsr);
+  expect(Number(await page.locator("#pbo").getAttribute("data-pbo"))).toBe(cli.summary.overfitting.pbo);
+  const [best] = await tableRows(page, 1);
+  expect(best.index).toBe(bestFirst(cli.rows)[0].index);
+});
+
 test("split and walk-forward: IS/OOS side by side, the walk-forward chart, DSR and PBO read-outs; a team link shows the rows without re-running", async ({ page, browser }) => {
   test.setTimeout(600_000);
   await openSweep(page);

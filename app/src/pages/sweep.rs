@@ -6,9 +6,11 @@
 //! sample, and the walk-forward's stitched out-of-sample curve with the chosen values over time.
 //!
 //! The workers run `shared`'s sweep with a signal cache per worker (signals once, blends many);
-//! the statistics are `shared::research::summary::summarize` on this thread, and the chosen
-//! point's out-of-sample run and the walk-forward curve are `shared::research::report::finish`
-//! in a worker: the functions `lockstep sweep` calls, so the page and the CLI agree.
+//! after the last row one of them computes the statistics (`shared::research::summary::
+//! summarize` over the run's rows, see [`crate::pool`]) and then the chosen point's
+//! out-of-sample run and the walk-forward curve (`shared::research::report::finish`): the
+//! functions `lockstep sweep` calls, so the page and the CLI agree, and this thread only
+//! renders. The workers start as soon as the page has its panel, not at the first run.
 
 use crate::chart::{HeatCell, HeatMap, LineChart, Series, PALETTE};
 use crate::data::{now_ms, use_panel, PanelRequest};
@@ -26,7 +28,7 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 use shared::metrics::KEYS;
 use shared::research::evaluation::{Evaluation, WalkForward};
 use shared::research::report::Finished;
-use shared::research::summary::{summarize, Summary};
+use shared::research::summary::Summary;
 use shared::strategies::STRATEGY_NAMES;
 use shared::sweep::SweepRow;
 
@@ -265,6 +267,13 @@ pub fn SweepPage() -> impl IntoView {
     let timing = RwSignal::new(None::<RunTiming>);
     // The pool outlives the page (its workers stay warm); a run must not outlive it.
     on_cleanup(pool::cancel_if_running);
+    // The workers start once the panel is in, so the first run does not wait for them.
+    let workers_ready = RwSignal::new(0usize);
+    Effect::new(move |_| {
+        if let Some(Ok(loaded)) = panel.0.get() {
+            pool::warm(loaded.panel.clone(), move |n| workers_ready.set(n));
+        }
+    });
 
     let grid = Memo::new(move |_| {
         let b = base.get();
@@ -276,12 +285,13 @@ pub fn SweepPage() -> impl IntoView {
         _ => None,
     };
 
-    // After the last row: the statistics here, the chosen point and the walk-forward in a
-    // worker.
+    // Once the statistics are in (computed in a worker after the last row): the chosen point
+    // (the user's, or the best in sample) and the walk-forward, in a worker too.
     let finish = move || {
+        let Some(sum) = summary.get_untracked() else {
+            return;
+        };
         let s = sweep.get_untracked();
-        let evaluation = s.evaluation.clone().unwrap_or_default();
-        let sum = rows.with_untracked(|r| summarize(r, &evaluation));
         let chosen = s
             .chosen
             .filter(|&i| i < total.get_untracked())
@@ -296,12 +306,13 @@ pub fn SweepPage() -> impl IntoView {
             sweep: s,
             chosen,
             in_sample,
-            steps: sum.walk_forward.clone(),
+            steps: sum.walk_forward,
         };
-        summary.set(Some(sum));
         finished.set(None);
         pool::finish(&job, move |r| finished.set(Some(r)));
     };
+    // Set when the statistics failed in the worker.
+    let summary_error = RwSignal::new(None::<String>);
 
     let start = Callback::new(move |_: ()| {
         let Ok(n) = grid.get_untracked() else { return };
@@ -311,6 +322,7 @@ pub fn SweepPage() -> impl IntoView {
         rows.set(Vec::new());
         timing.set(None);
         summary.set(None);
+        summary_error.set(None);
         finished.set(None);
         stored_note.set(None);
         done.set(0);
@@ -330,20 +342,26 @@ pub fn SweepPage() -> impl IntoView {
                 if done.get_untracked() >= total.get_untracked() {
                     now.set(now_ms());
                     status.set(Status::Done);
-                    finish();
                 }
             };
-            let on_error = move |msg: String| status.set(Status::Failed(msg));
-            let on_done = move |t: RunTiming| timing.set(Some(t));
-            let started = pool::start_sweep(
-                loaded.panel.clone(),
-                job_base.0,
-                job_base.1,
-                n,
-                on_rows,
-                on_error,
-                on_done,
-            );
+            let on_summary = move |r: Result<Summary, String>, t: RunTiming| {
+                timing.set(Some(t));
+                match r {
+                    Ok(sum) => {
+                        summary.set(Some(sum));
+                        finish();
+                    }
+                    Err(e) => summary_error.set(Some(e)),
+                }
+            };
+            let callbacks = pool::RunCallbacks {
+                on_rows: Box::new(on_rows),
+                on_error: Box::new(move |msg: String| status.set(Status::Failed(msg))),
+                on_done: Box::new(move |t: RunTiming| timing.set(Some(t))),
+                on_summary: Box::new(on_summary),
+            };
+            let started =
+                pool::start_sweep(loaded.panel.clone(), job_base.0, job_base.1, n, callbacks);
             if let Err(e) = started {
                 status.set(Status::Failed(e));
             }
@@ -359,7 +377,7 @@ pub fn SweepPage() -> impl IntoView {
     let choose = Callback::new(move |index: usize| {
         sweep.update(|s| s.chosen = Some(index));
         if status.get_untracked() == Status::Done && stored_note.get_untracked().is_none() {
-            finish();
+            finish(); // the statistics stay: they are the run's, whichever point is chosen
         }
     });
 
@@ -502,8 +520,12 @@ pub fn SweepPage() -> impl IntoView {
     });
     let is_search = move || sweep.with(|s| s.search.is_some());
 
+    // Built once the run is over, not for every chunk (10,000 rows are megabytes of CSV).
     let csv_href = move || {
-        let csv = to_csv(&sweep.get(), &rows.get());
+        if status.get() == Status::Running {
+            return String::new();
+        }
+        let csv = rows.with(|r| to_csv(&sweep.get(), r));
         format!("data:text/csv;charset=utf-8,{}", urlencode(&csv))
     };
     // The page's state as a link carries it ("Copy link" and "Save team link").
@@ -588,7 +610,7 @@ pub fn SweepPage() -> impl IntoView {
                         id="export-csv"
                         download="lockstep-sweep.csv"
                         href=csv_href
-                        class:hidden=move || rows.with(|r| r.is_empty())
+                        class:hidden=move || rows.with(|r| r.is_empty()) || status.get() == Status::Running
                     >
                         "Export CSV"
                     </a>
@@ -602,6 +624,12 @@ pub fn SweepPage() -> impl IntoView {
                     max=move || total.get().max(1)
                     value=move || done.get()
                 ></progress>
+                <p class="muted" id="sweep-pool" data-ready=move || (workers_ready.get() > 0).to_string()>
+                    {move || match workers_ready.get() {
+                        0 => "Starting the workers…".to_string(),
+                        n => format!("{n} workers ready"),
+                    }}
+                </p>
                 <p class="muted" id="sweep-status" data-status=move || format!("{:?}", status.get()).to_lowercase()>
                     {progress_text}
                 </p>
@@ -630,7 +658,7 @@ pub fn SweepPage() -> impl IntoView {
                             on_click=on_cell
                         />
                     })}
-                    <Readouts summary=summary/>
+                    <Readouts summary=summary pending=Signal::derive(move || status.get() == Status::Done && stored_note.with(Option::is_none)) error=summary_error/>
                 </div>
                 <ResultsTable sweep=sweep base=base rows=rows sort=sort open=open_point choose=choose/>
             </section>
@@ -655,9 +683,23 @@ fn urlencode(s: &str) -> String {
 
 /// The deflated Sharpe ratio and PBO of the tried points, with the one-line reading.
 #[component]
-fn Readouts(summary: RwSignal<Option<Summary>>) -> impl IntoView {
+fn Readouts(
+    summary: RwSignal<Option<Summary>>,
+    /// The rows are all in (the statistics are being computed while there is no summary).
+    pending: Signal<bool>,
+    error: RwSignal<Option<String>>,
+) -> impl IntoView {
     let ann = shared::metrics::DAYS_PER_YEAR.sqrt();
     move || {
+        if let Some(e) = error.get() {
+            return Some(view! { <p class="error" id="summary-error">{e}</p> }.into_any());
+        }
+        if summary.with(Option::is_none) && pending.get() {
+            return Some(
+                view! { <p class="muted" id="summary-pending">"Computing the deflated Sharpe ratio and PBO in a worker…"</p> }
+                    .into_any(),
+            );
+        }
         summary.get().map(|s| {
             let dsr = s.deflated.as_ref().map(|d| {
                 view! {
@@ -689,6 +731,7 @@ fn Readouts(summary: RwSignal<Option<Summary>>) -> impl IntoView {
                     <ul class="muted notes">{notes}</ul>
                 </div>
             }
+            .into_any()
         })
     }
 }
@@ -1132,19 +1175,28 @@ fn ResultsTable(
     let body = move || {
         let (key, desc) = sort.get();
         let chosen = sweep.with(|s| s.chosen);
-        let mut rs: Vec<SweepRow> = rows.with(|r| r.clone());
-        // The best TABLE_ROWS by the sort key (NaN, failed points, last whatever the direction).
-        rs.sort_by(|a, b| {
-            let (va, vb) = (row_metric(a, &key), row_metric(b, &key));
-            match (va.is_nan(), vb.is_nan()) {
+        // The best TABLE_ROWS by the sort key (NaN, failed points, last whatever the direction);
+        // only those are copied out of the rows.
+        let rs: Vec<SweepRow> = rows.with(|all| {
+            let mut refs: Vec<(f64, &SweepRow)> =
+                all.iter().map(|r| (row_metric(r, &key), r)).collect();
+            let order = |(va, a): &(f64, &SweepRow), (vb, b): &(f64, &SweepRow)| match (
+                va.is_nan(),
+                vb.is_nan(),
+            ) {
                 (true, true) => a.index.cmp(&b.index),
                 (true, false) => std::cmp::Ordering::Greater,
                 (false, true) => std::cmp::Ordering::Less,
-                _ if desc => vb.total_cmp(&va).then(a.index.cmp(&b.index)),
-                _ => va.total_cmp(&vb).then(a.index.cmp(&b.index)),
+                _ if desc => vb.total_cmp(va).then(a.index.cmp(&b.index)),
+                _ => va.total_cmp(vb).then(a.index.cmp(&b.index)),
+            };
+            if refs.len() > TABLE_ROWS {
+                refs.select_nth_unstable_by(TABLE_ROWS - 1, order);
+                refs.truncate(TABLE_ROWS);
             }
+            refs.sort_by(order);
+            refs.into_iter().map(|(_, r)| r.clone()).collect()
         });
-        rs.truncate(TABLE_ROWS);
         let (b, s) = (base.get_untracked(), sweep.get_untracked());
         let data = match panel.ready_for_untracked(PanelRequest::default()) {
             Some(Ok(p)) => p.etag.clone(),

@@ -91,31 +91,53 @@ pub fn overfitting(trials: &[&[Sums]]) -> Result<Overfitting, PboError> {
         }
     }
     let half = s / 2;
+    // Every split's test half is another split's training half (its complement), and both
+    // halves' sums are the same additions either way (blocks in ascending order): each pass
+    // below sums the two halves once and scores both splits. The passes are the combinations
+    // holding block 0, the first half of the lexicographic order; the splits' order does not
+    // matter (counts and a sorted median).
     let mut pick: Vec<usize> = (0..half).collect();
-    let mut in_train = vec![false; s];
-    let (mut s_tr, mut q_tr) = (vec![0.0; n], vec![0.0; n]);
-    let (mut s_te, mut q_te) = (vec![0.0; n], vec![0.0; n]);
-    let mut sr_tr = vec![0.0; n];
-    let mut sr_te = vec![0.0; n];
+    let mut in_a = vec![false; s];
+    let (mut s_a, mut q_a) = (vec![0.0; n], vec![0.0; n]);
+    let (mut s_b, mut q_b) = (vec![0.0; n], vec![0.0; n]);
+    let mut sr_a = vec![0.0; n];
+    let mut sr_b = vec![0.0; n];
     let mut logits = Vec::new();
     let mut losses = 0usize;
-    loop {
-        in_train.fill(false);
+    // Chooses the best on `train`, ranks it on `test`: the split's logit and whether the
+    // chosen trial lost money out of sample.
+    let score = |train: &[f64], test: &[f64]| {
+        let best = argmax(train);
+        let x = test[best];
+        let (less, equal) = if x.is_nan() {
+            (0, test.iter().filter(|v| v.is_nan()).count())
+        } else {
+            (
+                test.iter().filter(|&&v| v < x || v.is_nan()).count(),
+                test.iter().filter(|&&v| v == x).count(),
+            )
+        };
+        let rank = less as f64 + (equal as f64 + 1.0) / 2.0;
+        let w = rank / (n as f64 + 1.0);
+        (crate::math::ln(w / (1.0 - w)), x < 0.0)
+    };
+    while pick[0] == 0 {
+        in_a.fill(false);
         for &b in &pick {
-            in_train[b] = true;
+            in_a[b] = true;
         }
-        s_tr.fill(0.0);
-        q_tr.fill(0.0);
-        s_te.fill(0.0);
-        q_te.fill(0.0);
-        let (mut n_tr, mut n_te) = (0.0, 0.0);
+        s_a.fill(0.0);
+        q_a.fill(0.0);
+        s_b.fill(0.0);
+        q_b.fill(0.0);
+        let (mut n_a, mut n_b) = (0.0, 0.0);
         for b in 0..s {
-            let (acc_s, acc_q) = if in_train[b] {
-                n_tr += days[b] as f64;
-                (&mut s_tr, &mut q_tr)
+            let (acc_s, acc_q) = if in_a[b] {
+                n_a += days[b] as f64;
+                (&mut s_a, &mut q_a)
             } else {
-                n_te += days[b] as f64;
-                (&mut s_te, &mut q_te)
+                n_b += days[b] as f64;
+                (&mut s_b, &mut q_b)
             };
             for (a, x) in acc_s.iter_mut().zip(&sum[b * n..(b + 1) * n]) {
                 *a += x;
@@ -125,24 +147,13 @@ pub fn overfitting(trials: &[&[Sums]]) -> Result<Overfitting, PboError> {
             }
         }
         for i in 0..n {
-            sr_tr[i] = sharpe_of(n_tr, s_tr[i], q_tr[i]);
-            sr_te[i] = sharpe_of(n_te, s_te[i], q_te[i]);
+            sr_a[i] = sharpe_of(n_a, s_a[i], q_a[i]);
+            sr_b[i] = sharpe_of(n_b, s_b[i], q_b[i]);
         }
-        let best = argmax(&sr_tr);
-        let x = sr_te[best];
-        let (less, equal) = if x.is_nan() {
-            (0, sr_te.iter().filter(|v| v.is_nan()).count())
-        } else {
-            (
-                sr_te.iter().filter(|&&v| v < x || v.is_nan()).count(),
-                sr_te.iter().filter(|&&v| v == x).count(),
-            )
-        };
-        let rank = less as f64 + (equal as f64 + 1.0) / 2.0;
-        let w = rank / (n as f64 + 1.0);
-        logits.push(crate::math::ln(w / (1.0 - w)));
-        if x < 0.0 {
-            losses += 1;
+        for (train, test) in [(&sr_a, &sr_b), (&sr_b, &sr_a)] {
+            let (logit, loss) = score(train, test);
+            logits.push(logit);
+            losses += usize::from(loss);
         }
         if !next_combination(&mut pick, s) {
             break;
@@ -284,6 +295,71 @@ mod tests {
         assert_eq!(r.pbo, 0.4142857142857143);
         assert!((r.median_logit - 1.0986122886681098).abs() < 1e-12);
         assert_eq!(r.prob_oos_loss, 0.42857142857142855);
+    }
+
+    /// One split at a time, every split summed on its own: what `overfitting` computed before it
+    /// scored each split together with its complement.
+    fn one_split_at_a_time(trials: &[Vec<Sums>]) -> (Vec<u64>, usize) {
+        let (n, s) = (trials.len(), trials[0].len());
+        let mut pick: Vec<usize> = (0..s / 2).collect();
+        let (mut logits, mut losses) = (Vec::new(), 0);
+        loop {
+            let half = |train: bool| -> Vec<f64> {
+                (0..n)
+                    .map(|i| {
+                        let (mut days, mut sum, mut sq) = (0.0, 0.0, 0.0);
+                        for b in (0..s).filter(|b| pick.contains(b) == train) {
+                            days += trials[0][b].n as f64;
+                            sum += trials[i][b].sum;
+                            sq += trials[i][b].sum_sq;
+                        }
+                        sharpe_of(days, sum, sq)
+                    })
+                    .collect()
+            };
+            let (tr, te) = (half(true), half(false));
+            let x = te[argmax(&tr)];
+            let (less, equal) = if x.is_nan() {
+                (0, te.iter().filter(|v| v.is_nan()).count())
+            } else {
+                (
+                    te.iter().filter(|&&v| v < x || v.is_nan()).count(),
+                    te.iter().filter(|&&v| v == x).count(),
+                )
+            };
+            let w = (less as f64 + (equal as f64 + 1.0) / 2.0) / (n as f64 + 1.0);
+            logits.push(crate::math::ln(w / (1.0 - w)).to_bits());
+            losses += usize::from(x < 0.0);
+            if !next_combination(&mut pick, s) {
+                break;
+            }
+        }
+        logits.sort_unstable();
+        (logits, losses)
+    }
+
+    /// Scoring each split with its complement changes no bit: the same logits (as a multiset)
+    /// and losses as summing every split on its own, so the same PBO, median and loss share.
+    #[test]
+    fn pairs_of_complements_give_every_split_bit_for_bit() {
+        for (rows, cols, seed, s) in [(320, 20, 42, 16), (203, 7, 9, 8), (64, 5, 3, 2)] {
+            let b = blocks_of(&lcg_matrix(rows, cols, seed), s);
+            let r = run(&b);
+            let (want, losses) = one_split_at_a_time(&b);
+            assert_eq!(r.n_splits, want.len());
+            let overfit = want.iter().filter(|&&l| f64::from_bits(l) <= 0.0).count();
+            assert_eq!(r.pbo, overfit as f64 / want.len() as f64);
+            assert_eq!(r.prob_oos_loss, losses as f64 / want.len() as f64);
+            let mut sorted: Vec<f64> = want.iter().map(|&l| f64::from_bits(l)).collect();
+            sorted.sort_by(f64::total_cmp);
+            let k = sorted.len();
+            let median = if k % 2 == 1 {
+                sorted[k / 2]
+            } else {
+                (sorted[k / 2 - 1] + sorted[k / 2]) / 2.0
+            };
+            assert_eq!(r.median_logit.to_bits(), median.to_bits());
+        }
     }
 
     #[test]
