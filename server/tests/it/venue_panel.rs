@@ -192,6 +192,23 @@ async fn a_browser_venue_backtest_equals_the_native_one_bit_for_bit() {
 
         let u = native.universe.as_ref().unwrap();
         assert!(u.restricted && u.listed_symbols == 7, "{u:?}");
+        // Which universe ran, in one line: the seven listed of the assets priced that day.
+        let t_end = panel.row_of(native.end).unwrap();
+        let priced: Vec<&String> = (0..panel.n_assets())
+            .filter(|&a| panel.get(shared::Field::Close, a, t_end).is_finite())
+            .map(|a| &panel.symbols()[a])
+            .collect();
+        let from = listed_from(&panel);
+        let listed = priced.iter().filter(|s| from.contains_key(**s)).count();
+        assert!(listed > 0 && listed < priced.len());
+        assert_eq!(
+            u.summary,
+            format!(
+                "hyperliquid: {listed} of {} assets listed on the last day ({})",
+                priced.len(),
+                native.end
+            )
+        );
         assert!(!u.funding_fallbacks.is_empty(), "{u:?}");
         assert_eq!(json(&browser), json(&native), "{engine:?}");
         assert_eq!(
