@@ -110,6 +110,12 @@ pub struct UpsertCounts {
     pub updated: u64,
     /// Existing keys written again with identical values.
     pub unchanged: u64,
+    /// Of `updated`: bars of another source this write replaced (each kept in
+    /// `bar_alternates`, see [`writes`]).
+    pub replaced: u64,
+    /// Bars of this write not used because a preferred source holds the day: kept in
+    /// `bar_alternates`, not counted in `inserted`/`updated`/`unchanged`.
+    pub set_aside: u64,
 }
 
 impl UpsertCounts {
@@ -117,10 +123,13 @@ impl UpsertCounts {
         self.inserted += other.inserted;
         self.updated += other.updated;
         self.unchanged += other.unchanged;
+        self.replaced += other.replaced;
+        self.set_aside += other.set_aside;
     }
 
+    /// Every row handled once: written, unchanged or set aside.
     pub fn total(&self) -> u64 {
-        self.inserted + self.updated + self.unchanged
+        self.inserted + self.updated + self.unchanged + self.set_aside
     }
 }
 

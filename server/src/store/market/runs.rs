@@ -99,7 +99,8 @@ impl Store {
     pub async fn finish_run(&self, id: i64, outcome: &RunOutcome) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE fetch_runs SET finished_at = $1, status = $2, rows_read = $3, inserted = $4, \
-             updated = $5, unchanged = $6, rejected = $7, error = $8 WHERE id = $9",
+             updated = $5, unchanged = $6, rejected = $7, error = $8, replaced = $10, \
+             set_aside = $11 WHERE id = $9",
         )
         .bind(now_millis())
         .bind(outcome.status.to_string())
@@ -110,6 +111,8 @@ impl Store {
         .bind(outcome.rejected as i64)
         .bind(outcome.error.clone())
         .bind(id)
+        .bind(outcome.counts.replaced as i64)
+        .bind(outcome.counts.set_aside as i64)
         .execute(self.pool())
         .await?;
         Ok(())
@@ -119,7 +122,7 @@ impl Store {
     pub async fn runs(&self, source: Option<&str>, limit: u32) -> Result<Vec<RunInfo>, StoreError> {
         let sql = format!(
             "SELECT id, source, target, started_at, finished_at, status, rows_read, inserted, updated, \
-             unchanged, rejected, error FROM fetch_runs {} ORDER BY started_at DESC, id DESC LIMIT {limit}",
+             unchanged, rejected, error, replaced, set_aside FROM fetch_runs {} ORDER BY started_at DESC, id DESC LIMIT {limit}",
             if source.is_some() { "WHERE source = $1" } else { "" }
         );
         let mut q = sqlx::query(&sql);
@@ -143,6 +146,8 @@ impl Store {
                         inserted: n(7)?,
                         updated: n(8)?,
                         unchanged: n(9)?,
+                        replaced: n(12)?,
+                        set_aside: n(13)?,
                     },
                     rejected: n(10)?,
                     error: r.try_get(11)?,

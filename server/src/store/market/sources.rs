@@ -1,5 +1,6 @@
-//! The registry of data sources (`data_sources`) and the spellings each one uses for assets
-//! (`symbol_aliases`).
+//! The registry of data sources (`data_sources`), the spellings each one uses for assets
+//! (`symbol_aliases`), and which source's bar the store keeps when several write the same day
+//! (`bar_source_preference`, migration 0081).
 
 use super::{now_secs, Series};
 use crate::store::{Store, StoreError};
@@ -175,5 +176,48 @@ impl Store {
                 })
             })
             .collect()
+    }
+
+    /// Sets which source's bar the store keeps when several write the same day, preferred
+    /// first; an empty list clears the preference (the newer write wins). Bars already stored
+    /// stay as they are until a source writes their day again.
+    ///
+    /// # Errors
+    /// A source named twice; a database error.
+    pub async fn set_bar_source_preference(&self, sources: &[String]) -> Result<(), StoreError> {
+        for (i, s) in sources.iter().enumerate() {
+            if s.trim().is_empty() || sources[..i].contains(s) {
+                return Err(StoreError::Rejected(format!(
+                    "bar source preference: source {:?} (position {}) is empty or named twice",
+                    s,
+                    i + 1
+                )));
+            }
+        }
+        let mut tx = self.begin_write().await?;
+        // A new data version, so the cached status (and anything keyed on the version) shows
+        // the new preference at once.
+        super::writes::bump_version(&mut tx).await?;
+        sqlx::query("DELETE FROM bar_source_preference")
+            .execute(&mut *tx)
+            .await?;
+        for (rank, source) in sources.iter().enumerate() {
+            sqlx::query("INSERT INTO bar_source_preference (source, priority) VALUES ($1, $2)")
+                .bind(source.clone())
+                .bind(rank as i64)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The bar source preference, preferred first (empty: none set).
+    pub async fn bar_source_preference(&self) -> Result<Vec<String>, StoreError> {
+        let rows =
+            sqlx::query("SELECT source FROM bar_source_preference ORDER BY priority, source")
+                .fetch_all(self.pool())
+                .await?;
+        rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
     }
 }

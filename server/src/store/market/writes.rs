@@ -283,6 +283,27 @@ impl Store {
         // and taking the store_meta row first serialises concurrent writers on both engines.
         // A call that changes nothing is rolled back, so the version moves only with the data.
         let version = bump_version(&mut tx).await?;
+        // Bars whose day another source holds: the preference decides which one stays, and
+        // the other is kept in `bar_alternates` (never dropped, never silently overwritten).
+        let mut alternates_changed = false;
+        if let Some(bars) = groups.remove(&Series::Bars) {
+            let resolved = resolve_bar_sources(&mut tx, self.backend(), source, bars, now).await?;
+            counts.replaced = resolved.replaced;
+            counts.set_aside = resolved.set_aside;
+            alternates_changed = resolved.changed;
+            if resolved.replaced + resolved.set_aside > 0 {
+                tracing::warn!(
+                    "{source}: {} bar(s) replaced another source's bar for the same day, {} bar(s) \
+                     set aside because a preferred source holds the day; both kept in bar_alternates \
+                     (lockstep data status lists the splices)",
+                    resolved.replaced,
+                    resolved.set_aside
+                );
+            }
+            if !resolved.write.is_empty() {
+                groups.insert(Series::Bars, resolved.write);
+            }
+        }
         for series in Series::ALL {
             let Some(rows) = groups.get(&series) else {
                 continue;
@@ -336,12 +357,13 @@ impl Store {
                     inserted,
                     updated,
                     unchanged: chunk.len() as u64 - inserted - updated,
+                    ..UpsertCounts::default()
                 });
             }
         }
         // Rows repeated within this call were written once; they count as unchanged repeats.
         counts.unchanged += duplicates;
-        if counts.inserted + counts.updated == 0 {
+        if counts.inserted + counts.updated == 0 && !alternates_changed {
             tx.rollback().await?;
             return Ok(counts);
         }
@@ -402,4 +424,184 @@ async fn insert_assets(
         q.execute(&mut **tx).await?;
     }
     Ok(())
+}
+
+/// Whether a bar of `incoming` takes a day `stored` holds: the better ranked source wins; a
+/// ranked source beats an unranked one; between two unranked sources the newer write wins.
+fn incoming_preferred(incoming: &str, stored: &str, ranks: &HashMap<String, i64>) -> bool {
+    match (ranks.get(incoming), ranks.get(stored)) {
+        (Some(a), Some(b)) => a < b,
+        (Some(_), None) => true,
+        (None, Some(_)) => false,
+        (None, None) => true,
+    }
+}
+
+/// What [`resolve_bar_sources`] decided for one write's bars.
+struct ResolvedBars<'r> {
+    /// The bars that go to `daily_bars`.
+    write: Vec<&'r Record>,
+    replaced: u64,
+    set_aside: u64,
+    /// Whether `bar_alternates` changed.
+    changed: bool,
+}
+
+/// Bars other sources hold on the days of a write, by (symbol, day): their source and values.
+type StoredBars = HashMap<(String, i64), (String, [Option<f64>; 5])>;
+
+/// A bar kept aside: key, source, values, reason.
+type AsideBar = (String, i64, String, [Option<f64>; 5], &'static str);
+
+/// Splits `bars` of `source` against the bars other sources hold on the same days: a bar
+/// that wins its day is written (the stored one is copied to `bar_alternates` as
+/// `displaced`), one that loses goes to `bar_alternates` as `not_preferred`; bars that meet no
+/// other source's are written as before. Costs one indexed read of the days `bars` span when
+/// no other source is stored there.
+async fn resolve_bar_sources<'r>(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    backend: Backend,
+    source: &str,
+    bars: Vec<&'r Record>,
+    now: i64,
+) -> Result<ResolvedBars<'r>, StoreError> {
+    let days = bars.iter().map(|r| flatten(r).day);
+    let (lo, hi) = (days.clone().min(), days.max());
+    let (Some(lo), Some(hi)) = (lo, hi) else {
+        return Ok(ResolvedBars {
+            write: bars,
+            replaced: 0,
+            set_aside: 0,
+            changed: false,
+        });
+    };
+    let stored = sqlx::query(
+        "SELECT symbol, day, source, open, high, low, close, volume FROM daily_bars \
+         WHERE source <> $1 AND day >= $2 AND day <= $3",
+    )
+    .bind(source.to_string())
+    .bind(lo)
+    .bind(hi)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut others = StoredBars::new();
+    for r in &stored {
+        let mut v = [None; 5];
+        for (i, x) in v.iter_mut().enumerate() {
+            *x = r.try_get::<Option<f64>, _>(3 + i)?;
+        }
+        others.insert((r.try_get(0)?, r.try_get(1)?), (r.try_get(2)?, v));
+    }
+    let kept = sqlx::query(
+        "SELECT symbol, day FROM bar_alternates WHERE source = $1 AND day >= $2 AND day <= $3",
+    )
+    .bind(source.to_string())
+    .bind(lo)
+    .bind(hi)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut kept_before = std::collections::HashSet::new();
+    for r in &kept {
+        kept_before.insert((r.try_get::<String, _>(0)?, r.try_get::<i64, _>(1)?));
+    }
+    if others.is_empty() && kept_before.is_empty() {
+        return Ok(ResolvedBars {
+            write: bars,
+            replaced: 0,
+            set_aside: 0,
+            changed: false,
+        });
+    }
+    let mut ranks = HashMap::new();
+    for r in sqlx::query("SELECT source, priority FROM bar_source_preference")
+        .fetch_all(&mut **tx)
+        .await?
+    {
+        ranks.insert(r.try_get::<String, _>(0)?, r.try_get::<i64, _>(1)?);
+    }
+    let mut write = Vec::with_capacity(bars.len());
+    let mut aside: Vec<AsideBar> = Vec::new();
+    let mut no_longer_aside: Vec<(String, i64)> = Vec::new();
+    let (mut replaced, mut set_aside) = (0u64, 0u64);
+    for rec in bars {
+        let f = flatten(rec);
+        let key = (f.symbol.to_string(), f.day);
+        match others.get(&key) {
+            Some((other, values)) if *values != f.values => {
+                if incoming_preferred(source, other, &ranks) {
+                    aside.push((key.0.clone(), key.1, other.clone(), *values, "displaced"));
+                    replaced += 1;
+                    if kept_before.contains(&key) {
+                        no_longer_aside.push(key);
+                    }
+                    write.push(rec);
+                } else {
+                    aside.push((key.0, key.1, source.to_string(), f.values, "not_preferred"));
+                    set_aside += 1;
+                }
+            }
+            // Another source holds the same values: nothing to choose (the stored bar and its
+            // source stay; the write counts as unchanged).
+            _ => {
+                if kept_before.contains(&key) {
+                    no_longer_aside.push(key);
+                }
+                write.push(rec);
+            }
+        }
+    }
+    let mut changed = false;
+    const COLS: usize = 9;
+    for part in aside.chunks(BATCH_ROWS) {
+        let mut sql = String::from(
+            "INSERT INTO bar_alternates (symbol, day, source, open, high, low, close, volume, \
+             reason, updated_at) VALUES ",
+        );
+        for r in 0..part.len() {
+            if r > 0 {
+                sql.push(',');
+            }
+            let cells: Vec<String> = (1..=COLS)
+                .map(|c| placeholder(backend, r * COLS + c))
+                .collect();
+            sql.push_str(&format!("({}, {now})", cells.join(", ")));
+        }
+        sql.push_str(
+            " ON CONFLICT (symbol, day, source) DO UPDATE SET open = excluded.open, \
+             high = excluded.high, low = excluded.low, close = excluded.close, \
+             volume = excluded.volume, reason = excluded.reason, updated_at = excluded.updated_at \
+             WHERE bar_alternates.open IS DISTINCT FROM excluded.open \
+             OR bar_alternates.high IS DISTINCT FROM excluded.high \
+             OR bar_alternates.low IS DISTINCT FROM excluded.low \
+             OR bar_alternates.close IS DISTINCT FROM excluded.close \
+             OR bar_alternates.volume IS DISTINCT FROM excluded.volume \
+             OR bar_alternates.reason IS DISTINCT FROM excluded.reason RETURNING day",
+        );
+        let mut q = sqlx::query(&sql);
+        for (symbol, day, src, values, reason) in part {
+            q = q.bind(symbol.clone()).bind(*day).bind(src.clone());
+            for v in values {
+                q = q.bind(*v);
+            }
+            q = q.bind(reason.to_string());
+        }
+        changed |= !q.fetch_all(&mut **tx).await?.is_empty();
+    }
+    for (symbol, day) in &no_longer_aside {
+        let done = sqlx::query(
+            "DELETE FROM bar_alternates WHERE symbol = $1 AND day = $2 AND source = $3",
+        )
+        .bind(symbol.clone())
+        .bind(*day)
+        .bind(source.to_string())
+        .execute(&mut **tx)
+        .await?;
+        changed |= done.rows_affected() > 0;
+    }
+    Ok(ResolvedBars {
+        write,
+        replaced,
+        set_aside,
+        changed,
+    })
 }
