@@ -54,6 +54,16 @@ pub fn DataSummaryCard() -> impl IntoView {
                             {s.synthetic.then(|| view! { <p class="warning" id="synthetic-warning">"Synthetic demo data: generated, not market history."</p> })}
                             <ul class="compact">{lines.into_iter().map(|l| view! { <li>{l}</li> }).collect_view()}</ul>
                             {s.artifacts.first().map(|a| view! { <p class="warning">{a.message.clone()}</p> })}
+                            {(!s.splices.is_empty()).then(|| view! {
+                                <p class="warning">{format!(
+                                    "{} price series change source (first: {} on {}, {} → {}); see Data.",
+                                    s.splices.len(),
+                                    s.splices[0].symbol,
+                                    s.splices[0].day,
+                                    s.splices[0].from_source,
+                                    s.splices[0].to_source
+                                )}</p>
+                            })}
                         }
                         .into_any()
                     }

@@ -113,6 +113,32 @@ async fn a_second_source_is_kept_aside_or_says_it_replaced_and_the_splice_is_rep
             ),
             ("csv", 3)
         );
+        // The same through `/api/data/status` (as `--public-read` serves it).
+        let app = server::router(
+            server::AppState::new(
+                s.clone(),
+                &std::env::temp_dir(),
+                "127.0.0.1:0".parse().unwrap(),
+            )
+            .with_web(server::WebConfig {
+                public_read: true,
+                ..server::WebConfig::default()
+            }),
+        );
+        let resp = tower::ServiceExt::oneshot(
+            app,
+            axum::http::Request::get("/api/data/status?as_of=latest")
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(resp.status(), axum::http::StatusCode::OK);
+        let body: serde_json::Value =
+            serde_json::from_str(&crate::common::body_text(resp).await).unwrap();
+        assert_eq!(body["splices"][0]["day"], Day(108).to_string(), "{body}");
+        assert_eq!(body["splices"][0]["to_source"], "hyperliquid");
+        assert_eq!(body["alternate_bars"][0]["reason"], "displaced");
         let text = server::commands::data::render(&status);
         assert!(text.contains("spliced price series (1"), "{text}");
         let line = format!("AAA {}: csv -> hyperliquid", Day(108));
