@@ -1,7 +1,14 @@
-//! The market panel in the browser: downloaded once from `/api/panel`, decoded in WebAssembly
-//! with the same codec the server encodes with, and shared by every page through context.
+//! The market panel in the browser: downloaded from `/api/panel`, decoded in WebAssembly with
+//! the same codec the server encodes with, and shared by every page through context.
+//!
+//! Which panel: the default one, or the one a run on a venue reads (`?venue=`: that venue's
+//! funding first, with its listing history, `shared::universe::VenueUniverse`), which a page
+//! asks for when its config names a venue ([`PanelResource::want`]). The panel is downloaded
+//! again only when the request changes.
 
 use leptos::prelude::*;
+use shared::config::VenueScope;
+use shared::universe::VenueUniverse;
 use shared::Panel;
 use std::sync::Arc;
 
@@ -32,10 +39,76 @@ pub fn reserve_heap(bytes: usize) {
 #[cfg(feature = "hydrate")]
 const PAGE_HEAP_RESERVE: usize = 48 << 20;
 
+/// Which panel to download: `venue` asks for the panel a run on that venue reads and its
+/// universe (`None`: the default panel, the one of a config with `venue: "any"` or none);
+/// `as_of` for the panel as it was at that data version (a share link's pinned data; `None`:
+/// today's).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PanelRequest {
+    pub venue: Option<VenueScope>,
+    pub as_of: Option<i64>,
+}
+
+impl PanelRequest {
+    /// The request a run of a config on `venue` needs.
+    pub fn for_venue(venue: VenueScope) -> PanelRequest {
+        PanelRequest {
+            venue: (venue != VenueScope::Any).then_some(venue),
+            as_of: None,
+        }
+    }
+
+    /// The `/api/panel` address of this request.
+    pub fn url(&self) -> String {
+        let mut url = format!("/api/panel?fields={PANEL_FIELDS}");
+        if let Some(v) = self.venue {
+            url.push_str("&venue=");
+            url.push_str(v.name());
+        }
+        if let Some(v) = self.as_of {
+            url.push_str(&format!("&as_of={v}"));
+        }
+        url
+    }
+}
+
+/// Decodes an `/api/panel` answer to `request`: the panel and, for a venue, the venue's
+/// universe the server sent with it (the page and the tests share this path).
+///
+/// # Errors
+/// Bytes that do not decode, or an answer without the venue's universe the request asked for.
+pub fn decode_panel(
+    bytes: &[u8],
+    request: PanelRequest,
+) -> Result<(Panel, Option<VenueUniverse>), String> {
+    let decoded =
+        shared::panel_codec::decode(bytes).map_err(|e| format!("decoding the panel: {e}"))?;
+    if let Some(v) = request.venue {
+        match &decoded.venue {
+            Some(u) if u.venue == v.name() => {}
+            Some(u) => {
+                return Err(format!(
+                    "the server sent the universe of venue {} for a request of {v}",
+                    u.venue
+                ))
+            }
+            None => return Err(format!("the server sent no universe for venue {v}")),
+        }
+    }
+    Ok((decoded.panel, decoded.venue))
+}
+
 /// A decoded panel and where it came from.
 #[derive(Clone, Debug)]
 pub struct LoadedPanel {
     pub panel: Arc<Panel>,
+    /// What was asked for.
+    pub request: PanelRequest,
+    /// The venue's universe (listings, funding notes) when the request named a venue.
+    pub universe: Option<VenueUniverse>,
+    /// The store's data version this panel is (the `x-lockstep-data-version` header): what a
+    /// share link pins.
+    pub data_version: Option<i64>,
     /// The response's ETag: identifies the data snapshot (used in shared links).
     pub etag: Option<String>,
     /// Compressed size on the wire, bytes.
@@ -44,13 +117,43 @@ pub struct LoadedPanel {
     pub load_ms: f64,
 }
 
-/// The app-wide panel resource (created once in `App`).
+/// The app-wide panel resource (created once in `App`): the panel of the current request.
 #[derive(Clone, Copy)]
-pub struct PanelResource(pub LocalResource<Result<LoadedPanel, String>>);
+pub struct PanelResource(
+    pub LocalResource<Result<LoadedPanel, String>>,
+    pub RwSignal<PanelRequest>,
+);
 
 impl PanelResource {
     pub fn new() -> PanelResource {
-        PanelResource(LocalResource::new(load_panel))
+        let request = RwSignal::new(PanelRequest::default());
+        PanelResource(
+            LocalResource::new(move || load_panel(request.get())),
+            request,
+        )
+    }
+
+    /// Asks for `request`'s panel (a new download only when it differs from the current one).
+    pub fn want(&self, request: PanelRequest) {
+        if self.1.get_untracked() != request {
+            self.1.set(request);
+        }
+    }
+
+    /// The loaded panel when it answers `request` (`None` while it loads or answers another).
+    pub fn ready_for(&self, request: PanelRequest) -> Option<Result<LoadedPanel, String>> {
+        match self.0.get() {
+            Some(Ok(p)) if p.request != request => None,
+            other => other,
+        }
+    }
+
+    /// [`Self::ready_for`] without subscribing the caller (event handlers, one-off reads).
+    pub fn ready_for_untracked(
+        &self,
+        request: PanelRequest,
+    ) -> Option<Result<LoadedPanel, String>> {
+        untrack(|| self.ready_for(request))
     }
 }
 
@@ -80,11 +183,11 @@ pub fn now_ms() -> f64 {
     }
 }
 
-async fn load_panel() -> Result<LoadedPanel, String> {
+async fn load_panel(request: PanelRequest) -> Result<LoadedPanel, String> {
     #[cfg(feature = "hydrate")]
     {
         let t0 = now_ms();
-        let url = format!("/api/panel?fields={PANEL_FIELDS}");
+        let url = request.url();
         let resp = gloo_net::http::Request::get(&url)
             .send()
             .await
@@ -99,17 +202,22 @@ async fn load_panel() -> Result<LoadedPanel, String> {
             return Err(format!("downloading the panel: HTTP {status} {msg}"));
         }
         let etag = resp.headers().get("etag");
+        let data_version = resp
+            .headers()
+            .get("x-lockstep-data-version")
+            .and_then(|v| v.trim().parse::<i64>().ok());
         let bytes = resp
             .binary()
             .await
             .map_err(|e| format!("reading the panel: {e}"))?;
-        let panel = shared::panel_codec::decode(&bytes)
-            .map_err(|e| format!("decoding the panel: {e}"))?
-            .panel;
+        let (panel, universe) = decode_panel(&bytes, request)?;
         // Room for a backtest's results in one step (see `reserve_heap`).
         reserve_heap(PAGE_HEAP_RESERVE);
         Ok(LoadedPanel {
             panel: Arc::new(panel),
+            request,
+            universe,
+            data_version,
             etag,
             bytes: bytes.len(),
             load_ms: now_ms() - t0,
@@ -117,6 +225,7 @@ async fn load_panel() -> Result<LoadedPanel, String> {
     }
     #[cfg(not(feature = "hydrate"))]
     {
+        let _ = request;
         Err("the panel is loaded in the browser".into())
     }
 }

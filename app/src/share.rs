@@ -91,6 +91,13 @@ pub struct SharedState {
     pub backtest: BacktestSpec,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sweep: Option<SweepSpec>,
+    /// The store's data version the numbers were computed on: opening the link fetches the
+    /// panel as of it (`/api/panel?as_of=`), so it re-runs on the same data after a refresh.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_version: Option<i64>,
+    /// Which universe the run traded (`UniverseInfo::summary`), shown beside the link's run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub universe: Option<String>,
 }
 
 /// Why a link cannot be opened.
@@ -353,6 +360,8 @@ mod tests {
                 fee_bps: 10.0,
                 slippage_bps: 2.5,
             },
+            data_version: None,
+            universe: None,
             sweep: Some(SweepSpec {
                 scope: "volatility".into(),
                 axes: vec![SweepAxisSpec {

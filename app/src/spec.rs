@@ -2,10 +2,13 @@
 //! [`BacktestSpec`] (the form, a link, a sweep job) into what the kernels run. The pages and the
 //! sweep worker share it.
 
+use crate::data::PanelRequest;
 use crate::share::BacktestSpec;
-use shared::backtest::BacktestSettings;
+use shared::backtest::{self, BacktestResult, BacktestSettings};
 use shared::config::Config;
 use shared::sim::Costs;
+use shared::universe::VenueUniverse;
+use shared::Panel;
 
 /// The default backtest: Lockstep's shipped config, its rebalance settings, the whole panel.
 pub fn default_spec() -> BacktestSpec {
@@ -67,6 +70,46 @@ pub fn compile(spec: &BacktestSpec) -> Result<(Config, BacktestSettings), String
         ..BacktestSettings::default()
     };
     Ok((config, settings))
+}
+
+/// The panel a run of `spec` needs: its config's venue's (the default panel when the config
+/// does not parse: the run then fails on the config, with its message).
+pub fn panel_request(spec: &BacktestSpec) -> PanelRequest {
+    Config::from_value(&spec.config)
+        .map(|c| PanelRequest::for_venue(c.venue()))
+        .unwrap_or_default()
+}
+
+/// Runs `spec` on `panel` in the universe of its config's venue, as `lockstep backtest` does:
+/// `universe` is what `/api/panel?venue=` sent with the panel (see
+/// [`crate::data::decode_panel`]), resolved by the same function the server resolves its own
+/// with, and the result says which universe ran. A config on a venue whose universe did not
+/// come with the panel is refused rather than run on every asset.
+///
+/// # Errors
+/// An invalid spec, a panel without the venue's universe, or the kernel's error.
+pub fn run_on(
+    spec: &BacktestSpec,
+    panel: &Panel,
+    universe: Option<&VenueUniverse>,
+) -> Result<BacktestResult, String> {
+    let (config, settings) = compile(spec)?;
+    let venue = config.venue();
+    let (listings, info) = match (PanelRequest::for_venue(venue).venue, universe) {
+        (None, _) => shared::universe::resolve(venue.name(), None),
+        (Some(v), Some(u)) if u.venue == v.name() => u.resolve(),
+        (Some(v), _) => {
+            return Err(format!(
+                "the market data for venue {v} (its listings and funding) has not loaded yet"
+            ))
+        }
+    };
+    let mut result = backtest::run_on_venue(panel, &config, &settings, listings.clone())
+        .map_err(|e| e.to_string())?;
+    let mut info = info;
+    info.count_on(panel, listings.as_deref(), result.end);
+    result.universe = Some(info);
+    Ok(result)
 }
 
 #[cfg(test)]

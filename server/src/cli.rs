@@ -128,6 +128,7 @@ pub fn run() -> anyhow::Result<()> {
         }
         Some(Command::Targets(args)) => {
             let out = crate::commands::targets::run(args, &cli.database_url)?;
+            eprintln!("universe: {} ({})", out.universe.summary, out.universe.note);
             println!("{}", serde_json::to_string(&out)?);
             return Ok(());
         }

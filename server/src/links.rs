@@ -357,6 +357,8 @@ mod tests {
                 fee_bps: 10.0,
                 slippage_bps: 0.0,
             },
+            data_version: None,
+            universe: None,
             sweep: sweep.then(|| SweepSpec {
                 scope: "volatility".into(),
                 axes: vec![SweepAxisSpec {

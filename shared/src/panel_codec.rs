@@ -17,6 +17,18 @@
 //! ...               the payload, deflate-compressed (raw deflate, no zlib header)
 //! ```
 //!
+//! Version 2 (only for a panel asked for a venue, `/api/panel?venue=`; without one the server
+//! still sends version 1) inserts the venue's universe ([`VenueUniverse`]) after the fields,
+//! before `raw_len`, so that the browser's backtest trades the universe the server's does:
+//!
+//! ```text
+//! u8  len, UTF-8    the venue
+//! u8  has_listings  0: the store holds no listing history for the venue; 1: it follows
+//! u32 n_listed      then each symbol: u8 length, UTF-8, u16 n_spans, each span
+//!                   i32 first day, i32 last day (i32::MIN: still listed)
+//! u16 n_notes       then each funding-fallback note: u16 length, UTF-8
+//! ```
+//!
 //! The payload is column-major like the panel: for each field, for each asset, its `n_days`
 //! values. Before compression each series is XOR-delta coded (each value's bits XOR the previous
 //! value's bits in the same series; the first against 0), which turns runs of NaN and slowly
@@ -26,10 +38,16 @@
 
 use crate::calendar::Day;
 use crate::panel::{Field, Panel, PanelError};
+use crate::universe::{Listings, Span, VenueUniverse};
 use std::ops::RangeInclusive;
 
 pub const MAGIC: &[u8; 4] = b"LSPN";
+/// The version of a panel without a venue (what [`encode`] writes).
 pub const VERSION: u8 = 1;
+/// The version of a panel with its venue's universe ([`encode_for_venue`]).
+pub const VERSION_VENUE: u8 = 2;
+/// A span's last day on the wire when it is still listed.
+const OPEN_SPAN: i32 = i32::MIN;
 /// The HTTP media type of an encoded panel.
 pub const MEDIA_TYPE: &str = "application/x-lockstep-panel";
 /// Deflate level: encoding happens once per data version on the server, so spend the time.
@@ -40,7 +58,9 @@ const LEVEL: u8 = 9;
 pub enum CodecError {
     #[error("not an encoded panel (bad magic bytes)")]
     BadMagic,
-    #[error("encoded panel version {0} is not supported (this build reads version {VERSION})")]
+    #[error(
+        "encoded panel version {0} is not supported (this build reads versions {VERSION} and {VERSION_VENUE})"
+    )]
     UnsupportedVersion(u8),
     #[error("encoded panel is truncated")]
     Truncated,
@@ -52,6 +72,8 @@ pub enum CodecError {
     UnknownField(String),
     #[error("symbol {0:?} is longer than 255 bytes")]
     SymbolTooLong(String),
+    #[error("venue universe does not fit the format: {0}")]
+    VenueTooLarge(String),
     #[error("rows {first}..={last} are outside the panel's {n_days} days")]
     Rows {
         first: usize,
@@ -69,9 +91,11 @@ pub enum CodecError {
 pub struct Decoded {
     pub panel: Panel,
     pub fields: Vec<Field>,
+    /// The venue's universe a version-2 encoding carried; `None` from version 1.
+    pub venue: Option<VenueUniverse>,
 }
 
-/// Encodes `fields` of `panel`'s rows `rows` (all assets).
+/// Encodes `fields` of `panel`'s rows `rows` (all assets), version 1.
 ///
 /// # Errors
 /// Rows outside the panel, or a symbol longer than 255 bytes.
@@ -79,6 +103,69 @@ pub fn encode(
     panel: &Panel,
     fields: &[Field],
     rows: RangeInclusive<usize>,
+) -> Result<Vec<u8>, CodecError> {
+    encode_with(panel, fields, rows, None)
+}
+
+/// [`encode`] with `venue`'s universe (version 2): what a run on that venue needs besides the
+/// panel, so the decoder runs on the same listings as the encoder's side.
+///
+/// # Errors
+/// As [`encode`], and a venue section that does not fit its counts (a name or symbol over 255
+/// bytes, more than 65,535 spans of one symbol or notes, a note over 65,535 bytes).
+pub fn encode_for_venue(
+    panel: &Panel,
+    fields: &[Field],
+    rows: RangeInclusive<usize>,
+    venue: &VenueUniverse,
+) -> Result<Vec<u8>, CodecError> {
+    encode_with(panel, fields, rows, Some(venue))
+}
+
+fn short_string(out: &mut Vec<u8>, s: &str) -> Result<(), CodecError> {
+    let len = u8::try_from(s.len())
+        .map_err(|_| CodecError::VenueTooLarge(format!("{s:?} is longer than 255 bytes")))?;
+    out.push(len);
+    out.extend_from_slice(s.as_bytes());
+    Ok(())
+}
+
+fn count_u16(n: usize, what: &str) -> Result<[u8; 2], CodecError> {
+    u16::try_from(n)
+        .map(u16::to_le_bytes)
+        .map_err(|_| CodecError::VenueTooLarge(format!("{n} {what} (at most 65535)")))
+}
+
+fn encode_venue(out: &mut Vec<u8>, v: &VenueUniverse) -> Result<(), CodecError> {
+    short_string(out, &v.venue)?;
+    match &v.listings {
+        None => out.push(0),
+        Some(l) => {
+            out.push(1);
+            out.extend_from_slice(&(l.len() as u32).to_le_bytes());
+            for (symbol, spans) in l.iter() {
+                short_string(out, symbol)?;
+                out.extend_from_slice(&count_u16(spans.len(), "spans of one symbol")?);
+                for span in spans {
+                    out.extend_from_slice(&span.first.0.to_le_bytes());
+                    out.extend_from_slice(&span.last.map_or(OPEN_SPAN, |d| d.0).to_le_bytes());
+                }
+            }
+        }
+    }
+    out.extend_from_slice(&count_u16(v.funding_fallbacks.len(), "funding notes")?);
+    for note in &v.funding_fallbacks {
+        out.extend_from_slice(&count_u16(note.len(), "bytes in a funding note")?);
+        out.extend_from_slice(note.as_bytes());
+    }
+    Ok(())
+}
+
+fn encode_with(
+    panel: &Panel,
+    fields: &[Field],
+    rows: RangeInclusive<usize>,
+    venue: Option<&VenueUniverse>,
 ) -> Result<Vec<u8>, CodecError> {
     let (first, last) = (*rows.start(), *rows.end());
     if first > last || last >= panel.n_days() {
@@ -92,7 +179,11 @@ pub fn encode(
     let n_assets = panel.n_assets();
     let mut out = Vec::with_capacity(1024);
     out.extend_from_slice(MAGIC);
-    out.push(VERSION);
+    out.push(if venue.is_some() {
+        VERSION_VENUE
+    } else {
+        VERSION
+    });
     out.extend_from_slice(&(panel.start().0 + first as i32).to_le_bytes());
     out.extend_from_slice(&(n_days as u32).to_le_bytes());
     out.extend_from_slice(&(n_assets as u32).to_le_bytes());
@@ -105,6 +196,9 @@ pub fn encode(
     for f in fields {
         out.push(f.name().len() as u8);
         out.extend_from_slice(f.name().as_bytes());
+    }
+    if let Some(v) = venue {
+        encode_venue(&mut out, v)?;
     }
     let words = n_assets * n_days;
     let raw_len = fields.len() * words * 8;
@@ -158,9 +252,52 @@ impl<'a> Reader<'a> {
             self.take(4)?.try_into().expect("4 bytes"),
         ))
     }
+    fn u16(&mut self) -> Result<u16, CodecError> {
+        Ok(u16::from_le_bytes(
+            self.take(2)?.try_into().expect("2 bytes"),
+        ))
+    }
     fn string(&mut self) -> Result<String, CodecError> {
         let n = self.u8()? as usize;
         String::from_utf8(self.take(n)?.to_vec()).map_err(|_| CodecError::Truncated)
+    }
+    fn long_string(&mut self) -> Result<String, CodecError> {
+        let n = self.u16()? as usize;
+        String::from_utf8(self.take(n)?.to_vec()).map_err(|_| CodecError::Truncated)
+    }
+
+    /// The venue section of version 2. Counts come from outside: every item is read before it
+    /// is stored (nothing is reserved from a count), so the bytes bound the allocation.
+    fn venue(&mut self) -> Result<VenueUniverse, CodecError> {
+        let venue = self.string()?;
+        let listings = match self.u8()? {
+            0 => None,
+            1 => {
+                let mut l = Listings::new(venue.clone());
+                for _ in 0..self.u32()? {
+                    let symbol = self.string()?;
+                    for _ in 0..self.u16()? {
+                        let first = Day(self.i32()?);
+                        let last = match self.i32()? {
+                            OPEN_SPAN => None,
+                            d => Some(Day(d)),
+                        };
+                        l.add(symbol.clone(), Span { first, last });
+                    }
+                }
+                Some(l)
+            }
+            _ => return Err(CodecError::Truncated),
+        };
+        let mut funding_fallbacks = Vec::new();
+        for _ in 0..self.u16()? {
+            funding_fallbacks.push(self.long_string()?);
+        }
+        Ok(VenueUniverse {
+            venue,
+            listings,
+            funding_fallbacks,
+        })
     }
 }
 
@@ -183,7 +320,7 @@ pub fn decode(bytes: &[u8]) -> Result<Decoded, CodecError> {
         return Err(CodecError::BadMagic);
     }
     let version = r.u8()?;
-    if version != VERSION {
+    if version != VERSION && version != VERSION_VENUE {
         return Err(CodecError::UnsupportedVersion(version));
     }
     let start = Day(r.i32()?);
@@ -210,6 +347,11 @@ pub fn decode(bytes: &[u8]) -> Result<Decoded, CodecError> {
             Field::from_name(&name).ok_or(CodecError::UnknownField(name))
         })
         .collect::<Result<Vec<_>, _>>()?;
+    let venue = if version == VERSION_VENUE {
+        Some(r.venue()?)
+    } else {
+        None
+    };
     let raw_len = r.u32()? as usize;
     let words = n_assets.checked_mul(n_days).ok_or(CodecError::Truncated)?;
     let expected = fields
@@ -250,7 +392,11 @@ pub fn decode(bytes: &[u8]) -> Result<Decoded, CodecError> {
         }
         panel.set_field(*f, values)?;
     }
-    Ok(Decoded { panel, fields })
+    Ok(Decoded {
+        panel,
+        fields,
+        venue,
+    })
 }
 
 /// FNV-1a, 64 bits: a stable content hash for HTTP ETags (not a cryptographic hash).
@@ -333,9 +479,9 @@ mod tests {
         .unwrap();
         let bytes = encode(&p, &[Field::Close], 0..=49).unwrap();
         assert_eq!(decode(b"nope"), Err(CodecError::BadMagic));
-        let mut v2 = bytes.clone();
-        v2[4] = 2;
-        assert_eq!(decode(&v2), Err(CodecError::UnsupportedVersion(2)));
+        let mut v3 = bytes.clone();
+        v3[4] = 3;
+        assert_eq!(decode(&v3), Err(CodecError::UnsupportedVersion(3)));
         for cut in [5, 12, 20, bytes.len() - 3] {
             assert!(decode(&bytes[..cut]).is_err(), "cut at {cut}");
         }
@@ -349,6 +495,79 @@ mod tests {
             Err(CodecError::Rows { .. })
         ));
         assert_ne!(content_hash(&bytes), content_hash(&flipped));
+    }
+
+    fn hyperliquid() -> VenueUniverse {
+        let mut l = Listings::new("hyperliquid");
+        l.add(
+            "A",
+            Span {
+                first: Day(101),
+                last: None,
+            },
+        );
+        l.add(
+            "OLD",
+            Span {
+                first: Day(-5),
+                last: Some(Day(102)),
+            },
+        );
+        l.add(
+            "OLD",
+            Span {
+                first: Day(200),
+                last: None,
+            },
+        );
+        VenueUniverse {
+            venue: "hyperliquid".into(),
+            listings: Some(l),
+            funding_fallbacks: vec!["A: funding from binance on 2 day(s) …".into()],
+        }
+    }
+
+    /// A venue's universe travels with the panel exactly (version 2), the panel's bits are
+    /// unchanged by it, and a panel without a venue is still version 1 with no venue.
+    #[test]
+    fn the_venue_universe_round_trips_in_version_2() {
+        let mut p = Panel::new(Day(100), 4, vec!["A".into(), "B".into()]).unwrap();
+        p.set_field(Field::Close, (0..8).map(|i| i as f64 * 0.1).collect())
+            .unwrap();
+        let plain = encode(&p, &[Field::Close], 0..=3).unwrap();
+        assert_eq!(plain[4], VERSION);
+        assert_eq!(decode(&plain).unwrap().venue, None);
+        for v in [
+            hyperliquid(),
+            VenueUniverse {
+                venue: "hyperliquid".into(),
+                listings: None,
+                funding_fallbacks: vec![],
+            },
+            VenueUniverse {
+                venue: "paper".into(),
+                listings: Some(Listings::new("paper")),
+                funding_fallbacks: vec![],
+            },
+        ] {
+            let bytes = encode_for_venue(&p, &[Field::Close], 0..=3, &v).unwrap();
+            assert_eq!(bytes[4], VERSION_VENUE);
+            let d = decode(&bytes).unwrap();
+            assert_eq!(d.venue.as_ref(), Some(&v));
+            assert!(same_bits(
+                d.panel.field(Field::Close),
+                p.field(Field::Close)
+            ));
+            assert_eq!(d.venue.unwrap().resolve(), v.resolve());
+        }
+        let long = VenueUniverse {
+            venue: "x".repeat(300),
+            ..hyperliquid()
+        };
+        assert!(matches!(
+            encode_for_venue(&p, &[Field::Close], 0..=3, &long),
+            Err(CodecError::VenueTooLarge(_))
+        ));
     }
 
     mod fuzz {
@@ -386,6 +605,25 @@ mod tests {
                 }
                 b.truncate(cut % (b.len() + 1));
                 b.extend(tail);
+                if let Ok(d) = decode(&b) {
+                    prop_assert!(d.panel.n_days() * d.panel.symbols().len() <= MAX_CELLS);
+                }
+            }
+
+            /// The same with a venue section (version 2).
+            #[test]
+            fn damaged_venue_encodings_never_panic(
+                flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 0..8),
+                cut in any::<usize>(),
+            ) {
+                let mut p = Panel::new(Day(18_000), 5, vec!["A".into(), "B".into()]).unwrap();
+                p.set_field(Field::Close, (0..10).map(|i| i as f64).collect()).unwrap();
+                let mut b = encode_for_venue(&p, &[Field::Close], 0..=4, &hyperliquid()).unwrap();
+                for (at, x) in flips {
+                    let n = b.len();
+                    b[at % n] ^= x;
+                }
+                b.truncate(cut % (b.len() + 1));
                 if let Ok(d) = decode(&b) {
                     prop_assert!(d.panel.n_days() * d.panel.symbols().len() <= MAX_CELLS);
                 }

@@ -13,6 +13,7 @@
 use std::collections::BTreeMap;
 
 use crate::calendar::Day;
+use crate::panel::{Field, Panel};
 
 /// One stretch of days an asset was tradable: `first ..= last`, open-ended while listed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,6 +70,13 @@ impl Listings {
             .is_some_and(|spans| spans.iter().any(|s| s.contains(day)))
     }
 
+    /// Every symbol with its spans, in byte order of the symbols.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &[Span])> {
+        self.by_symbol
+            .iter()
+            .map(|(s, v)| (s.as_str(), v.as_slice()))
+    }
+
     /// The spans aligned to `symbols` (a panel's assets); an unlisted symbol has none.
     pub fn align(&self, symbols: &[String]) -> AssetSpans {
         AssetSpans(
@@ -110,6 +118,81 @@ pub struct UniverseInfo {
     /// is in docs/strategies.md, "Funding"): `SYMBOL: funding from binance on N day(s) ...`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub funding_fallbacks: Vec<String>,
+    /// The run's last day, on which `priced` and `listed` were counted ([`Self::count_on`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_day: Option<Day>,
+    /// Assets of the panel with a price on `last_day`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priced: Option<usize>,
+    /// Of those, the assets the venue listed that day (all of them when not restricted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listed: Option<usize>,
+    /// Which universe ran, in one line for the page, the link, the report and the CLI:
+    /// `hyperliquid: N of M assets listed on the last day (D)` or `any venue: ...`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub summary: String,
+}
+
+impl UniverseInfo {
+    /// Counts the panel's priced assets on `day` and those of them `listings` lists (the
+    /// listings the run used: `None` when it was not restricted), and writes [`Self::summary`].
+    /// A day outside the panel counts nothing.
+    pub fn count_on(&mut self, panel: &Panel, listings: Option<&Listings>, day: Day) {
+        let (mut priced, mut listed) = (0, 0);
+        if let Some(t) = panel.row_of(day) {
+            for (a, symbol) in panel.symbols().iter().enumerate() {
+                if panel.get(Field::Close, a, t).is_finite() {
+                    priced += 1;
+                    listed += usize::from(listings.is_none_or(|l| l.is_tradable(symbol, day)));
+                }
+            }
+        }
+        self.last_day = Some(day);
+        self.priced = Some(priced);
+        self.listed = Some(listed);
+        self.summary = self.summarize();
+    }
+
+    /// The one line of [`Self::summary`] from what is known so far.
+    fn summarize(&self) -> String {
+        let on_day =
+            |n: usize, m: usize, d: Day| format!("{n} of {m} assets listed on the last day ({d})");
+        let counts = self.last_day.zip(self.priced).zip(self.listed);
+        match (self.venue.as_str(), self.restricted, counts) {
+            ("any", _, Some(((d, m), _))) => {
+                format!("any venue: every priced asset ({m} on the last day, {d})")
+            }
+            ("any", _, None) => "any venue: every priced asset".into(),
+            (v, true, Some(((d, m), n))) => format!("{v}: {}", on_day(n, m, d)),
+            (v, true, None) => format!("{v}: {} symbols listed", self.listed_symbols),
+            ("paper", false, Some(((d, m), _))) => {
+                format!("paper: every priced asset ({m} on the last day, {d})")
+            }
+            ("paper", false, None) => "paper: every priced asset".into(),
+            (v, false, _) => format!("{v}: no listing data, ran as any venue (every priced asset)"),
+        }
+    }
+}
+
+/// What a run on a venue needs to know besides the panel, as the store holds it: the venue,
+/// its listing history (`None`: nothing stored for it) and where the venue's panel took funding
+/// from another venue. The server resolves it for its own runs and `/api/panel?venue=` carries
+/// it to the browser (`panel_codec`), so both call [`VenueUniverse::resolve`] on the same value.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct VenueUniverse {
+    pub venue: String,
+    pub listings: Option<Listings>,
+    /// `UniverseInfo::funding_fallbacks`, one line per asset.
+    pub funding_fallbacks: Vec<String>,
+}
+
+impl VenueUniverse {
+    /// The listings the run uses and its [`UniverseInfo`] ([`resolve`] plus the fallbacks).
+    pub fn resolve(&self) -> (Option<std::sync::Arc<Listings>>, UniverseInfo) {
+        let (listings, mut info) = resolve(&self.venue, self.listings.clone());
+        info.funding_fallbacks = self.funding_fallbacks.clone();
+        (listings, info)
+    }
 }
 
 /// The listings a run on `venue` uses and how to describe it. `any` and the paper venue trade
@@ -120,12 +203,20 @@ pub fn resolve(
     venue: &str,
     stored: Option<Listings>,
 ) -> (Option<std::sync::Arc<Listings>>, UniverseInfo) {
-    let info = |restricted: bool, listed_symbols: usize, note: String| UniverseInfo {
-        venue: venue.to_string(),
-        restricted,
-        listed_symbols,
-        note,
-        funding_fallbacks: Vec::new(),
+    let info = |restricted: bool, listed_symbols: usize, note: String| {
+        let mut i = UniverseInfo {
+            venue: venue.to_string(),
+            restricted,
+            listed_symbols,
+            note,
+            funding_fallbacks: Vec::new(),
+            last_day: None,
+            priced: None,
+            listed: None,
+            summary: String::new(),
+        };
+        i.summary = i.summarize();
+        i
     };
     match (venue, stored) {
         ("any", _) => (
@@ -225,5 +316,54 @@ mod tests {
         assert!(l.is_none() && !info.restricted && info.venue == "any");
         let (l, info) = resolve("paper", Some(some));
         assert!(l.is_none() && info.note.starts_with("paper venue"));
+    }
+
+    /// The one line each universe shows: the venue's count of listed assets on the last day,
+    /// or that every priced asset ran.
+    #[test]
+    fn the_summary_counts_listed_assets_on_the_last_day() {
+        let mut p = Panel::new(Day(10), 3, vec!["A".into(), "B".into(), "C".into()]).unwrap();
+        for a in 0..3 {
+            p.set(Field::Close, a, 2, 1.0);
+        }
+        p.set(Field::Close, 2, 2, f64::NAN);
+        let mut l = Listings::new("hyperliquid");
+        l.add(
+            "A",
+            Span {
+                first: Day(12),
+                last: None,
+            },
+        );
+        l.add(
+            "C",
+            Span {
+                first: Day(0),
+                last: None,
+            },
+        );
+        l.add(
+            "B",
+            Span {
+                first: Day(0),
+                last: Some(Day(11)),
+            },
+        );
+        let (listings, mut info) = resolve("hyperliquid", Some(l));
+        assert_eq!(info.summary, "hyperliquid: 3 symbols listed");
+        info.count_on(&p, listings.as_deref(), Day(12));
+        assert_eq!(
+            info.summary,
+            "hyperliquid: 1 of 2 assets listed on the last day (1970-01-13)"
+        );
+        assert_eq!((info.priced, info.listed), (Some(2), Some(1)));
+        let (_, mut any) = resolve("any", None);
+        any.count_on(&p, None, Day(12));
+        assert_eq!(
+            any.summary,
+            "any venue: every priced asset (2 on the last day, 1970-01-13)"
+        );
+        let (_, none) = resolve("hyperliquid", None);
+        assert!(none.summary.starts_with("hyperliquid: no listing data"));
     }
 }

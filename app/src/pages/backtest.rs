@@ -5,12 +5,12 @@ use crate::chart::{LineChart, Series, PALETTE};
 use crate::data::{now_ms, use_panel, LoadedPanel};
 use crate::format::{self, YFormat};
 use crate::share::{self, BacktestSpec, SharedState, SHARE_VERSION};
-use crate::spec::{compile, default_spec};
+use crate::spec::{compile, default_spec, panel_request};
 use crate::team_links::{SaveTeamLink, TeamLinkResult};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 use serde_json::Value;
-use shared::backtest::{self, BacktestResult};
+use shared::backtest::BacktestResult;
 use shared::metrics::{self, Metrics};
 use shared::portfolio::rebalance::RebalancePolicy;
 use shared::strategies::{param_keys, STRATEGY_NAMES};
@@ -28,6 +28,8 @@ pub struct Run {
     pub turnover: Vec<(Day, f64)>,
     pub weights: Vec<Series>,
     pub elapsed_ms: f64,
+    /// Which universe ran (the config's venue and its listings).
+    pub universe: Option<shared::universe::UniverseInfo>,
 }
 
 impl Run {
@@ -109,15 +111,17 @@ impl Run {
             turnover,
             weights,
             elapsed_ms,
+            universe: r.universe.clone(),
         }
     }
 }
 
-/// Runs `spec` on the loaded panel in this thread (WebAssembly in the browser).
+/// Runs `spec` on the loaded panel in this thread (WebAssembly in the browser), in its
+/// config's venue universe ([`crate::spec::run_on`], the path the tests hold equal to
+/// `lockstep backtest`).
 pub fn run_spec(spec: &BacktestSpec, panel: &LoadedPanel, label: String) -> Result<Run, String> {
-    let (config, settings) = compile(spec)?;
     let t0 = now_ms();
-    let result = backtest::run(&panel.panel, &config, &settings).map_err(|e| e.to_string())?;
+    let result: BacktestResult = crate::spec::run_on(spec, &panel.panel, panel.universe.as_ref())?;
     Ok(Run::from_result(label, &result, now_ms() - t0))
 }
 
@@ -136,12 +140,37 @@ pub fn BacktestPage() -> impl IntoView {
     let share_url = RwSignal::new(None::<String>);
     let log_scale = RwSignal::new(false);
     let runs = StoredValue::new(0usize);
+    // The data version a link pinned (`None`: today's data).
+    let as_of = RwSignal::new(None::<i64>);
+    // Which universe the link's author ran (shown beside the link's run).
+    let link_universe = RwSignal::new(None::<String>);
+    // The panel this config runs on: its venue's (listings and funding) or the default one,
+    // as of the link's data version when a link pinned one.
+    let wanted = Memo::new(move |_| crate::data::PanelRequest {
+        as_of: as_of.get(),
+        ..spec.with(panel_request)
+    });
+    Effect::new(move |_| panel.want(wanted.get()));
+    // A run asked for before its panel arrived, and the link it came from (if any).
+    let pending = RwSignal::new(false);
+    let opened_link = StoredValue::new(None::<SharedState>);
 
     let run_now = move || {
-        let Some(Ok(p)) = panel.0.get() else {
-            result.set(Some(Err("The panel is still loading.".into())));
-            return;
+        let p = match untrack(|| panel.ready_for(wanted.get())) {
+            Some(Ok(p)) => p,
+            Some(Err(e)) => {
+                result.set(Some(Err(e)));
+                return;
+            }
+            None => {
+                pending.set(true);
+                return;
+            }
         };
+        if let Some(state) = opened_link.get_value() {
+            opened_link.set_value(None);
+            link_warning.set(share::reproducibility_warning(&state, p.etag.as_deref()));
+        }
         let n = runs.get_value() + 1;
         runs.set_value(n);
         result.set(Some(run_spec(
@@ -150,8 +179,16 @@ pub fn BacktestPage() -> impl IntoView {
             format!("Run {n}"),
         )));
     };
+    // The panel a pending run waited for has arrived.
+    Effect::new(move |_| {
+        if pending.get() && panel.ready_for(wanted.get()).is_some() {
+            pending.set(false);
+            run_now();
+        }
+    });
 
-    // Opening a link: load its state, say if it cannot be reproduced here, and run it.
+    // Opening a link: load its state, say if it cannot be reproduced here, and run it (once
+    // the panel of its venue is in).
     Effect::new(move |done: Option<bool>| {
         if done == Some(true) {
             return true;
@@ -164,11 +201,10 @@ pub fn BacktestPage() -> impl IntoView {
                 true
             }
             Ok(state) => {
-                let Some(Ok(p)) = panel.0.get() else {
-                    return false;
-                };
-                link_warning.set(share::reproducibility_warning(&state, p.etag.as_deref()));
-                spec.set(state.backtest);
+                spec.set(state.backtest.clone());
+                as_of.set(state.data_version);
+                link_universe.set(state.universe.clone());
+                opened_link.set_value(Some(state));
                 run_now();
                 true
             }
@@ -178,8 +214,12 @@ pub fn BacktestPage() -> impl IntoView {
     let validation = Memo::new(move |_| spec.with(compile).err());
     // The page's state as a link carries it ("Copy link" and "Save team link").
     let encoded_state = Callback::new(move |_: ()| {
-        let etag = match panel.0.get_untracked() {
-            Some(Ok(p)) => p.etag.clone(),
+        let (etag, data_version) = match panel.ready_for_untracked(wanted.get_untracked()) {
+            Some(Ok(p)) => (p.etag.clone(), p.data_version),
+            _ => (None, None),
+        };
+        let universe = match result.get_untracked() {
+            Some(Ok(r)) => r.universe.map(|u| u.summary),
             _ => None,
         };
         let state = SharedState {
@@ -188,6 +228,8 @@ pub fn BacktestPage() -> impl IntoView {
             data: etag,
             backtest: spec.get_untracked(),
             sweep: None,
+            data_version,
+            universe,
         };
         share::encode(&state)
     });
@@ -197,26 +239,40 @@ pub fn BacktestPage() -> impl IntoView {
         share_url.set(Some(url));
     };
 
-    let panel_status = move || match panel.0.get() {
+    let panel_status = move || match panel.ready_for(wanted.get()) {
         None => {
             view! { <span class="muted" id="panel-status">"Loading market data…"</span> }.into_any()
         }
         Some(Err(e)) => view! { <span class="error" id="panel-status">{e}</span> }.into_any(),
-        Some(Ok(p)) => view! {
-            <span class="muted" id="panel-status" data-ready="true">
-                {format!(
-                    "Data: {} assets × {} days ({} to {}), {:.0} kB in {:.0} ms, snapshot {}",
-                    p.panel.n_assets(),
-                    p.panel.n_days(),
-                    p.panel.start(),
-                    p.panel.end(),
-                    p.bytes as f64 / 1024.0,
-                    p.load_ms,
-                    p.etag.clone().unwrap_or_else(|| "unknown".into()),
-                )}
-            </span>
+        Some(Ok(p)) => {
+            let version = p.data_version.map(|v| v.to_string()).unwrap_or_default();
+            let stamp = match (p.request.as_of, p.data_version) {
+                (Some(_), Some(v)) => format!("data as of version {v} (the link's data)"),
+                (_, Some(v)) => format!("today's data, version {v}"),
+                _ => "today's data".to_string(),
+            };
+            view! {
+                <span class="muted" id="panel-status" data-ready="true" data-version=version>
+                    {format!(
+                        "Data: {} assets × {} days ({} to {}), {stamp}, {:.0} kB in {:.0} ms, snapshot {}",
+                        p.panel.n_assets(),
+                        p.panel.n_days(),
+                        p.panel.start(),
+                        p.panel.end(),
+                        p.bytes as f64 / 1024.0,
+                        p.load_ms,
+                        p.etag.clone().unwrap_or_else(|| "unknown".into()),
+                    )}
+                </span>
+            }
+            .into_any()
         }
-        .into_any(),
+    };
+    // Leaves the link's pinned data for today's and runs the same backtest again.
+    let rerun_today = move |_| {
+        as_of.set(None);
+        result.set(None);
+        pending.set(true);
     };
 
     view! {
@@ -228,11 +284,22 @@ pub fn BacktestPage() -> impl IntoView {
                 </div>
                 {move || link_error.get().map(|e| view! { <p class="error" id="link-error">{e}</p> })}
                 {move || link_warning.get().map(|w| view! { <p class="warning" id="link-warning">{w}</p> })}
+                {move || as_of.get().map(|v| view! {
+                    <p class="notice" id="data-as-of">
+                        {format!("This link re-runs on the data as it was at version {v}, the data its author saw. ")}
+                        <button class="secondary" id="rerun-today" on:click=rerun_today>
+                            "Re-run on today's data"
+                        </button>
+                    </p>
+                })}
+                {move || link_universe.get().map(|u| view! {
+                    <p class="muted" id="link-universe">{format!("The link's run traded: {u}")}</p>
+                })}
                 <ConfigForm spec=spec/>
                 <div class="actions">
                     <button
                         id="run-backtest"
-                        disabled=move || validation.get().is_some() || !matches!(panel.0.get(), Some(Ok(_)))
+                        disabled=move || validation.get().is_some() || !matches!(panel.ready_for(wanted.get()), Some(Ok(_)))
                         on:click=move |_| run_now()
                     >
                         "Run"
@@ -272,6 +339,7 @@ pub fn BacktestPage() -> impl IntoView {
                 <TeamLinkResult saved=team_link/>
             </section>
             {move || match result.get() {
+                None if pending.get() => view! { <p class="muted" id="run-pending">"Loading the market data of this config's venue…"</p> }.into_any(),
                 None => view! { <p class="muted">"Press Run to backtest in your browser."</p> }.into_any(),
                 Some(Err(e)) => view! { <p class="error" id="run-error">{e}</p> }.into_any(),
                 Some(Ok(run)) => view! { <RunView run=run pinned=pinned log_scale=log_scale/> }.into_any(),
@@ -378,6 +446,11 @@ fn RunView(run: Run, pinned: RwSignal<Option<Run>>, log_scale: RwSignal<bool>) -
                     {format!("{} · computed in your browser in {:.0} ms", label, run.elapsed_ms)}
                 </span>
             </div>
+            {run.universe.clone().map(|u| view! {
+                <p class="muted" id="run-universe" data-restricted=u.restricted.to_string() title=u.note.clone()>
+                    {format!("Universe: {}", u.summary)}
+                </p>
+            })}
             <table class="metrics" id="metrics">
                 <thead>
                     <tr>

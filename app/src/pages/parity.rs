@@ -406,6 +406,11 @@ fn ReportView(report: ParityReport) -> impl IntoView {
                 </span>
             </div>
             <p class="muted">{summary_line}</p>
+            {report.universe.clone().map(|u| view! {
+                <p class="muted" id="parity-universe" title=u.note.clone()>
+                    {format!("Universe: {}", u.summary)}
+                </p>
+            })}
             {(!report.simulated.is_empty()).then(|| {
                 let runs = report
                     .simulated

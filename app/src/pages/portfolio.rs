@@ -262,6 +262,12 @@ fn Book(portfolio: Portfolio, equity: Vec<EquityPoint>, plan: Option<PlanDetail>
     let live_for_cmp = live_series.clone();
     let panel = use_panel();
     let config = plan.as_ref().map(|p| p.config.clone());
+    // The live config's venue panel (its listings and funding), as the live plans were chosen.
+    let request = config
+        .as_ref()
+        .map(|c| crate::spec::panel_request(&spec_of(c.clone())))
+        .unwrap_or_default();
+    Effect::new(move |_| panel.want(request));
     let positions_now: Vec<(String, f64)> = portfolio
         .positions
         .iter()
@@ -270,7 +276,7 @@ fn Book(portfolio: Portfolio, equity: Vec<EquityPoint>, plan: Option<PlanDetail>
     // The backtest of the live config (its own rebalance policy and costs) over the live
     // period, from the same kernels, in the browser; `Err` says why there is none.
     let shadow = Memo::new(move |_| {
-        let p = match panel.0.get() {
+        let p = match panel.ready_for(request) {
             None => return Err("Loading market data for the backtest…".to_string()),
             Some(Err(e)) => return Err(format!("No backtest: the market data did not load: {e}")),
             Some(Ok(p)) => p,
@@ -289,7 +295,7 @@ fn Book(portfolio: Portfolio, equity: Vec<EquityPoint>, plan: Option<PlanDetail>
             }
             Overlap::Some { from, to, .. } => (from, to),
         };
-        backtest_config(&p.panel, config, from, to)
+        backtest_config(&p, config, from, to)
     });
     // The backtest's book on the last day of data, for the per-symbol bars: the shadow's last
     // day when it covers the live period, else a backtest started on that day alone (what the
@@ -299,11 +305,11 @@ fn Book(portfolio: Portfolio, equity: Vec<EquityPoint>, plan: Option<PlanDetail>
         if let Ok(r) = shadow.get() {
             return Some(r);
         }
-        let Some(Ok(p)) = panel.0.get() else {
+        let Some(Ok(p)) = panel.ready_for(request) else {
             return None;
         };
         let end = p.panel.end();
-        backtest_config(&p.panel, config_for_bars.clone()?, end, end).ok()
+        backtest_config(&p, config_for_bars.clone()?, end, end).ok()
     });
     let live_span = live_series
         .first()
@@ -445,7 +451,7 @@ fn Book(portfolio: Portfolio, equity: Vec<EquityPoint>, plan: Option<PlanDetail>
 /// Backtests the live `config` (with its own rebalance policy and costs) on `panel` over
 /// `from..=to`, in the browser, with the same kernels as the server.
 fn backtest_config(
-    panel: &shared::Panel,
+    panel: &crate::data::LoadedPanel,
     config: serde_json::Value,
     from: Day,
     to: Day,
@@ -455,8 +461,8 @@ fn backtest_config(
         end: Some(to),
         ..spec_of(config)
     };
-    let (c, settings) = compile(&spec).map_err(|e| format!("The live config does not run: {e}"))?;
-    shared::backtest::run(panel, &c, &settings)
+    compile(&spec).map_err(|e| format!("The live config does not run: {e}"))?;
+    crate::spec::run_on(&spec, &panel.panel, panel.universe.as_ref())
         .map_err(|e| format!("The backtest of the live config failed: {e}"))
 }
 

@@ -13,7 +13,7 @@
 //! renders. The workers start as soon as the page has its panel, not at the first run.
 
 use crate::chart::{HeatCell, HeatMap, LineChart, Series, PALETTE};
-use crate::data::{now_ms, use_panel};
+use crate::data::{now_ms, use_panel, PanelRequest};
 use crate::format::{metric_format, metrics, YFormat};
 use crate::pool::{self, RunTiming};
 use crate::share::{
@@ -221,6 +221,8 @@ fn point_link(
         kernel: shared::KERNEL_VERSION.into(),
         data,
         backtest,
+        data_version: None,
+        universe: None,
         sweep: None,
     };
     Some(format!("/backtest?s={}", share::encode(&state)))
@@ -230,6 +232,8 @@ fn point_link(
 #[component]
 pub fn SweepPage() -> impl IntoView {
     let panel = use_panel();
+    // Sweeps run on the default panel, as `lockstep sweep` does (it takes no venue universe).
+    Effect::new(move |_| panel.want(PanelRequest::default()));
     let query = use_query_map();
     let base = RwSignal::new(default_spec());
     let sweep = RwSignal::new(default_sweep());
@@ -276,7 +280,7 @@ pub fn SweepPage() -> impl IntoView {
         let s = sweep.get();
         build_sweep(&b, &s).map(|sw| sw.n_points())
     });
-    let etag = move || match panel.0.get_untracked() {
+    let etag = move || match panel.ready_for_untracked(PanelRequest::default()) {
         Some(Ok(p)) => p.etag.clone(),
         _ => None,
     };
@@ -312,7 +316,7 @@ pub fn SweepPage() -> impl IntoView {
 
     let start = Callback::new(move |_: ()| {
         let Ok(n) = grid.get_untracked() else { return };
-        let Some(Ok(loaded)) = panel.0.get_untracked() else {
+        let Some(Ok(loaded)) = panel.ready_for_untracked(PanelRequest::default()) else {
             return;
         };
         rows.set(Vec::new());
@@ -402,7 +406,7 @@ pub fn SweepPage() -> impl IntoView {
         let Some(Some(result)) = stored.get() else {
             return false;
         };
-        let Some(Ok(loaded)) = panel.0.get() else {
+        let Some(Ok(loaded)) = panel.ready_for(PanelRequest::default()) else {
             return false;
         };
         match result {
@@ -531,6 +535,8 @@ pub fn SweepPage() -> impl IntoView {
             kernel: shared::KERNEL_VERSION.into(),
             data: etag(),
             backtest: base.get_untracked(),
+            data_version: None,
+            universe: None,
             sweep: Some(sweep.get_untracked()),
         };
         share::encode(&state)
@@ -589,7 +595,7 @@ pub fn SweepPage() -> impl IntoView {
                 <div class="actions">
                     <button
                         id="run-sweep"
-                        disabled=move || grid.get().is_err() || status.get() == Status::Running || !matches!(panel.0.get(), Some(Ok(_)))
+                        disabled=move || grid.get().is_err() || status.get() == Status::Running || !matches!(panel.ready_for(PanelRequest::default()), Some(Ok(_)))
                         on:click=move |_| start.run(())
                     >
                         {move || if is_search() { "Run search" } else { "Run sweep" }}
@@ -1192,7 +1198,7 @@ fn ResultsTable(
             refs.into_iter().map(|(_, r)| r.clone()).collect()
         });
         let (b, s) = (base.get_untracked(), sweep.get_untracked());
-        let data = match panel.0.get_untracked() {
+        let data = match panel.ready_for_untracked(PanelRequest::default()) {
             Some(Ok(p)) => p.etag.clone(),
             _ => None,
         };

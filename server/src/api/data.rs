@@ -17,6 +17,11 @@ use std::sync::Arc;
 /// The largest `stale_days` a status request may ask for (ten years).
 pub const MAX_STALE_DAYS: u32 = 3650;
 
+/// The response header of `/api/panel` that names the data version the panel is (today's, or
+/// the `as_of` asked for): what a share link pins so that opening it later re-runs on the same
+/// data.
+pub const DATA_VERSION_HEADER: &str = "x-lockstep-data-version";
+
 /// The fields `/api/panel` sends when the request names none: those the strategies read.
 pub const DEFAULT_FIELDS: [Field; 6] = [
     Field::Close,
@@ -109,18 +114,36 @@ pub async fn status(
     Ok(Json(status.as_ref().clone()))
 }
 
-/// `GET /api/panel?fields=close,market_cap&from=YYYY-MM-DD&to=YYYY-MM-DD&as_of=VERSION`: the
-/// panel encoded with `shared::panel_codec` (`application/x-lockstep-panel`). `fields` defaults
-/// to [`DEFAULT_FIELDS`], `from`/`to` to the stored range (and are clipped to it); `as_of` (a
-/// data version, as a share link pins it) serves the panel as it was at that version, bit for
-/// bit (400 for a version the store never had). The ETag is the
-/// content's hash; `If-None-Match` with it answers 304.
+/// `GET /api/panel?fields=close,market_cap&from=YYYY-MM-DD&to=YYYY-MM-DD&as_of=VERSION&venue=V`:
+/// the panel encoded with `shared::panel_codec` (`application/x-lockstep-panel`). `fields`
+/// defaults to [`DEFAULT_FIELDS`], `from`/`to` to the stored range (and are clipped to it);
+/// `as_of` (a data version, as a share link pins it) serves the panel as it was at that
+/// version, bit for bit (400 for a version the store never had). `venue` (`hyperliquid`,
+/// `paper`, `any`) serves the panel a run on that venue reads (its funding first) with the
+/// venue's universe — its listing history, or the fact that none is stored — in the codec's
+/// version 2, so a browser backtest trades the universe `lockstep backtest` does; without it
+/// the answer is version 1, as before. The ETag is the content's hash; `If-None-Match` with it
+/// answers 304.
 pub async fn panel(
     State(state): State<AppState>,
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    only_known(&query, &["fields", "from", "to", "as_of"])?;
+    only_known(&query, &["fields", "from", "to", "as_of", "venue"])?;
+    let venue = query
+        .get("venue")
+        .map(|v| {
+            shared::config::VenueScope::parse(v.trim()).ok_or_else(|| {
+                bad(
+                    "venue",
+                    format!(
+                        "unknown venue {v:?}; known: {}",
+                        shared::config::VenueScope::NAMES.join(", ")
+                    ),
+                )
+            })
+        })
+        .transpose()?;
     let as_of = match query.get("as_of") {
         None => None,
         Some(v) => Some(v.trim().parse::<i64>().map_err(|_| {
@@ -164,6 +187,7 @@ pub async fn panel(
             from,
             to,
             as_of,
+            venue,
         })
         .await
         .map_err(|e| match e {
@@ -176,6 +200,7 @@ pub async fn panel(
         })?;
     let etag = format!("\"{:016x}\"", encoded.hash);
     let etag_value = HeaderValue::from_str(&etag).expect("hex ETag is a valid header");
+    let version_value = HeaderValue::from(encoded.version);
     let cache_control = HeaderValue::from_static("no-cache");
     let matches = headers
         .get(header::IF_NONE_MATCH)
@@ -187,6 +212,10 @@ pub async fn panel(
             [
                 (header::ETAG, etag_value),
                 (header::CACHE_CONTROL, cache_control),
+                (
+                    header::HeaderName::from_static(DATA_VERSION_HEADER),
+                    version_value,
+                ),
             ],
         )
             .into_response());
@@ -200,6 +229,10 @@ pub async fn panel(
             ),
             (header::ETAG, etag_value),
             (header::CACHE_CONTROL, cache_control),
+            (
+                header::HeaderName::from_static(DATA_VERSION_HEADER),
+                version_value,
+            ),
         ],
         encoded.bytes.as_ref().clone(),
     )

@@ -132,15 +132,11 @@ pub fn run(args: &BacktestArgs, database_url: &str) -> anyhow::Result<backtest::
         costs: calibrated_costs(&config, &panel, database_url)?,
         ..BacktestSettings::default()
     };
-    let (listings, universe) = super::venue_universe(&config, database_url);
-    eprintln!("universe: {}", universe.note);
-    for f in &universe.funding_fallbacks {
-        eprintln!("  {f}");
-    }
+    let (listings, mut universe) = super::venue_universe(&config, database_url);
     // `backtest::run_on_venue`, with a bar that counts the simulated days (see `Counting`).
     let mut engine = shared::portfolio::engine::TargetEngine::from_config(&config)
         .map_err(backtest::BacktestError::from)?;
-    engine.listings = listings;
+    engine.listings = listings.clone();
     let (first, last) = backtest::rows(&panel, &settings)?;
     let mut source = Counting {
         inner: backtest::EngineSource::new(&engine, &panel),
@@ -149,8 +145,13 @@ pub fn run(args: &BacktestArgs, database_url: &str) -> anyhow::Result<backtest::
     let names = source.inner.strategy_names();
     let sim_cfg = settings.sim_config_for(&config);
     let mut result = backtest::run_with_source(&panel, &mut source, &names, &settings, &sim_cfg)?;
-    result.universe = Some(universe);
     source.bar.finish_and_clear();
+    universe.count_on(&panel, listings.as_deref(), result.end);
+    eprintln!("universe: {} ({})", universe.summary, universe.note);
+    for f in &universe.funding_fallbacks {
+        eprintln!("  {f}");
+    }
+    result.universe = Some(universe);
     let json = serde_json::to_vec(&result)?;
     if args.out.as_os_str() == "-" {
         use std::io::Write;

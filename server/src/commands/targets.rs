@@ -47,7 +47,8 @@ pub fn run(args: &TargetsArgs, database_url: &str) -> anyhow::Result<TargetsOutp
     let panel = panel
         .truncate_to(t)
         .context("cutting the panel at --date")?;
-    let (listings, universe) = super::venue_universe(&config, database_url);
+    let (listings, mut universe) = super::venue_universe(&config, database_url);
+    universe.count_on(&panel, listings.as_deref(), date);
     let mut engine = TargetEngine::from_config(&config)?;
     engine.listings = listings;
     let day = engine.targets_at(&panel, t, &mut TargetCache::new());

@@ -183,6 +183,10 @@ pub async fn report(live: &LiveService, req: &ReportRequest) -> Result<ParityRep
     let parameter_check = parameters_check(&parameters);
     let signal_check = signal_check(&mut panels, &records, &signal_rows, req.date, latest).await?;
     let value_check = value_check(&shadow, tolerance);
+    // The live config's universe, as the plans and the shadow backtest used it.
+    let (listings, mut universe) = store.venue_universe(live.config().venue()).await?;
+    let last = period.map_or(today_panel.end(), |p| p.1.min(today_panel.end()));
+    universe.count_on(&today_panel, listings.as_deref(), last);
 
     Ok(ParityReport {
         generated_at: live.now_ms(),
@@ -198,6 +202,12 @@ pub async fn report(live: &LiveService, req: &ReportRequest) -> Result<ParityRep
         attribution,
         costs,
         checks: vec![positions, parameter_check, signal_check, value_check],
+        // A seam in a price series inside the period moves the backtest and the live plans
+        // alike, but it is not the market: the report names it.
+        splices: match period {
+            Some(p) => store.source_splices(Some(p)).await?,
+            None => Vec::new(),
+        },
         simulated: crate::demo::Labels::load(
             store,
             live.broker().name(),
@@ -206,6 +216,7 @@ pub async fn report(live: &LiveService, req: &ReportRequest) -> Result<ParityRep
         .await
         .map_err(|e| ParityError::Store(e.into()))?
         .runs,
+        universe: Some(universe),
     })
 }
 

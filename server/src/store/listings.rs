@@ -13,7 +13,7 @@ use super::layout::VenueOrder;
 use super::market::{bump_version, now_secs};
 use super::{Store, StoreError};
 use shared::config::VenueScope;
-use shared::universe::{Listings, Span, UniverseInfo};
+use shared::universe::{Listings, Span, UniverseInfo, VenueUniverse};
 use shared::Day;
 use sqlx::Row;
 use std::sync::Arc;
@@ -244,6 +244,31 @@ impl Store {
         Ok(Some(out))
     }
 
+    /// What a run on `venue` needs of the store besides the panel: a real venue's stored
+    /// listings (none for `any` and the paper venue, which trade every priced asset) and where
+    /// the venue's panel ([`VenueOrder::for_venue`]) took funding from another venue. What
+    /// `/api/panel?venue=` sends the browser, and what [`Store::venue_universe`] resolves.
+    pub async fn venue_universe_data(
+        &self,
+        venue: VenueScope,
+    ) -> Result<VenueUniverse, StoreError> {
+        let listings = match venue {
+            VenueScope::Hyperliquid => self.venue_listings(venue.name()).await?,
+            VenueScope::Any | VenueScope::Paper => None,
+        };
+        let funding_fallbacks = self
+            .funding_fallbacks(&VenueOrder::for_venue(Some(venue.name())))
+            .await?
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        Ok(VenueUniverse {
+            venue: venue.name().to_string(),
+            listings,
+            funding_fallbacks,
+        })
+    }
+
     /// The universe a run on `venue` trades and its note (see [`shared::universe::resolve`]):
     /// a real venue's stored listings, or every priced asset with a note saying why; and where
     /// the venue's panel ([`VenueOrder::for_venue`]) took funding from another venue.
@@ -251,17 +276,6 @@ impl Store {
         &self,
         venue: VenueScope,
     ) -> Result<(Option<Arc<Listings>>, UniverseInfo), StoreError> {
-        let stored = match venue {
-            VenueScope::Hyperliquid => self.venue_listings(venue.name()).await?,
-            VenueScope::Any | VenueScope::Paper => None,
-        };
-        let (listings, mut info) = shared::universe::resolve(venue.name(), stored);
-        info.funding_fallbacks = self
-            .funding_fallbacks(&VenueOrder::for_venue(Some(venue.name())))
-            .await?
-            .iter()
-            .map(ToString::to_string)
-            .collect();
-        Ok((listings, info))
+        Ok(self.venue_universe_data(venue).await?.resolve())
     }
 }

@@ -392,6 +392,9 @@ pub struct EncodedKey {
     pub to: Option<Day>,
     /// The panel as it was at this data version (a share link's pinned data); `None`: today's.
     pub as_of: Option<i64>,
+    /// The panel a run on this venue reads (its funding first) with the venue's universe
+    /// (`shared::panel_codec` version 2); `None`: the default panel, version 1.
+    pub venue: Option<shared::config::VenueScope>,
 }
 
 /// An encoded panel (see `shared::panel_codec`) and its content hash.
@@ -437,28 +440,24 @@ impl Store {
     /// ([`Store::build_panel_as_of`], bit for bit what a reader saw at that version) and encoded
     /// outside the cache: an old link is opened rarely, and its answer never changes.
     pub async fn encoded_panel(&self, key: &EncodedKey) -> Result<EncodedPanel, PanelRequestError> {
+        let order = VenueOrder::for_venue(key.venue.map(|v| v.name()));
         if let Some(as_of) = key.as_of {
             let current = self.data_version().await?;
             if as_of < 0 || as_of > current {
                 return Err(PanelRequestError::UnknownVersion { as_of, current });
             }
             if as_of < current {
-                let panel = self
-                    .build_panel_as_of(as_of)
-                    .await?
-                    .ok_or(PanelRequestError::Empty)?;
-                return encode_as_of(panel, key, as_of).await;
+                return self.encoded_as_of(key, as_of, &order).await;
             }
         }
-        let (version, panel) = self.panel().await?.ok_or(PanelRequestError::Empty)?;
+        let (version, panel) = self
+            .panel_for(&order)
+            .await?
+            .ok_or(PanelRequestError::Empty)?;
         if key.as_of.is_some_and(|v| v != version) {
             // The data changed since the version was read: answer for the version asked.
             let as_of = key.as_of.expect("checked");
-            let panel = self
-                .build_panel_as_of(as_of)
-                .await?
-                .ok_or(PanelRequestError::Empty)?;
-            return encode_as_of(panel, key, as_of).await;
+            return self.encoded_as_of(key, as_of, &order).await;
         }
         let (first, last) = (panel.start(), panel.end());
         let from = key.from.map_or(first, |d| d.max(first));
@@ -476,15 +475,20 @@ impl Store {
             from: Some(from),
             to: Some(to),
             as_of: None,
+            venue: key.venue,
         };
         self.encoded_cache
             .get_or_compute(clipped, version, || async move {
+                let universe = match key.venue {
+                    Some(v) => Some(self.venue_universe_data(v).await?),
+                    None => None,
+                };
                 let rows =
                     panel.row_of(from).expect("clipped")..=panel.row_of(to).expect("clipped");
                 let fields = key.fields.clone();
                 let started = std::time::Instant::now();
                 let bytes = tokio::task::spawn_blocking(move || {
-                    shared::panel_codec::encode(&panel, &fields, rows)
+                    encode(&panel, &fields, rows, universe.as_ref())
                 })
                 .await
                 .map_err(|e| StoreError::Data(format!("encoding task: {e}")))??;
@@ -504,6 +508,40 @@ impl Store {
             })
             .await
     }
+
+    /// The panel of `order` as it was at data version `version`, clipped to `key`'s days and
+    /// encoded with the venue's universe when `key` names one. The listing history keeps no
+    /// revisions: the universe is today's (a listing first seen after `version` starts after
+    /// that panel's last day, so only a later back-fill of a first day can differ).
+    async fn encoded_as_of(
+        &self,
+        key: &EncodedKey,
+        version: i64,
+        order: &VenueOrder,
+    ) -> Result<EncodedPanel, PanelRequestError> {
+        let panel = self
+            .build_panel_as_of_for(version, order)
+            .await?
+            .ok_or(PanelRequestError::Empty)?;
+        let universe = match key.venue {
+            Some(v) => Some(self.venue_universe_data(v).await?),
+            None => None,
+        };
+        encode_as_of(panel, key, version, universe).await
+    }
+}
+
+/// `shared::panel_codec`'s version 1, or version 2 with `universe`.
+fn encode(
+    panel: &Panel,
+    fields: &[Field],
+    rows: std::ops::RangeInclusive<usize>,
+    universe: Option<&shared::universe::VenueUniverse>,
+) -> Result<Vec<u8>, shared::panel_codec::CodecError> {
+    match universe {
+        Some(u) => shared::panel_codec::encode_for_venue(panel, fields, rows, u),
+        None => shared::panel_codec::encode(panel, fields, rows),
+    }
 }
 
 /// `panel` (the store's panel at data version `version`) clipped to `key`'s days and encoded.
@@ -511,6 +549,7 @@ async fn encode_as_of(
     panel: Panel,
     key: &EncodedKey,
     version: i64,
+    universe: Option<shared::universe::VenueUniverse>,
 ) -> Result<EncodedPanel, PanelRequestError> {
     let (first, last) = (panel.start(), panel.end());
     let from = key.from.map_or(first, |d| d.max(first));
@@ -526,7 +565,7 @@ async fn encode_as_of(
     let rows = panel.row_of(from).expect("clipped")..=panel.row_of(to).expect("clipped");
     let fields = key.fields.clone();
     let bytes =
-        tokio::task::spawn_blocking(move || shared::panel_codec::encode(&panel, &fields, rows))
+        tokio::task::spawn_blocking(move || encode(&panel, &fields, rows, universe.as_ref()))
             .await
             .map_err(|e| StoreError::Data(format!("encoding task: {e}")))??;
     Ok(EncodedPanel {

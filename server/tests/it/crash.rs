@@ -13,7 +13,6 @@
 
 use server::broker::paper::{PaperBroker, PaperConfig};
 use server::broker::Broker;
-use server::store::market::SourceKind;
 use server::store::testing::{Engine, TestStore};
 use shared::synth::{generate, SynthConfig};
 use shared::Day;
@@ -74,12 +73,7 @@ async fn prepare(t: &TestStore, tag: &str) -> (String, std::path::PathBuf) {
         start: Day(today() - n_days as i32),
     })
     .unwrap();
-    t.store
-        .register_source("synthetic", SourceKind::Synthetic, "crash test")
-        .await
-        .unwrap();
-    let records = crate::common::panel_rows(&panel, 0..=n_days - 1, true);
-    t.store.upsert("synthetic", &records).await.unwrap();
+    crate::common::seed_panel(&t.store, &panel, 0..=n_days - 1).await;
     let dir = std::env::temp_dir().join(format!(
         "lockstep-crash-{}-{}",
         std::process::id(),

@@ -160,6 +160,8 @@ fn backtest_state() -> SharedState {
         kernel: shared::KERNEL_VERSION.into(),
         data: Some("\"0123456789abcdef\"".into()),
         backtest,
+        data_version: None,
+        universe: None,
         sweep: None,
     }
 }
@@ -167,6 +169,8 @@ fn backtest_state() -> SharedState {
 /// A sweep state as the Sweep page's "Copy link" makes it.
 fn sweep_state() -> SharedState {
     SharedState {
+        data_version: None,
+        universe: None,
         sweep: Some(SweepSpec {
             scope: "volatility".into(),
             axes: vec![SweepAxisSpec {

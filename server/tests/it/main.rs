@@ -22,6 +22,8 @@ mod notify;
 mod parity;
 mod parity_checks;
 mod research_rows;
+mod sources;
 mod store;
+mod venue_panel;
 mod venue_rules;
 mod venues;

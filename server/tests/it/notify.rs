@@ -482,7 +482,13 @@ async fn a_channel_hears_its_messages_in_order_even_across_retries() {
     .unwrap();
     let plan = sample_plan();
     n.send(Message::plan("plan.done", &plan, n.public_url(), 7));
-    n.send(Message::kill_switch(true, "tina", Some("venue outage"), n.public_url(), 8));
+    n.send(Message::kill_switch(
+        true,
+        "tina",
+        Some("venue outage"),
+        n.public_url(),
+        8,
+    ));
     assert!(n.flush(Duration::from_secs(10)).await);
     let events: Vec<String> = hook
         .bodies
