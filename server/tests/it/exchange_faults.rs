@@ -24,7 +24,7 @@ use crate::exchange::{
 };
 
 struct Rig {
-    _t: TestStore,
+    t: TestStore,
     live: Arc<LiveService>,
     mock: Mock,
     plan: String,
@@ -61,7 +61,7 @@ async fn rig(tag: &str, poll_delay: Duration) -> Rig {
     .unwrap();
     let plan = cycle_on(&live, &clock, panel.day(n - 2), 0).await;
     Rig {
-        _t: t,
+        t,
         live: Arc::new(live),
         mock,
         plan,
@@ -97,12 +97,6 @@ async fn unknown_then_reconciled(tag: &str, arm: impl FnOnce(&Mock)) -> Rig {
     let plan = r.live.plan(&r.plan).await.unwrap();
     let lines = order_lines(&plan);
     assert!(lines.len() >= 3, "{:?}", plan.lines);
-    let first = plan
-        .orders
-        .first()
-        .map(|o| o.symbol.clone())
-        .unwrap_or_else(|| lines[0].symbol.clone());
-    let _ = first;
     arm(&r.mock);
 
     let err = r
@@ -134,7 +128,7 @@ async fn unknown_then_reconciled(tag: &str, arm: impl FnOnce(&Mock)) -> Rig {
     let sent = r.mock.orders();
     let key = HyperliquidSigner::from_hex(SDK_TEST_KEY).unwrap().address();
     assert_sent_as_planned(&sent, &lines, key);
-    let fills = live_fills(&r._t.store, &r.plan).await;
+    let fills = live_fills(&r.t.store, &r.plan).await;
     assert_fills(&done.orders, &fills, &sent, |_| 1.0);
     r
 }
