@@ -12,6 +12,7 @@ mod crash;
 mod daily;
 mod data_api;
 mod exchange;
+mod exchange_faults;
 mod execution;
 mod fuzz;
 mod import_graph;
