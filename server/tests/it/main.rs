@@ -14,6 +14,8 @@ mod data_api;
 mod exchange;
 mod execution;
 mod fuzz;
+mod hl_mock;
+mod hl_scenario;
 mod import_graph;
 mod links;
 mod listings;
