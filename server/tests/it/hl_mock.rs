@@ -135,10 +135,9 @@ impl VenueState {
             .sum();
         self.tiers
             .iter()
-            .filter(|t| vol >= t.min_volume_14d)
-            .map(|t| t.taker_bps)
-            .last()
-            .unwrap_or(4.5)
+            .rev()
+            .find(|t| vol >= t.min_volume_14d)
+            .map_or(4.5, |t| t.taker_bps)
     }
 
     /// The hourly funding rate of `coin` at `hour` of `day`: the panel's daily rate spread

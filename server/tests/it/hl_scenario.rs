@@ -49,11 +49,11 @@ const TIERS: [FeeTier; 3] = [
         taker_bps: 4.5,
     },
     FeeTier {
-        min_volume_14d: 100_000.0,
+        min_volume_14d: 50_000.0,
         taker_bps: 4.0,
     },
     FeeTier {
-        min_volume_14d: 300_000.0,
+        min_volume_14d: 150_000.0,
         taker_bps: 3.5,
     },
 ];
