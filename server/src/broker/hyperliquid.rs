@@ -318,6 +318,9 @@ pub struct HyperliquidBroker {
     mids: tokio::sync::Mutex<Option<(i64, BTreeMap<String, f64>)>>,
     /// `allMids` requests sent (tests check the cache).
     mids_requests: AtomicU64,
+    /// Unix ms "now" of the account's history: where a funding sync ends
+    /// ([`HyperliquidBroker::with_history_clock`]). The system clock unless replaced.
+    history_now: Arc<dyn Fn() -> i64 + Send + Sync>,
 }
 
 impl std::fmt::Debug for HyperliquidBroker {
@@ -356,7 +359,18 @@ impl HyperliquidBroker {
             funding_store: None,
             mids: tokio::sync::Mutex::new(None),
             mids_requests: AtomicU64::new(0),
+            history_now: Arc::new(|| now_ms() as i64),
         })
+    }
+
+    /// Reads "now" for the account's history (the end of a funding sync, and so the last day
+    /// [`Broker::funding_paid`] knows) from `now` instead of the system clock: the live
+    /// service's clock when the cycle runs on a simulated one (a replay against a venue whose
+    /// history is dated on that clock), so a day's payments count as known once that clock is
+    /// past them. Nonces and fill look-ups stay on the system clock, as the venue wants.
+    pub fn with_history_clock(mut self, now: Arc<dyn Fn() -> i64 + Send + Sync>) -> Self {
+        self.history_now = now;
+        self
     }
 
     /// Records the account's funding payments in `store` (synced on every observed close), so

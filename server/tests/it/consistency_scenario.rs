@@ -34,7 +34,7 @@ const PAPER_FEE_BPS: f64 = 6.0;
 const PAPER_SLIPPAGE_BPS: f64 = 15.0;
 
 /// Writes a synthetic panel into the store (the fallback when the real files are absent).
-async fn seed_synthetic(store: &Store) -> &'static str {
+pub(crate) async fn seed_synthetic(store: &Store) -> &'static str {
     let panel = generate(&SynthConfig {
         seed: 11,
         n_assets: 40,
@@ -114,7 +114,7 @@ impl Broker for RejectOne {
 }
 
 /// The last day on which at least 10 assets have a close.
-fn last_full_day(panel: &Panel) -> usize {
+pub(crate) fn last_full_day(panel: &Panel) -> usize {
     (0..panel.n_days())
         .rev()
         .find(|&t| {

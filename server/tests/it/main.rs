@@ -15,6 +15,8 @@ mod exchange;
 mod exchange_faults;
 mod execution;
 mod fuzz;
+mod hl_mock;
+mod hl_scenario;
 mod import_graph;
 mod links;
 mod listings;

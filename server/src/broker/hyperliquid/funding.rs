@@ -4,7 +4,8 @@
 //!
 //! - The broker syncs when the live cycle observes a close (`Broker::observe_close` with
 //!   `persist`): from the last stored payment on, or, for an account never synced, from
-//!   [`FIRST_SYNC_DAYS`] days before the observed day, up to now. Pages (at most ~500 rows) are
+//!   [`FIRST_SYNC_DAYS`] days before the observed day, up to now (the system clock, or the
+//!   clock given to [`HyperliquidBroker::with_history_clock`]). Pages (at most ~500 rows) are
 //!   followed from the last time seen (all coins share the hour's time, so a page may end
 //!   inside an hour; rows are stored once) until one comes back empty.
 //! - A payment's `usdc` is the venue's sign (negative = paid); Lockstep's amounts are what the
@@ -15,7 +16,7 @@
 //!   (unknown, not zero).
 
 use super::wire::parse_num;
-use super::{addr_hex, now_ms, symbol_of_coin, HyperliquidBroker, HyperliquidError};
+use super::{addr_hex, symbol_of_coin, HyperliquidBroker, HyperliquidError};
 use crate::broker::FundingPaid;
 use crate::store::Store;
 use serde::Deserialize;
@@ -119,7 +120,7 @@ impl HyperliquidBroker {
                 (from, from)
             }
         };
-        let end = now_ms() as i64;
+        let end = (self.history_now)();
         let mut new_rows = 0;
         while start <= end {
             let page: Vec<UserFunding> = self
