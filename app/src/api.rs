@@ -457,6 +457,53 @@ pub struct DataStatus {
     pub series: Vec<SeriesStatus>,
     /// Patterns across series that point at how the data was collected, not at the market.
     pub artifacts: Vec<DataArtifact>,
+    /// Price series whose source changes between two stored days (a spliced series), by symbol
+    /// and day.
+    #[serde(default)]
+    pub splices: Vec<SourceSplice>,
+    /// Which source's bar the store keeps when several write the same day, preferred first
+    /// (`lockstep data prefer`); empty: the newer write wins, the other bar is kept aside.
+    #[serde(default)]
+    pub bar_source_preference: Vec<String>,
+    /// Bars the store keeps aside (another source holds their day), by source.
+    #[serde(default)]
+    pub alternate_bars: Vec<AlternateBars>,
+}
+
+/// A price series whose source changes: the day the new source's first close follows the old
+/// source's last, and the size of the jump there next to the series' usual daily move.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct SourceSplice {
+    pub symbol: String,
+    /// The first day of the new source.
+    pub day: String,
+    /// The stored day before it (the old source's last close).
+    pub previous_day: String,
+    pub from_source: String,
+    pub to_source: String,
+    pub previous_close: f64,
+    pub close: f64,
+    /// The close-to-close return across the splice: `close / previous_close - 1`.
+    pub change: f64,
+    /// The series' typical daily move: the median `|close / previous close - 1|` over
+    /// consecutive days of one source; `None` with fewer than 2 such days.
+    pub typical_move: Option<f64>,
+    /// `|change| / typical_move`: how many typical moves the splice jumped.
+    pub jump_ratio: Option<f64>,
+}
+
+/// How many bars of one source the store keeps aside, and why.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct AlternateBars {
+    pub source: String,
+    /// `displaced` (replaced by another source's bar) or `not_preferred` (refused: a
+    /// preferred source holds the day).
+    pub reason: String,
+    pub bars: u64,
+    pub first_day: String,
+    pub last_day: String,
 }
 
 /// A data source: `csv` (imports), `hyperliquid`, `coinmarketcap`, `coinalyze`, `synthetic`.
@@ -487,6 +534,12 @@ pub struct FetchRunStatus {
     pub unchanged: u64,
     pub rejected: u64,
     pub error: Option<String>,
+    /// Bars of other sources this run's bars replaced (kept aside in the store).
+    #[serde(default)]
+    pub replaced: u64,
+    /// Bars of this run kept aside because a preferred source holds their day.
+    #[serde(default)]
+    pub set_aside: u64,
 }
 
 /// Coverage and quality of one field from one source.
@@ -597,6 +650,10 @@ pub struct ParityReport {
     /// The predecessor's four manual checks: `positions_vs_backtest`, `parameter_audit`,
     /// `signal_consistency`, `portfolio_value_30d`.
     pub checks: Vec<ParityCheck>,
+    /// Price series whose source changes inside the period (`from..=to`): the backtest and the
+    /// live plans read a spliced series there.
+    #[serde(default)]
+    pub splices: Vec<SourceSplice>,
     /// The demo runs whose simulated paper history is part of this report (empty: none).
     #[serde(default)]
     pub simulated: Vec<DemoRun>,

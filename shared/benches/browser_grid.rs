@@ -10,6 +10,17 @@
 //! cargo bench -p shared --bench browser_grid -- /tmp/panel.bin
 //! ```
 //!
+//! Also issue 14's 1,000-point blend grid (`strategy_weights.size` × `strategy_weights.beta` ×
+//! `leverage`, 10 values each, the default config: `real/research/blend_grid_1000_one_core_cold`
+//! of `server/benches/real_panel.rs`) on one thread from a cold signal cache, best of three.
+//! `--blend-only` runs that grid once and nothing else, for a profiler; `--synth` takes the
+//! synthetic market of `benches/kernels.rs` (136 × 2,125, every asset priced every day: harsher
+//! than the real panel) instead of a panel file:
+//!
+//! ```sh
+//! valgrind --tool=callgrind target/release/deps/browser_grid-HASH --blend-only /tmp/panel.bin
+//! ```
+//!
 //! Prints one JSON object on stdout. A bench binary rather than criterion: the figure wanted
 //! is one pass over the grid, as in the page, not a per-iteration estimate.
 
@@ -39,6 +50,25 @@ fn grid() -> Sweep {
         vec![
             param("volatility_window", 10.0, 59.0, 50),
             param("rebalance_days", 1.0, 20.0, 20),
+        ],
+        BacktestSettings::default(),
+    )
+    .expect("a valid grid")
+}
+
+/// Issue 14's blend grid: size's and beta's weights 0..0.45 and the leverage 0.5..2.75, 10
+/// values each, over the shipped config (every strategy's signals are the same at every point).
+fn blend_grid() -> Sweep {
+    let axis = |path: &str, from: f64, to: f64| Axis {
+        target: AxisTarget::parse(path).expect("a known path"),
+        values: axis_values(from, to, 10),
+    };
+    Sweep::new(
+        Config::lockstep_default().expect("the shipped config"),
+        vec![
+            axis("strategy_weights.size", 0.0, 0.45),
+            axis("strategy_weights.beta", 0.0, 0.45),
+            axis("leverage", 0.5, 2.75),
         ],
         BacktestSettings::default(),
     )
@@ -84,21 +114,34 @@ fn best(runs: usize, mut f: impl FnMut()) -> f64 {
 }
 
 fn main() {
+    let blend_only = std::env::args().any(|a| a == "--blend-only");
+    let synth = std::env::args().any(|a| a == "--synth");
     let path = std::env::args()
         .skip(1)
         .find(|a| !a.starts_with("--"))
         .or_else(|| std::env::var("LOCKSTEP_PANEL_FILE").ok());
-    let Some(path) = path else {
-        eprintln!(
-            "usage: cargo bench -p shared --bench browser_grid -- PANEL_FILE (an /api/panel body)"
-        );
-        std::process::exit(2);
-    };
-    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("reading {path}: {e}"));
     let t0 = Instant::now();
-    let panel = shared::panel_codec::decode(&bytes)
-        .expect("an /api/panel body")
-        .panel;
+    let panel = match (path, synth) {
+        (_, true) => shared::synth::generate(&shared::synth::SynthConfig {
+            n_assets: 136,
+            n_days: 2125,
+            ..shared::synth::SynthConfig::default()
+        })
+        .expect("the synthetic market"),
+        (Some(path), false) => {
+            let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("reading {path}: {e}"));
+            shared::panel_codec::decode(&bytes)
+                .expect("an /api/panel body")
+                .panel
+        }
+        (None, false) => {
+            eprintln!(
+                "usage: cargo bench -p shared --bench browser_grid -- [--blend-only] \
+                 PANEL_FILE (an /api/panel body) | --synth"
+            );
+            std::process::exit(2);
+        }
+    };
     let decode_ms = t0.elapsed().as_secs_f64() * 1000.0;
     let t0 = Instant::now();
     let _ = (
@@ -109,6 +152,19 @@ fn main() {
         panel.symbol_ranks(),
     );
     let derive_ms = t0.elapsed().as_secs_f64() * 1000.0;
+    let blend = blend_grid();
+    if blend_only {
+        let ms = run(&blend, &panel, 1, blend.n_points());
+        println!(
+            "{}",
+            serde_json::json!({ "blend_grid_1000_one_thread_cold_ms": ms })
+        );
+        return;
+    }
+    // A cold cache each time (`run` starts one per thread): signals once, then 1,000 blends.
+    let blend_ms = best(3, || {
+        run(&blend, &panel, 1, blend.n_points());
+    });
     let sweep = grid();
     let n = sweep.n_points();
     // The page's chunking for two workers (app/src/pool.rs).
@@ -147,6 +203,7 @@ fn main() {
             "two_threads_wall_ms": two,
             "two_threads_point_ms_per_thread": two * 2.0 / n as f64,
             "default_backtest_ms": default_backtest_ms,
+            "blend_grid_1000_one_thread_cold_ms": blend_ms,
             "profile_point0": {"cold_ms": cold, "warm_ms": warm, "signals_ms": (cold - warm).max(0.0), "direct_ms": direct},
         })
     );

@@ -317,11 +317,14 @@ impl<H: HeldSource> TargetSource for EngineSource<'_, H> {
         let today = Some(self.panel.day(row));
         let mut fresh = false;
         for k in 0..self.engine.strategies.len() {
-            let st = self.cache.strategy(k);
-            fresh |= st.computed_on == today;
+            fresh |= self.cache.computed_on(k) == today;
             // `by` is empty when the simulator records no attribution (sweeps).
+            if by.is_empty() {
+                continue;
+            }
+            let st = self.cache.strategy(k);
             let scale = self.engine.leverage * st.effective_weight;
-            if scale != 0.0 && !by.is_empty() {
+            if scale != 0.0 {
                 for (b, t) in by[k * n..(k + 1) * n].iter_mut().zip(st.targets) {
                     *b = scale * t;
                 }

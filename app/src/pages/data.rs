@@ -54,6 +54,16 @@ pub fn DataSummaryCard() -> impl IntoView {
                             {s.synthetic.then(|| view! { <p class="warning" id="synthetic-warning">"Synthetic demo data: generated, not market history."</p> })}
                             <ul class="compact">{lines.into_iter().map(|l| view! { <li>{l}</li> }).collect_view()}</ul>
                             {s.artifacts.first().map(|a| view! { <p class="warning">{a.message.clone()}</p> })}
+                            {(!s.splices.is_empty()).then(|| view! {
+                                <p class="warning">{format!(
+                                    "{} price series change source (first: {} on {}, {} → {}); see Data.",
+                                    s.splices.len(),
+                                    s.splices[0].symbol,
+                                    s.splices[0].day,
+                                    s.splices[0].from_source,
+                                    s.splices[0].to_source
+                                )}</p>
+                            })}
                         }
                         .into_any()
                     }
@@ -71,7 +81,7 @@ fn DataStatusView(status: DataStatus) -> impl IntoView {
         .map(|s| {
             let run = s.last_run.as_ref().map(|r| {
                 format!(
-                    "{} at {}: {} read, {} new, {} updated, {} unchanged, {} rejected{}",
+                    "{} at {}: {} read, {} new, {} updated, {} unchanged, {} rejected{}{}",
                     r.status,
                     fmt_time(r.started_at),
                     r.rows_read,
@@ -79,6 +89,14 @@ fn DataStatusView(status: DataStatus) -> impl IntoView {
                     r.updated,
                     r.unchanged,
                     r.rejected,
+                    if r.replaced + r.set_aside > 0 {
+                        format!(
+                            ", {} bars of other sources replaced, {} set aside",
+                            r.replaced, r.set_aside
+                        )
+                    } else {
+                        String::new()
+                    },
                     r.error
                         .as_ref()
                         .map(|e| format!(" — {e}"))
@@ -120,6 +138,37 @@ fn DataStatusView(status: DataStatus) -> impl IntoView {
         .iter()
         .map(|a| view! { <li><strong>{format!("{} {}: ", a.source, a.field)}</strong>{a.message.clone()}</li> })
         .collect_view();
+    let splices = status
+        .splices
+        .iter()
+        .map(|x| {
+            view! {
+                <tr>
+                    <td>{x.symbol.clone()}</td>
+                    <td>{x.day.clone()}</td>
+                    <td>{format!("{} → {}", x.from_source, x.to_source)}</td>
+                    <td class="num">{format!("{} → {}", x.previous_close, x.close)}</td>
+                    <td class="num">{format!("{:+.2} %", x.change * 100.0)}</td>
+                    <td class="num">{x.typical_move.map(|t| format!("{:.2} %", t * 100.0)).unwrap_or_else(|| "–".into())}</td>
+                    <td class="num">{x.jump_ratio.map(|r| format!("{r:.1}×")).unwrap_or_else(|| "–".into())}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let preference = if status.bar_source_preference.is_empty() {
+        "No bar source preference: when two sources write the same day, the newer write wins and the other bar is kept aside.".to_string()
+    } else {
+        format!(
+            "Bar source preference (lockstep data prefer): {}.",
+            status.bar_source_preference.join(" > ")
+        )
+    };
+    let alternates = status
+        .alternate_bars
+        .iter()
+        .map(|a| view! { <li>{format!("{} bars from {} kept aside ({}), {} to {}", a.bars, a.source, a.reason, a.first_day, a.last_day)}</li> })
+        .collect_view();
+    let no_splices = status.splices.is_empty();
     view! {
         <p class="muted">{format!("As of {}; a series is stale after {} days without a value.", status.as_of, status.stale_after_days)}</p>
         {status.synthetic.then(|| view! { <p class="warning">"This store holds synthetic demo data: generated, not market history."</p> })}
@@ -153,6 +202,25 @@ fn DataStatusView(status: DataStatus) -> impl IntoView {
             </thead>
             <tbody>{series}</tbody>
         </table>
+        <h2>"Spliced price series"</h2>
+        <p class="muted">"A series whose price source changes between two stored days: the jump across the splice next to the series' typical daily move (median |close-to-close change| within one source)."</p>
+        {no_splices.then(|| view! { <p id="data-no-splices">"Every price series has one source."</p> })}
+        <table id="data-splices" class:hidden=no_splices>
+            <thead>
+                <tr>
+                    <th>"Symbol"</th>
+                    <th>"Day"</th>
+                    <th>"Source"</th>
+                    <th>"Close"</th>
+                    <th>"Change"</th>
+                    <th>"Typical move"</th>
+                    <th>"Jump"</th>
+                </tr>
+            </thead>
+            <tbody>{splices}</tbody>
+        </table>
+        <p class="muted" id="data-bar-preference">{preference}</p>
+        <ul id="data-alternate-bars">{alternates}</ul>
         <h2>"Collection artifacts"</h2>
         <ul id="data-artifacts">{artifacts}</ul>
     }

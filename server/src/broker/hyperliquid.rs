@@ -58,8 +58,8 @@ use serde::de::DeserializeOwned;
 use serde_json::json;
 
 use super::{
-    Account, Broker, BrokerError, FundingPaid, Mark, OrderReport, OrderRequest, OrderStatus,
-    Position, Valuation, VenueRule,
+    Account, Broker, BrokerError, FundingPaid, Halt, Mark, NeverHalt, OrderReport, OrderRequest,
+    OrderStatus, Position, Valuation, VenueRule,
 };
 use crate::store::Store;
 pub use signing::{HyperliquidSigner, Network, SigningError};
@@ -198,8 +198,12 @@ pub enum HyperliquidError {
     Connect(String),
     #[error("server error {status}: {body}")]
     Server { status: u16, body: String },
-    #[error("rate limited (429): {0}")]
-    RateLimited(String),
+    /// `retry_after`: the venue's `Retry-After` (whole seconds), honoured before a resend.
+    #[error("rate limited (429): {body}")]
+    RateLimited {
+        body: String,
+        retry_after: Option<Duration>,
+    },
     #[error("request refused ({status}): {body}")]
     Client { status: u16, body: String },
     #[error("unexpected response: {0}")]
@@ -219,7 +223,7 @@ impl HyperliquidError {
     pub fn is_retryable(&self) -> bool {
         matches!(
             self,
-            Self::Timeout(_) | Self::Connect(_) | Self::Server { .. } | Self::RateLimited(_)
+            Self::Timeout(_) | Self::Connect(_) | Self::Server { .. } | Self::RateLimited { .. }
         )
     }
 }
@@ -445,11 +449,15 @@ impl HyperliquidBroker {
             .await
             .map_err(classify)?;
         let status = resp.status();
+        let retry_after = retry_after(resp.headers());
         let text = resp.text().await.map_err(classify)?;
         if status.is_success() {
             Ok(text)
         } else if status.as_u16() == 429 {
-            Err(HyperliquidError::RateLimited(truncate(&text)))
+            Err(HyperliquidError::RateLimited {
+                body: truncate(&text),
+                retry_after,
+            })
         } else if status.is_server_error() {
             Err(HyperliquidError::Server {
                 status: status.as_u16(),
@@ -524,6 +532,7 @@ impl HyperliquidBroker {
         &self,
         order: &OrderRequest,
         universe: &Universe,
+        halt: &dyn Halt,
     ) -> Result<Pending, HyperliquidError> {
         let reject = |reason: String| {
             Pending::Done(report(order, OrderStatus::Rejected { reason }, 0.0, 0.0))
@@ -664,14 +673,16 @@ impl HyperliquidBroker {
                             None => self.unknown_after_send(order, &cloid).await,
                         },
                         Err(message) => {
-                            // A resend may be refused because the first copy landed after all.
+                            // A resend may be refused because the first copy landed after all
+                            // (the venue takes a nonce once): unless the venue shows the order,
+                            // its fate is open — unknown, reconciled later, never `rejected`.
                             if sent > 1 {
-                                if let Some(entry) = self.order_status(&cloid).await? {
-                                    return Ok(Pending::Known {
-                                        client_order_id: order.client_order_id.clone(),
-                                        entry: Box::new(entry),
-                                    });
-                                }
+                                return self.unknown_after_send(order, &cloid).await.inspect(|p| {
+                                    if matches!(p, Pending::Done(r) if r.status == OrderStatus::Unknown) {
+                                        tracing::warn!(cloid = %cloid, answer = %message,
+                                            "hyperliquid: a resend was refused and the venue does not show the order; unknown");
+                                    }
+                                });
                             }
                             Ok(reject(message))
                         }
@@ -690,6 +701,22 @@ impl HyperliquidBroker {
                         tracing::error!(cloid = %cloid, error = %e,
                             "hyperliquid: order unconfirmed after all attempts; reconcile later");
                         return Ok(Pending::Done(report(order, OrderStatus::Unknown, 0.0, 0.0)));
+                    }
+                    // The kill switch (or another stop) turned on while we polled: nothing more
+                    // is sent; the order stays unknown until reconciled.
+                    if let Some(why) = halt.halted().await {
+                        tracing::warn!(cloid = %cloid, why = %why,
+                            "hyperliquid: not resending an unconfirmed order: halted");
+                        return Ok(Pending::Done(report(order, OrderStatus::Unknown, 0.0, 0.0)));
+                    }
+                    if let HyperliquidError::RateLimited {
+                        retry_after: Some(wait),
+                        ..
+                    } = &e
+                    {
+                        tracing::info!(cloid = %cloid, wait_ms = wait.as_millis() as u64,
+                            "hyperliquid: rate limited; waiting as the venue asked before resending");
+                        tokio::time::sleep(*wait).await;
                     }
                     // Still unknown: send the identical signed request again (same nonce).
                 }
@@ -838,6 +865,24 @@ impl HyperliquidBroker {
             })
             .collect())
     }
+}
+
+/// The longest `Retry-After` the broker waits for before a resend; a longer one leaves the
+/// order [`OrderStatus::Unknown`] after its attempts (reconciled later) rather than blocking
+/// the batch.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
+
+/// A `Retry-After` header in whole seconds (the HTTP-date form is not used by the venue and is
+/// ignored), capped at [`MAX_RETRY_AFTER`].
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let secs: u64 = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    Some(Duration::from_secs(secs).min(MAX_RETRY_AFTER))
 }
 
 fn classify(e: reqwest::Error) -> HyperliquidError {
@@ -1008,6 +1053,14 @@ impl Broker for HyperliquidBroker {
     }
 
     async fn submit(&self, orders: &[OrderRequest]) -> Result<Vec<OrderReport>, BrokerError> {
+        self.submit_guarded(orders, &NeverHalt).await
+    }
+
+    async fn submit_guarded(
+        &self,
+        orders: &[OrderRequest],
+        halt: &dyn Halt,
+    ) -> Result<Vec<OrderReport>, BrokerError> {
         if orders.is_empty() {
             return Ok(Vec::new());
         }
@@ -1015,7 +1068,7 @@ impl Broker for HyperliquidBroker {
         let universe = self.universe().await?;
         let mut pending = Vec::with_capacity(orders.len());
         for order in orders {
-            pending.push(self.submit_one(order, &universe).await?);
+            pending.push(self.submit_one(order, &universe, halt).await?);
         }
         Ok(self.finish(pending, started).await?)
     }

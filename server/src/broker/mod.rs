@@ -205,6 +205,23 @@ pub enum BrokerError {
     Store(String),
 }
 
+/// Asked by a broker before it sends an order's request again ([`Broker::submit_guarded`]).
+#[async_trait::async_trait]
+pub trait Halt: Send + Sync {
+    /// Why no further request may be sent, if one may not (the kill switch is on).
+    async fn halted(&self) -> Option<String>;
+}
+
+/// Never halts: [`Broker::submit`] without a guard.
+pub struct NeverHalt;
+
+#[async_trait::async_trait]
+impl Halt for NeverHalt {
+    async fn halted(&self) -> Option<String> {
+        None
+    }
+}
+
 /// A venue the live cycle can trade on.
 #[async_trait::async_trait]
 pub trait Broker: Send + Sync {
@@ -223,6 +240,20 @@ pub trait Broker: Send + Sync {
     /// Submits orders. Must be idempotent per `client_order_id`: an id the venue has already
     /// seen is answered with that order's report, never placed again.
     async fn submit(&self, orders: &[OrderRequest]) -> Result<Vec<OrderReport>, BrokerError>;
+
+    /// [`Broker::submit`], asking `halt` before the broker would send an order's request again
+    /// after an unknown outcome (a timeout, a 5xx, a 429): when it says stop, the order is
+    /// reported as it stands ([`OrderStatus::Unknown`] unless the venue knows it) and no further
+    /// request is sent for it. The live executor passes the kill switch, so a switch turned on
+    /// between two status polls stops the batch. Brokers that never resend use the default.
+    async fn submit_guarded(
+        &self,
+        orders: &[OrderRequest],
+        halt: &dyn Halt,
+    ) -> Result<Vec<OrderReport>, BrokerError> {
+        let _ = halt;
+        self.submit(orders).await
+    }
 
     /// What the venue knows about these client order ids (after a crash or a timeout).
     async fn reconcile(&self, client_order_ids: &[String])

@@ -1,4 +1,5 @@
-//! `lockstep data status`: the data-quality report of the store, as text or JSON.
+//! `lockstep data status`: the data-quality report of the store, as text or JSON;
+//! `lockstep data prefer`: which price source the store keeps when several have the same day.
 
 use crate::store::quality::{self, DEFAULT_STALE_DAYS};
 use crate::store::Store;
@@ -10,6 +11,20 @@ use shared::Day;
 pub enum DataCommand {
     /// Coverage, gaps, stale series, suspicious jumps and collection artifacts per source and field.
     Status(StatusArgs),
+    /// Which source's daily bar the store keeps when several sources write the same day,
+    /// preferred first (e.g. `lockstep data prefer hyperliquid csv`). Without sources: prints
+    /// the preference; `--clear` removes it (the newer write wins). The bar not kept is never
+    /// dropped: it stays in the store's alternates, and the series is listed as spliced.
+    Prefer(PreferArgs),
+}
+
+#[derive(Debug, Clone, clap::Parser)]
+pub struct PreferArgs {
+    /// Source names (`csv`, `hyperliquid`, `synthetic`...), preferred first.
+    pub sources: Vec<String>,
+    /// Remove the preference.
+    #[arg(long, conflicts_with = "sources")]
+    pub clear: bool,
 }
 
 #[derive(Debug, Clone, clap::Parser)]
@@ -56,6 +71,18 @@ pub async fn run(store: &Store, cmd: &DataCommand) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        DataCommand::Prefer(args) => {
+            if args.clear || !args.sources.is_empty() {
+                store.set_bar_source_preference(&args.sources).await?;
+            }
+            let now = store.bar_source_preference().await?;
+            if now.is_empty() {
+                println!("bar source preference: none (the newer write wins; the other bar is kept aside)");
+            } else {
+                println!("bar source preference: {}", now.join(" > "));
+            }
+            Ok(())
+        }
     }
 }
 
@@ -82,7 +109,7 @@ pub fn render(s: &DataStatus) -> String {
         ));
         if let Some(r) = &src.last_run {
             out.push_str(&format!(
-                "  {:<14} last run: {} {} read {}, inserted {}, updated {}, unchanged {}, rejected {}{}\n",
+                "  {:<14} last run: {} {} read {}, inserted {}, updated {}, unchanged {}, rejected {}{}{}\n",
                 "",
                 r.status,
                 r.target.as_deref().unwrap_or(""),
@@ -91,6 +118,14 @@ pub fn render(s: &DataStatus) -> String {
                 r.updated,
                 r.unchanged,
                 r.rejected,
+                if r.replaced + r.set_aside > 0 {
+                    format!(
+                        ", replaced {} bar(s) of other sources, set aside {}",
+                        r.replaced, r.set_aside
+                    )
+                } else {
+                    String::new()
+                },
                 r.error.as_deref().map(|e| format!(" ({e})")).unwrap_or_default()
             ));
         }
@@ -136,6 +171,41 @@ pub fn render(s: &DataStatus) -> String {
                 None => out.push_str(&format!("  {} {}: {}\n", j.series, j.day, j.value)),
             }
         }
+    }
+    if !s.splices.is_empty() {
+        out.push_str(&format!(
+            "\nspliced price series ({}: the source changes between two stored days; jump = the \
+             close-to-close change across the splice in typical daily moves of the series):\n",
+            s.splices.len()
+        ));
+        for sp in &s.splices {
+            out.push_str(&format!(
+                "  {} {}: {} -> {}, close {} -> {} ({:+.2} %){}\n",
+                sp.symbol,
+                sp.day,
+                sp.from_source,
+                sp.to_source,
+                sp.previous_close,
+                sp.close,
+                sp.change * 100.0,
+                match (sp.typical_move, sp.jump_ratio) {
+                    (Some(t), Some(r)) => format!(", {r:.1}x the typical move {:.2} %", t * 100.0),
+                    _ => ", typical move unknown".to_string(),
+                }
+            ));
+        }
+    }
+    if !s.bar_source_preference.is_empty() {
+        out.push_str(&format!(
+            "\nbar source preference: {}\n",
+            s.bar_source_preference.join(" > ")
+        ));
+    }
+    for a in &s.alternate_bars {
+        out.push_str(&format!(
+            "bars kept aside: {} from {} ({}, {}..{})\n",
+            a.bars, a.source, a.reason, a.first_day, a.last_day
+        ));
     }
     if !s.artifacts.is_empty() {
         out.push_str("\ncollection artifacts:\n");

@@ -2,7 +2,8 @@
 //! the wiring `lockstep serve` uses for its scheduled cycle. `lockstep live replay PLAN_ID` and
 //! `lockstep live audit [--limit N] [--before X]` read the records (the CLI twins of
 //! `GET /api/plans/{id}/replay` and `GET /api/audit`). `lockstep live kill-switch on|off
-//! [--reason TEXT]` and `lockstep live reconcile PLAN_ID` act without a sign-in, audited.
+//! [--reason TEXT]`, `lockstep live reconcile PLAN_ID` and `lockstep live execute PLAN_ID` act
+//! without a sign-in, audited.
 
 use super::load_config;
 use crate::broker::Broker;
@@ -72,6 +73,13 @@ pub enum LiveAction {
     /// the resume rules or closed `abandoned`; a closed plan's unsettled orders are asked about
     /// and recorded. Contacts the broker given with `--broker`.
     Reconcile {
+        /// The plan's id.
+        plan_id: String,
+    },
+    /// Executes an approved plan (or resumes an interrupted `executing` one under the resume
+    /// rules) on the broker given with `--broker`, under the execution lease: refused, naming
+    /// the holder, while another process (`lockstep serve`, another `lockstep live`) executes.
+    Execute {
         /// The plan's id.
         plan_id: String,
     },
@@ -239,7 +247,8 @@ pub async fn run(store: Store, args: &LiveArgs) -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    if let Some(LiveAction::Reconcile { plan_id }) = &args.action {
+    if let Some(LiveAction::Reconcile { plan_id } | LiveAction::Execute { plan_id }) = &args.action
+    {
         let live = build(
             store.clone(),
             args.broker,
@@ -247,7 +256,10 @@ pub async fn run(store: Store, args: &LiveArgs) -> anyhow::Result<()> {
             args.settings.as_deref(),
             None,
         )?;
-        let p = live.reconcile(plan_id, "cli").await?;
+        let p = match &args.action {
+            Some(LiveAction::Execute { .. }) => live.execute(plan_id, "cli").await?,
+            _ => live.reconcile(plan_id, "cli").await?,
+        };
         if args.json {
             println!("{}", serde_json::to_string_pretty(&p)?);
         } else {
@@ -348,7 +360,9 @@ async fn read_records(live: &LiveService, action: &LiveAction, json: bool) -> an
                 );
             }
         }
-        LiveAction::KillSwitch { .. } | LiveAction::Reconcile { .. } => {
+        LiveAction::KillSwitch { .. }
+        | LiveAction::Reconcile { .. }
+        | LiveAction::Execute { .. } => {
             unreachable!("handled before the records are read")
         }
         LiveAction::Audit { limit, before } => {

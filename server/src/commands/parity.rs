@@ -128,6 +128,20 @@ pub fn render(r: &ParityReport) -> String {
     if let Some(u) = &r.universe {
         let _ = writeln!(s, "Universe: {} ({})", u.summary, u.note);
     }
+    for sp in &r.splices {
+        let _ = writeln!(
+            s,
+            "Spliced price series in the period: {} on {} ({} -> {}), close {:+.2} %{}",
+            sp.symbol,
+            sp.day,
+            sp.from_source,
+            sp.to_source,
+            sp.change * 100.0,
+            sp.jump_ratio
+                .map(|x| format!(", {x:.1}x its typical daily move"))
+                .unwrap_or_default()
+        );
+    }
     let failed: Vec<&str> = r
         .checks
         .iter()

@@ -31,7 +31,7 @@ use super::cycle::{age_hours, audit, DAY_MS};
 use super::lease::{self, Leases};
 use super::records::{OrderState, PlanStatus, StoredPlan};
 use super::{risk, LiveError, LiveService};
-use crate::broker::{OrderReport, OrderRequest, OrderStatus};
+use crate::broker::{Halt, OrderReport, OrderRequest, OrderStatus};
 use app::api::PlanDetail;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -66,6 +66,24 @@ fn crash_point(point: &str) {
         eprintln!("LOCKSTEP_CRASH_AT: stopping at {point} #{c}");
         // Like SIGKILL: no destructors, no flushing, no lease release.
         std::process::abort();
+    }
+}
+
+/// The kill switch as the broker's [`Halt`]: read before the broker would send an order's
+/// request again, so a switch turned on between two status polls stops the batch. A store that
+/// cannot be read halts too (sending is what needs a reason, not stopping).
+struct KillSwitchHalt<'a> {
+    live: &'a LiveService,
+}
+
+#[async_trait::async_trait]
+impl Halt for KillSwitchHalt<'_> {
+    async fn halted(&self) -> Option<String> {
+        match self.live.records().kill_switch().await {
+            Ok(k) if !k.active => None,
+            Ok(_) => Some("the kill switch is on".into()),
+            Err(e) => Some(format!("the kill switch cannot be read: {e}")),
+        }
     }
 }
 
@@ -432,7 +450,12 @@ impl LiveService {
                 break;
             }
             crash_point("before_send");
-            match self.broker.submit(std::slice::from_ref(o)).await {
+            let halt = KillSwitchHalt { live: self };
+            match self
+                .broker
+                .submit_guarded(std::slice::from_ref(o), &halt)
+                .await
+            {
                 Ok(reports) => {
                     crash_point("after_send");
                     for r in &reports {
@@ -468,8 +491,30 @@ impl LiveService {
             tracing::warn!(plan = %id, error = %e, "reconciling before closing failed; orders stay as recorded");
         }
         if let Some(why) = &stopped {
-            rec.close_unsent(id, &format!("not sent: {why}"), self.clock.now_ms())
+            // Only orders never handed to the venue; an `unknown` one may have landed and stays
+            // unknown until Reconcile asks the venue again.
+            rec.close_never_sent(id, &format!("not sent: {why}"), self.clock.now_ms())
                 .await?;
+        } else {
+            let unknown: Vec<String> = rec
+                .orders(id)
+                .await?
+                .into_iter()
+                .filter(|o| o.status == OrderState::Unknown.as_str())
+                .map(|o| o.symbol)
+                .collect();
+            if !unknown.is_empty() {
+                // Closing now would call an order that may have filled a failure: the plan
+                // stays `executing` (lease released) and Reconcile or the start-up recovery
+                // asks the venue by client order id again before anything else.
+                self.hub
+                    .plan_changed(id, PlanStatus::Executing.as_str(), self.clock.now_ms());
+                return Err(LiveError::Conflict(format!(
+                    "plan {id} stays executing: the venue's answer for {} is unknown; Reconcile \
+                     asks the venue by client order id",
+                    unknown.join(", ")
+                )));
+            }
         }
         self.finish(p, &job.actor, stopped.as_deref()).await
     }

@@ -486,6 +486,32 @@ impl Records<'_> {
         Ok(r.rows_affected())
     }
 
+    /// Closes a plan's `pending` orders — written ahead, never handed to the venue — as
+    /// `rejected` with `reason` (the kill switch stopped the batch). `unknown` ones are left for
+    /// reconciliation: they may have landed.
+    ///
+    /// # Errors
+    /// Database failure.
+    pub async fn close_never_sent(
+        &self,
+        plan_id: &str,
+        reason: &str,
+        now: i64,
+    ) -> Result<u64, LiveError> {
+        let r = sqlx::query(
+            "UPDATE live_orders SET status = $1, reason = COALESCE(reason || '; ', '') || $2, updated_at = $3 \
+             WHERE plan_id = $4 AND status = $5",
+        )
+        .bind(OrderState::Rejected.as_str())
+        .bind(reason.to_string())
+        .bind(now)
+        .bind(plan_id.to_string())
+        .bind(OrderState::Pending.as_str())
+        .execute(self.store.pool())
+        .await?;
+        Ok(r.rows_affected())
+    }
+
     /// A plan's orders.
     ///
     /// # Errors

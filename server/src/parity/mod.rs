@@ -202,6 +202,12 @@ pub async fn report(live: &LiveService, req: &ReportRequest) -> Result<ParityRep
         attribution,
         costs,
         checks: vec![positions, parameter_check, signal_check, value_check],
+        // A seam in a price series inside the period moves the backtest and the live plans
+        // alike, but it is not the market: the report names it.
+        splices: match period {
+            Some(p) => store.source_splices(Some(p)).await?,
+            None => Vec::new(),
+        },
         simulated: crate::demo::Labels::load(
             store,
             live.broker().name(),

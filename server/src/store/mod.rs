@@ -10,6 +10,7 @@ pub mod listings;
 pub mod market;
 pub mod panel;
 pub mod quality;
+pub mod splices;
 /// Throwaway stores for tests: compiled for this crate's unit tests and, through the `testing`
 /// feature, for the integration tests; never in the release binary.
 #[cfg(any(test, feature = "testing"))]

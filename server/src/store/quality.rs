@@ -334,6 +334,8 @@ fn run_status(r: RunInfo) -> FetchRunStatus {
         unchanged: r.counts.unchanged,
         rejected: r.rejected,
         error: r.error,
+        replaced: r.counts.replaced,
+        set_aside: r.counts.set_aside,
     }
 }
 
@@ -396,6 +398,11 @@ impl Store {
                 last_run,
             });
         }
+        let closes = fields
+            .iter()
+            .find(|f| f.field == "close")
+            .map(|f| f.rows.as_slice())
+            .unwrap_or_default();
         Ok(DataStatus {
             as_of: as_of.to_string(),
             stale_after_days,
@@ -403,6 +410,9 @@ impl Store {
             sources,
             series,
             artifacts,
+            splices: super::splices::find_splices(closes),
+            bar_source_preference: self.bar_source_preference().await?,
+            alternate_bars: self.alternate_bars().await?,
         })
     }
 }

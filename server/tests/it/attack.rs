@@ -12,10 +12,8 @@ use axum::Router;
 use server::api::{Access, Endpoint};
 use server::auth::{users, AuthConfig, Role};
 use server::live::{CycleOptions, FixedClock, LiveService, LiveSettings};
-use server::store::market::SourceKind;
 use server::store::testing::{Engine, TestStore};
 use server::{router, AppState, WebConfig};
-use shared::config::Config;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -723,23 +721,14 @@ async fn health_keeps_error_details_for_signed_in_callers() {
 async fn live_setup(tag: &str) -> (Ctx, Arc<LiveService>) {
     let c = setup(tag, WebConfig::default(), AuthConfig::default()).await;
     let panel = crate::common::synth_panel(7, 20, 300);
-    c.t.store
-        .register_source("synthetic", SourceKind::Synthetic, "test panel")
-        .await
-        .unwrap();
-    let records = crate::common::panel_rows(&panel, 0..=panel.n_days() - 1, true);
-    c.t.store.upsert("synthetic", &records).await.unwrap();
+    crate::common::seed_panel(&c.t.store, &panel, 0..=panel.n_days() - 1).await;
     let last = panel.day(panel.n_days() - 1);
     let clock = Arc::new(FixedClock::new(crate::common::cycle_ms(last)));
-    let store = Arc::new(c.t.store.clone());
-    let settings = LiveSettings::default();
-    let config = Config::lockstep_default().unwrap();
-    let broker = Arc::new(server::live::paper_broker(
-        store.clone(),
-        &settings,
-        &config,
+    let live = Arc::new(crate::common::paper_service(
+        &c.t.store,
+        LiveSettings::default(),
+        clock,
     ));
-    let live = Arc::new(LiveService::new(store, settings, config, broker, clock).unwrap());
     let state = c.state.clone().with_live(live.clone());
     let c = Ctx {
         app: router(state.clone()),

@@ -36,10 +36,13 @@ pub fn real_data_required() -> bool {
 
 // --- a store with a synthetic market and a paper trader ---------------------------------------
 
-use server::live::{CycleOptions, FixedClock, LiveService};
-use server::store::market::Record;
+use server::live::{paper_broker, CycleOptions, FixedClock, LiveService, LiveSettings};
+use server::store::market::{Record, SourceKind};
+use server::store::Store;
+use shared::config::Config;
 use shared::synth::{generate, SynthConfig};
 use shared::{Day, Field, Panel};
+use std::sync::Arc;
 
 pub const DAY_MS: i64 = 86_400_000;
 
@@ -124,6 +127,54 @@ pub fn panel_rows(
     out
 }
 
+/// Registers the `synthetic` source (described as `description`) and writes `records` under it.
+pub async fn store_synthetic(store: &Store, description: &str, records: &[Record]) {
+    store
+        .register_source("synthetic", SourceKind::Synthetic, description)
+        .await
+        .unwrap();
+    store.upsert("synthetic", records).await.unwrap();
+}
+
+/// Writes the synthetic panel's `rows` (with Binance open interest) into the store as the
+/// `synthetic` source: the market most live tests trade on.
+pub async fn seed_panel(store: &Store, panel: &Panel, rows: std::ops::RangeInclusive<usize>) {
+    store_synthetic(store, "test panel", &panel_rows(panel, rows, true)).await;
+}
+
+/// The live service on the paper broker with the default config, on `clock`.
+pub fn paper_service(store: &Store, settings: LiveSettings, clock: Arc<FixedClock>) -> LiveService {
+    let store = Arc::new(store.clone());
+    let config = Config::lockstep_default().unwrap();
+    let broker = Arc::new(paper_broker(store.clone(), &settings, &config));
+    LiveService::new(store, settings, config, broker, clock).unwrap()
+}
+
+/// A cycle that stores its plan, run by `test`.
+pub fn cycle_options() -> CycleOptions {
+    CycleOptions {
+        dry_run: false,
+        actor: "test".into(),
+    }
+}
+
+/// Adds user `name` with `role` and signs them in: the `Cookie` header (session and CSRF
+/// cookies) and the CSRF token a state-changing request sends back.
+pub async fn signed_in(store: &Store, name: &str, role: app::api::Role) -> (String, String) {
+    server::auth::users::add(store, name, role, "correct horse battery")
+        .await
+        .unwrap();
+    let (token, _) =
+        server::auth::session::create(store, name, std::time::Duration::from_secs(3600))
+            .await
+            .unwrap();
+    let csrf = server::auth::session::csrf_token_for(&token);
+    (
+        format!("lockstep_session={token}; lockstep_csrf={csrf}"),
+        csrf,
+    )
+}
+
 /// The synthetic panel's row `t` as store records.
 pub fn records_of_day(panel: &Panel, t: usize) -> Vec<Record> {
     panel_rows(panel, t..=t, false)
@@ -133,13 +184,7 @@ pub fn records_of_day(panel: &Panel, t: usize) -> Vec<Record> {
 /// `extra_ms`); returns the plan's id.
 pub async fn cycle_on(live: &LiveService, clock: &FixedClock, day: Day, extra_ms: i64) -> String {
     clock.set(cycle_ms(day) + extra_ms);
-    let out = live
-        .run_cycle(&CycleOptions {
-            dry_run: false,
-            actor: "test".into(),
-        })
-        .await
-        .unwrap();
+    let out = live.run_cycle(&cycle_options()).await.unwrap();
     assert_eq!(out.plan.summary.data_day, day.to_string());
     out.plan.summary.id
 }

@@ -13,7 +13,7 @@ use server::commands::import::import_paths;
 use server::live::{paper_broker, CycleOptions, FixedClock, LiveService, LiveSettings};
 use server::parity::gaps::part;
 use server::parity::shadow;
-use server::store::market::{Record, SourceKind};
+use server::store::market::Record;
 use server::store::testing::{Engine, TestStore};
 use server::store::Store;
 use shared::config::Config;
@@ -42,16 +42,12 @@ async fn seed_synthetic(store: &Store) -> &'static str {
         start: Day(19_000),
     })
     .unwrap();
-    store
-        .register_source("synthetic", SourceKind::Synthetic, "scenario panel")
-        .await
-        .unwrap();
     // Bars, market caps and funding: the scenario's market has no supply snapshots.
     let records: Vec<Record> = crate::common::panel_rows(&panel, 0..=panel.n_days() - 1, false)
         .into_iter()
         .filter(|r| !matches!(r, Record::Supply { .. }))
         .collect();
-    store.upsert("synthetic", &records).await.unwrap();
+    crate::common::store_synthetic(store, "scenario panel", &records).await;
     "synthetic"
 }
 

@@ -4,16 +4,16 @@
 //! data refusal notifies; and `lockstep demo`'s simulated paper history fills Portfolio, Trades
 //! and Parity, labelled as simulated, and refuses to run over real history.
 
-use crate::common::{cycle_ms, panel_records, synth_panel};
+use crate::common::{
+    cycle_ms, cycle_options, panel_records, paper_service, signed_in, store_synthetic, synth_panel,
+};
 use crate::notify::hook_receiver;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
-use server::live::{paper_broker, CycleOptions, FixedClock, LiveError, LiveService, LiveSettings};
+use server::live::{FixedClock, LiveError, LiveSettings};
 use server::notify::{Deliveries, Notifier};
-use server::store::market::SourceKind;
 use server::store::testing::{Engine, TestStore};
-use server::store::Store;
 use shared::config::Config;
 use shared::Panel;
 use std::sync::Arc;
@@ -23,14 +23,12 @@ use tower::ServiceExt;
 async fn seeded(tag: &str) -> (TestStore, Panel) {
     let t = TestStore::new(Engine::Sqlite, tag).await.unwrap();
     let panel = synth_panel(11, 25, 320);
-    t.store
-        .register_source("synthetic", SourceKind::Synthetic, "test panel")
-        .await
-        .unwrap();
-    t.store
-        .upsert("synthetic", &panel_records(&panel, panel.n_days() - 1))
-        .await
-        .unwrap();
+    store_synthetic(
+        &t.store,
+        "test panel",
+        &panel_records(&panel, panel.n_days() - 1),
+    )
+    .await;
     (t, panel)
 }
 
@@ -42,20 +40,6 @@ fn settings() -> LiveSettings {
     s.risk.max_order_notional = 1e12;
     s.risk.max_daily_turnover = 1e6;
     s
-}
-
-fn service(store: &Store, settings: LiveSettings, clock: Arc<FixedClock>) -> LiveService {
-    let store = Arc::new(store.clone());
-    let config = Config::lockstep_default().unwrap();
-    let broker = Arc::new(paper_broker(store.clone(), &settings, &config));
-    LiveService::new(store, settings, config, broker, clock).unwrap()
-}
-
-fn opts() -> CycleOptions {
-    CycleOptions {
-        dry_run: false,
-        actor: "test".into(),
-    }
 }
 
 /// A webhook receiver that answers nothing until the test says so.
@@ -105,10 +89,10 @@ async fn the_routine_announces_every_change_and_never_waits_for_a_delivery() {
         )
         .unwrap(),
     );
-    let live = service(&t.store, settings(), clock.clone()).with_notifier(notifier.clone());
+    let live = paper_service(&t.store, settings(), clock.clone()).with_notifier(notifier.clone());
     let mut events = live.hub.subscribe();
 
-    let out = live.run_cycle(&opts()).await.unwrap();
+    let out = live.run_cycle(&cycle_options()).await.unwrap();
     let id = out.plan.summary.id.clone();
     // The cycle returned while the held receiver still holds its message: it did not wait.
     let store = &t.store;
@@ -142,7 +126,7 @@ async fn the_routine_announces_every_change_and_never_waits_for_a_delivery() {
     // Stale data: a clock three days later.
     clock.set(cycle_ms(last) + 3 * 86_400_000);
     assert!(matches!(
-        live.run_cycle(&opts()).await,
+        live.run_cycle(&cycle_options()).await,
         Err(LiveError::Stale { .. })
     ));
 
@@ -203,28 +187,13 @@ async fn the_routine_announces_every_change_and_never_waits_for_a_delivery() {
     assert!(recs.iter().all(|r| r.status == "sent"), "{recs:?}");
 }
 
-async fn signed_in(store: &Store, name: &str, role: app::api::Role) -> (String, String) {
-    server::auth::users::add(store, name, role, "correct horse battery")
-        .await
-        .unwrap();
-    let (token, _) =
-        server::auth::session::create(store, name, std::time::Duration::from_secs(3600))
-            .await
-            .unwrap();
-    let csrf = server::auth::session::csrf_token_for(&token);
-    (
-        format!("lockstep_session={token}; lockstep_csrf={csrf}"),
-        csrf,
-    )
-}
-
 /// `GET /api/events` streams the kill switch flipping to every open page (SSE), and needs a
 /// signed-in user.
 #[tokio::test]
 async fn the_event_stream_carries_the_kill_switch() {
     let (t, panel) = seeded("daily_sse").await;
     let clock = Arc::new(FixedClock::new(cycle_ms(panel.day(panel.n_days() - 1))));
-    let live = Arc::new(service(&t.store, settings(), clock));
+    let live = Arc::new(paper_service(&t.store, settings(), clock));
     let state = server::AppState::new(
         t.store.clone(),
         std::path::Path::new("target/site"),
@@ -302,7 +271,7 @@ async fn the_demo_fills_an_empty_history_and_labels_it_simulated() {
 
     // Seen through the server: every plan simulated, the portfolio too, parity measured on it.
     let clock = Arc::new(FixedClock::new(cycle_ms(last) + 3_600_000));
-    let live = Arc::new(service(&t.store, settings(), clock));
+    let live = Arc::new(paper_service(&t.store, settings(), clock));
     let state = server::AppState::new(
         t.store.clone(),
         std::path::Path::new("target/site"),
@@ -367,7 +336,13 @@ async fn the_demo_fills_an_empty_history_and_labels_it_simulated() {
     );
 
     // A real plan after the demo is not simulated.
-    let real = live.run_cycle(&opts()).await.unwrap().plan.summary.id;
+    let real = live
+        .run_cycle(&cycle_options())
+        .await
+        .unwrap()
+        .plan
+        .summary
+        .id;
     let plans = get("/api/plans?limit=1").await;
     assert_eq!(plans[0]["id"], real.as_str());
     assert_eq!(plans[0]["simulated"], false);
@@ -382,7 +357,7 @@ async fn the_demo_fills_an_empty_history_and_labels_it_simulated() {
     // Never with the kill switch on; a day count beyond the data is clamped.
     let (t2, _) = seeded("daily_demo_kill").await;
     let s2 = Arc::new(t2.store.clone());
-    let l2 = service(&t2.store, settings(), Arc::new(FixedClock::new(0)));
+    let l2 = paper_service(&t2.store, settings(), Arc::new(FixedClock::new(0)));
     l2.set_kill_switch(true, "tina", None).await.unwrap();
     let refused = server::demo::run(
         s2.clone(),

@@ -36,7 +36,8 @@ use shared::{Field, Panel};
 use crate::common::{cycle_on, panel_records, records_of_day, synth_panel};
 
 /// The private key of python-sdk `tests/signing_test.py`.
-const SDK_TEST_KEY: &str = "0x0123456789012345678901234567890123456789012345678901234567890123";
+pub(crate) const SDK_TEST_KEY: &str =
+    "0x0123456789012345678901234567890123456789012345678901234567890123";
 
 fn fixture(name: &str) -> Value {
     let path = format!(
@@ -426,7 +427,7 @@ fn key_files_inside_a_repository_are_refused() {
 // The mock exchange
 
 #[derive(Clone, Debug)]
-enum Outcome {
+pub(crate) enum Outcome {
     Fill,
     /// Fill this fraction of the size, cancel the rest (IOC).
     Partial(f64),
@@ -435,37 +436,49 @@ enum Outcome {
 }
 
 #[derive(Clone, Debug)]
-struct Recorded {
+pub(crate) struct Recorded {
     /// The address the request's signature recovers to.
-    signer: Address,
-    cloid: Option<String>,
-    coin: String,
-    is_buy: bool,
-    p: String,
-    s: String,
-    reduce_only: bool,
-    tif: String,
-    oid: u64,
-    filled: f64,
-    status: &'static str,
-    time: u64,
+    pub(crate) signer: Address,
+    pub(crate) cloid: Option<String>,
+    pub(crate) coin: String,
+    pub(crate) is_buy: bool,
+    pub(crate) p: String,
+    pub(crate) s: String,
+    pub(crate) reduce_only: bool,
+    pub(crate) tif: String,
+    pub(crate) oid: u64,
+    pub(crate) filled: f64,
+    pub(crate) status: &'static str,
+    pub(crate) time: u64,
+}
+
+/// What the exchange does with one `/exchange` post after it recorded the order
+/// ([`MockState::after_record`]), instead of answering.
+#[derive(Clone, Debug)]
+pub(crate) enum AfterRecord {
+    /// Answer only after this long (the client times out first).
+    Hang(Duration),
+    /// This HTTP status with a plain-text body (a proxy's 502).
+    Status(u16),
+    /// 200 with a body that is not JSON.
+    Garbage,
 }
 
 #[derive(Default)]
-struct MockState {
+pub(crate) struct MockState {
     expected_signer: Address,
     /// The account `/info` answers for (others get empty answers, like an agent address).
     user: String,
-    outcomes: HashMap<String, Outcome>,
+    pub(crate) outcomes: HashMap<String, Outcome>,
     /// 500 before recording, for the next n `/exchange` posts.
-    fail_before_record: u32,
+    pub(crate) fail_before_record: u32,
     /// Record, then 502, for the next n.
-    fail_after_record: u32,
+    pub(crate) fail_after_record: u32,
     /// Record, then answer only after this long.
-    hang_after_record: Option<Duration>,
+    pub(crate) hang_after_record: Option<Duration>,
     /// Every order the exchange accepted for processing (duplicates included).
-    orders: Vec<Recorded>,
-    exchange_posts: u32,
+    pub(crate) orders: Vec<Recorded>,
+    pub(crate) exchange_posts: u32,
     nonces: HashSet<u64>,
     fills: Vec<Value>,
     next_oid: u64,
@@ -476,17 +489,68 @@ struct MockState {
     funding: Vec<Value>,
     /// `allMids` requests answered.
     all_mids_calls: u32,
+    /// Consumed one per `/exchange` post that records its order: what happens instead of the
+    /// answer. `venue_dark_after`: the first one also takes `/info` down (502) until a test
+    /// brings it back, so the broker's status polls cannot see the order either.
+    pub(crate) after_record: std::collections::VecDeque<AfterRecord>,
+    pub(crate) venue_dark_after: bool,
+    /// `/info` answers 502 while set.
+    pub(crate) info_down: bool,
+    /// 429 (with `Retry-After: retry_after_secs`) before recording, for the next n posts.
+    pub(crate) rate_limit: u32,
+    pub(crate) retry_after_secs: u64,
+    /// When each `/exchange` post arrived.
+    pub(crate) post_times: Vec<std::time::Instant>,
+    /// `orderStatus` requests answered.
+    pub(crate) status_queries: u32,
+    /// Perps listed after the fixture's (name, szDecimals, markPx): a larger universe.
+    pub(crate) extra_assets: Vec<(String, u32, f64)>,
+}
+
+impl MockState {
+    /// `metaAndAssetCtxs`: the fixture's universe and contexts plus [`MockState::extra_assets`].
+    fn universe(&self) -> Value {
+        let mut f = fixture("meta_and_asset_ctxs.json");
+        for (name, sz, mark) in &self.extra_assets {
+            f[0]["universe"].as_array_mut().unwrap().push(
+                json!({"name": name, "szDecimals": sz, "maxLeverage": 3, "onlyIsolated": false}),
+            );
+            let px = format!("{mark}");
+            f[1].as_array_mut().unwrap().push(json!({
+                "dayNtlVlm": "1000000.0", "funding": "0.0000125", "impactPxs": [px, px],
+                "markPx": px, "midPx": px, "openInterest": "1000.0", "oraclePx": px,
+                "premium": "0.0", "prevDayPx": px, "dayBaseVlm": "1000.0"
+            }));
+        }
+        f
+    }
+
+    fn coin_of(&self, asset: u32) -> String {
+        self.universe()[0]["universe"][asset as usize]["name"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    fn mark_of(&self, coin: &str) -> f64 {
+        match self.extra_assets.iter().find(|(n, _, _)| n == coin) {
+            Some((_, _, mark)) => *mark,
+            None => mark_of(coin),
+        }
+    }
 }
 
 type Shared = Arc<Mutex<MockState>>;
 
-struct Mock {
-    url: String,
+/// The loopback Hyperliquid exchange: `/info` and `/exchange` with the documented shapes, the
+/// signatures checked, nonces taken once, and faults on demand.
+pub(crate) struct Mock {
+    pub(crate) url: String,
     state: Shared,
 }
 
 impl Mock {
-    async fn start(signer: Address, user: Address) -> Mock {
+    pub(crate) async fn start(signer: Address, user: Address) -> Mock {
         let state: Shared = Arc::new(Mutex::new(MockState {
             expected_signer: signer,
             user: format!("0x{}", alloy_primitives::hex::encode(user)),
@@ -503,16 +567,16 @@ impl Mock {
         Mock { url, state }
     }
 
-    fn with<R>(&self, f: impl FnOnce(&mut MockState) -> R) -> R {
+    pub(crate) fn with<R>(&self, f: impl FnOnce(&mut MockState) -> R) -> R {
         f(&mut self.state.lock().unwrap())
     }
 
-    fn orders(&self) -> Vec<Recorded> {
+    pub(crate) fn orders(&self) -> Vec<Recorded> {
         self.with(|s| s.orders.clone())
     }
 }
 
-fn mark_of(coin: &str) -> f64 {
+pub(crate) fn mark_of(coin: &str) -> f64 {
     let f = fixture("meta_and_asset_ctxs.json");
     let i = f[0]["universe"]
         .as_array()
@@ -523,20 +587,24 @@ fn mark_of(coin: &str) -> f64 {
     f[1][i]["markPx"].as_str().unwrap().parse().unwrap()
 }
 
-fn coin_of(asset: u32) -> String {
-    fixture("meta_and_asset_ctxs.json")[0]["universe"][asset as usize]["name"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
-
 async fn exchange(State(state): State<Shared>, body: String) -> axum::response::Response {
     let (response, hang) = {
         let mut st = state.lock().unwrap();
         st.exchange_posts += 1;
+        st.post_times.push(std::time::Instant::now());
         if st.fail_before_record > 0 {
             st.fail_before_record -= 1;
             return (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response();
+        }
+        if st.rate_limit > 0 {
+            st.rate_limit -= 1;
+            let wait = st.retry_after_secs.to_string();
+            return (
+                StatusCode::TOO_MANY_REQUESTS,
+                [(axum::http::header::RETRY_AFTER, wait)],
+                "rate limited",
+            )
+                .into_response();
         }
         let req: ExchangeRequest<Action> = match serde_json::from_str(&body) {
             Ok(r) => r,
@@ -570,9 +638,9 @@ async fn exchange(State(state): State<Shared>, body: String) -> axum::response::
         let Action::Order(bulk) = req.action;
         let mut statuses = Vec::new();
         for o in bulk.orders {
-            let coin = coin_of(o.a);
+            let coin = st.coin_of(o.a);
             let size: f64 = o.s.parse().unwrap();
-            let mark = mark_of(&coin);
+            let mark = st.mark_of(&coin);
             let outcome = st.outcomes.get(&coin).cloned().unwrap_or(Outcome::Fill);
             st.next_oid += 1;
             let oid = st.next_oid;
@@ -640,7 +708,25 @@ async fn exchange(State(state): State<Shared>, body: String) -> axum::response::
         }
         let response =
             json!({"status": "ok", "response": {"type": "order", "data": {"statuses": statuses}}});
-        (response, st.hang_after_record)
+        match st.after_record.pop_front() {
+            None => (response, st.hang_after_record),
+            Some(fault) => {
+                if st.venue_dark_after {
+                    st.venue_dark_after = false;
+                    st.info_down = true;
+                }
+                match fault {
+                    AfterRecord::Hang(d) => (response, Some(d)),
+                    AfterRecord::Status(code) => {
+                        return (StatusCode::from_u16(code).unwrap(), "upstream failure")
+                            .into_response()
+                    }
+                    AfterRecord::Garbage => {
+                        return (StatusCode::OK, "<html>\u{0}\u{1}gateway</html>").into_response()
+                    }
+                }
+            }
+        }
     };
     if let Some(d) = hang {
         tokio::time::sleep(d).await;
@@ -648,11 +734,14 @@ async fn exchange(State(state): State<Shared>, body: String) -> axum::response::
     Json(response).into_response()
 }
 
-async fn info(State(state): State<Shared>, Json(req): Json<Value>) -> Json<Value> {
+async fn info(State(state): State<Shared>, Json(req): Json<Value>) -> axum::response::Response {
     let mut st = state.lock().unwrap();
+    if st.info_down {
+        return (StatusCode::BAD_GATEWAY, "bad gateway").into_response();
+    }
     let ours = req["user"].as_str().map(str::to_lowercase) == Some(st.user.clone());
     Json(match req["type"].as_str().unwrap() {
-        "metaAndAssetCtxs" => fixture("meta_and_asset_ctxs.json"),
+        "metaAndAssetCtxs" => st.universe(),
         "allMids" => {
             st.all_mids_calls += 1;
             fixture("all_mids.json")
@@ -669,6 +758,7 @@ async fn info(State(state): State<Shared>, Json(req): Json<Value>) -> Json<Value
             "marginSummary": {"accountValue": "0.0", "totalMarginUsed": "0.0", "totalNtlPos": "0.0", "totalRawUsd": "0.0"},
             "time": 1708622398623u64, "withdrawable": "0.0"}),
         "orderStatus" => {
+            st.status_queries += 1;
             let key = req["oid"].clone();
             let found = st.orders.iter().find(|o| match &key {
                 Value::String(c) => o.cloid.as_deref() == Some(c.as_str()),
@@ -720,9 +810,10 @@ async fn info(State(state): State<Shared>, Json(req): Json<Value>) -> Json<Value
         "userFunding" => json!([]),
         other => panic!("mock: unexpected info request {other}"),
     })
+    .into_response()
 }
 
-fn test_config(url: &str) -> HyperliquidConfig {
+pub(crate) fn test_config(url: &str) -> HyperliquidConfig {
     let mut c = HyperliquidConfig::new(Network::Testnet);
     c.base_url = url.to_string();
     c.request_timeout = Duration::from_millis(400);
@@ -740,7 +831,7 @@ async fn setup() -> (Mock, HyperliquidBroker) {
 }
 
 /// An order of `units` at `limit_price` (0: the broker's cap), both as the decimals they print as.
-fn order(plan: &str, symbol: &str, units: f64, limit_price: f64) -> OrderRequest {
+pub(crate) fn order(plan: &str, symbol: &str, units: f64, limit_price: f64) -> OrderRequest {
     OrderRequest::new(
         client_order_id(plan, symbol),
         symbol,
@@ -751,11 +842,11 @@ fn order(plan: &str, symbol: &str, units: f64, limit_price: f64) -> OrderRequest
 }
 
 /// `x` rounded to 5 decimals: the mock venue's fills of a coin with 5 size decimals.
-fn lot5(x: f64) -> f64 {
+pub(crate) fn lot5(x: f64) -> f64 {
     (x * 1e5).round() / 1e5
 }
 
-fn close(a: f64, b: f64) -> bool {
+pub(crate) fn close(a: f64, b: f64) -> bool {
     (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0)
 }
 
@@ -1345,7 +1436,7 @@ async fn pepe_trades_as_kpepe_in_thousands() {
 /// The synthetic market of seed 7 with the three alts the default config weighs most on row `t`
 /// renamed to coins the mock lists — ETH, SOL and PEPE (which the venue trades as kPEPE) — so the
 /// plan trades them; the other alts are not listed there and their lines are dropped.
-fn panel_with_venue_coins(t: usize) -> Panel {
+pub(crate) fn panel_with_venue_coins(t: usize) -> Panel {
     use shared::portfolio::engine::{TargetCache, TargetEngine};
     let panel = synth_panel(7, 30, 400);
     let engine = TargetEngine::from_config(&Config::lockstep_default().unwrap()).unwrap();
@@ -1372,7 +1463,7 @@ fn panel_with_venue_coins(t: usize) -> Panel {
 }
 
 /// The plan's lines that carry an order.
-fn order_lines(plan: &PlanDetail) -> Vec<&PlanLine> {
+pub(crate) fn order_lines(plan: &PlanDetail) -> Vec<&PlanLine> {
     plan.lines
         .iter()
         .filter(|l| l.client_order_id.is_some())
@@ -1382,7 +1473,7 @@ fn order_lines(plan: &PlanDetail) -> Vec<&PlanLine> {
 /// Each of `lines` reached the venue exactly once in `sent`, signed by `key`, under its client
 /// order id, with the plan's size and limit price (in kPEPE for PEPE: 1000 PEPE per contract,
 /// priced per 1000), as an IOC with the plan's reduce-only flag.
-fn assert_sent_as_planned(sent: &[Recorded], lines: &[&PlanLine], key: Address) {
+pub(crate) fn assert_sent_as_planned(sent: &[Recorded], lines: &[&PlanLine], key: Address) {
     use server::broker::hyperliquid::symbol_of_coin;
     assert_eq!(sent.len(), lines.len(), "one order per line: {sent:?}");
     for l in lines {
@@ -1434,7 +1525,10 @@ fn assert_sent_as_planned(sent: &[Recorded], lines: &[&PlanLine], key: Address) 
 }
 
 /// `live_fills` of a plan by client order id: (symbol, units, price, fee).
-async fn live_fills(store: &Store, plan_id: &str) -> HashMap<String, (String, f64, f64, f64)> {
+pub(crate) async fn live_fills(
+    store: &Store,
+    plan_id: &str,
+) -> HashMap<String, (String, f64, f64, f64)> {
     use sqlx::Row;
     sqlx::query(
         "SELECT client_order_id, symbol, units, price, fee FROM live_fills WHERE plan_id = $1",
@@ -1471,7 +1565,7 @@ async fn forget_execution(store: &Store, plan_id: &str) {
 /// Checks what the venue reported for each order of a plan, as recorded in `live_orders` and
 /// `live_fills`: the mock fills half at the mark and half 0.1% worse, 3.5 bp fees, and fills
 /// `fraction` of the size (rounded to 5 decimals of the coin).
-fn assert_fills(
+pub(crate) fn assert_fills(
     orders: &[app::api::PlanOrder],
     fills: &HashMap<String, (String, f64, f64, f64)>,
     sent: &[Recorded],

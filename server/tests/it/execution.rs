@@ -8,38 +8,17 @@ use server::broker::paper::PaperConfig;
 use server::broker::{
     Account, Broker, BrokerError, OrderReport, OrderRequest, Valuation, VenueRule,
 };
-use server::live::{paper_broker, Clock, CycleOptions, FixedClock, LiveService, LiveSettings};
-use server::store::market::SourceKind;
+use server::live::{paper_broker, Clock, FixedClock, LiveService, LiveSettings};
 use server::store::testing::{Engine, TestStore};
 use server::store::Store;
 use shared::config::Config;
-use shared::synth::{generate, SynthConfig};
-use shared::{Day, Panel};
+use shared::Panel;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-const DAY_MS: i64 = 86_400_000;
-
-fn synth() -> Panel {
-    generate(&SynthConfig {
-        seed: 7,
-        n_assets: 30,
-        n_days: 400,
-        start: Day(19_000),
-    })
-    .unwrap()
-}
-
-async fn seed(store: &Store, panel: &Panel, first: usize, last: usize) {
-    store
-        .register_source("synthetic", SourceKind::Synthetic, "test panel")
-        .await
-        .unwrap();
-    let records = crate::common::panel_rows(panel, first..=last, true);
-    store.upsert("synthetic", &records).await.unwrap();
-}
+use crate::common::{cycle_ms, cycle_options, seed_panel, synth_panel, DAY_MS};
 
 /// What the faulty venue does.
 #[derive(Default)]
@@ -127,12 +106,10 @@ struct Rig {
 /// A store with all but the last synthetic day, a clock an hour after that day closed, and a
 /// live service on the faulty paper venue.
 async fn rig(t: &TestStore, settings: LiveSettings, faults: Faults) -> Rig {
-    let panel = synth();
+    let panel = synth_panel(7, 30, 400);
     let n = panel.n_days();
-    seed(&t.store, &panel, 0, n - 2).await;
-    let clock = Arc::new(FixedClock::new(
-        (panel.day(n - 2).0 as i64 + 1) * DAY_MS + 3_600_000,
-    ));
+    seed_panel(&t.store, &panel, 0..=n - 2).await;
+    let clock = Arc::new(FixedClock::new(cycle_ms(panel.day(n - 2))));
     let (live, broker) = service_on(&t.store, settings, faults, clock.clone());
     Rig {
         live,
@@ -159,13 +136,6 @@ fn service_on(
     });
     let live = LiveService::new(shared_store, settings, config, broker.clone(), clock).unwrap();
     (Arc::new(live), broker)
-}
-
-fn opts() -> CycleOptions {
-    CycleOptions {
-        dry_run: false,
-        actor: "test".into(),
-    }
 }
 
 async fn count(store: &Store, sql: &str) -> i64 {
@@ -196,7 +166,7 @@ async fn a_stale_executing_plan_is_abandoned_not_resumed() {
             continue;
         };
         let r = rig(&t, LiveSettings::default(), Faults::default()).await;
-        let plan = r.live.run_cycle(&opts()).await.unwrap().plan;
+        let plan = r.live.run_cycle(&cycle_options()).await.unwrap().plan;
         assert!(plan.summary.orders > 1);
         // Approved, moved to executing, then the process died before sending anything.
         force_executing(&t.store, &plan.summary.id).await;
@@ -235,14 +205,20 @@ async fn a_stale_executing_plan_is_abandoned_not_resumed() {
 async fn an_executing_plan_older_than_the_newest_is_abandoned() {
     let t = TestStore::new(Engine::Sqlite, "exec_newer").await.unwrap();
     let r = rig(&t, LiveSettings::default(), Faults::default()).await;
-    let old = r.live.run_cycle(&opts()).await.unwrap().plan.summary.id;
+    let old = r
+        .live
+        .run_cycle(&cycle_options())
+        .await
+        .unwrap()
+        .plan
+        .summary
+        .id;
     force_executing(&t.store, &old).await;
     // The next cycle (newer data) closes the interrupted plan instead of leaving it resumable.
     let n = r.panel.n_days();
-    seed(&t.store, &r.panel, n - 1, n - 1).await;
-    r.clock
-        .set((r.panel.day(n - 1).0 as i64 + 1) * DAY_MS + 3_600_000);
-    let out = r.live.run_cycle(&opts()).await.unwrap();
+    seed_panel(&t.store, &r.panel, n - 1..=n - 1).await;
+    r.clock.set(cycle_ms(r.panel.day(n - 1)));
+    let out = r.live.run_cycle(&cycle_options()).await.unwrap();
     assert!(
         out.notes.iter().any(|n| n.contains(&old)),
         "{:?}",
@@ -260,7 +236,14 @@ async fn an_executing_plan_older_than_the_newest_is_abandoned() {
 async fn approved_plans_expire_with_the_plan_ttl() {
     let t = TestStore::new(Engine::Sqlite, "exec_ttl").await.unwrap();
     let r = rig(&t, LiveSettings::default(), Faults::default()).await;
-    let id = r.live.run_cycle(&opts()).await.unwrap().plan.summary.id;
+    let id = r
+        .live
+        .run_cycle(&cycle_options())
+        .await
+        .unwrap()
+        .plan
+        .summary
+        .id;
     // Approved, but its execution never started (the request died first).
     sqlx::query("UPDATE live_plans SET status = 'approved' WHERE id = $1")
         .bind(id.clone())
@@ -285,7 +268,7 @@ async fn the_kill_switch_stops_a_batch_before_its_next_order() {
         ..Faults::default()
     };
     let r = rig(&t, LiveSettings::default(), faults).await;
-    let plan = r.live.run_cycle(&opts()).await.unwrap().plan;
+    let plan = r.live.run_cycle(&cycle_options()).await.unwrap().plan;
     assert!(plan.summary.orders > 3, "{}", plan.summary.orders);
     let done = r.live.approve(&plan.summary.id, "alice").await.unwrap();
     assert_eq!(done.summary.status, "partially_failed");
@@ -313,7 +296,7 @@ async fn a_lost_answer_is_unknown_then_reconciled_never_rejected_or_resent() {
         ..Faults::default()
     };
     let r = rig(&t, LiveSettings::default(), faults).await;
-    let plan = r.live.run_cycle(&opts()).await.unwrap().plan;
+    let plan = r.live.run_cycle(&cycle_options()).await.unwrap().plan;
     let err = r.live.approve(&plan.summary.id, "alice").await.unwrap_err();
     assert!(err.is_retryable(), "{err}");
     let mid = r.live.plan(&plan.summary.id).await.unwrap();
@@ -350,7 +333,7 @@ async fn a_second_executor_finds_the_lease_and_refuses() {
             ..Faults::default()
         };
         let r = rig(&t, LiveSettings::default(), faults).await;
-        let plan = r.live.run_cycle(&opts()).await.unwrap().plan;
+        let plan = r.live.run_cycle(&cycle_options()).await.unwrap().plan;
         // A second process (its own service, its own lease holder) on the same database.
         let (other, _) = service_on(
             &t.store,
@@ -419,7 +402,7 @@ async fn the_job_outlives_a_dropped_request() {
         ..Faults::default()
     };
     let r = rig(&t, LiveSettings::default(), faults).await;
-    let plan = r.live.run_cycle(&opts()).await.unwrap().plan;
+    let plan = r.live.run_cycle(&cycle_options()).await.unwrap().plan;
     // The request gives up (a proxy timeout) almost at once: the answer is the executing plan.
     let answer = r
         .live

@@ -8,63 +8,26 @@ use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use server::broker::paper::{PaperBroker, PaperConfig};
 use server::broker::Broker;
-use server::live::{paper_broker, CycleOptions, FixedClock, LiveError, LiveService, LiveSettings};
-use server::store::market::SourceKind;
+use server::live::{CycleOptions, FixedClock, LiveError, LiveSettings};
 use server::store::testing::{Engine, TestStore};
 use server::store::Store;
-use shared::config::Config;
 use shared::portfolio::rebalance::RebalancePolicy;
-use shared::synth::{generate, SynthConfig};
 use shared::{Day, Field, Panel};
 use std::sync::Arc;
 use tower::ServiceExt;
 
-const DAY_MS: i64 = 86_400_000;
-
-fn synth() -> Panel {
-    generate(&SynthConfig {
-        seed: 7,
-        n_assets: 30,
-        n_days: 400,
-        start: Day(19_000),
-    })
-    .unwrap()
-}
-
-/// Writes panel rows `first..=last` into the store as a synthetic source.
-async fn seed(store: &Store, panel: &Panel, first: usize, last: usize) {
-    store
-        .register_source("synthetic", SourceKind::Synthetic, "test panel")
-        .await
-        .unwrap();
-    let records = crate::common::panel_rows(panel, first..=last, true);
-    store.upsert("synthetic", &records).await.unwrap();
-}
+use crate::common::{cycle_ms, cycle_options, paper_service, seed_panel, signed_in, synth_panel};
 
 /// A clock one hour after `day` closed.
 fn clock_after(day: Day) -> Arc<FixedClock> {
-    Arc::new(FixedClock::new((day.0 as i64 + 1) * DAY_MS + 3_600_000))
-}
-
-fn service(store: &Store, settings: LiveSettings, clock: Arc<FixedClock>) -> LiveService {
-    let store = Arc::new(store.clone());
-    let config = Config::lockstep_default().unwrap();
-    let broker = Arc::new(paper_broker(store.clone(), &settings, &config));
-    LiveService::new(store, settings, config, broker, clock).unwrap()
-}
-
-fn opts() -> CycleOptions {
-    CycleOptions {
-        dry_run: false,
-        actor: "test".into(),
-    }
+    Arc::new(FixedClock::new(cycle_ms(day)))
 }
 
 /// Seeds all but the last day; the service's clock sits an hour after the second-to-last day.
 async fn setup(store: &Store) -> (Panel, Arc<FixedClock>) {
-    let panel = synth();
+    let panel = synth_panel(7, 30, 400);
     let n = panel.n_days();
-    seed(store, &panel, 0, n - 2).await;
+    seed_panel(store, &panel, 0..=n - 2).await;
     (panel.clone(), clock_after(panel.day(n - 2)))
 }
 
@@ -82,10 +45,10 @@ async fn full_cycle(t: &TestStore) {
     let store = &t.store;
     let (panel, clock) = setup(store).await;
     let n = panel.n_days();
-    let live = service(store, LiveSettings::default(), clock.clone());
+    let live = paper_service(store, LiveSettings::default(), clock.clone());
 
     // --- a plan with correct sizes -----------------------------------------------------------
-    let out = live.run_cycle(&opts()).await.unwrap();
+    let out = live.run_cycle(&cycle_options()).await.unwrap();
     let plan = out.plan;
     assert_eq!(plan.summary.status, "proposed");
     assert_eq!(plan.summary.data_day, panel.day(n - 2).to_string());
@@ -248,9 +211,9 @@ async fn full_cycle(t: &TestStore) {
     assert!(replay.kernel_version_matches);
 
     // --- newer data: funding accrues, the threshold policy holds small drifts ----------------
-    seed(store, &panel, n - 1, n - 1).await;
-    clock.set((panel.day(n - 1).0 as i64 + 1) * DAY_MS + 3_600_000);
-    let out2 = live.run_cycle(&opts()).await.unwrap();
+    seed_panel(store, &panel, n - 1..=n - 1).await;
+    clock.set(cycle_ms(panel.day(n - 1)));
+    let out2 = live.run_cycle(&cycle_options()).await.unwrap();
     let funding = paper.funding_history().await.unwrap();
     assert_eq!(funding.len(), 1);
     assert_eq!(funding[0].0, panel.day(n - 1));
@@ -293,17 +256,29 @@ async fn newer_data_expires_a_proposed_plan() {
     let t = TestStore::new(Engine::Sqlite, "live_expire").await.unwrap();
     let (panel, clock) = setup(&t.store).await;
     let n = panel.n_days();
-    let live = service(&t.store, LiveSettings::default(), clock.clone());
-    let first = live.run_cycle(&opts()).await.unwrap().plan.summary.id;
-    seed(&t.store, &panel, n - 1, n - 1).await;
-    clock.set((panel.day(n - 1).0 as i64 + 1) * DAY_MS + 3_600_000);
+    let live = paper_service(&t.store, LiveSettings::default(), clock.clone());
+    let first = live
+        .run_cycle(&cycle_options())
+        .await
+        .unwrap()
+        .plan
+        .summary
+        .id;
+    seed_panel(&t.store, &panel, n - 1..=n - 1).await;
+    clock.set(cycle_ms(panel.day(n - 1)));
     // Approving after newer data arrived is refused, and the plan is expired.
     let err = live.approve(&first, "alice").await.unwrap_err();
     assert!(err.to_string().contains("newer data"), "{err}");
     assert_eq!(live.plan(&first).await.unwrap().summary.status, "expired");
 
     // A plan past its lifetime expires too.
-    let second = live.run_cycle(&opts()).await.unwrap().plan.summary.id;
+    let second = live
+        .run_cycle(&cycle_options())
+        .await
+        .unwrap()
+        .plan
+        .summary
+        .id;
     clock.set(clock_now(&clock) + 13 * 3_600_000);
     // (still within the freshness limit: 1 h + 13 h < 36 h)
     let err = live.approve(&second, "alice").await.unwrap_err();
@@ -311,8 +286,14 @@ async fn newer_data_expires_a_proposed_plan() {
     assert_eq!(live.plan(&second).await.unwrap().summary.status, "expired");
 
     // A newer cycle supersedes a proposed plan of the same day.
-    let third = live.run_cycle(&opts()).await.unwrap().plan.summary.id;
-    let fourth = live.run_cycle(&opts()).await.unwrap();
+    let third = live
+        .run_cycle(&cycle_options())
+        .await
+        .unwrap()
+        .plan
+        .summary
+        .id;
+    let fourth = live.run_cycle(&cycle_options()).await.unwrap();
     assert_eq!(fourth.expired, vec![third.clone()]);
 }
 
@@ -327,13 +308,13 @@ async fn stale_data_is_refused() {
     let (panel, _) = setup(&t.store).await;
     let n = panel.n_days();
     let clock = Arc::new(FixedClock::new(
-        (panel.day(n - 2).0 as i64 + 1) * DAY_MS + 37 * 3_600_000,
+        cycle_ms(panel.day(n - 2)) + (37 - 1) * 3_600_000,
     ));
-    let live = service(&t.store, LiveSettings::default(), clock.clone());
-    let err = live.run_cycle(&opts()).await.unwrap_err();
+    let live = paper_service(&t.store, LiveSettings::default(), clock.clone());
+    let err = live.run_cycle(&cycle_options()).await.unwrap_err();
     assert!(matches!(err, LiveError::Stale { .. }), "{err}");
-    clock.set((panel.day(n - 2).0 as i64 + 1) * DAY_MS + 35 * 3_600_000);
-    live.run_cycle(&opts()).await.unwrap();
+    clock.set(cycle_ms(panel.day(n - 2)) + (35 - 1) * 3_600_000);
+    live.run_cycle(&cycle_options()).await.unwrap();
 }
 
 #[tokio::test]
@@ -342,8 +323,8 @@ async fn risk_violations_and_the_kill_switch_block_plans() {
     let (_, clock) = setup(&t.store).await;
     let mut settings = LiveSettings::default();
     settings.risk.max_weight_per_symbol = 0.001;
-    let live = service(&t.store, settings, clock.clone());
-    let plan = live.run_cycle(&opts()).await.unwrap().plan;
+    let live = paper_service(&t.store, settings, clock.clone());
+    let plan = live.run_cycle(&cycle_options()).await.unwrap().plan;
     assert!(plan.summary.blocked);
     assert!(
         plan.summary.block_reasons[0].starts_with("max_weight_per_symbol"),
@@ -358,11 +339,11 @@ async fn risk_violations_and_the_kill_switch_block_plans() {
     );
 
     // Kill switch: a new plan is blocked, and approving it is refused; nothing was traded.
-    let live = service(&t.store, LiveSettings::default(), clock.clone());
+    let live = paper_service(&t.store, LiveSettings::default(), clock.clone());
     live.set_kill_switch(true, "bob", Some("exchange incident"))
         .await
         .unwrap();
-    let plan = live.run_cycle(&opts()).await.unwrap().plan;
+    let plan = live.run_cycle(&cycle_options()).await.unwrap().plan;
     assert!(plan.summary.blocked);
     assert!(plan
         .summary
@@ -373,7 +354,7 @@ async fn risk_violations_and_the_kill_switch_block_plans() {
     assert!(live.approve(&plan.summary.id, "alice").await.is_err());
     // Switched off, a fresh plan goes through.
     live.set_kill_switch(false, "bob", None).await.unwrap();
-    let plan = live.run_cycle(&opts()).await.unwrap().plan;
+    let plan = live.run_cycle(&cycle_options()).await.unwrap().plan;
     assert!(!plan.summary.blocked);
     // ...unless the switch goes on between approval checks and execution.
     live.set_kill_switch(true, "bob", None).await.unwrap();
@@ -387,8 +368,14 @@ async fn risk_violations_and_the_kill_switch_block_plans() {
 async fn replay_detects_a_changed_plan() {
     let t = TestStore::new(Engine::Sqlite, "live_replay").await.unwrap();
     let (_, clock) = setup(&t.store).await;
-    let live = service(&t.store, LiveSettings::default(), clock);
-    let id = live.run_cycle(&opts()).await.unwrap().plan.summary.id;
+    let live = paper_service(&t.store, LiveSettings::default(), clock);
+    let id = live
+        .run_cycle(&cycle_options())
+        .await
+        .unwrap()
+        .plan
+        .summary
+        .id;
     assert!(live.replay(&id).await.unwrap().identical);
     // Tamper with one stored target: the replay must notice.
     let row = sqlx::query("SELECT body FROM live_plans WHERE id = $1")
@@ -417,7 +404,7 @@ async fn replay_detects_a_changed_plan() {
 async fn dry_run_stores_nothing_and_auto_approve_executes() {
     let t = TestStore::new(Engine::Sqlite, "live_dry").await.unwrap();
     let (_, clock) = setup(&t.store).await;
-    let live = service(&t.store, LiveSettings::default(), clock.clone());
+    let live = paper_service(&t.store, LiveSettings::default(), clock.clone());
     let dry = live
         .run_cycle(&CycleOptions {
             dry_run: true,
@@ -432,8 +419,8 @@ async fn dry_run_stores_nothing_and_auto_approve_executes() {
         auto_approve: true,
         ..LiveSettings::default()
     };
-    let live = service(&t.store, settings, clock);
-    let out = live.run_cycle(&opts()).await.unwrap();
+    let live = paper_service(&t.store, settings, clock);
+    let out = live.run_cycle(&cycle_options()).await.unwrap();
     assert_eq!(out.plan.summary.status, "done");
     assert_eq!(out.plan.summary.decided_by.as_deref(), Some("auto"));
     assert_eq!(out.plan.summary.orders, dry.plan.summary.orders);
@@ -445,21 +432,6 @@ struct Client {
     app: axum::Router,
     cookie: String,
     csrf: String,
-}
-
-async fn sign_in(store: &Store, name: &str, role: app::api::Role) -> (String, String) {
-    server::auth::users::add(store, name, role, "correct horse battery")
-        .await
-        .unwrap();
-    let (token, _) =
-        server::auth::session::create(store, name, std::time::Duration::from_secs(3600))
-            .await
-            .unwrap();
-    let csrf = server::auth::session::csrf_token_for(&token);
-    (
-        format!("lockstep_session={token}; lockstep_csrf={csrf}"),
-        csrf,
-    )
 }
 
 impl Client {
@@ -490,7 +462,11 @@ impl Client {
 async fn the_api_runs_approves_and_reports() {
     let t = TestStore::new(Engine::Sqlite, "live_api").await.unwrap();
     let (_, clock) = setup(&t.store).await;
-    let live = Arc::new(service(&t.store, LiveSettings::default(), clock.clone()));
+    let live = Arc::new(paper_service(
+        &t.store,
+        LiveSettings::default(),
+        clock.clone(),
+    ));
     let state = server::AppState::new(
         t.store.clone(),
         std::path::Path::new("target/site"),
@@ -498,13 +474,13 @@ async fn the_api_runs_approves_and_reports() {
     )
     .with_live(live);
     let app = server::router(state);
-    let (cookie, csrf) = sign_in(&t.store, "tina", app::api::Role::Trader).await;
+    let (cookie, csrf) = signed_in(&t.store, "tina", app::api::Role::Trader).await;
     let trader = Client {
         app: app.clone(),
         cookie,
         csrf,
     };
-    let (cookie, csrf) = sign_in(&t.store, "vic", app::api::Role::Viewer).await;
+    let (cookie, csrf) = signed_in(&t.store, "vic", app::api::Role::Viewer).await;
     let viewer = Client {
         app: app.clone(),
         cookie,
@@ -741,7 +717,11 @@ async fn the_api_replays_plans_and_pages_the_audit_log() {
         .await
         .unwrap();
     let (_, clock) = setup(&t.store).await;
-    let live = Arc::new(service(&t.store, LiveSettings::default(), clock.clone()));
+    let live = Arc::new(paper_service(
+        &t.store,
+        LiveSettings::default(),
+        clock.clone(),
+    ));
     let state = server::AppState::new(
         t.store.clone(),
         std::path::Path::new("target/site"),
@@ -749,13 +729,13 @@ async fn the_api_replays_plans_and_pages_the_audit_log() {
     )
     .with_live(live);
     let app = server::router(state);
-    let (cookie, csrf) = sign_in(&t.store, "tina", app::api::Role::Trader).await;
+    let (cookie, csrf) = signed_in(&t.store, "tina", app::api::Role::Trader).await;
     let trader = Client {
         app: app.clone(),
         cookie,
         csrf,
     };
-    let (cookie, csrf) = sign_in(&t.store, "vic", app::api::Role::Viewer).await;
+    let (cookie, csrf) = signed_in(&t.store, "vic", app::api::Role::Viewer).await;
     let viewer = Client {
         app: app.clone(),
         cookie,

@@ -88,7 +88,8 @@ async fn upserts_are_idempotent_and_count_revisions() {
             UpsertCounts {
                 inserted: 5,
                 updated: 0,
-                unchanged: 0
+                unchanged: 0,
+                ..UpsertCounts::default()
             },
             "{:?}",
             t.engine
@@ -102,7 +103,8 @@ async fn upserts_are_idempotent_and_count_revisions() {
             UpsertCounts {
                 inserted: 0,
                 updated: 0,
-                unchanged: 5
+                unchanged: 5,
+                ..UpsertCounts::default()
             },
             "{:?}",
             t.engine
@@ -126,7 +128,8 @@ async fn upserts_are_idempotent_and_count_revisions() {
             UpsertCounts {
                 inserted: 1,
                 updated: 1,
-                unchanged: 1
+                unchanged: 1,
+                ..UpsertCounts::default()
             },
             "{:?}",
             t.engine
@@ -202,6 +205,7 @@ async fn sources_aliases_and_runs() {
             inserted: 3,
             updated: 1,
             unchanged: 2,
+            ..UpsertCounts::default()
         };
         s.finish_run(run, &RunOutcome::error(6, counts, "HTTP 500"))
             .await
@@ -299,7 +303,8 @@ async fn imports_keep_good_rows_and_never_lose_stored_ones() {
             UpsertCounts {
                 inserted: 0,
                 updated: 0,
-                unchanged: 2
+                unchanged: 2,
+                ..UpsertCounts::default()
             },
             "idempotent"
         );

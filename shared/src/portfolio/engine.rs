@@ -16,12 +16,13 @@
 //! the live path calls the same [`TargetEngine::targets_at`] with an empty cache. Both produce
 //! identical numbers because the cache only memoises the pure function above.
 
-use super::blend::{blend_into, effective_weights_into, BlendItem};
+use super::blend::{blend_into, effective_weights_into, nonzero_into, BlendItem};
 use crate::calendar::Day;
 use crate::config::{Config, ConfigError};
 use crate::panel::Panel;
 use crate::strategies::{Activity, InactiveReason, Input, Strategy};
 use crate::universe::{AssetSpans, Listings};
+use std::borrow::Cow;
 use std::sync::Arc;
 
 /// One strategy inside the engine, with its blend settings.
@@ -67,6 +68,10 @@ pub struct Computed {
     pub activity: Activity,
     /// One weight per panel asset (zeros unless `activity` is active).
     pub targets: Vec<f64>,
+    /// The assets whose target is not `+0.0`, ascending ([`nonzero_into`]): what the blend
+    /// adds. Kept with the targets, so a day that blends (most days: daily strategies move
+    /// their anchor every day) visits the held positions rather than every asset.
+    pub nonzero: Vec<u32>,
 }
 
 /// Where [`TargetEngine::blend_into_with`] gets each strategy's held computation at a row.
@@ -77,15 +82,17 @@ pub struct Computed {
 /// follow are the one copy; only where the held targets come from differs.
 pub trait HeldSource {
     /// Strategy `k`'s (of the engine) held computation at row `t`, memoised in `slot` (the
-    /// slot is reused while the anchor is unchanged), or why it is inactive before computing.
-    fn held<'c>(
-        &mut self,
+    /// slot is reused while the anchor is unchanged), or why it is inactive before computing
+    /// (borrowed when the source keeps it: a sweep's records hold each reason once, and an
+    /// inactive strategy is inactive for the same reason day after day).
+    fn held<'c, 's>(
+        &'s mut self,
         k: usize,
         strategy: &dyn Strategy,
         input: &Input<'_>,
         t: usize,
         slot: &'c mut Option<Computed>,
-    ) -> Result<&'c Computed, InactiveReason>;
+    ) -> Result<&'c Computed, Cow<'s, InactiveReason>>;
 }
 
 /// Computes held targets on demand with the strategy itself ([`held_targets`]).
@@ -93,15 +100,15 @@ pub trait HeldSource {
 pub struct Fresh;
 
 impl HeldSource for Fresh {
-    fn held<'c>(
-        &mut self,
+    fn held<'c, 's>(
+        &'s mut self,
         _k: usize,
         strategy: &dyn Strategy,
         input: &Input<'_>,
         t: usize,
         slot: &'c mut Option<Computed>,
-    ) -> Result<&'c Computed, InactiveReason> {
-        held_targets(strategy, input, t, slot)
+    ) -> Result<&'c Computed, Cow<'s, InactiveReason>> {
+        held_targets(strategy, input, t, slot).map_err(Cow::Owned)
     }
 }
 
@@ -133,6 +140,9 @@ pub struct TargetCache {
     today: Vec<Today>,
     computed_on: Vec<Option<Day>>,
     items: Vec<BlendItem>,
+    /// The items `eff` was computed from: equal items give the same effective weights (a pure
+    /// function), so most days skip the computation.
+    last_items: Vec<BlendItem>,
     eff: Vec<f64>,
     pinned: Vec<bool>,
     zeros: Vec<f64>,
@@ -160,6 +170,15 @@ impl TargetCache {
     /// An empty cache (what the live path uses).
     pub fn new() -> TargetCache {
         TargetCache::default()
+    }
+
+    /// Strategy `k`'s anchor day on the day last passed to [`TargetEngine::blend_into`], when
+    /// active ([`HeldTargets::computed_on`] without the rest).
+    ///
+    /// # Panics
+    /// As [`TargetCache::strategy`].
+    pub fn computed_on(&self, k: usize) -> Option<Day> {
+        self.computed_on[k]
     }
 
     /// Strategy `k`'s state on the day last passed to [`TargetEngine::blend_into`].
@@ -349,10 +368,17 @@ impl TargetEngine {
                 Ok(c) if active => Some(c.anchor),
                 _ => None,
             };
-            cache.today[k] = match today {
-                Ok(_) => Today::Slot,
-                Err(reason) => Today::Inactive(Activity::Inactive(reason)),
-            };
+            match today {
+                Ok(_) => cache.today[k] = Today::Slot,
+                Err(reason) => {
+                    // Inactive for yesterday's reason (the usual case): kept as it is.
+                    let same = matches!(&cache.today[k],
+                        Today::Inactive(Activity::Inactive(r)) if *r == *reason);
+                    if !same {
+                        cache.today[k] = Today::Inactive(Activity::Inactive(reason.into_owned()));
+                    }
+                }
+            }
             cache.items.push(BlendItem {
                 weight: s.weight,
                 fixed: s.fixed,
@@ -360,7 +386,10 @@ impl TargetEngine {
                 active,
             });
         }
-        effective_weights_into(&cache.items, &mut cache.eff, &mut cache.pinned);
+        if cache.items != cache.last_items || cache.eff.len() != n_strat {
+            effective_weights_into(&cache.items, &mut cache.eff, &mut cache.pinned);
+            cache.last_items.clone_from(&cache.items);
+        }
         cache.key.clear();
         for k in 0..n_strat {
             let anchor = match cache.today[k] {
@@ -378,10 +407,14 @@ impl TargetEngine {
         }
         {
             let cache = &*cache;
+            let none: &[u32] = &[];
             blend_into(
                 self.leverage,
                 &cache.eff,
-                (0..n_strat).map(|k| cache.strategy(k).targets),
+                (0..n_strat).map(|k| match (&cache.today[k], &cache.last[k]) {
+                    (Today::Slot, Some(c)) => (c.targets.as_slice(), c.nonzero.as_slice()),
+                    _ => (cache.zeros.as_slice(), none),
+                }),
                 weights,
             );
         }
@@ -459,17 +492,22 @@ pub fn held_targets<'c>(
     let anchor = input.panel.day(a);
     let hit = matches!(slot, Some(c) if c.anchor == anchor && c.targets.len() == n_assets);
     if !hit {
-        let mut targets = slot.take().map(|c| c.targets).unwrap_or_default();
+        let (mut targets, mut nonzero) = slot
+            .take()
+            .map(|c| (c.targets, c.nonzero))
+            .unwrap_or_default();
         targets.clear();
         targets.resize(n_assets, 0.0);
         let activity = s.compute(input, a, &mut targets);
         if activity != Activity::Active {
             targets.fill(0.0);
         }
+        nonzero_into(&targets, &mut nonzero);
         *slot = Some(Computed {
             anchor,
             activity,
             targets,
+            nonzero,
         });
     }
     Ok(slot.as_ref().expect("filled above"))

@@ -28,6 +28,7 @@ use crate::panel::Panel;
 use crate::strategies::params::ParamMap;
 use crate::strategies::{self, Activity, InactiveReason, Input, Strategy};
 use crate::universe::AssetSpans;
+use std::borrow::Cow;
 use std::ops::Range;
 
 /// Default byte budget of a [`SignalCache`]: room for the default config's strategies many
@@ -152,25 +153,40 @@ impl StrategySignals {
         &self,
         t: usize,
         slot: &'c mut Option<Computed>,
-    ) -> Result<&'c Computed, InactiveReason> {
+    ) -> Result<&'c Computed, &InactiveReason> {
         let c = match self.rows[t - self.first] {
-            RowState::Inactive(r) => return Err(self.reasons[r as usize].clone()),
+            RowState::Inactive(r) => return Err(&self.reasons[r as usize]),
             RowState::Held(c) => &self.comps[c as usize],
         };
         let hit =
             matches!(slot, Some(x) if x.anchor == c.anchor && x.targets.len() == self.n_assets);
         if !hit {
-            let mut targets = slot.take().map(|x| x.targets).unwrap_or_default();
-            targets.clear();
-            targets.resize(self.n_assets, 0.0);
+            let (mut targets, mut nonzero) = slot
+                .take()
+                .map(|x| (x.targets, x.nonzero))
+                .unwrap_or_default();
+            if targets.len() == self.n_assets {
+                // Zero only what the last computation held: every other target is `+0.0`.
+                for &a in &nonzero {
+                    targets[a as usize] = 0.0;
+                }
+            } else {
+                targets.clear();
+                targets.resize(self.n_assets, 0.0);
+            }
+            nonzero.clear();
             let (a, b) = (c.start as usize, c.end as usize);
+            // The record keeps exactly the targets whose bits are not zero, ascending: the
+            // nonzero list is its asset column.
             for (&asset, &w) in self.assets[a..b].iter().zip(&self.weights[a..b]) {
                 targets[asset as usize] = w;
+                nonzero.push(u32::from(asset));
             }
             *slot = Some(Computed {
                 anchor: c.anchor,
                 activity: c.activity.clone(),
                 targets,
+                nonzero,
             });
         }
         Ok(slot.as_ref().expect("filled above"))
@@ -381,17 +397,17 @@ pub struct SignalSource<'c> {
 }
 
 impl HeldSource for SignalSource<'_> {
-    fn held<'s>(
-        &mut self,
+    fn held<'c, 's>(
+        &'s mut self,
         k: usize,
         strategy: &dyn Strategy,
         input: &Input<'_>,
         t: usize,
-        slot: &'s mut Option<Computed>,
-    ) -> Result<&'s Computed, InactiveReason> {
+        slot: &'c mut Option<Computed>,
+    ) -> Result<&'c Computed, Cow<'s, InactiveReason>> {
         match self.signals.get(k) {
-            Some(s) if s.rows().contains(&t) => s.held_at(t, slot),
-            _ => held_targets(strategy, input, t, slot),
+            Some(s) if s.rows().contains(&t) => s.held_at(t, slot).map_err(Cow::Borrowed),
+            _ => held_targets(strategy, input, t, slot).map_err(Cow::Owned),
         }
     }
 }

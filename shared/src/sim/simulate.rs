@@ -104,10 +104,15 @@ pub fn simulate<S: TargetSource>(
             if units[a] == 0.0 {
                 continue;
             }
-            asset_val0[a] = units[a] * mark[a];
+            // Asset P&L and opening values feed only the attribution (`detail`).
+            if detail {
+                asset_val0[a] = units[a] * mark[a];
+            }
             let [c, rate] = cf[a];
             if c.is_finite() && c > 0.0 {
-                asset_pnl[a] = units[a] * (c - mark[a]);
+                if detail {
+                    asset_pnl[a] = units[a] * (c - mark[a]);
+                }
                 mark[a] = c;
                 stale[a] = 0;
             } else {
@@ -117,7 +122,9 @@ pub fn simulate<S: TargetSource>(
                 let f = units[a] * mark[a] * rate;
                 cash -= f;
                 funding_paid += f;
-                asset_pnl[a] -= f;
+                if detail {
+                    asset_pnl[a] -= f;
+                }
             }
             held_value += units[a] * mark[a];
             if stale[a] >= cfg.stale_days {
