@@ -101,6 +101,7 @@ mod imp {
     use shared::research::report::Finished;
     use shared::research::summary::Summary;
     use shared::sweep::SweepRow;
+    use shared::universe::VenueUniverse;
     use shared::Panel;
     use std::cell::RefCell;
     use std::collections::VecDeque;
@@ -130,6 +131,8 @@ mod imp {
         queue: VecDeque<(usize, usize)>,
         backtest: BacktestSpec,
         sweep: SweepSpec,
+        /// The venue's universe the points trade in ([`Job::universe`]).
+        universe: Option<VenueUniverse>,
         outstanding: usize,
         on_rows: RowsFn,
         on_error: ErrorFn,
@@ -390,6 +393,7 @@ mod imp {
             sweep: run.sweep.clone(),
             start,
             end,
+            universe: run.universe.clone(),
         };
         let msg = js_sys::Object::new();
         set(&msg, "type", &"chunk".into());
@@ -525,6 +529,7 @@ mod imp {
         panel: Arc<Panel>,
         backtest: BacktestSpec,
         sweep: SweepSpec,
+        universe: Option<VenueUniverse>,
         n_points: usize,
         callbacks: RunCallbacks,
     ) -> Result<(), String> {
@@ -546,6 +551,7 @@ mod imp {
                 queue: chunks(n_points, pool.workers.len()).into(),
                 backtest,
                 sweep,
+                universe,
                 outstanding: 0,
                 on_rows: Rc::from(callbacks.on_rows),
                 on_error: Rc::from(callbacks.on_error),

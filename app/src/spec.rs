@@ -80,6 +80,33 @@ pub fn panel_request(spec: &BacktestSpec) -> PanelRequest {
         .unwrap_or_default()
 }
 
+/// The listings a run of `config` trades in and what it says about them, from `universe` (what
+/// `/api/panel?venue=` sent with the panel) by the function the server resolves its own with.
+/// The Backtest page and the Sweep page's workers both take their universe from here.
+///
+/// # Errors
+/// A config on a real venue whose universe did not come with the panel (rather than running
+/// it on every asset).
+pub fn venue_listings(
+    config: &Config,
+    universe: Option<&VenueUniverse>,
+) -> Result<
+    (
+        Option<std::sync::Arc<shared::universe::Listings>>,
+        shared::universe::UniverseInfo,
+    ),
+    String,
+> {
+    let venue = config.venue();
+    match (PanelRequest::for_venue(venue).venue, universe) {
+        (None, _) => Ok(shared::universe::resolve(venue.name(), None)),
+        (Some(v), Some(u)) if u.venue == v.name() => Ok(u.resolve()),
+        (Some(v), _) => Err(format!(
+            "the market data for venue {v} (its listings and funding) has not loaded yet"
+        )),
+    }
+}
+
 /// Runs `spec` on `panel` in the universe of its config's venue, as `lockstep backtest` does:
 /// `universe` is what `/api/panel?venue=` sent with the panel (see
 /// [`crate::data::decode_panel`]), resolved by the same function the server resolves its own
@@ -94,16 +121,7 @@ pub fn run_on(
     universe: Option<&VenueUniverse>,
 ) -> Result<BacktestResult, String> {
     let (config, settings) = compile(spec)?;
-    let venue = config.venue();
-    let (listings, info) = match (PanelRequest::for_venue(venue).venue, universe) {
-        (None, _) => shared::universe::resolve(venue.name(), None),
-        (Some(v), Some(u)) if u.venue == v.name() => u.resolve(),
-        (Some(v), _) => {
-            return Err(format!(
-                "the market data for venue {v} (its listings and funding) has not loaded yet"
-            ))
-        }
-    };
+    let (listings, info) = venue_listings(&config, universe)?;
     let mut result = backtest::run_on_venue(panel, &config, &settings, listings.clone())
         .map_err(|e| e.to_string())?;
     let mut info = info;

@@ -29,6 +29,7 @@ use shared::research::search::{RandomSearch, SearchDim};
 use shared::research::summary::{summarize, Summary};
 use shared::research::walk_forward::Step;
 use shared::sweep::{Axis, AxisTarget, Sweep, SweepRow};
+use shared::universe::VenueUniverse;
 use shared::{Day, Field, Panel};
 
 /// One chunk of work for a worker: the sweep and the grid points `start..end`.
@@ -41,6 +42,11 @@ pub struct Job {
     pub sweep: SweepSpec,
     pub start: usize,
     pub end: usize,
+    /// The venue's universe `/api/panel?venue=` sent with the panel: the points trade in it,
+    /// as the Backtest of the same config does ([`crate::spec::venue_listings`]). Absent for a
+    /// config on `any` or `paper`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub universe: Option<VenueUniverse>,
 }
 
 /// After the rows: the chosen point's out-of-sample run and the walk-forward curve.
@@ -53,6 +59,9 @@ pub struct FinishJob {
     pub in_sample: Option<Metrics>,
     /// The walk-forward's re-choices (`shared::research::summary::summarize`).
     pub steps: Vec<Step>,
+    /// As [`Job::universe`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub universe: Option<VenueUniverse>,
 }
 
 /// Runs a chunk job's points with `cache` (signals once per strategy parameter set, kept
@@ -62,7 +71,7 @@ pub struct FinishJob {
 /// # Errors
 /// An invalid sweep or evaluation, named.
 pub fn run_job(panel: &Panel, job: &Job, cache: &mut SignalCache) -> Result<Vec<SweepRow>, String> {
-    let sweep = build_sweep(&job.backtest, &job.sweep)?;
+    let sweep = build_venue_sweep(&job.backtest, &job.sweep, job.universe.as_ref())?;
     let result = sweep
         .run_chunk_cached(panel, job.start..job.end, cache, &mut |_, _| {}, &|| false)
         .map_err(|e| e.to_string())?;
@@ -78,7 +87,7 @@ pub fn finish_job(
     job: &FinishJob,
     cache: &mut SignalCache,
 ) -> Result<Finished, String> {
-    let sweep = build_sweep(&job.backtest, &job.sweep)?;
+    let sweep = build_venue_sweep(&job.backtest, &job.sweep, job.universe.as_ref())?;
     report::finish(&sweep, panel, job.chosen, job.in_sample, &job.steps, cache)
         .map_err(|e| e.to_string())
 }
@@ -127,6 +136,40 @@ pub fn axis_target(strategy: &str, param: &str) -> AxisTarget {
 /// The values of one axis: `steps` points from `from` to `to` inclusive (the CLI's
 /// `--axis` uses the same function, so both grids have the same bits).
 pub use shared::sweep::axis_values;
+
+/// [`build_sweep`] on the venue's universe: the listings of the base config's venue from
+/// `universe` ([`crate::spec::venue_listings`], refusing a real venue whose universe is absent).
+///
+/// # Errors
+/// As [`build_sweep`] and [`crate::spec::venue_listings`].
+pub fn build_venue_sweep(
+    backtest: &BacktestSpec,
+    sweep: &SweepSpec,
+    universe: Option<&VenueUniverse>,
+) -> Result<Sweep, String> {
+    let built = build_sweep(backtest, sweep)?;
+    let (listings, _) = crate::spec::venue_listings(built.base(), universe)?;
+    Ok(built.with_listings(listings))
+}
+
+/// Which universe a sweep's points trade (the base config's venue and its listings from
+/// `universe`), counted on the last day of its range: the line `lockstep sweep` writes as
+/// `universe` and the Sweep page shows.
+///
+/// # Errors
+/// As [`build_venue_sweep`], or a range outside the panel.
+pub fn sweep_universe(
+    backtest: &BacktestSpec,
+    sweep: &SweepSpec,
+    panel: &Panel,
+    universe: Option<&VenueUniverse>,
+) -> Result<shared::universe::UniverseInfo, String> {
+    let built = build_sweep(backtest, sweep)?;
+    let (listings, mut info) = crate::spec::venue_listings(built.base(), universe)?;
+    let (_, last) = shared::backtest::rows(panel, built.settings()).map_err(|e| e.to_string())?;
+    info.count_on(panel, listings.as_deref(), panel.day(last));
+    Ok(info)
+}
 
 /// Builds the grid exactly as the page and every worker see it.
 ///
@@ -633,6 +676,7 @@ mod tests {
             sweep: sweep.clone(),
             start: 0,
             end: 3,
+            universe: None,
         };
         let mut kernel = Kernel::new(panel.clone());
         let first = kernel.run(&job).unwrap();
@@ -670,6 +714,7 @@ mod tests {
                 sweep: sweep.clone(),
                 start,
                 end,
+                universe: None,
             };
             let out = kernel.run(&job).unwrap();
             chunks.push(serde_json::to_string(&out.rows).unwrap());
@@ -694,6 +739,7 @@ mod tests {
             sweep: vol_sweep(3),
             start: 1,
             end: 2,
+            universe: None,
         };
         let t0 = std::time::Instant::now();
         let now = move || t0.elapsed().as_secs_f64() * 1000.0;

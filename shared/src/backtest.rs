@@ -379,7 +379,22 @@ pub fn metrics_for_config(
     config: &Config,
     settings: &BacktestSettings,
 ) -> Result<Metrics, BacktestError> {
-    let engine = TargetEngine::from_config(config)?;
+    metrics_on_venue(panel, config, settings, None)
+}
+
+/// [`metrics_for_config`] on the venue's universe (`listings` as in [`run_on_venue`]): one
+/// sweep point of a venue config, equal to [`run_on_venue`]'s metrics bit for bit.
+///
+/// # Errors
+/// As [`run`].
+pub fn metrics_on_venue(
+    panel: &Panel,
+    config: &Config,
+    settings: &BacktestSettings,
+    listings: Option<Arc<Listings>>,
+) -> Result<Metrics, BacktestError> {
+    let mut engine = TargetEngine::from_config(config)?;
+    engine.listings = listings;
     let mut source = EngineSource::new(&engine, panel);
     let sim_cfg = settings.sim_config_for(config);
     metrics_with_source(panel, &mut source, settings, &sim_cfg)
@@ -414,8 +429,24 @@ pub fn simulate_with_signals(
     settings: &BacktestSettings,
     signals: &mut SignalCache,
 ) -> Result<SimOutput, BacktestError> {
+    simulate_on_venue(panel, config, settings, signals, None)
+}
+
+/// [`simulate_with_signals`] on the venue's universe (`listings` as in [`run_on_venue`]; the
+/// cache keys its records by the aligned listings too).
+///
+/// # Errors
+/// As [`run`].
+pub fn simulate_on_venue(
+    panel: &Panel,
+    config: &Config,
+    settings: &BacktestSettings,
+    signals: &mut SignalCache,
+    listings: Option<Arc<Listings>>,
+) -> Result<SimOutput, BacktestError> {
     let (first, last) = rows(panel, settings)?;
-    let engine = TargetEngine::from_config(config)?;
+    let mut engine = TargetEngine::from_config(config)?;
+    engine.listings = listings;
     let held = signals.source(panel, config, &engine, first..last + 1)?;
     let mut source = EngineSource::with_held(&engine, panel, held);
     let mut sim_cfg = settings.sim_config_for(config);

@@ -16,7 +16,7 @@ use crate::calendar::Day;
 use crate::panel::{Field, Panel};
 
 /// One stretch of days an asset was tradable: `first ..= last`, open-ended while listed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Span {
     pub first: Day,
     /// `None`: still listed.
@@ -32,7 +32,7 @@ impl Span {
 }
 
 /// A venue's listing history in Lockstep's symbols (after `symbol_of_coin`, so `kPEPE` is `PEPE`).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Listings {
     /// The venue's name (`hyperliquid`, `paper`).
     pub venue: String,
@@ -178,7 +178,8 @@ impl UniverseInfo {
 /// its listing history (`None`: nothing stored for it) and where the venue's panel took funding
 /// from another venue. The server resolves it for its own runs and `/api/panel?venue=` carries
 /// it to the browser (`panel_codec`), so both call [`VenueUniverse::resolve`] on the same value.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// The Sweep page hands it to its workers with each job as JSON (hence serde).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct VenueUniverse {
     pub venue: String,
     pub listings: Option<Listings>,

@@ -13,16 +13,16 @@
 //! renders. The workers start as soon as the page has its panel, not at the first run.
 
 use crate::chart::{HeatCell, HeatMap, LineChart, Series, PALETTE};
-use crate::data::{now_ms, use_panel, PanelRequest};
+use crate::data::{now_ms, use_panel};
 use crate::format::{metric_format, metrics, YFormat};
 use crate::pool::{self, RunTiming};
 use crate::share::{
     self, BacktestSpec, SearchDimSpec, SearchSpec, SharedState, SweepAxisSpec, SweepResults,
     SweepSpec, SHARE_VERSION,
 };
-use crate::spec::default_spec;
+use crate::spec::{default_spec, panel_request};
 use crate::team_links::{SaveTeamLink, TeamLinkResult};
-use crate::worker::{build_sweep, FinishJob};
+use crate::worker::{build_sweep, sweep_universe, FinishJob};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use shared::metrics::KEYS;
@@ -232,10 +232,12 @@ fn point_link(
 #[component]
 pub fn SweepPage() -> impl IntoView {
     let panel = use_panel();
-    // Sweeps run on the default panel, as `lockstep sweep` does (it takes no venue universe).
-    Effect::new(move |_| panel.want(PanelRequest::default()));
     let query = use_query_map();
     let base = RwSignal::new(default_spec());
+    // Sweeps run on the base config's venue's panel and listings, as its Backtest and
+    // `lockstep sweep` do (the default panel for `any` and `paper`).
+    let wanted = Memo::new(move |_| base.with(panel_request));
+    Effect::new(move |_| panel.want(wanted.get()));
     let sweep = RwSignal::new(default_sweep());
     let link_error = RwSignal::new(None::<String>);
     // A shared link restores the base backtest and the sweep (it does not start it); a team
@@ -280,7 +282,7 @@ pub fn SweepPage() -> impl IntoView {
         let s = sweep.get();
         build_sweep(&b, &s).map(|sw| sw.n_points())
     });
-    let etag = move || match panel.ready_for_untracked(PanelRequest::default()) {
+    let etag = move || match panel.ready_for_untracked(wanted.get_untracked()) {
         Some(Ok(p)) => p.etag.clone(),
         _ => None,
     };
@@ -307,6 +309,10 @@ pub fn SweepPage() -> impl IntoView {
             chosen,
             in_sample,
             steps: sum.walk_forward,
+            universe: match panel.ready_for_untracked(wanted.get_untracked()) {
+                Some(Ok(p)) => p.universe.clone(),
+                _ => None,
+            },
         };
         finished.set(None);
         pool::finish(&job, move |r| finished.set(Some(r)));
@@ -316,7 +322,7 @@ pub fn SweepPage() -> impl IntoView {
 
     let start = Callback::new(move |_: ()| {
         let Ok(n) = grid.get_untracked() else { return };
-        let Some(Ok(loaded)) = panel.ready_for_untracked(PanelRequest::default()) else {
+        let Some(Ok(loaded)) = panel.ready_for_untracked(wanted.get_untracked()) else {
             return;
         };
         rows.set(Vec::new());
@@ -360,8 +366,14 @@ pub fn SweepPage() -> impl IntoView {
                 on_done: Box::new(move |t: RunTiming| timing.set(Some(t))),
                 on_summary: Box::new(on_summary),
             };
-            let started =
-                pool::start_sweep(loaded.panel.clone(), job_base.0, job_base.1, n, callbacks);
+            let started = pool::start_sweep(
+                loaded.panel.clone(),
+                job_base.0,
+                job_base.1,
+                loaded.universe.clone(),
+                n,
+                callbacks,
+            );
             if let Err(e) = started {
                 status.set(Status::Failed(e));
             }
@@ -406,7 +418,7 @@ pub fn SweepPage() -> impl IntoView {
         let Some(Some(result)) = stored.get() else {
             return false;
         };
-        let Some(Ok(loaded)) = panel.ready_for(PanelRequest::default()) else {
+        let Some(Ok(loaded)) = panel.ready_for(wanted.get()) else {
             return false;
         };
         match result {
@@ -590,12 +602,22 @@ pub fn SweepPage() -> impl IntoView {
                     }}</span>
                 </div>
                 {move || link_error.get().map(|e| view! { <p class="error" id="link-error">{e}</p> })}
+                // Which universe the points trade: the base config's venue's, as its Backtest.
+                {move || {
+                    let Some(Ok(loaded)) = panel.ready_for(wanted.get()) else { return None };
+                    let line = base.with(|b| sweep.with(|s| {
+                        sweep_universe(b, s, &loaded.panel, loaded.universe.as_ref())
+                    }));
+                    line.ok().map(|u| view! {
+                        <p class="muted" id="sweep-universe">{format!("Universe: {}", u.summary)}</p>
+                    })
+                }}
                 <SweepForm sweep=sweep/>
                 <EvaluationForm sweep=sweep/>
                 <div class="actions">
                     <button
                         id="run-sweep"
-                        disabled=move || grid.get().is_err() || status.get() == Status::Running || !matches!(panel.ready_for(PanelRequest::default()), Some(Ok(_)))
+                        disabled=move || grid.get().is_err() || status.get() == Status::Running || !matches!(panel.ready_for(wanted.get()), Some(Ok(_)))
                         on:click=move |_| start.run(())
                     >
                         {move || if is_search() { "Run search" } else { "Run sweep" }}
@@ -1198,7 +1220,7 @@ fn ResultsTable(
             refs.into_iter().map(|(_, r)| r.clone()).collect()
         });
         let (b, s) = (base.get_untracked(), sweep.get_untracked());
-        let data = match panel.ready_for_untracked(PanelRequest::default()) {
+        let data = match panel.ready_for_untracked(panel_request(&b)) {
             Some(Ok(p)) => p.etag.clone(),
             _ => None,
         };

@@ -7,7 +7,7 @@
 //! shared counter; each keeps its own signal cache (signals once per strategy parameter set per
 //! thread). Progress goes to stderr; with `--out -` stdout carries only the JSON.
 
-use super::{load_config, load_panel_from};
+use super::{load_config, load_panel_for};
 use anyhow::{bail, Context};
 use shared::backtest::BacktestSettings;
 use shared::metrics::KEYS;
@@ -104,6 +104,10 @@ pub struct SweepOutput {
     pub walk_forward: Option<WalkForwardCurve>,
     /// Signal records computed / reused across all threads.
     pub cache: CacheStats,
+    /// Which universe every point traded (the config's venue and its listings), counted on
+    /// the last day of the swept range, as a Backtest of the same config reports it.
+    #[serde(default)]
+    pub universe: Option<shared::universe::UniverseInfo>,
 }
 
 /// One `--axis` argument, parsed.
@@ -365,6 +369,7 @@ pub fn evaluate(
         chosen,
         walk_forward,
         cache: cache_stats,
+        universe: None,
     })
 }
 
@@ -397,8 +402,12 @@ pub fn to_csv(out: &SweepOutput) -> anyhow::Result<Vec<u8>> {
 /// output, and returns it for the caller's summary line.
 pub fn run(args: &SweepArgs, database_url: &str) -> anyhow::Result<SweepOutput> {
     let base = load_config(args.config.as_deref())?;
-    let sweep = build(args, base)?;
-    let panel = load_panel_from(args.data.as_deref(), database_url)?;
+    // The config's venue's panel (its funding first) and listings, as `lockstep backtest`
+    // loads them: every point trades the universe a Backtest of it trades.
+    let order = crate::store::layout::VenueOrder::for_venue(Some(base.venue().name()));
+    let (listings, mut universe) = super::venue_universe(&base, database_url);
+    let sweep = build(args, base)?.with_listings(listings.clone());
+    let panel = load_panel_for(args.data.as_deref(), database_url, &order)?;
     let threads = args.threads.unwrap_or_else(|| {
         std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
     });
@@ -432,7 +441,11 @@ pub fn run(args: &SweepArgs, database_url: &str) -> anyhow::Result<SweepOutput> 
         Some(_) => ("random", Some(args.seed)),
         None => ("grid", None),
     };
-    let out = evaluate(&sweep, &panel, rows, cache_stats, mode, seed)?;
+    let mut out = evaluate(&sweep, &panel, rows, cache_stats, mode, seed)?;
+    let (_, last) = shared::backtest::rows(&panel, sweep.settings())?;
+    universe.count_on(&panel, listings.as_deref(), panel.day(last));
+    eprintln!("universe: {} ({})", universe.summary, universe.note);
+    out.universe = Some(universe);
     eprintln!(
         "{n} points in {:.2} s on {threads} thread(s) ({:.2} ms a point per thread); {} signal \
          record(s) computed, {} reused",

@@ -58,6 +58,7 @@ fn browser_rows(
             sweep: spec.clone(),
             start,
             end: (start + chunk).min(n),
+            universe: None,
         };
         // Through JSON both ways, as the worker's messages go.
         let job: Job = serde_json::from_str(&serde_json::to_string(&job).unwrap()).unwrap();
@@ -162,6 +163,7 @@ fn cli_rows_equal_browser_rows_for_a_blend_grid_and_a_seeded_search() {
                 .find(|r| Some(r.index) == s_ours.chosen)
                 .and_then(|r| r.metrics),
             steps: s_ours.walk_forward.clone(),
+            universe: None,
         },
         &mut SignalCache::default(),
     )

@@ -5,10 +5,14 @@
 //! gives another result on the same store: the test fails without the fix.
 
 use crate::common::{panel_rows, synth_panel};
+use app::share::{SweepAxisSpec, SweepSpec};
+use app::worker::{run_job, sweep_universe, Job};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
+use clap::Parser;
 use http_body_util::BodyExt;
 use server::commands::backtest::BacktestArgs;
+use server::commands::sweep::SweepOutput;
 use server::market_data::symbols::symbol_of_coin;
 use server::store::listings::ListingSeen;
 use server::store::market::Record;
@@ -16,6 +20,7 @@ use server::store::testing::{Engine, TestStore};
 use server::{router, AppState};
 use shared::backtest::BacktestResult;
 use shared::config::VenueScope;
+use shared::portfolio::signals::SignalCache;
 use shared::{Day, Panel};
 use tower::ServiceExt;
 
@@ -305,5 +310,172 @@ async fn without_listings_the_browser_run_says_so() {
         let (status, body) = get(&app, "/api/panel?venue=binance").await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert!(String::from_utf8_lossy(&body).contains("`venue`"));
+    }
+}
+
+/// `lockstep sweep --config F --axis ... --out F.json` on the store at `url`, on its own
+/// thread (the command starts its own runtime).
+fn native_sweep(url: &str, config: &serde_json::Value, axes: &[&str]) -> SweepOutput {
+    let dir = std::env::temp_dir().join(format!(
+        "lockstep-venue-sweep-{}-{}",
+        std::process::id(),
+        axes.len()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cfg = dir.join("config.json");
+    std::fs::write(&cfg, serde_json::to_vec(config).unwrap()).unwrap();
+    let out = dir.join("out.json");
+    let mut argv = vec![
+        "sweep".to_string(),
+        "--config".into(),
+        cfg.display().to_string(),
+    ];
+    for a in axes {
+        argv.extend(["--axis".to_string(), a.to_string()]);
+    }
+    argv.extend([
+        "--threads".to_string(),
+        "2".into(),
+        "--out".into(),
+        out.display().to_string(),
+    ]);
+    let cli = SweepCli::try_parse_from(argv).unwrap();
+    let url = url.to_string();
+    std::thread::spawn(move || server::commands::sweep::run(&cli.sweep, &url).unwrap())
+        .join()
+        .unwrap();
+    let written: SweepOutput = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    written
+}
+
+#[derive(clap::Parser)]
+struct SweepCli {
+    #[command(flatten)]
+    sweep: server::commands::sweep::SweepArgs,
+}
+
+/// A sweep of a venue config trades the venue's universe, natively and in the browser's
+/// workers: on a store where Hyperliquid lists seven assets (three of them late), every row's
+/// metrics equal the Backtest of its point bit for bit, both report the same universe line, and
+/// the browser's rows (the Sweep page's request, jobs through JSON) equal `lockstep sweep`'s.
+/// The old path (the default panel, no listings) gives other rows: the test fails without it.
+#[tokio::test]
+async fn a_venue_sweep_row_equals_the_backtest_of_its_point_bit_for_bit() {
+    for engine in Engine::ALL {
+        let Some(t) = TestStore::new(engine, "venue_sweep").await else {
+            continue;
+        };
+        fill(&t.store, true).await;
+        let config = config_json();
+        let axes = ["strategy_weights.size=0.1,0.3", "leverage=0.5,1.5"];
+        let out = native_sweep(&t.url, &config, &axes);
+        assert_eq!(out.rows.len(), 4);
+        let u = out.universe.as_ref().expect("the sweep's universe");
+        assert!(u.restricted && u.listed_symbols == 7, "{u:?}");
+
+        // Each row is the Backtest of its point (the point's config, as `lockstep backtest`).
+        let cli = SweepCli::try_parse_from(
+            ["sweep", "--out", "-"]
+                .into_iter()
+                .chain(axes.iter().flat_map(|a| ["--axis", a])),
+        )
+        .unwrap();
+        let base = shared::config::Config::from_value(&config).unwrap();
+        let built = server::commands::sweep::build(&cli.sweep, base).unwrap();
+        for row in &out.rows {
+            let point = built.config_at(row.index).unwrap().to_value();
+            let backtest = native(&t.url, &point);
+            let m = row.metrics.as_ref().expect("row metrics");
+            assert_eq!(
+                serde_json::to_string(m).unwrap(),
+                serde_json::to_string(&backtest.metrics).unwrap(),
+                "{engine:?} row {}",
+                row.index
+            );
+            assert_eq!(
+                m.total_return.to_bits(),
+                backtest.metrics.total_return.to_bits()
+            );
+            assert_eq!(backtest.universe.as_ref().unwrap().summary, u.summary);
+        }
+
+        // The browser: the Sweep page's request for the base config, the workers' jobs.
+        let app = app_of(server::store::Store::connect(&t.url).await.unwrap());
+        let spec = app::spec::spec_of(config.clone());
+        let request = app::spec::panel_request(&spec);
+        let (status, bytes) = get(&app, &request.url()).await;
+        assert_eq!(status, StatusCode::OK);
+        let (panel, universe) = app::data::decode_panel(&bytes, request).unwrap();
+        let grid = SweepSpec {
+            scope: "blend".into(),
+            axes: vec![
+                SweepAxisSpec {
+                    strategy: "size".into(),
+                    param: "weight".into(),
+                    from: 0.1,
+                    to: 0.3,
+                    steps: 2,
+                },
+                SweepAxisSpec {
+                    strategy: String::new(),
+                    param: "leverage".into(),
+                    from: 0.5,
+                    to: 1.5,
+                    steps: 2,
+                },
+            ],
+            metric: "sharpe".into(),
+            ..Default::default()
+        };
+        let job = Job {
+            backtest: spec.clone(),
+            sweep: grid.clone(),
+            start: 0,
+            end: 4,
+            universe: universe.clone(),
+        };
+        let job: Job = serde_json::from_str(&serde_json::to_string(&job).unwrap()).unwrap();
+        let rows = run_job(&panel, &job, &mut SignalCache::default()).unwrap();
+        assert_eq!(rows.len(), 4);
+        for (b, n) in rows.iter().zip(&out.rows) {
+            assert_eq!(b.values, n.values);
+            assert_eq!(
+                serde_json::to_string(&b.metrics).unwrap(),
+                serde_json::to_string(&n.metrics).unwrap(),
+                "{engine:?} browser row {}",
+                b.index
+            );
+        }
+        let line = sweep_universe(&spec, &grid, &panel, universe.as_ref()).unwrap();
+        assert_eq!(line.summary, u.summary);
+        // A venue sweep without the venue's universe is refused, not run on every asset.
+        let bare = Job {
+            universe: None,
+            ..job.clone()
+        };
+        let e = run_job(&panel, &bare, &mut SignalCache::default()).unwrap_err();
+        assert!(e.contains("venue hyperliquid"), "{e}");
+        // The old path (the default panel, every asset) gives other rows.
+        let (status, bytes) = get(&app, &app::data::PanelRequest::default().url()).await;
+        assert_eq!(status, StatusCode::OK);
+        let (old_panel, _) =
+            app::data::decode_panel(&bytes, app::data::PanelRequest::default()).unwrap();
+        let old = app::worker::build_sweep(&spec, &grid)
+            .unwrap()
+            .run_chunk_cached(
+                &old_panel,
+                0..4,
+                &mut SignalCache::default(),
+                &mut |_, _| {},
+                &|| false,
+            )
+            .unwrap()
+            .rows;
+        assert!(old
+            .iter()
+            .zip(&out.rows)
+            .any(|(o, n)| o.metrics.unwrap().total_return.to_bits()
+                != n.metrics.unwrap().total_return.to_bits()));
     }
 }

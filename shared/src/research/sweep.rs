@@ -23,6 +23,7 @@
 //! ([`Sweep::walk_forward_curve`]) run afterwards, on the few points chosen.
 
 use std::ops::Range;
+use std::sync::Arc;
 
 use crate::backtest::{self, BacktestError, BacktestSettings, EquityPoint};
 use crate::calendar::Day;
@@ -35,6 +36,7 @@ use crate::research::evaluation::{Evaluation, EvaluationError, Layout};
 use crate::research::search::{RandomSearch, SearchError};
 use crate::research::trials::TrialStats;
 use crate::research::walk_forward::Step;
+use crate::universe::Listings;
 
 /// Largest grid or search accepted, to keep a typo from queueing a day of work.
 pub const MAX_POINTS: usize = 100_000;
@@ -331,6 +333,9 @@ pub struct Sweep {
     settings: BacktestSettings,
     evaluation: Evaluation,
     n_points: usize,
+    /// The configured venue's listing history: every point trades that universe, as the
+    /// Backtest of the same config does (`None`: every priced asset).
+    listings: Option<Arc<Listings>>,
 }
 
 impl Sweep {
@@ -378,6 +383,7 @@ impl Sweep {
             settings,
             evaluation: Evaluation::default(),
             n_points,
+            listings: None,
         })
     }
 
@@ -410,6 +416,7 @@ impl Sweep {
             points: Points::Random(search),
             settings,
             evaluation: Evaluation::default(),
+            listings: None,
         })
     }
 
@@ -418,6 +425,19 @@ impl Sweep {
     pub fn with_evaluation(mut self, evaluation: Evaluation) -> Sweep {
         self.evaluation = evaluation;
         self
+    }
+
+    /// The same points on the venue's universe: `listings` as `backtest::run_on_venue` takes
+    /// them (the venue's listing history resolved by `shared::universe`).
+    #[must_use]
+    pub fn with_listings(mut self, listings: Option<Arc<Listings>>) -> Sweep {
+        self.listings = listings;
+        self
+    }
+
+    /// The venue's listings the points trade in, if any.
+    pub fn listings(&self) -> Option<&Arc<Listings>> {
+        self.listings.as_ref()
     }
 
     pub fn evaluation(&self) -> &Evaluation {
@@ -536,8 +556,13 @@ impl Sweep {
     ) -> Result<ChunkResult, SweepError> {
         let (start, layout) = self.layout(panel)?;
         self.run_points(range, progress, cancel, &mut |c, s| {
-            let m = backtest::metrics_for_config(panel, c, &Self::in_sample(s, start, &layout))
-                .map_err(|e| e.to_string())?;
+            let m = backtest::metrics_on_venue(
+                panel,
+                c,
+                &Self::in_sample(s, start, &layout),
+                self.listings.clone(),
+            )
+            .map_err(|e| e.to_string())?;
             Ok((m, None))
         })
     }
@@ -565,8 +590,8 @@ impl Sweep {
             } else {
                 Self::in_sample(s, start, &layout)
             };
-            let out =
-                backtest::simulate_with_signals(panel, c, &s, cache).map_err(|e| e.to_string())?;
+            let out = backtest::simulate_on_venue(panel, c, &s, cache, self.listings.clone())
+                .map_err(|e| e.to_string())?;
             let k = layout.is_days;
             let m = metrics::compute(
                 out.start,
@@ -663,9 +688,13 @@ impl Sweep {
             start: Some(split),
             ..settings
         };
-        Ok(Some(backtest::metrics_with_signals(
-            panel, &config, &s, cache,
-        )?))
+        Ok(Some(metrics::from_sim(&backtest::simulate_on_venue(
+            panel,
+            &config,
+            &s,
+            cache,
+            self.listings.clone(),
+        )?)))
     }
 
     /// The walk-forward's out-of-sample curve: each step's chosen point backtested on its fold
@@ -719,7 +748,13 @@ impl Sweep {
                         initial_nav: nav,
                         ..settings
                     };
-                    let out = backtest::simulate_with_signals(panel, &config, &s, cache)?;
+                    let out = backtest::simulate_on_venue(
+                        panel,
+                        &config,
+                        &s,
+                        cache,
+                        self.listings.clone(),
+                    )?;
                     for i in 0..out.n_days() {
                         equity.push(EquityPoint {
                             date: out.day(i),
