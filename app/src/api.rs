@@ -3,6 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod status;
+pub use status::{OrderState, PlanAction, PlanStatus};
+
 /// `GET /api/health`: is the server up, is its database reachable, and what data does it hold.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
@@ -213,8 +216,9 @@ pub struct DataFreshness {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct PlanSummary {
     pub id: String,
-    /// `proposed`, `approved`, `rejected`, `expired`, `executing`, `done`, `partially_failed`.
-    pub status: String,
+    /// `proposed`, `approved`, `rejected`, `expired`, `executing`, `done`, `partially_failed`,
+    /// `abandoned`.
+    pub status: PlanStatus,
     pub broker: String,
     pub created_at: i64,
     /// The last complete data day the targets were computed for.
@@ -283,7 +287,7 @@ pub struct PlanLine {
     pub limit_price: String,
     pub reduce_only: bool,
     /// `buy`, `sell` or `hold`.
-    pub action: String,
+    pub action: PlanAction,
     /// Why no order is sent for a line that wanted one.
     pub dropped: Option<String>,
     /// What the trader should know about an order that is sent, e.g. the dust an exit leaves
@@ -337,7 +341,7 @@ pub struct PlanOrder {
     pub size: String,
     pub limit_price: String,
     /// `pending`, `filled`, `partially_filled`, `rejected`, `open`, `unknown`.
-    pub status: String,
+    pub status: OrderState,
     pub filled_units: f64,
     pub avg_price: f64,
     pub fee: f64,

@@ -3,7 +3,10 @@
 //! [`crate::live`]), the plan history, and on an empty history the button that simulates a
 //! labelled paper history (`POST /api/demo`). `/plans/<id>` shows one plan.
 
-use crate::api::{DemoRequest, DemoRun, LiveRunResult, PlanDecision, PlanDetail, PlanSummary};
+use crate::api::{
+    DemoRequest, DemoRun, LiveRunResult, OrderState, PlanDecision, PlanDetail, PlanStatus,
+    PlanSummary,
+};
 use crate::fetch::{get_json, post_json};
 use crate::format::{fmt_time, number, pct, YFormat};
 use crate::live::use_live_events;
@@ -12,19 +15,21 @@ use leptos::prelude::*;
 
 /// Whether a plan is still moving (the page polls while it is).
 #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
-fn in_flight(status: &str) -> bool {
-    matches!(status, "approved" | "executing")
+fn in_flight(status: PlanStatus) -> bool {
+    matches!(status, PlanStatus::Approved | PlanStatus::Executing)
 }
 
 /// Whether a plan offers Reconcile: it is executing (perhaps interrupted), or it closed with
 /// orders whose outcome the store does not know for sure (pending, unknown, open).
 fn can_reconcile(plan: &PlanDetail) -> bool {
-    match plan.summary.status.as_str() {
-        "executing" => true,
-        "partially_failed" | "abandoned" => plan
-            .orders
-            .iter()
-            .any(|o| matches!(o.status.as_str(), "pending" | "unknown" | "open")),
+    match plan.summary.status {
+        PlanStatus::Executing => true,
+        PlanStatus::PartiallyFailed | PlanStatus::Abandoned => plan.orders.iter().any(|o| {
+            matches!(
+                o.status,
+                OrderState::Pending | OrderState::Unknown | OrderState::Open
+            )
+        }),
         _ => false,
     }
 }
@@ -213,7 +218,7 @@ fn PlanPanel(id: String, on_change: RwSignal<u32>) -> impl IntoView {
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
         if let Some(Ok(d)) = detail.get() {
-            if in_flight(&d.summary.status) {
+            if in_flight(d.summary.status) {
                 leptos::task::spawn_local(async move {
                     gloo_timers_sleep(2000).await;
                     on_change.update(|n| *n += 1);
@@ -228,9 +233,10 @@ fn PlanPanel(id: String, on_change: RwSignal<u32>) -> impl IntoView {
                 Err(e) => view! { <p class="error">{e}</p> }.into_any(),
                 Ok(plan) => {
                     let id = plan.summary.id.clone();
-                    let can_decide = plan.summary.status == "proposed" && !plan.summary.blocked;
+                    let can_decide =
+                        plan.summary.status == PlanStatus::Proposed && !plan.summary.blocked;
                     let (a_id, r_id, e_id, c_id) = (id.clone(), id.clone(), id.clone(), id);
-                    let approved_not_run = plan.summary.status == "approved";
+                    let approved_not_run = plan.summary.status == PlanStatus::Approved;
                     // An interrupted execution, or a closed one whose orders may still be
                     // unsettled at the venue: ask the venue by client order id.
                     let reconcilable = can_reconcile(&plan);
@@ -312,7 +318,7 @@ fn PlanView(plan: PlanDetail, #[prop(optional)] actions: Option<AnyView>) -> imp
                     <td class="num">{YFormat::Usd.format(l.notional)}</td>
                     <td class="num">{l.size.clone()}</td>
                     <td class="num">{l.limit_price.clone()}</td>
-                    <td>{l.action.clone()}</td>
+                    <td>{l.action.as_str()}</td>
                     <td class="muted">{l.dropped.clone().unwrap_or_default()}</td>
                     // What to know before approving a line that is sent (e.g. the dust an
                     // exit leaves when the venue's size decimals cannot close it exactly).
@@ -345,7 +351,7 @@ fn PlanView(plan: PlanDetail, #[prop(optional)] actions: Option<AnyView>) -> imp
                 <tr>
                     <td>{o.symbol.clone()}</td>
                     <td class="num">{o.size.clone()}</td>
-                    <td>{o.status.clone()}</td>
+                    <td>{o.status.as_str()}</td>
                     <td class="num">{format!("{}", o.filled_units)}</td>
                     <td class="num">{format!("{}", o.avg_price)}</td>
                     <td class="num">{YFormat::Usd.format(o.fee)}</td>
@@ -367,12 +373,12 @@ fn PlanView(plan: PlanDetail, #[prop(optional)] actions: Option<AnyView>) -> imp
         })
         .collect::<Vec<_>>();
     view! {
-        <div class="plan" id="current-plan" data-status=s.status.clone() data-plan-id=s.id.clone()>
+        <div class="plan" id="current-plan" data-status=s.status.as_str() data-plan-id=s.id.clone()>
             <dl class="facts">
                 <dt>"Plan"</dt>
                 <dd>{s.id.clone()}</dd>
                 <dt>"Status"</dt>
-                <dd id="plan-status" class=format!("status-{}", s.status)>{s.status.clone()}</dd>
+                <dd id="plan-status" class=format!("status-{}", s.status)>{s.status.as_str()}</dd>
                 <dt>"Data day"</dt>
                 <dd>{s.data_day.clone()}</dd>
                 <dt>"Broker"</dt>
@@ -461,7 +467,7 @@ fn PlanHistory(plans: Vec<PlanSummary>) -> impl IntoView {
                     <td>{fmt_time(p.created_at)}</td>
                     <td>{p.data_day}</td>
                     <td>
-                        {p.status}
+                        {p.status.as_str()}
                         {p.simulated.then(|| view! { " " <span class="badge badge-sim">"simulated"</span> })}
                     </td>
                     <td class="num">{p.orders}</td>
@@ -509,7 +515,7 @@ mod tests {
             size: "-1198".into(),
             limit_price: "0.99".into(),
             reduce_only: true,
-            action: "sell".into(),
+            action: crate::api::PlanAction::Sell,
             dropped: dropped.map(str::to_string),
             note: note.map(str::to_string),
             client_order_id: None,
@@ -523,7 +529,7 @@ mod tests {
         let plan = PlanDetail {
             summary: PlanSummary {
                 id: "p1".into(),
-                status: "proposed".into(),
+                status: crate::api::PlanStatus::Proposed,
                 broker: "paper".into(),
                 created_at: 0,
                 data_day: "2026-01-01".into(),

@@ -451,7 +451,11 @@ pub fn render_plan(p: &app::api::PlanDetail) -> String {
             remarks.join("; ")
         );
     }
-    let held = p.lines.iter().filter(|l| l.action == "hold").count();
+    let held = p
+        .lines
+        .iter()
+        .filter(|l| l.action == app::api::PlanAction::Hold)
+        .count();
     let _ = writeln!(
         out,
         "  {held} symbol(s) within the rebalance band: no trade"

@@ -40,13 +40,14 @@ impl std::fmt::Debug for Hub {
 }
 
 /// The notification event of a plan status, if that status sends one.
-pub fn plan_event(status: &str) -> Option<&'static str> {
+pub fn plan_event(status: app::api::PlanStatus) -> Option<&'static str> {
+    use app::api::PlanStatus as S;
     Some(match status {
-        "proposed" => "plan.proposed",
-        "approved" => "plan.approved",
-        "done" => "plan.done",
-        "partially_failed" => "plan.partially_failed",
-        "abandoned" => "plan.abandoned",
+        S::Proposed => "plan.proposed",
+        S::Approved => "plan.approved",
+        S::Done => "plan.done",
+        S::PartiallyFailed => "plan.partially_failed",
+        S::Abandoned => "plan.abandoned",
         _ => return None,
     })
 }
@@ -85,10 +86,10 @@ impl Hub {
         self.emit(
             "plan",
             Some(&plan.summary.id),
-            Some(&plan.summary.status),
+            Some(plan.summary.status.as_str()),
             at,
         );
-        if let (Some(event), Some(n)) = (plan_event(&plan.summary.status), self.notifier()) {
+        if let (Some(event), Some(n)) = (plan_event(plan.summary.status), self.notifier()) {
             n.send(Message::plan(event, plan, n.public_url(), at));
         }
     }
@@ -101,7 +102,12 @@ impl Hub {
 
     /// Orders of an executing plan filled in (pages refresh; no notification).
     pub fn orders(&self, plan_id: &str, at: i64) {
-        self.emit("plan", Some(plan_id), Some("executing"), at);
+        self.emit(
+            "plan",
+            Some(plan_id),
+            Some(app::api::PlanStatus::Executing.as_str()),
+            at,
+        );
     }
 
     /// The kill switch changed.

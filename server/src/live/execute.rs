@@ -94,10 +94,6 @@ impl LiveService {
     }
 }
 
-fn order_state(s: &str) -> Result<OrderState, LiveError> {
-    s.parse().map_err(LiveError::Corrupt)
-}
-
 impl LiveService {
     /// Executes an approved plan, or resumes one left `executing`, in this task (the CLI and
     /// tests; the server uses [`LiveService::execute_in_background`]). See the module docs.
@@ -369,7 +365,7 @@ impl LiveService {
             .orders(&p.id)
             .await?
             .into_iter()
-            .map(|o| Ok((o.client_order_id, order_state(&o.status)?)))
+            .map(|o| Ok((o.client_order_id, o.status)))
             .collect::<Result<_, LiveError>>()?;
         Ok(p.body
             .orders
@@ -392,7 +388,7 @@ impl LiveService {
         let mut ids = Vec::new();
         let mut symbols = BTreeMap::new();
         for o in &orders {
-            if order_state(&o.status)?.is_unsettled() {
+            if o.status.is_unsettled() {
                 ids.push(o.client_order_id.clone());
                 symbols.insert(o.client_order_id.clone(), o.symbol.clone());
             }

@@ -104,7 +104,7 @@ pub fn build(inputs: &PlanInputs<'_>) -> Lines {
             size: "0".into(),
             limit_price: "0".into(),
             reduce_only: false,
-            action: PlanAction::Hold.as_str().into(),
+            action: PlanAction::Hold,
             dropped: None,
             note: None,
             client_order_id: None,
@@ -117,9 +117,7 @@ pub fn build(inputs: &PlanInputs<'_>) -> Lines {
             PlanAction::Buy
         } else {
             PlanAction::Sell
-        }
-        .as_str()
-        .into();
+        };
         let Some(mark) = mark else {
             line.dropped = Some(format!("no price for {symbol}"));
             lines.push(line);
@@ -139,14 +137,14 @@ pub fn build(inputs: &PlanInputs<'_>) -> Lines {
         let raw_units = target_units - current_units;
         let side = |units: f64| {
             if units > 0.0 || (units == 0.0 && raw_units > 0.0) {
-                PlanAction::Buy.as_str()
+                PlanAction::Buy
             } else {
-                PlanAction::Sell.as_str()
+                PlanAction::Sell
             }
         };
         match venue::round_order(rule, current_units, target_units, mark, inputs.max_slippage) {
             Ok(o) => {
-                line.action = side(o.units).into();
+                line.action = side(o.units);
                 line.size = o.size.to_string();
                 line.limit_price = o.price.to_string();
                 line.note = o.dust.map(|d| d.to_string());
@@ -157,7 +155,7 @@ pub fn build(inputs: &PlanInputs<'_>) -> Lines {
                 orders.push(OrderRequest::from_rounded(cloid, symbol.clone(), &o));
             }
             Err(d) => {
-                line.action = side(d.units).into();
+                line.action = side(d.units);
                 line.size = d.size.to_string();
                 line.note = d.dust.map(|d| d.to_string());
                 line.dropped = Some(d.reason.to_string());

@@ -69,11 +69,11 @@ impl StoredPlan {
             .body
             .lines
             .iter()
-            .filter(|l| l.action != PlanAction::Hold.as_str())
+            .filter(|l| l.action != PlanAction::Hold)
             .count();
         PlanSummary {
             id: self.id.clone(),
-            status: self.status.as_str().into(),
+            status: self.status,
             broker: self.broker.clone(),
             created_at: self.created_at,
             data_day: self.data_day.to_string(),
@@ -411,7 +411,7 @@ impl Records<'_> {
             "UPDATE live_orders SET status = $1, filled_units = $2, avg_price = $3, fee = $4, \
              notional = $5, reason = $6, updated_at = $7 WHERE client_order_id = $8",
         )
-        .bind(OrderState::of(&r.status).as_str())
+        .bind(super::status::order_state_of(&r.status).as_str())
         .bind(r.filled_units)
         .bind(r.avg_price)
         .bind(r.fee)
@@ -531,7 +531,10 @@ impl Records<'_> {
                     symbol: r.try_get(1)?,
                     size: r.try_get(2)?,
                     limit_price: r.try_get(3)?,
-                    status: r.try_get(4)?,
+                    status: r
+                        .try_get::<String, _>(4)?
+                        .parse()
+                        .map_err(LiveError::Corrupt)?,
                     filled_units: r.try_get(5)?,
                     avg_price: r.try_get(6)?,
                     fee: r.try_get(7)?,

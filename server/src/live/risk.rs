@@ -147,7 +147,7 @@ mod tests {
             size: "0".into(),
             limit_price: "0".into(),
             reduce_only: false,
-            action: "buy".into(),
+            action: app::api::PlanAction::Buy,
             dropped: None,
             note: None,
             client_order_id: None,

@@ -33,14 +33,17 @@ impl PlanDigest {
         let s = &plan.summary;
         let mut order_states: Vec<(String, usize)> = Vec::new();
         for o in &plan.orders {
-            match order_states.iter_mut().find(|(k, _)| *k == o.status) {
+            match order_states
+                .iter_mut()
+                .find(|(k, _)| o.status == k.as_str())
+            {
                 Some((_, n)) => *n += 1,
-                None => order_states.push((o.status.clone(), 1)),
+                None => order_states.push((o.status.to_string(), 1)),
             }
         }
         PlanDigest {
             id: s.id.clone(),
-            status: s.status.clone(),
+            status: s.status.to_string(),
             broker: s.broker.clone(),
             data_day: s.data_day.clone(),
             equity: s.equity,

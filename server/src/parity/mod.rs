@@ -392,7 +392,12 @@ pub fn post_trade_weights(
                 l.current_weight
             } else {
                 match order {
-                    Some(o) if o.status != "filled" && o.status != "pending" => {
+                    Some(o)
+                        if !matches!(
+                            o.status,
+                            app::api::OrderState::Filled | app::api::OrderState::Pending
+                        ) =>
+                    {
                         if equity > 0.0 {
                             (l.current_units + o.filled_units) * l.mark_price / equity
                         } else {
@@ -603,7 +608,7 @@ mod tests {
             size: "0".into(),
             limit_price: "0".into(),
             reduce_only: false,
-            action: "buy".into(),
+            action: app::api::PlanAction::Buy,
             dropped: None,
             note: None,
             client_order_id: id.map(Into::into),
@@ -616,7 +621,7 @@ mod tests {
             symbol: String::new(),
             size: "0".into(),
             limit_price: "0".into(),
-            status: status.into(),
+            status: status.parse().unwrap(),
             filled_units: filled,
             avg_price: 10.0,
             fee: 0.0,

@@ -97,7 +97,7 @@ fn line(symbol: &str, action: &str, dropped: Option<&str>, note: Option<&str>) -
         size: "-1198".into(),
         limit_price: "0.2475".into(),
         reduce_only: true,
-        action: action.into(),
+        action: action.parse().unwrap(),
         dropped: dropped.map(str::to_string),
         note: note.map(str::to_string),
         client_order_id: None,
@@ -110,7 +110,7 @@ fn the_plan_print_shows_each_lines_note_after_its_dropped_reason() {
     let plan = PlanDetail {
         summary: PlanSummary {
             id: "p1".into(),
-            status: "proposed".into(),
+            status: app::api::PlanStatus::Proposed,
             broker: "paper".into(),
             created_at: 0,
             data_day: "2026-01-01".into(),

@@ -411,10 +411,10 @@ async fn the_job_outlives_a_dropped_request() {
         .unwrap();
     assert_eq!(answer.summary.status, "executing");
     // A request future dropped mid-way does not stop it either.
-    let mut status = String::new();
+    let mut status = app::api::PlanStatus::Executing;
     for _ in 0..500 {
         status = r.live.plan(&plan.summary.id).await.unwrap().summary.status;
-        if status != "executing" {
+        if status != app::api::PlanStatus::Executing {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;

@@ -159,7 +159,7 @@ pub fn sample_plan() -> PlanDetail {
         size: "1".into(),
         limit_price: "10.2".into(),
         reduce_only: false,
-        action: "buy".into(),
+        action: app::api::PlanAction::Buy,
         dropped: dropped.map(Into::into),
         note: None,
         client_order_id: None,
@@ -167,7 +167,7 @@ pub fn sample_plan() -> PlanDetail {
     PlanDetail {
         summary: PlanSummary {
             id: "plan-42".into(),
-            status: "proposed".into(),
+            status: app::api::PlanStatus::Proposed,
             broker: "paper".into(),
             created_at: 0,
             data_day: "2026-01-05".into(),
@@ -294,7 +294,7 @@ async fn smtp_that_refuses_twice_delivers_on_the_third_session() {
     )
     .unwrap();
     let mut plan = sample_plan();
-    plan.summary.status = "done".into();
+    plan.summary.status = app::api::PlanStatus::Done;
     n.send(Message::plan("plan.done", &plan, n.public_url(), 7));
     assert!(n.flush(Duration::from_secs(10)).await);
     assert_eq!(smtp.sessions.load(Ordering::SeqCst), 3);
