@@ -28,8 +28,12 @@ test("a 2-D sweep runs in workers to completion and draws its heat map", async (
 test("a running sweep can be cancelled", async ({ page }) => {
   await page.goto("/sweep");
   await expect(page.locator("#run-sweep")).toBeEnabled({ timeout: 60_000 });
-  await page.fill("input[name=axis0-steps]", "40");
+  // Large enough that the click on Cancel lands while it runs: with the pool warm at page load
+  // a few hundred points finish in under half a second.
+  await page.fill("input[name=axis0-steps]", "200");
   await page.locator("input[name=axis0-steps]").press("Tab");
+  await page.fill("input[name=axis1-steps]", "50");
+  await page.locator("input[name=axis1-steps]").press("Tab");
   await page.click("#run-sweep");
   await page.click("#cancel-sweep");
   await expect(page.locator("#sweep-status")).toHaveAttribute("data-status", "cancelled");
