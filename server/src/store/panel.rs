@@ -397,6 +397,24 @@ pub struct EncodedKey {
     pub venue: Option<shared::config::VenueScope>,
 }
 
+impl EncodedKey {
+    /// The key's days clipped to `panel`'s; an error when nothing of the panel is left.
+    fn days_within(&self, panel: &Panel) -> Result<(Day, Day), PanelRequestError> {
+        let (first, last) = (panel.start(), panel.end());
+        let from = self.from.map_or(first, |d| d.max(first));
+        let to = self.to.map_or(last, |d| d.min(last));
+        if from > to {
+            return Err(PanelRequestError::OutOfRange {
+                from: self.from.unwrap_or(first),
+                to: self.to.unwrap_or(last),
+                first,
+                last,
+            });
+        }
+        Ok((from, to))
+    }
+}
+
 /// An encoded panel (see `shared::panel_codec`) and its content hash.
 #[derive(Clone, Debug)]
 pub struct EncodedPanel {
@@ -459,17 +477,7 @@ impl Store {
             let as_of = key.as_of.expect("checked");
             return self.encoded_as_of(key, as_of, &order).await;
         }
-        let (first, last) = (panel.start(), panel.end());
-        let from = key.from.map_or(first, |d| d.max(first));
-        let to = key.to.map_or(last, |d| d.min(last));
-        if from > to {
-            return Err(PanelRequestError::OutOfRange {
-                from: key.from.unwrap_or(first),
-                to: key.to.unwrap_or(last),
-                first,
-                last,
-            });
-        }
+        let (from, to) = key.days_within(&panel)?;
         let clipped = EncodedKey {
             fields: key.fields.clone(),
             from: Some(from),
@@ -551,17 +559,7 @@ async fn encode_as_of(
     version: i64,
     universe: Option<shared::universe::VenueUniverse>,
 ) -> Result<EncodedPanel, PanelRequestError> {
-    let (first, last) = (panel.start(), panel.end());
-    let from = key.from.map_or(first, |d| d.max(first));
-    let to = key.to.map_or(last, |d| d.min(last));
-    if from > to {
-        return Err(PanelRequestError::OutOfRange {
-            from: key.from.unwrap_or(first),
-            to: key.to.unwrap_or(last),
-            first,
-            last,
-        });
-    }
+    let (from, to) = key.days_within(&panel)?;
     let rows = panel.row_of(from).expect("clipped")..=panel.row_of(to).expect("clipped");
     let fields = key.fields.clone();
     let bytes =
