@@ -308,14 +308,16 @@ mod imp {
                         _ => None,
                     }
                 };
+                // The worker's next chunk (or, after the last, the run's statistics) first: it
+                // computes while this thread reads and shows the rows.
+                dispatch(i, w, st);
+                finish_if_done(st, w);
                 if let Some((on_rows, on_error)) = callbacks {
                     match serde_json::from_str::<Vec<SweepRow>>(&rows) {
                         Ok(rows) => on_rows(rows),
                         Err(e) => on_error(format!("a worker sent unreadable rows: {e}")),
                     }
                 }
-                dispatch(i, w, st);
-                finish_if_done(st, w);
             }
             "summary" => {
                 let result = get(&data, "result").as_string().unwrap_or_default();

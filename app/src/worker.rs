@@ -290,13 +290,7 @@ impl Kernel {
     /// first chunk.
     pub fn new(panel: Panel) -> Kernel {
         crate::data::reserve_heap(WORKER_HEAP_RESERVE);
-        if panel.n_assets() > 0 && panel.n_days() > 0 {
-            let _ = panel.log_returns(0);
-            let _ = panel.log_closes(0);
-            let _ = panel.priced_assets(0);
-            let _ = panel.close_and_funding_at(0);
-            let _ = panel.symbol_ranks();
-        }
+        panel.derive_all();
         Kernel {
             panel,
             cache: SignalCache::default(),

@@ -354,6 +354,24 @@ impl Panel {
         })
     }
 
+    /// Computes every derived series now (log closes and returns, the priced assets per row,
+    /// the row-major closes and funding, the symbol ranks) instead of inside the first kernel
+    /// that reads one: what a panel that will serve many runs does once when it arrives (a
+    /// sweep worker, the page that just decoded it). The same values either way; a no-op when
+    /// they exist or the panel is empty.
+    pub fn derive_all(&self) {
+        if self.symbols.is_empty() || self.n_days == 0 {
+            return;
+        }
+        let _ = (
+            self.log_closes(0),
+            self.log_returns(0),
+            self.priced_assets(0),
+            self.close_and_funding_at(0),
+            self.symbol_ranks(),
+        );
+    }
+
     /// The whole column-major buffer of a field.
     pub fn field(&self, field: Field) -> &[f64] {
         &self.data[field.index()]
@@ -483,6 +501,54 @@ mod tests {
         assert!(p.priced_assets(1).is_empty());
         assert_eq!(p.priced_assets(2), &[1]);
         assert_eq!(p.symbol_ranks(), &[2, 0, 1]);
+    }
+
+    #[test]
+    fn derive_all_fills_every_series_with_the_lazy_values() {
+        let mut p = Panel::new(Day(0), 4, vec!["B".into(), "A".into()]).unwrap();
+        for (a, r, c) in [
+            (0, 0, 2.0),
+            (0, 1, 3.0),
+            (0, 3, 1.5),
+            (1, 1, 7.0),
+            (1, 2, -1.0),
+        ] {
+            p.set(Field::Close, a, r, c);
+        }
+        p.set(Field::FundingRate, 1, 1, 0.01);
+        let lazy = p.clone();
+        p.derive_all();
+        let d = &p.derived;
+        assert!(d.log_close.get().is_some() && d.log_return.get().is_some());
+        assert!(d.priced.get().is_some() && d.close_funding_rows.get().is_some());
+        assert!(d.symbol_rank.get().is_some());
+        assert!(
+            lazy.derived.log_close.get().is_none(),
+            "the clone derived nothing yet"
+        );
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        for a in 0..2 {
+            assert_eq!(bits(p.log_closes(a)), bits(lazy.log_closes(a)));
+            assert_eq!(bits(p.log_returns(a)), bits(lazy.log_returns(a)));
+        }
+        for r in 0..4 {
+            assert_eq!(p.priced_assets(r), lazy.priced_assets(r));
+            let flat = |x: &[[f64; 2]]| {
+                x.iter()
+                    .flat_map(|v| v.map(f64::to_bits))
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(
+                flat(p.close_and_funding_at(r)),
+                flat(lazy.close_and_funding_at(r))
+            );
+        }
+        assert_eq!(p.symbol_ranks(), lazy.symbol_ranks());
+        // Empty panels have nothing to derive (and no row 0 to ask for).
+        Panel::new(Day(0), 0, vec!["A".into()])
+            .unwrap()
+            .derive_all();
+        Panel::new(Day(0), 3, vec![]).unwrap().derive_all();
     }
 
     #[test]

@@ -17,6 +17,11 @@ use shared::strategies::{param_keys, STRATEGY_NAMES};
 use shared::Day;
 use std::collections::BTreeMap;
 
+/// Days of the panel the page's warm-up run covers (see `BacktestPage`): enough for the
+/// kernels' hot functions to be optimised, a sixth of the real panel.
+#[cfg(feature = "hydrate")]
+const WARM_UP_DAYS: i32 = 365;
+
 /// A finished run, reduced to what the page shows.
 #[derive(Clone, Debug)]
 pub struct Run {
@@ -187,6 +192,42 @@ pub fn BacktestPage() -> impl IntoView {
         }
     });
 
+    // Warming the engine: the browser compiles WebAssembly lazily, each function first with a
+    // quick baseline compiler, and swaps in optimised code only once the function has run for
+    // a while. The first full backtest on a new page ran largely on baseline code (in Node,
+    // ~+25 % over the second on the same panel; docs/benchmarks.md, session 5). So once the
+    // panel is in and the page is idle, the config runs once over the panel's last
+    // `WARM_UP_DAYS` days, its result dropped, unless a run came first. Its time is in
+    // `#panel-status[data-warm-up-ms]`.
+    let warm_up_ms = RwSignal::new(None::<f64>);
+    Effect::new(move |warmed: Option<bool>| {
+        if warmed == Some(true) {
+            return true;
+        }
+        let Some(Ok(p)) = panel.ready_for(wanted.get()) else {
+            return false;
+        };
+        #[cfg(feature = "hydrate")]
+        request_idle_callback(move || {
+            if runs.get_value() > 0
+                || pending.get_untracked()
+                || warm_up_ms.get_untracked().is_some()
+            {
+                return;
+            }
+            let mut s = spec.get_untracked();
+            let end = p.panel.end();
+            s.start = Some(Day((end.0 - WARM_UP_DAYS).max(p.panel.start().0)));
+            s.end = Some(end);
+            let t0 = now_ms();
+            let _ = crate::spec::run_on(&s, &p.panel, p.universe.as_ref());
+            warm_up_ms.set(Some(now_ms() - t0));
+        });
+        #[cfg(not(feature = "hydrate"))]
+        let _ = p;
+        true
+    });
+
     // Opening a link: load its state, say if it cannot be reproduced here, and run it (once
     // the panel of its venue is in).
     Effect::new(move |done: Option<bool>| {
@@ -252,15 +293,22 @@ pub fn BacktestPage() -> impl IntoView {
                 _ => "today's data".to_string(),
             };
             view! {
-                <span class="muted" id="panel-status" data-ready="true" data-version=version>
+                <span
+                    class="muted"
+                    id="panel-status"
+                    data-ready="true"
+                    data-version=version
+                    data-warm-up-ms=move || warm_up_ms.get().map(|ms| ms.to_string())
+                >
                     {format!(
-                        "Data: {} assets × {} days ({} to {}), {stamp}, {:.0} kB in {:.0} ms, snapshot {}",
+                        "Data: {} assets × {} days ({} to {}), {stamp}, {:.0} kB in {:.0} ms (series derived in {:.0} ms), snapshot {}",
                         p.panel.n_assets(),
                         p.panel.n_days(),
                         p.panel.start(),
                         p.panel.end(),
                         p.bytes as f64 / 1024.0,
                         p.load_ms,
+                        p.derive_ms,
                         p.etag.clone().unwrap_or_else(|| "unknown".into()),
                     )}
                 </span>
@@ -442,7 +490,7 @@ fn RunView(run: Run, pinned: RwSignal<Option<Run>>, log_scale: RwSignal<bool>) -
         <section class="card">
             <div class="card-head">
                 <h2>"Results"</h2>
-                <span class="muted" id="run-time">
+                <span class="muted" id="run-time" data-ms=run.elapsed_ms.to_string()>
                     {format!("{} · computed in your browser in {:.0} ms", label, run.elapsed_ms)}
                 </span>
             </div>

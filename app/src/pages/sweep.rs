@@ -34,6 +34,10 @@ use shared::sweep::SweepRow;
 
 /// Rows the results table shows (the best by the sort key; the CSV has them all).
 const TABLE_ROWS: usize = 50;
+/// How often a running sweep's new rows reach the table and the heat map, in milliseconds
+/// (the progress bar and the count move with every chunk).
+#[cfg(feature = "hydrate")]
+const ROWS_REFRESH_MS: f64 = 250.0;
 
 /// The metric `key` of a row (NaN for a failed point).
 fn row_metric(r: &SweepRow, key: &str) -> f64 {
@@ -256,6 +260,22 @@ pub fn SweepPage() -> impl IntoView {
         }
     });
     let rows = RwSignal::new(Vec::<SweepRow>::new());
+    // A running sweep's rows not in `rows` yet: the table and the heat map take new rows at
+    // most every `ROWS_REFRESH_MS` (and at the end), not on every chunk, so that the page's
+    // thread leaves the two cores to the workers.
+    let pending = StoredValue::new(Vec::<SweepRow>::new());
+    let last_flush = StoredValue::new(f64::NEG_INFINITY);
+    let flush = move || {
+        let mut new_rows = Vec::new();
+        pending.update_value(|p| std::mem::swap(p, &mut new_rows));
+        last_flush.set_value(now_ms());
+        if !new_rows.is_empty() {
+            rows.update(|r| {
+                r.append(&mut new_rows);
+                r.sort_by_key(|x| x.index);
+            });
+        }
+    };
     let status = RwSignal::new(Status::Idle);
     let done = RwSignal::new(0usize);
     let total = RwSignal::new(0usize);
@@ -326,6 +346,8 @@ pub fn SweepPage() -> impl IntoView {
             return;
         };
         rows.set(Vec::new());
+        pending.set_value(Vec::new());
+        last_flush.set_value(f64::NEG_INFINITY);
         timing.set(None);
         summary.set(None);
         summary_error.set(None);
@@ -340,12 +362,14 @@ pub fn SweepPage() -> impl IntoView {
         {
             let on_rows = move |mut new_rows: Vec<SweepRow>| {
                 done.update(|d| *d += new_rows.len());
-                now.set(now_ms());
-                rows.update(|r| {
-                    r.append(&mut new_rows);
-                    r.sort_by_key(|x| x.index);
-                });
-                if done.get_untracked() >= total.get_untracked() {
+                let t = now_ms();
+                now.set(t);
+                pending.update_value(|p| p.append(&mut new_rows));
+                let last = done.get_untracked() >= total.get_untracked();
+                if last || t - last_flush.get_value() >= ROWS_REFRESH_MS {
+                    flush();
+                }
+                if last {
                     now.set(now_ms());
                     status.set(Status::Done);
                 }
@@ -362,7 +386,10 @@ pub fn SweepPage() -> impl IntoView {
             };
             let callbacks = pool::RunCallbacks {
                 on_rows: Box::new(on_rows),
-                on_error: Box::new(move |msg: String| status.set(Status::Failed(msg))),
+                on_error: Box::new(move |msg: String| {
+                    flush();
+                    status.set(Status::Failed(msg))
+                }),
                 on_done: Box::new(move |t: RunTiming| timing.set(Some(t))),
                 on_summary: Box::new(on_summary),
             };
@@ -383,6 +410,7 @@ pub fn SweepPage() -> impl IntoView {
     });
     let cancel = move |_| {
         pool::cancel(); // terminates the workers mid-chunk; fresh ones start in the background
+        flush(); // the rows finished so far
         status.set(Status::Cancelled);
     };
     // Choosing a point (a row's "Choose"): its out-of-sample run and the share link follow.
