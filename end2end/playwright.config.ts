@@ -1,11 +1,9 @@
 import { defineConfig } from "@playwright/test";
+import { launchOptions, serverUnderTest } from "./chromium";
 
 // The test command (`./x test`) starts `lockstep serve` on a free loopback port with a throwaway
 // database and passes its address here. Browsers are never downloaded: Debian's Chromium is used.
-const baseURL = process.env.LOCKSTEP_URL;
-if (!baseURL) {
-  throw new Error("LOCKSTEP_URL is not set: run the suite through `./x test` (or `./x e2e`)");
-}
+const baseURL = serverUnderTest("run the suite through `./x test` (or `./x e2e`)");
 
 export default defineConfig({
   testDir: "./tests",
@@ -18,18 +16,6 @@ export default defineConfig({
   use: {
     baseURL,
     viewport: { width: 1440, height: 900 },
-    launchOptions: {
-      executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-      // Playwright gives every launch a fresh, empty user-data dir of its own.
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--disable-quic",
-      ],
-    },
+    launchOptions,
   },
 });

@@ -546,6 +546,25 @@ pub struct FetchRunStatus {
     pub set_aside: u64,
 }
 
+impl FetchRunStatus {
+    /// What the run did to the rows, in words: "12 read, 3 new, 4 updated, 5 unchanged, 0
+    /// rejected", then the bars of other sources it replaced or set aside when there were any.
+    /// The Data page and `lockstep data status` say it the same way.
+    pub fn counts(&self) -> String {
+        let mut out = format!(
+            "{} read, {} new, {} updated, {} unchanged, {} rejected",
+            self.rows_read, self.inserted, self.updated, self.unchanged, self.rejected
+        );
+        if self.replaced + self.set_aside > 0 {
+            out.push_str(&format!(
+                ", {} bars of other sources replaced, {} set aside",
+                self.replaced, self.set_aside
+            ));
+        }
+        out
+    }
+}
+
 /// Coverage and quality of one field from one source.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]

@@ -1,4 +1,5 @@
 import { defineConfig } from "@playwright/test";
+import { launchOptions, serverUnderTest } from "../chromium";
 
 // Browser benchmarks of the dashboard (issue 6), NOT part of the test suite. Run against a
 // server you started yourself (see docs/benchmarks.md, "In the browser"):
@@ -6,10 +7,7 @@ import { defineConfig } from "@playwright/test";
 //   cd end2end && LOCKSTEP_URL=http://127.0.0.1:PORT npx playwright test --config bench/playwright.config.ts
 //
 // Results are printed and written to end2end/test-results/bench/results.json (not committed).
-const baseURL = process.env.LOCKSTEP_URL;
-if (!baseURL) {
-  throw new Error("LOCKSTEP_URL is not set: start `lockstep serve` and point this at it");
-}
+const baseURL = serverUnderTest("start `lockstep serve` and point this at it");
 
 export default defineConfig({
   testDir: ".",
@@ -24,17 +22,6 @@ export default defineConfig({
   use: {
     baseURL,
     viewport: { width: 1440, height: 900 },
-    launchOptions: {
-      executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--disable-quic",
-      ],
-    },
+    launchOptions,
   },
 });

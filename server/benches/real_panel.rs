@@ -5,16 +5,15 @@
 //!
 //! `cargo bench -p server --bench real_panel -- --warm-up-time 1 --measurement-time 3`
 
-use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
+#[path = "../../shared/benches/common/mod.rs"]
+mod common;
+
+use criterion::{criterion_group, criterion_main, Criterion};
 use shared::backtest::{self, BacktestSettings};
 use shared::config::Config;
-use shared::portfolio::engine::{TargetCache, TargetEngine};
 use shared::portfolio::signals::SignalCache;
 use shared::research::summary;
-use shared::sim::{self, FnSource, SimConfig};
 use shared::sweep::{Axis, AxisTarget, Sweep, SweepRow};
-use shared::Panel;
-use std::hint::black_box;
 use std::path::PathBuf;
 
 fn data_dir() -> Option<PathBuf> {
@@ -26,26 +25,6 @@ fn data_dir() -> Option<PathBuf> {
     dir.join("coinbase_top200_daily.csv")
         .exists()
         .then_some(dir)
-}
-
-/// `base` with only `name` switched on (weight 1), as a sweep over one strategy runs.
-fn only(base: &Config, name: &str) -> Config {
-    let mut c = base.clone();
-    for s in c.strategy_names() {
-        c.set_weight(&s, if s == name { 1.0 } else { 0.0 }).unwrap();
-    }
-    c
-}
-
-/// Every day's blended targets: the signal half of a backtest.
-fn walk(engine: &TargetEngine, panel: &Panel) -> Vec<f64> {
-    let n = panel.n_assets();
-    let mut out = vec![0.0; panel.n_days() * n];
-    let mut cache = TargetCache::new();
-    for t in 0..panel.n_days() {
-        engine.blend_into(panel, t, &mut cache, &mut out[t * n..(t + 1) * n]);
-    }
-    out
 }
 
 /// 1,000 blend points on the default config: size and beta weights (10 × 10) × leverage (10).
@@ -90,16 +69,8 @@ fn benches(c: &mut Criterion) {
     // One sweep point: the default config's volatility params (rebalance every 3 days, quintile
     // selection, equal weight) at several windows; then the heaviest variant the strategy
     // allows (daily rebalance, risk parity on the same window).
+    common::sweep_points(c, "real", &p, &[10, 30, 60, 90]);
     let mut g = c.benchmark_group("real/sweep_point/volatility");
-    let vol = only(&default, "volatility");
-    for w in [10, 30, 60, 90] {
-        let mut cfg = vol.clone();
-        cfg.set_param("volatility", "volatility_window", w as f64)
-            .unwrap();
-        g.bench_function(format!("window_{w}"), |b| {
-            b.iter(|| backtest::metrics_for_config(&p, &cfg, &settings).unwrap())
-        });
-    }
     let heavy = Config::from_json(
         r#"{"strategy_weights": {"volatility": 1},
             "params": {"volatility": {"volatility_window": 30, "rebalance_days": 1,
@@ -111,53 +82,8 @@ fn benches(c: &mut Criterion) {
     });
     g.finish();
 
-    // Live: `lockstep targets` for the last date. The panel is cut fresh each time (its derived
-    // series are computed inside the timing, as for a server that just loaded its data) and the
-    // cache is empty; also on the `lookback` rows a live server holds.
-    let engine = TargetEngine::from_config(&default).unwrap();
-    let t = p.n_days() - 1;
-    let mut g = c.benchmark_group("real/targets/live_one_date");
-    g.bench_function("full_history", |b| {
-        b.iter_batched(
-            || p.truncate_to(t).unwrap(),
-            |q| black_box(engine.targets_at(&q, t, &mut TargetCache::new())),
-            BatchSize::LargeInput,
-        )
-    });
-    let l = engine.lookback();
-    g.bench_function("lookback_rows", |b| {
-        b.iter_batched(
-            || p.window(t + 1 - l, t).unwrap(),
-            |q| black_box(engine.targets_at(&q, l - 1, &mut TargetCache::new())),
-            BatchSize::LargeInput,
-        )
-    });
-    g.finish();
-
-    let mut g = c.benchmark_group("real/split/default");
-    g.bench_function("signals", |b| b.iter(|| walk(&engine, &p)));
-    let targets = walk(&engine, &p);
-    let n = p.n_assets();
-    let sim_cfg = settings.sim_config(Some(&default.rebalance));
-    for (label, detail) in [
-        ("simulation_detail", true),
-        ("simulation_metrics_only", false),
-    ] {
-        let cfg = SimConfig {
-            record_detail: detail,
-            ..sim_cfg
-        };
-        g.bench_function(label, |b| {
-            b.iter(|| {
-                let mut src = FnSource(|r: usize, w: &mut [f64]| {
-                    w.copy_from_slice(&targets[r * n..(r + 1) * n]);
-                    true
-                });
-                sim::simulate(&p, 0, p.n_days() - 1, &cfg, &mut src).unwrap()
-            })
-        });
-    }
-    g.finish();
+    common::live_targets(c, "real", &p, true);
+    common::split_default(c, "real", &p);
 
     // Research (issue 14): a blend point with each strategy's signals recorded once, a
     // 1,000-point blend grid on one core from a cold cache (the signals computed inside the
@@ -213,12 +139,7 @@ fn benches(c: &mut Criterion) {
     });
     g.finish();
 
-    let mut g = c.benchmark_group("real/signals_by_strategy");
-    for s in &engine.strategies {
-        let e = TargetEngine::from_config(&only(&default, &s.name)).unwrap();
-        g.bench_function(s.name.as_str(), |b| b.iter(|| walk(&e, &p)));
-    }
-    g.finish();
+    common::signals_by_strategy(c, "real", &p);
 }
 
 criterion_group! {

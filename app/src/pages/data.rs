@@ -81,22 +81,10 @@ fn DataStatusView(status: DataStatus) -> impl IntoView {
         .map(|s| {
             let run = s.last_run.as_ref().map(|r| {
                 format!(
-                    "{} at {}: {} read, {} new, {} updated, {} unchanged, {} rejected{}{}",
+                    "{} at {}: {}{}",
                     r.status,
                     fmt_time(r.started_at),
-                    r.rows_read,
-                    r.inserted,
-                    r.updated,
-                    r.unchanged,
-                    r.rejected,
-                    if r.replaced + r.set_aside > 0 {
-                        format!(
-                            ", {} bars of other sources replaced, {} set aside",
-                            r.replaced, r.set_aside
-                        )
-                    } else {
-                        String::new()
-                    },
+                    r.counts(),
                     r.error
                         .as_ref()
                         .map(|e| format!(" — {e}"))

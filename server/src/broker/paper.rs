@@ -194,28 +194,27 @@ impl PaperBroker {
             ))
         };
         let mut out: BTreeMap<shared::Day, FundingPaid> = BTreeMap::new();
-        let rows = sqlx::query(
+        let in_range = |sql: &'static str| {
+            sqlx::query(sql)
+                .bind(self.config.account.clone())
+                .bind(from.0 as i64)
+                .bind(to.0 as i64)
+                .fetch_all(self.store.pool())
+        };
+        let totals = in_range(
             "SELECT day, amount FROM paper_funding WHERE account = $1 AND day >= $2 AND day <= $3",
         )
-        .bind(self.config.account.clone())
-        .bind(from.0 as i64)
-        .bind(to.0 as i64)
-        .fetch_all(self.store.pool())
         .await
         .map_err(store_err)?;
-        for r in &rows {
+        for r in &totals {
             out.entry(day(r)?).or_default().total += r.try_get::<f64, _>(1).map_err(store_err)?;
         }
-        let rows = sqlx::query(
+        let by_symbol = in_range(
             "SELECT day, symbol, amount FROM paper_funding_symbols WHERE account = $1 AND day >= $2 AND day <= $3",
         )
-        .bind(self.config.account.clone())
-        .bind(from.0 as i64)
-        .bind(to.0 as i64)
-        .fetch_all(self.store.pool())
         .await
         .map_err(store_err)?;
-        for r in &rows {
+        for r in &by_symbol {
             out.entry(day(r)?).or_default().by_symbol.insert(
                 r.try_get(1).map_err(store_err)?,
                 r.try_get(2).map_err(store_err)?,

@@ -109,24 +109,15 @@ pub fn render(s: &DataStatus) -> String {
         ));
         if let Some(r) = &src.last_run {
             out.push_str(&format!(
-                "  {:<14} last run: {} {} read {}, inserted {}, updated {}, unchanged {}, rejected {}{}{}\n",
+                "  {:<14} last run: {} {}: {}{}\n",
                 "",
                 r.status,
                 r.target.as_deref().unwrap_or(""),
-                r.rows_read,
-                r.inserted,
-                r.updated,
-                r.unchanged,
-                r.rejected,
-                if r.replaced + r.set_aside > 0 {
-                    format!(
-                        ", replaced {} bar(s) of other sources, set aside {}",
-                        r.replaced, r.set_aside
-                    )
-                } else {
-                    String::new()
-                },
-                r.error.as_deref().map(|e| format!(" ({e})")).unwrap_or_default()
+                r.counts(),
+                r.error
+                    .as_deref()
+                    .map(|e| format!(" ({e})"))
+                    .unwrap_or_default()
             ));
         }
     }

@@ -657,14 +657,8 @@ impl LiveService {
     pub async fn recover_interrupted(&self, actor: &str) -> Result<Vec<String>, LiveError> {
         let now = self.clock.now_ms();
         let mut out = Vec::new();
-        for p in self.records().plans_in(&[PlanStatus::Executing]).await? {
-            if p.broker != self.broker.name() {
-                continue;
-            }
-            let lease = Leases { store: &self.store }
-                .get(&lease::execution_name(&p.broker))
-                .await?;
-            if let Some(l) = lease.filter(|l| l.expires_at >= now) {
+        for p in self.executing_here().await? {
+            if let Some(l) = self.live_execution_lease(now).await? {
                 out.push(format!(
                     "plan {}: left alone, {} holds the execution lease",
                     p.id, l.holder
@@ -679,6 +673,23 @@ impl LiveService {
         Ok(out)
     }
 
+    /// This broker's plans in `executing`: being executed when the execution lease is live,
+    /// interrupted otherwise.
+    async fn executing_here(&self) -> Result<Vec<StoredPlan>, LiveError> {
+        let mut plans = self.records().plans_in(&[PlanStatus::Executing]).await?;
+        plans.retain(|p| p.broker == self.broker.name());
+        Ok(plans)
+    }
+
+    /// The execution lease on this broker if its holder is still alive at `now`. Asked afresh for
+    /// every plan: reconciling the plan before may have taken and released it.
+    async fn live_execution_lease(&self, now: i64) -> Result<Option<lease::Lease>, LiveError> {
+        let held = Leases { store: &self.store }
+            .get(&lease::execution_name(self.broker.name()))
+            .await?;
+        Ok(held.filter(|l| l.expires_at >= now))
+    }
+
     /// Closes, as `abandoned`, every interrupted `executing` plan (no live lease) older than
     /// the plan a cycle is about to propose: they may never be resumed once a newer plan exists.
     pub(super) async fn abandon_superseded(
@@ -687,14 +698,8 @@ impl LiveService {
         now: i64,
     ) -> Result<Vec<String>, LiveError> {
         let mut out = Vec::new();
-        for p in self.records().plans_in(&[PlanStatus::Executing]).await? {
-            if p.broker != self.broker.name() {
-                continue;
-            }
-            let lease = Leases { store: &self.store }
-                .get(&lease::execution_name(&p.broker))
-                .await?;
-            if let Some(l) = lease.filter(|l| l.expires_at >= now) {
+        for p in self.executing_here().await? {
+            if let Some(l) = self.live_execution_lease(now).await? {
                 return Err(LiveError::Conflict(format!(
                     "plan {} is executing ({} holds the lease until {}): the cycle waits for it",
                     p.id, l.holder, l.expires_at

@@ -152,6 +152,28 @@ impl Hyperliquid {
         }
     }
 
+    /// One `candleSnapshot` page of daily candles from `start_ms` to `end_ms`, charged to the
+    /// budget by its size (the venue weighs candle answers per 60 items). Returns the endpoint's
+    /// name for error messages with the page.
+    async fn candle_page(
+        &self,
+        coin: &str,
+        start_ms: i64,
+        end_ms: i64,
+    ) -> Result<(String, Vec<CandleWire>), SourceError> {
+        let endpoint = format!("candleSnapshot {coin} from {start_ms}");
+        let page: Vec<CandleWire> = self
+            .http
+            .send(&self.info(
+                serde_json::json!({"type": "candleSnapshot", "req": {
+                    "coin": coin, "interval": "1d", "startTime": start_ms, "endTime": end_ms}}),
+                endpoint.clone(),
+            ))
+            .await?;
+        self.http.charge(page.len().div_ceil(60) as u32).await;
+        Ok((endpoint, page))
+    }
+
     fn invalid(endpoint: &str, detail: String) -> SourceError {
         SourceError::Invalid {
             source_name: NAME,
@@ -246,16 +268,7 @@ impl Hyperliquid {
     ) -> Result<Option<Day>, SourceError> {
         let start = day_start_ms(since);
         let end_ms = day_start_ms(Day(until.0 + 1)) - 1;
-        let endpoint = format!("candleSnapshot {coin} from {start}");
-        let page: Vec<CandleWire> = self
-            .http
-            .send(&self.info(
-                serde_json::json!({"type": "candleSnapshot", "req": {
-                    "coin": coin, "interval": "1d", "startTime": start, "endTime": end_ms}}),
-                endpoint.clone(),
-            ))
-            .await?;
-        self.http.charge(page.len().div_ceil(60) as u32).await;
+        let (endpoint, page) = self.candle_page(coin, start, end_ms).await?;
         let mut first: Option<Day> = None;
         for c in &page {
             if c.s != coin || c.i != "1d" {
@@ -396,16 +409,7 @@ impl MarketData for Hyperliquid {
         let mut start = day_start_ms(from);
         let mut out: BTreeMap<Day, Candle> = BTreeMap::new();
         while start <= end_ms {
-            let endpoint = format!("candleSnapshot {coin} from {start}");
-            let page: Vec<CandleWire> = self
-                .http
-                .send(&self.info(
-                    serde_json::json!({"type": "candleSnapshot", "req": {
-                        "coin": coin, "interval": "1d", "startTime": start, "endTime": end_ms}}),
-                    endpoint.clone(),
-                ))
-                .await?;
-            self.http.charge(page.len().div_ceil(60) as u32).await;
+            let (endpoint, page) = self.candle_page(&coin, start, end_ms).await?;
             let Some(last_close) = page.last().map(|c| c.close_time) else {
                 break;
             };

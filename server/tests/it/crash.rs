@@ -80,6 +80,33 @@ struct Outcome {
     orders: usize,
 }
 
+impl Outcome {
+    /// The outcome of a point whose invariants held; a `done` plan must have filled every
+    /// order. Removes the point's scratch directory.
+    fn settled(
+        point: &str,
+        recovery_crash: bool,
+        crashed: bool,
+        status: String,
+        filled: usize,
+        orders: usize,
+        dir: &std::path::Path,
+    ) -> Outcome {
+        if status == "done" {
+            assert_eq!(filled, orders, "{point}: done with unfilled orders");
+        }
+        let _ = std::fs::remove_dir_all(dir);
+        Outcome {
+            point: point.to_string(),
+            recovery_crash,
+            crashed,
+            status,
+            filled,
+            orders,
+        }
+    }
+}
+
 async fn scalar(store: &server::store::Store, sql: &str) -> i64 {
     sqlx::Row::get(&sqlx::query(sql).fetch_one(store.pool()).await.unwrap(), 0)
 }
@@ -118,13 +145,22 @@ async fn prepare(t: &TestStore, tag: &str) -> (String, std::path::PathBuf) {
     (settings.to_str().unwrap().to_string(), dir)
 }
 
-/// One seeded crash point, end to end on a fresh store.
-async fn run_point(point: &str, recovery_crash: bool) -> Outcome {
-    let t = TestStore::new(Engine::Sqlite, "crash").await.unwrap();
-    let (settings, dir) = prepare(&t, point).await;
-
-    // The executing process, stopped dead at the point.
-    let (clean, stderr) = lockstep(&t.url, &settings, &[], Some(point));
+/// The executing child stopped dead at `point`, then the recovery: after the dead executor's
+/// lease lapsed, `reconcile` of its plan (itself crashed mid-reconcile once first when
+/// `recovery_crash`). `run(args, crash)` runs one child and says whether it exited cleanly, with
+/// its stderr. Asserts that the plan ended final with no unsettled order; returns whether the
+/// first child crashed, the plan id and its final status.
+async fn crash_then_recover<F, Fut>(
+    t: &TestStore,
+    point: &str,
+    recovery_crash: bool,
+    run: F,
+) -> (bool, String, String)
+where
+    F: Fn(Vec<String>, Option<String>) -> Fut,
+    Fut: std::future::Future<Output = (bool, String)>,
+{
+    let (clean, stderr) = run(vec![], Some(point.to_string())).await;
     let crashed = !clean;
     if crashed {
         assert!(
@@ -139,21 +175,15 @@ async fn run_point(point: &str, recovery_crash: bool) -> Outcome {
             .unwrap(),
         0,
     );
-    // Recovery, after the dead executor's lease lapsed (sometimes crashing itself first).
-    std::thread::sleep(std::time::Duration::from_millis(400));
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    let reconcile = vec!["reconcile".to_string(), plan_id.clone()];
     if recovery_crash {
-        let _ = lockstep(
-            &t.url,
-            &settings,
-            &["reconcile", &plan_id],
-            Some("reconcile:1"),
-        );
-        std::thread::sleep(std::time::Duration::from_millis(400));
+        let _ = run(reconcile.clone(), Some("reconcile:1".into())).await;
+        tokio::time::sleep(std::time::Duration::from_millis(400)).await;
     }
-    let (ok, stderr) = lockstep(&t.url, &settings, &["reconcile", &plan_id], None);
+    let (ok, stderr) = run(reconcile, None).await;
     assert!(ok, "{point}: recovery failed:\n{stderr}");
 
-    // --- the invariants ---------------------------------------------------------------------
     let status: String = sqlx::Row::get(
         &sqlx::query("SELECT status FROM live_plans WHERE id = $1")
             .bind(plan_id.clone())
@@ -172,6 +202,34 @@ async fn run_point(point: &str, recovery_crash: bool) -> Outcome {
     )
     .await;
     assert_eq!(unsettled, 0, "{point}: unsettled orders left");
+    (crashed, plan_id, status)
+}
+
+/// A child `lockstep live` run on a blocking thread, for [`crash_then_recover`].
+fn child(
+    hyperliquid: Option<String>,
+    db: String,
+    settings: String,
+) -> impl Fn(Vec<String>, Option<String>) -> tokio::task::JoinHandle<(bool, String)> {
+    move |args, crash| {
+        let (url, db, settings) = (hyperliquid.clone(), db.clone(), settings.clone());
+        tokio::task::spawn_blocking(move || {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            lockstep_on(url.as_deref(), &db, &settings, &args, crash.as_deref())
+        })
+    }
+}
+
+/// One seeded crash point, end to end on a fresh store.
+async fn run_point(point: &str, recovery_crash: bool) -> Outcome {
+    let t = TestStore::new(Engine::Sqlite, "crash").await.unwrap();
+    let (settings, dir) = prepare(&t, point).await;
+    let run = child(None, t.url.clone(), settings);
+    let (crashed, _, status) = crash_then_recover(&t, point, recovery_crash, |a, c| {
+        let job = run(a, c);
+        async move { job.await.unwrap() }
+    })
+    .await;
     let dupes = scalar(
         &t.store,
         "SELECT COUNT(*) FROM (SELECT client_order_id FROM paper_orders GROUP BY client_order_id HAVING COUNT(*) > 1) d",
@@ -237,18 +295,15 @@ async fn run_point(point: &str, recovery_crash: bool) -> Outcome {
         filled_by_symbol.len(),
         "{point}: positions without fills"
     );
-    if status == "done" {
-        assert_eq!(filled, rows.len(), "{point}: done with unfilled orders");
-    }
-    let _ = std::fs::remove_dir_all(&dir);
-    Outcome {
-        point: point.to_string(),
+    Outcome::settled(
+        point,
         recovery_crash,
         crashed,
         status,
         filled,
-        orders: rows.len(),
-    }
+        rows.len(),
+        &dir,
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -435,57 +490,12 @@ async fn run_point_hl(point: &str, recovery_crash: bool) -> Outcome {
     let t = TestStore::new(Engine::Sqlite, "crash_hl").await.unwrap();
     let (settings, dir) = prepare(&t, &format!("hl-{point}")).await;
     let mock = venue_for_crash_panel().await;
-    let run = |args: Vec<String>, crash: Option<String>| {
-        let (url, db, settings) = (mock.url.clone(), t.url.clone(), settings.clone());
-        tokio::task::spawn_blocking(move || {
-            let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            lockstep_on(Some(&url), &db, &settings, &args, crash.as_deref())
-        })
-    };
-    let (clean, stderr) = run(vec![], Some(point.to_string())).await.unwrap();
-    let crashed = !clean;
-    if crashed {
-        assert!(
-            stderr.contains("LOCKSTEP_CRASH_AT: stopping"),
-            "{point}: the child failed for another reason:\n{stderr}"
-        );
-    }
-    let plan_id: String = sqlx::Row::get(
-        &sqlx::query("SELECT id FROM live_plans ORDER BY created_at DESC LIMIT 1")
-            .fetch_one(t.store.pool())
-            .await
-            .unwrap(),
-        0,
-    );
-    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
-    let reconcile = vec!["reconcile".to_string(), plan_id.clone()];
-    if recovery_crash {
-        let _ = run(reconcile.clone(), Some("reconcile:1".into()))
-            .await
-            .unwrap();
-        tokio::time::sleep(std::time::Duration::from_millis(400)).await;
-    }
-    let (ok, stderr) = run(reconcile, None).await.unwrap();
-    assert!(ok, "{point}: recovery failed:\n{stderr}");
-
-    let status: String = sqlx::Row::get(
-        &sqlx::query("SELECT status FROM live_plans WHERE id = $1")
-            .bind(plan_id.clone())
-            .fetch_one(t.store.pool())
-            .await
-            .unwrap(),
-        0,
-    );
-    assert!(
-        matches!(status.as_str(), "done" | "partially_failed" | "abandoned"),
-        "{point}: plan ended {status}"
-    );
-    let unsettled = scalar(
-        &t.store,
-        "SELECT COUNT(*) FROM live_orders WHERE status IN ('pending', 'unknown', 'open')",
-    )
+    let run = child(Some(mock.url.clone()), t.url.clone(), settings);
+    let (crashed, _, status) = crash_then_recover(&t, point, recovery_crash, |a, c| {
+        let job = run(a, c);
+        async move { job.await.unwrap() }
+    })
     .await;
-    assert_eq!(unsettled, 0, "{point}: unsettled orders left");
     let venue = mock.orders();
     let mut per_cloid: BTreeMap<String, usize> = BTreeMap::new();
     for o in &venue {
@@ -557,18 +567,15 @@ async fn run_point_hl(point: &str, recovery_crash: bool) -> Outcome {
             "{point}: {s}"
         );
     }
-    if status == "done" {
-        assert_eq!(filled, rows.len(), "{point}: done with unfilled orders");
-    }
-    let _ = std::fs::remove_dir_all(&dir);
-    Outcome {
-        point: point.to_string(),
+    Outcome::settled(
+        point,
         recovery_crash,
         crashed,
         status,
         filled,
-        orders: rows.len(),
-    }
+        rows.len(),
+        &dir,
+    )
 }
 
 /// The crash harness on the mock Hyperliquid exchange: a sample by default (first and middle

@@ -587,6 +587,51 @@ pub(crate) fn mark_of(coin: &str) -> f64 {
     f[1][i]["markPx"].as_str().unwrap().parse().unwrap()
 }
 
+/// An `/exchange` body as the venue reads it; a body of another shape gets the venue's 422.
+// The error is the mock's HTTP answer, returned once per request: its size does not matter.
+#[allow(clippy::result_large_err)]
+pub(crate) fn parse_exchange(
+    body: &str,
+) -> Result<ExchangeRequest<Action>, axum::response::Response> {
+    serde_json::from_str(body).map_err(|_| {
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Failed to deserialize the JSON body into the target type",
+        )
+            .into_response()
+    })
+}
+
+/// The venue's signature and nonce checks (external-apis.md, signing): a wrong signature
+/// recovers another address, which the venue names as an unknown user; a nonce is used once.
+#[allow(clippy::result_large_err)]
+pub(crate) fn check_signed(
+    req: &ExchangeRequest<Action>,
+    expected: Address,
+    nonces: &mut HashSet<u64>,
+) -> Result<(), axum::response::Response> {
+    let vault = req.vault_address.as_deref().map(|v| v.parse().unwrap());
+    let signer = recover_l1_signer(
+        &req.action,
+        req.nonce,
+        vault,
+        Network::Testnet,
+        &req.signature,
+    )
+    .unwrap();
+    if signer != expected {
+        let msg = format!("L1 error: User or API Wallet {signer:#x} does not exist.");
+        return Err(Json(json!({"status": "err", "response": msg})).into_response());
+    }
+    if !nonces.insert(req.nonce) {
+        return Err(
+            Json(json!({"status": "err", "response": "Invalid nonce: duplicate nonce"}))
+                .into_response(),
+        );
+    }
+    Ok(())
+}
+
 async fn exchange(State(state): State<Shared>, body: String) -> axum::response::Response {
     let (response, hang) = {
         let mut st = state.lock().unwrap();
@@ -606,34 +651,14 @@ async fn exchange(State(state): State<Shared>, body: String) -> axum::response::
             )
                 .into_response();
         }
-        let req: ExchangeRequest<Action> = match serde_json::from_str(&body) {
+        let req = match parse_exchange(&body) {
             Ok(r) => r,
-            Err(_) => {
-                return (
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "Failed to deserialize the JSON body into the target type",
-                )
-                    .into_response()
-            }
+            Err(refused) => return refused,
         };
         st.last_request = Some(serde_json::from_str(&body).unwrap());
-        let vault = req.vault_address.as_deref().map(|v| v.parse().unwrap());
-        let signer = recover_l1_signer(
-            &req.action,
-            req.nonce,
-            vault,
-            Network::Testnet,
-            &req.signature,
-        )
-        .unwrap();
-        if signer != st.expected_signer {
-            // signing.md: a wrong signature recovers another address.
-            let msg = format!("L1 error: User or API Wallet {signer:#x} does not exist.");
-            return Json(json!({"status": "err", "response": msg})).into_response();
-        }
-        if !st.nonces.insert(req.nonce) {
-            return Json(json!({"status": "err", "response": "Invalid nonce: duplicate nonce"}))
-                .into_response();
+        let expected = st.expected_signer;
+        if let Err(refused) = check_signed(&req, expected, &mut st.nonces) {
+            return refused;
         }
         let Action::Order(bulk) = req.action;
         let mut statuses = Vec::new();
@@ -688,7 +713,7 @@ async fn exchange(State(state): State<Shared>, body: String) -> axum::response::
             };
             statuses.push(answer);
             st.orders.push(Recorded {
-                signer,
+                signer: expected,
                 cloid: o.c.clone(),
                 coin,
                 is_buy: o.b,
@@ -734,6 +759,61 @@ async fn exchange(State(state): State<Shared>, body: String) -> axum::response::
     Json(response).into_response()
 }
 
+/// `orderStatus`: the order asked for by cloid or oid, described as the venue describes a
+/// resting or closed order, when it is the asking user's; `unknownOid` otherwise.
+pub(crate) fn order_status(orders: &[Recorded], req: &Value, ours: bool) -> Value {
+    let key = &req["oid"];
+    let found = orders.iter().find(|o| match key {
+        Value::String(c) => o.cloid.as_deref() == Some(c.as_str()),
+        Value::Number(n) => n.as_u64() == Some(o.oid),
+        _ => false,
+    });
+    match found {
+        Some(o) if ours => json!({
+            "status": "order",
+            "order": {
+                "order": {
+                    "coin": o.coin, "side": if o.is_buy { "B" } else { "A" },
+                    "limitPx": o.p, "sz": format!("{}", o.s.parse::<f64>().unwrap() - o.filled),
+                    "oid": o.oid, "timestamp": o.time, "triggerCondition": "N/A",
+                    "isTrigger": false, "triggerPx": "0.0", "children": [],
+                    "isPositionTpsl": false, "reduceOnly": o.reduce_only,
+                    "orderType": "Limit", "origSz": o.s, "tif": o.tif, "cloid": o.cloid
+                },
+                "status": o.status,
+                "statusTimestamp": o.time
+            }
+        }),
+        _ => json!({"status": "unknownOid"}),
+    }
+}
+
+/// `userFillsByTime`: the fills at or after `startTime`.
+pub(crate) fn fills_since(fills: &[Value], req: &Value) -> Value {
+    let start = req["startTime"].as_u64().unwrap_or(0);
+    Value::Array(
+        fills
+            .iter()
+            .filter(|f| f["time"].as_u64().unwrap() >= start)
+            .cloned()
+            .collect(),
+    )
+}
+
+/// `userFunding`: the payments in `[startTime, endTime]`, at most 500 (the venue's page).
+pub(crate) fn funding_between(funding: &[Value], req: &Value) -> Value {
+    let start = req["startTime"].as_i64().unwrap_or(0);
+    let end = req["endTime"].as_i64().unwrap_or(i64::MAX);
+    Value::Array(
+        funding
+            .iter()
+            .filter(|f| (start..=end).contains(&f["time"].as_i64().unwrap()))
+            .take(500)
+            .cloned()
+            .collect(),
+    )
+}
+
 async fn info(State(state): State<Shared>, Json(req): Json<Value>) -> axum::response::Response {
     let mut st = state.lock().unwrap();
     if st.info_down {
@@ -759,54 +839,11 @@ async fn info(State(state): State<Shared>, Json(req): Json<Value>) -> axum::resp
             "time": 1708622398623u64, "withdrawable": "0.0"}),
         "orderStatus" => {
             st.status_queries += 1;
-            let key = req["oid"].clone();
-            let found = st.orders.iter().find(|o| match &key {
-                Value::String(c) => o.cloid.as_deref() == Some(c.as_str()),
-                Value::Number(n) => n.as_u64() == Some(o.oid),
-                _ => false,
-            });
-            match found {
-                Some(o) if ours => json!({
-                    "status": "order",
-                    "order": {
-                        "order": {
-                            "coin": o.coin, "side": if o.is_buy { "B" } else { "A" },
-                            "limitPx": o.p, "sz": format!("{}", o.s.parse::<f64>().unwrap() - o.filled),
-                            "oid": o.oid, "timestamp": o.time, "triggerCondition": "N/A",
-                            "isTrigger": false, "triggerPx": "0.0", "children": [],
-                            "isPositionTpsl": false, "reduceOnly": o.reduce_only,
-                            "orderType": "Limit", "origSz": o.s, "tif": o.tif, "cloid": o.cloid
-                        },
-                        "status": o.status,
-                        "statusTimestamp": o.time
-                    }
-                }),
-                _ => json!({"status": "unknownOid"}),
-            }
+            order_status(&st.orders, &req, ours)
         }
-        "userFillsByTime" if ours => {
-            let start = req["startTime"].as_u64().unwrap();
-            Value::Array(
-                st.fills
-                    .iter()
-                    .filter(|f| f["time"].as_u64().unwrap() >= start)
-                    .cloned()
-                    .collect(),
-            )
-        }
+        "userFillsByTime" if ours => fills_since(&st.fills, &req),
         "userFillsByTime" => json!([]),
-        "userFunding" if ours => {
-            let start = req["startTime"].as_i64().unwrap();
-            let end = req["endTime"].as_i64().unwrap_or(i64::MAX);
-            Value::Array(
-                st.funding
-                    .iter()
-                    .filter(|f| (start..=end).contains(&f["time"].as_i64().unwrap()))
-                    .take(500)
-                    .cloned()
-                    .collect(),
-            )
-        }
+        "userFunding" if ours => funding_between(&st.funding, &req),
         "userFunding" => json!([]),
         other => panic!("mock: unexpected info request {other}"),
     })
@@ -1620,7 +1657,9 @@ async fn the_live_cycle_trades_on_hyperliquid_end_to_end() {
     }
 }
 
-async fn live_cycle_on_the_mock_venue(store: &Store) {
+/// 400 days of [`panel_with_venue_coins`] with rows through `n - 2` stored (the last two days are
+/// for the tests to add), the SDK test key, and the mock venue started for it.
+async fn venue_market(store: &Store) -> (usize, Panel, HyperliquidSigner, Mock) {
     let n = 400;
     let panel = panel_with_venue_coins(n - 2);
     store
@@ -1631,10 +1670,15 @@ async fn live_cycle_on_the_mock_venue(store: &Store) {
         .upsert("synthetic", &panel_records(&panel, n - 2))
         .await
         .unwrap();
-
     let signer = HyperliquidSigner::from_hex(SDK_TEST_KEY).unwrap();
     let key = signer.address();
     let mock = Mock::start(key, key).await;
+    (n, panel, signer, mock)
+}
+
+async fn live_cycle_on_the_mock_venue(store: &Store) {
+    let (n, panel, signer, mock) = venue_market(store).await;
+    let key = signer.address();
     // The production wiring: the venue config passed in, the settings' slippage cap.
     let settings = LiveSettings::default();
     let broker = hyperliquid_broker(&settings, test_config(&mock.url), signer).unwrap();
@@ -1899,19 +1943,7 @@ async fn the_accounts_funding_payments_are_synced_and_read_per_day() {
 async fn the_portfolio_is_valued_at_cached_all_mids() {
     let t = TestStore::new(Engine::Sqlite, "hl_marks").await.unwrap();
     let store = &t.store;
-    let n = 400;
-    let panel = panel_with_venue_coins(n - 2);
-    store
-        .register_source("synthetic", SourceKind::Synthetic, "test panel")
-        .await
-        .unwrap();
-    store
-        .upsert("synthetic", &panel_records(&panel, n - 2))
-        .await
-        .unwrap();
-    let signer = HyperliquidSigner::from_hex(SDK_TEST_KEY).unwrap();
-    let key = signer.address();
-    let mock = Mock::start(key, key).await;
+    let (n, panel, signer, mock) = venue_market(store).await;
     let settings = LiveSettings::default();
     let mut venue = test_config(&mock.url);
     venue.mids_ttl = Duration::from_millis(300);

@@ -13,10 +13,13 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use alloy_primitives::Address;
-use axum::{extract::State, http::StatusCode, response::IntoResponse, routing::post, Json, Router};
+use axum::{extract::State, response::IntoResponse, routing::post, Json, Router};
 use serde_json::{json, Value};
-use server::broker::hyperliquid::signing::{recover_l1_signer, Network};
-use server::broker::hyperliquid::wire::{Action, ExchangeRequest};
+use server::broker::hyperliquid::wire::Action;
+
+use crate::exchange::{
+    check_signed, fills_since, funding_between, order_status, parse_exchange, Recorded,
+};
 use shared::{Day, Field, Panel};
 
 pub const DAY_MS: i64 = 86_400_000;
@@ -39,20 +42,6 @@ pub struct Market {
 pub struct FeeTier {
     pub min_volume_14d: f64,
     pub taker_bps: f64,
-}
-
-/// An order the venue processed (for `orderStatus`).
-#[derive(Clone, Debug)]
-pub struct Processed {
-    pub cloid: Option<String>,
-    pub coin: String,
-    pub is_buy: bool,
-    pub p: String,
-    pub s: String,
-    pub oid: u64,
-    pub filled: f64,
-    pub status: &'static str,
-    pub time: u64,
 }
 
 /// A position settled by a delisting.
@@ -79,7 +68,7 @@ pub struct VenueState {
     pub positions: BTreeMap<String, f64>,
     /// Traded notional per venue day (the fee tier's volume).
     pub volume: BTreeMap<Day, f64>,
-    pub orders: Vec<Processed>,
+    pub orders: Vec<Recorded>,
     pub fills: Vec<Value>,
     pub funding: Vec<Value>,
     pub settlements: Vec<Settlement>,
@@ -296,29 +285,13 @@ fn now_ms() -> u64 {
 
 async fn exchange(State(state): State<Shared>, body: String) -> axum::response::Response {
     let mut st = state.lock().unwrap();
-    let Ok(req) = serde_json::from_str::<ExchangeRequest<Action>>(&body) else {
-        return (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "Failed to deserialize the JSON body into the target type",
-        )
-            .into_response();
+    let req = match parse_exchange(&body) {
+        Ok(r) => r,
+        Err(refused) => return refused,
     };
-    let vault = req.vault_address.as_deref().map(|v| v.parse().unwrap());
-    let signer = recover_l1_signer(
-        &req.action,
-        req.nonce,
-        vault,
-        Network::Testnet,
-        &req.signature,
-    )
-    .unwrap();
-    if signer != st.signer {
-        let msg = format!("L1 error: User or API Wallet {signer:#x} does not exist.");
-        return Json(json!({"status": "err", "response": msg})).into_response();
-    }
-    if !st.nonces.insert(req.nonce) {
-        return Json(json!({"status": "err", "response": "Invalid nonce: duplicate nonce"}))
-            .into_response();
+    let expected = st.signer;
+    if let Err(refused) = check_signed(&req, expected, &mut st.nonces) {
+        return refused;
     }
     let Action::Order(bulk) = req.action;
     let mut statuses = Vec::new();
@@ -381,12 +354,15 @@ async fn exchange(State(state): State<Shared>, body: String) -> axum::response::
                 json!({"error": "Order could not immediately match against any resting orders."}),
             );
         }
-        st.orders.push(Processed {
+        st.orders.push(Recorded {
+            signer: expected,
             cloid: o.c.clone(),
             coin: m.coin.clone(),
             is_buy: o.b,
             p: o.p.clone(),
             s: o.s.clone(),
+            reduce_only: false,
+            tif: "Ioc".into(),
             oid,
             filled,
             status,
@@ -461,54 +437,9 @@ async fn info(State(state): State<Shared>, Json(req): Json<Value>) -> Json<Value
                    "crossMarginSummary": summary, "marginSummary": summary,
                    "time": now_ms(), "withdrawable": format!("{value}")})
         }
-        "orderStatus" => {
-            let key = req["oid"].clone();
-            let found = st.orders.iter().find(|o| match &key {
-                Value::String(c) => o.cloid.as_deref() == Some(c.as_str()),
-                Value::Number(n) => n.as_u64() == Some(o.oid),
-                _ => false,
-            });
-            match found {
-                Some(o) if ours => json!({
-                    "status": "order",
-                    "order": {
-                        "order": {
-                            "coin": o.coin, "side": if o.is_buy { "B" } else { "A" },
-                            "limitPx": o.p, "sz": format!("{}", o.s.parse::<f64>().unwrap() - o.filled),
-                            "oid": o.oid, "timestamp": o.time, "triggerCondition": "N/A",
-                            "isTrigger": false, "triggerPx": "0.0", "children": [],
-                            "isPositionTpsl": false, "reduceOnly": false,
-                            "orderType": "Limit", "origSz": o.s, "tif": "Ioc", "cloid": o.cloid
-                        },
-                        "status": o.status,
-                        "statusTimestamp": o.time
-                    }
-                }),
-                _ => json!({"status": "unknownOid"}),
-            }
-        }
-        "userFillsByTime" if ours => {
-            let start = req["startTime"].as_u64().unwrap_or(0);
-            Value::Array(
-                st.fills
-                    .iter()
-                    .filter(|f| f["time"].as_u64().unwrap() >= start)
-                    .cloned()
-                    .collect(),
-            )
-        }
-        "userFunding" if ours => {
-            let start = req["startTime"].as_i64().unwrap_or(0);
-            let end = req["endTime"].as_i64().unwrap_or(i64::MAX);
-            Value::Array(
-                st.funding
-                    .iter()
-                    .filter(|f| (start..=end).contains(&f["time"].as_i64().unwrap()))
-                    .take(500)
-                    .cloned()
-                    .collect(),
-            )
-        }
+        "orderStatus" => order_status(&st.orders, &req, ours),
+        "userFillsByTime" if ours => fills_since(&st.fills, &req),
+        "userFunding" if ours => funding_between(&st.funding, &req),
         "userFillsByTime" | "userFunding" => json!([]),
         other => json!({"error": format!("mock venue: unexpected info request {other}")}),
     })

@@ -40,8 +40,6 @@ const PARTIAL_DAY: i32 = 42;
 const MODEL_FEE_BPS: f64 = 5.0;
 const MODEL_SLIPPAGE_BPS: f64 = 2.0;
 const START_CASH: f64 = 100_000.0;
-/// The private key of the python SDK's signing tests (no account anywhere).
-const KEY: &str = "0x0123456789012345678901234567890123456789012345678901234567890123";
 /// Taker fee tiers by 14-day volume, scaled down from the venue's so a $100k book crosses them.
 const TIERS: [FeeTier; 3] = [
     FeeTier {
@@ -194,7 +192,7 @@ async fn scenario(store: &Store) {
         panel0.n_assets()
     );
 
-    let signer = HyperliquidSigner::from_hex(KEY).unwrap();
+    let signer = HyperliquidSigner::from_hex(crate::exchange::SDK_TEST_KEY).unwrap();
     let address = signer.address();
     let venue = HlVenue::start(
         address,

@@ -435,6 +435,36 @@ struct Client {
 }
 
 impl Client {
+    /// The router over a paper live service, and three callers: the trader "tina", the viewer
+    /// "vic" and an anonymous one.
+    async fn api_clients(store: &Store, clock: Arc<FixedClock>) -> [Client; 3] {
+        let live = Arc::new(paper_service(store, LiveSettings::default(), clock));
+        let state = server::AppState::new(
+            store.clone(),
+            std::path::Path::new("target/site"),
+            "127.0.0.1:0".parse().unwrap(),
+        )
+        .with_live(live);
+        let app = server::router(state);
+        let mut out = Vec::new();
+        for (user, role) in [
+            ("tina", app::api::Role::Trader),
+            ("vic", app::api::Role::Viewer),
+        ] {
+            let (cookie, csrf) = signed_in(store, user, role).await;
+            out.push(Client {
+                app: app.clone(),
+                cookie,
+                csrf,
+            });
+        }
+        out.push(Client {
+            app,
+            cookie: String::new(),
+            csrf: String::new(),
+        });
+        out.try_into().unwrap_or_else(|_| unreachable!())
+    }
     async fn call(&self, method: &str, uri: &str, csrf: bool) -> (StatusCode, serde_json::Value) {
         let mut req = Request::builder()
             .method(method)
@@ -462,35 +492,7 @@ impl Client {
 async fn the_api_runs_approves_and_reports() {
     let t = TestStore::new(Engine::Sqlite, "live_api").await.unwrap();
     let (_, clock) = setup(&t.store).await;
-    let live = Arc::new(paper_service(
-        &t.store,
-        LiveSettings::default(),
-        clock.clone(),
-    ));
-    let state = server::AppState::new(
-        t.store.clone(),
-        std::path::Path::new("target/site"),
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .with_live(live);
-    let app = server::router(state);
-    let (cookie, csrf) = signed_in(&t.store, "tina", app::api::Role::Trader).await;
-    let trader = Client {
-        app: app.clone(),
-        cookie,
-        csrf,
-    };
-    let (cookie, csrf) = signed_in(&t.store, "vic", app::api::Role::Viewer).await;
-    let viewer = Client {
-        app: app.clone(),
-        cookie,
-        csrf,
-    };
-    let anon = Client {
-        app: app.clone(),
-        cookie: String::new(),
-        csrf: String::new(),
-    };
+    let [trader, viewer, anon] = Client::api_clients(&t.store, clock.clone()).await;
 
     assert_eq!(
         anon.call("GET", "/api/portfolio", false).await.0,
@@ -717,35 +719,7 @@ async fn the_api_replays_plans_and_pages_the_audit_log() {
         .await
         .unwrap();
     let (_, clock) = setup(&t.store).await;
-    let live = Arc::new(paper_service(
-        &t.store,
-        LiveSettings::default(),
-        clock.clone(),
-    ));
-    let state = server::AppState::new(
-        t.store.clone(),
-        std::path::Path::new("target/site"),
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .with_live(live);
-    let app = server::router(state);
-    let (cookie, csrf) = signed_in(&t.store, "tina", app::api::Role::Trader).await;
-    let trader = Client {
-        app: app.clone(),
-        cookie,
-        csrf,
-    };
-    let (cookie, csrf) = signed_in(&t.store, "vic", app::api::Role::Viewer).await;
-    let viewer = Client {
-        app: app.clone(),
-        cookie,
-        csrf,
-    };
-    let anon = Client {
-        app: app.clone(),
-        cookie: String::new(),
-        csrf: String::new(),
-    };
+    let [trader, viewer, anon] = Client::api_clients(&t.store, clock.clone()).await;
     let (s, run) = trader.call("POST", "/api/live/run", true).await;
     assert_eq!(s, StatusCode::OK, "{run}");
     let id = run["plan"]["id"].as_str().unwrap().to_string();

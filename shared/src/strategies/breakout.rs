@@ -28,9 +28,9 @@
 //! test stops at the first close that breaks it, a handful of comparisons on typical prices. No
 //! allocation per asset.
 
-use super::common::{window, Candidate, CrossSection, Defaults};
+use super::common::{window, CrossSection, Defaults};
 use super::params::Params;
-use super::{Activity, InactiveReason, Input, Strategy};
+use super::{Activity, Input, Strategy};
 use crate::error::ConfigError;
 use crate::panel::Field;
 
@@ -155,19 +155,8 @@ impl Strategy for Breakout {
                 },
             )
         });
-        let longs: Vec<Candidate> = cands.iter().filter(|c| c.signal > 0.0).copied().collect();
-        let shorts: Vec<Candidate> = cands.iter().filter(|c| c.signal < 0.0).copied().collect();
-        if longs.is_empty() && shorts.is_empty() {
-            return Activity::Inactive(InactiveReason(if cands.is_empty() {
-                "no eligible assets".into()
-            } else {
-                format!(
-                    "no open breakout position among {} eligible assets",
-                    cands.len()
-                )
-            }));
-        }
-        self.xs.write_weights(&longs, &shorts, out)
+        self.xs
+            .write_signed(&cands, "no open breakout position", out)
     }
 }
 

@@ -323,6 +323,22 @@ impl CrossSection {
         self.write_weights(&longs, &shorts, out)
     }
 
+    /// Splits signed candidates (signal > 0 long, < 0 short, 0 out) into the two sides and writes
+    /// their weights. Inactive when no candidate has a side: "no eligible assets", or `none_among`
+    /// followed by the number of eligible assets (e.g. "no open breakout position among 12
+    /// eligible assets").
+    pub fn write_signed(&self, cands: &[Candidate], none_among: &str, out: &mut [f64]) -> Activity {
+        let (longs, shorts) = split_signed(cands);
+        if longs.is_empty() && shorts.is_empty() {
+            return Activity::Inactive(InactiveReason(if cands.is_empty() {
+                "no eligible assets".into()
+            } else {
+                format!("{none_among} among {} eligible assets", cands.len())
+            }));
+        }
+        self.write_weights(&longs, &shorts, out)
+    }
+
     /// Writes `long_allocation` across `longs` and `-short_allocation` across `shorts` using the
     /// configured weighting (candidates must come from [`CrossSection::eligible`]). Inactive when
     /// both sides are empty. A side with zero allocation writes nothing.
@@ -635,6 +651,13 @@ pub fn lane_sum_map(x: &[f64], f: impl Fn(f64) -> f64) -> f64 {
         tail += f(v);
     }
     ((s0 + s1) + (s2 + s3)) + tail
+}
+
+/// The candidates with a positive signal (longs) and with a negative one (shorts), in order.
+pub fn split_signed(cands: &[Candidate]) -> (Vec<Candidate>, Vec<Candidate>) {
+    let longs = cands.iter().filter(|c| c.signal > 0.0).copied().collect();
+    let shorts = cands.iter().filter(|c| c.signal < 0.0).copied().collect();
+    (longs, shorts)
 }
 
 #[cfg(test)]

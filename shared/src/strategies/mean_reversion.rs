@@ -12,9 +12,9 @@
 //! standard deviation in either window makes the asset ineligible. With `long_only` the longs
 //! sum to 1.0 by default (the allocation rule for long-only strategies).
 
-use super::common::{window, Candidate, CrossSection, Defaults};
+use super::common::{window, CrossSection, Defaults};
 use super::params::Params;
-use super::{Activity, InactiveReason, Input, Strategy};
+use super::{Activity, Input, Strategy};
 use crate::error::ConfigError;
 use crate::panel::Field;
 
@@ -151,19 +151,8 @@ impl Strategy for MeanReversion {
             };
             Some(side)
         });
-        let longs: Vec<Candidate> = cands.iter().filter(|c| c.signal > 0.0).copied().collect();
-        let shorts: Vec<Candidate> = cands.iter().filter(|c| c.signal < 0.0).copied().collect();
-        if longs.is_empty() && shorts.is_empty() {
-            return Activity::Inactive(InactiveReason(if cands.is_empty() {
-                "no eligible assets".into()
-            } else {
-                format!(
-                    "no extreme move on high volume among {} eligible assets",
-                    cands.len()
-                )
-            }));
-        }
-        self.xs.write_weights(&longs, &shorts, out)
+        self.xs
+            .write_signed(&cands, "no extreme move on high volume", out)
     }
 }
 

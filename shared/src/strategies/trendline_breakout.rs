@@ -11,7 +11,7 @@
 
 use std::cmp::Ordering;
 
-use super::common::{window, Candidate, CrossSection, Defaults};
+use super::common::{split_signed, window, Candidate, CrossSection, Defaults};
 use super::params::Params;
 use super::{Activity, InactiveReason, Input, Strategy};
 use crate::error::ConfigError;
@@ -120,8 +120,7 @@ impl Strategy for TrendlineBreakout {
                 .total_cmp(&a.signal.abs())
                 .then_with(|| symbols[a.asset].cmp(&symbols[b.asset]))
         };
-        let mut longs: Vec<Candidate> = cands.iter().filter(|c| c.signal > 0.0).copied().collect();
-        let mut shorts: Vec<Candidate> = cands.iter().filter(|c| c.signal < 0.0).copied().collect();
+        let (mut longs, mut shorts) = split_signed(&cands);
         longs.sort_by(by_abs_z);
         shorts.sort_by(by_abs_z);
         longs.truncate(self.max_positions);
