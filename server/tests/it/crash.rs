@@ -308,16 +308,29 @@ async fn run_point(point: &str, recovery_crash: bool) -> Outcome {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crashes_at_seeded_points_recover_without_duplicates() {
-    // How many orders the batch has: one clean run tells (the same seed and data every time).
-    let probe = run_point("none:0", false).await;
+    harness(
+        |p, rc| async move { run_point(&p, rc).await },
+        |n| vec![1, n / 2, n],
+    )
+    .await;
+}
+
+/// One clean run tells how many orders the batch has (the same seed and data every time);
+/// then every point (`LOCKSTEP_CRASH_POINTS=all`) or the sample's orders, each on a fresh
+/// store through `run(point, recovery_crash)`; prints the table.
+async fn harness<F, Fut>(run: F, sample: impl Fn(usize) -> Vec<usize>)
+where
+    F: Fn(String, bool) -> Fut,
+    Fut: std::future::Future<Output = Outcome>,
+{
+    let probe = run("none:0".into(), false).await;
     assert_eq!(probe.status, "done");
     let n = probe.orders;
     assert!(n >= 20, "the batch should be large, got {n} orders");
-    let all = all_points();
-    let points = crash_points(n, all, &[1, n / 2, n]);
+    let points = crash_points(n, all_points(), &sample(n));
     let mut outcomes = vec![probe];
-    for (p, rc) in &points {
-        outcomes.push(run_point(p, *rc).await);
+    for (p, rc) in points {
+        outcomes.push(run(p, rc).await);
     }
     print_table(&outcomes, n);
 }
@@ -583,16 +596,11 @@ async fn run_point_hl(point: &str, recovery_crash: bool) -> Outcome {
 /// `LOCKSTEP_CRASH_POINTS=all`. 0 duplicate cloids on the venue, every plan settled.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crashes_on_the_hyperliquid_venue_recover_without_duplicates() {
-    let probe = run_point_hl("none:0", false).await;
-    assert_eq!(probe.status, "done");
-    let n = probe.orders;
-    assert!(n >= 20, "the batch should be large, got {n} orders");
-    let points = crash_points(n, all_points(), &[1, n / 2]);
-    let mut outcomes = vec![probe];
-    for (p, rc) in &points {
-        outcomes.push(run_point_hl(p, *rc).await);
-    }
-    print_table(&outcomes, n);
+    harness(
+        |p, rc| async move { run_point_hl(&p, rc).await },
+        |n| vec![1, n / 2],
+    )
+    .await;
 }
 
 // ================================================================================================
