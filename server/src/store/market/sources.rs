@@ -293,7 +293,7 @@ impl Store {
     pub(in crate::store) async fn venue_bar_choices(
         &self,
         prefs: &[String],
-        as_of: Option<(i64, &HashMap<(String, i64), String>)>,
+        as_of: Option<(i64, &SourcesAt)>,
     ) -> Result<HashMap<(String, i64), [f64; 5]>, StoreError> {
         if prefs.is_empty() {
             return Ok(HashMap::new());
@@ -340,6 +340,9 @@ impl Store {
         Ok(pick_venue_bars(candidates, prefs))
     }
 }
+
+/// The source each revised bar had at a data version, by (symbol, day).
+pub(in crate::store) type SourcesAt = HashMap<(String, i64), String>;
 
 /// A bar kept aside, next to the source of the bar `daily_bars` holds that day.
 pub(in crate::store) struct VenueBarCandidate {
