@@ -472,6 +472,21 @@ pub struct DataStatus {
     /// Bars the store keeps aside (another source holds their day), by source.
     #[serde(default)]
     pub alternate_bars: Vec<AlternateBars>,
+    /// Per venue, which source's bar that venue's panel reads when several sources hold the
+    /// day (`lockstep data prefer --venue VENUE`), by venue; a venue not listed (and `any`)
+    /// reads the bars the store keeps by `bar_source_preference`.
+    #[serde(default)]
+    pub bar_venue_preferences: Vec<VenueBarPreference>,
+}
+
+/// One venue's bar source preference: its panel takes, per day, the bar of the first of
+/// `sources` that holds one (kept or set aside), else the store's bar.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct VenueBarPreference {
+    pub venue: String,
+    /// Preferred first.
+    pub sources: Vec<String>,
 }
 
 /// A price series whose source changes: the day the new source's first close follows the old

@@ -156,6 +156,11 @@ fn DataStatusView(status: DataStatus) -> impl IntoView {
         .iter()
         .map(|a| view! { <li>{format!("{} bars from {} kept aside ({}), {} to {}", a.bars, a.source, a.reason, a.first_day, a.last_day)}</li> })
         .collect_view();
+    let venue_preferences = status
+        .bar_venue_preferences
+        .iter()
+        .map(|p| view! { <li>{format!("{} reads {} (lockstep data prefer --venue {})", p.venue, p.sources.join(" > "), p.venue)}</li> })
+        .collect_view();
     let no_splices = status.splices.is_empty();
     view! {
         <p class="muted">{format!("As of {}; a series is stale after {} days without a value.", status.as_of, status.stale_after_days)}</p>
@@ -209,6 +214,7 @@ fn DataStatusView(status: DataStatus) -> impl IntoView {
         </table>
         <p class="muted" id="data-bar-preference">{preference}</p>
         <ul id="data-alternate-bars">{alternates}</ul>
+        <ul id="data-venue-bar-preferences">{venue_preferences}</ul>
         <h2>"Collection artifacts"</h2>
         <ul id="data-artifacts">{artifacts}</ul>
     }

@@ -5,6 +5,7 @@ use crate::store::quality::{self, DEFAULT_STALE_DAYS};
 use crate::store::Store;
 use anyhow::Context;
 use app::api::DataStatus;
+use shared::config::VenueScope;
 use shared::Day;
 
 #[derive(Debug, Clone, clap::Subcommand)]
@@ -15,6 +16,9 @@ pub enum DataCommand {
     /// preferred first (e.g. `lockstep data prefer hyperliquid csv`). Without sources: prints
     /// the preference; `--clear` removes it (the newer write wins). The bar not kept is never
     /// dropped: it stays in the store's alternates, and the series is listed as spliced.
+    /// With `--venue VENUE` (e.g. `lockstep data prefer --venue hyperliquid hyperliquid csv`):
+    /// which source's bar that venue's panel reads, among the bar kept and those set aside;
+    /// a venue without one (and `any`) reads the store's bars.
     Prefer(PreferArgs),
 }
 
@@ -25,6 +29,10 @@ pub struct PreferArgs {
     /// Remove the preference.
     #[arg(long, conflicts_with = "sources")]
     pub clear: bool,
+    /// The venue whose panel the preference is for (`hyperliquid`, `paper`); `any` (or no
+    /// `--venue`) is the store's own preference.
+    #[arg(long)]
+    pub venue: Option<String>,
 }
 
 #[derive(Debug, Clone, clap::Parser)]
@@ -68,6 +76,29 @@ pub async fn run(store: &Store, cmd: &DataCommand) -> anyhow::Result<()> {
                 println!("{}", serde_json::to_string_pretty(&status)?);
             } else {
                 print!("{}", render(&status));
+            }
+            Ok(())
+        }
+        DataCommand::Prefer(args) if args.venue.as_deref().is_some_and(|v| v != "any") => {
+            let name = args.venue.as_deref().expect("checked");
+            let venue = VenueScope::parse(name).with_context(|| {
+                format!(
+                    "--venue {name:?}: expected one of {}",
+                    VenueScope::NAMES.join(", ")
+                )
+            })?;
+            if args.clear || !args.sources.is_empty() {
+                store
+                    .set_bar_venue_preference(venue.name(), &args.sources)
+                    .await?;
+            }
+            let now = store.bar_venue_preference(venue.name()).await?;
+            if now.is_empty() {
+                println!(
+                    "bar source preference for {venue}: none (its panel reads the store's bars)"
+                );
+            } else {
+                println!("bar source preference for {venue}: {}", now.join(" > "));
             }
             Ok(())
         }
@@ -190,6 +221,13 @@ pub fn render(s: &DataStatus) -> String {
         out.push_str(&format!(
             "\nbar source preference: {}\n",
             s.bar_source_preference.join(" > ")
+        ));
+    }
+    for p in &s.bar_venue_preferences {
+        out.push_str(&format!(
+            "bar source preference for {}: {}\n",
+            p.venue,
+            p.sources.join(" > ")
         ));
     }
     for a in &s.alternate_bars {

@@ -10,13 +10,17 @@
 
 use super::layout::{layout_records, VenueOrder};
 use super::market::{Record, Series};
+use super::panel::{summarize_fallbacks, FundingFallback};
 use super::{Store, StoreError};
 use shared::{Day, Panel};
 use sqlx::Row;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// A market-data row: (table, symbol, venue or "", day).
 type RowKey = (&'static str, String, String, i64);
+
+/// A revised row's values and source at a data version.
+type Undo = ([Option<f64>; 5], String);
 
 impl Store {
     /// The panel exactly as the store would have built it at data version `version`; `None`
@@ -38,8 +42,30 @@ impl Store {
         version: i64,
         order: &VenueOrder,
     ) -> Result<Option<Panel>, StoreError> {
+        Ok(self
+            .panel_as_of_parts(version, order, false)
+            .await?
+            .map(|(p, _)| p))
+    }
+
+    /// [`Store::build_panel_as_of_for`] and, with `fallbacks`, where that panel took funding
+    /// from another venue than `order`'s ([`Store::funding_fallbacks`] as of `version`).
+    pub(super) async fn panel_as_of_parts(
+        &self,
+        version: i64,
+        order: &VenueOrder,
+        fallbacks: bool,
+    ) -> Result<Option<(Panel, Vec<FundingFallback>)>, StoreError> {
         if version >= self.data_version().await? {
-            return Ok(self.panel_for(order).await?.map(|(_, p)| (*p).clone()));
+            let Some((_, p)) = self.panel_for(order).await? else {
+                return Ok(None);
+            };
+            let notes = if fallbacks {
+                self.funding_fallbacks(order).await?
+            } else {
+                Vec::new()
+            };
+            return Ok(Some(((*p).clone(), notes)));
         }
         let undo = self.values_at(version).await?;
         let mut all = Vec::new();
@@ -55,15 +81,83 @@ impl Store {
         if !all[0].iter().any(|r| matches!(r, Record::Bar { .. })) {
             return Ok(None);
         }
-        layout_records(all.iter().flatten(), order)
-            .map(Some)
-            .map_err(StoreError::Data)
+        // A venue with its own bar source preference takes, per day, its preferred source's
+        // bar among those stored at `version` (the preference is today's: it keeps no history).
+        if let Some(venue) = &order.bars {
+            let prefs = self.bar_venue_preference(venue).await?;
+            if !prefs.is_empty() {
+                let source_at: HashMap<(String, i64), String> = undo
+                    .iter()
+                    .filter(|(k, _)| k.0 == Series::Bars.table())
+                    .map(|(k, (_, source))| ((k.1.clone(), k.3), source.clone()))
+                    .collect();
+                let choices = self
+                    .venue_bar_choices(&prefs, Some((version, &source_at)))
+                    .await?;
+                for rec in &mut all[0] {
+                    if let Record::Bar {
+                        symbol,
+                        day,
+                        open,
+                        high,
+                        low,
+                        close,
+                        volume,
+                    } = rec
+                    {
+                        if let Some(v) = choices.get(&(symbol.clone(), i64::from(day.0))) {
+                            (*open, *high, *low, *close, *volume) = (v[0], v[1], v[2], v[3], v[4]);
+                        }
+                    }
+                }
+            }
+        }
+        let notes = match (&order.preferred, fallbacks) {
+            (Some(venue), true) => {
+                let priced: HashSet<&str> = all[0]
+                    .iter()
+                    .filter_map(|r| match r {
+                        Record::Bar { symbol, .. } => Some(symbol.as_str()),
+                        _ => None,
+                    })
+                    .collect();
+                let funding = Series::ALL
+                    .iter()
+                    .position(|s| *s == Series::Funding)
+                    .expect("a series");
+                let rated = |r: &'_ Record| match r {
+                    Record::Funding {
+                        symbol,
+                        venue,
+                        day,
+                        daily_rate,
+                    } if !daily_rate.is_nan() && priced.contains(symbol.as_str()) => {
+                        Some((symbol.clone(), i64::from(day.0), venue.clone()))
+                    }
+                    _ => None,
+                };
+                let own: HashSet<(String, i64)> = all[funding]
+                    .iter()
+                    .filter_map(rated)
+                    .filter(|(_, _, v)| v == venue)
+                    .map(|(s, d, _)| (s, d))
+                    .collect();
+                let others = all[funding]
+                    .iter()
+                    .filter_map(rated)
+                    .filter(|(s, d, v)| v != venue && !own.contains(&(s.clone(), *d)));
+                summarize_fallbacks(order, others)
+            }
+            _ => Vec::new(),
+        };
+        let panel = layout_records(all.iter().flatten(), order).map_err(StoreError::Data)?;
+        Ok(Some((panel, notes)))
     }
 
     /// Whether the panel at data version `version`, cut at `day`, is today's panel cut at
     /// `day`, bit for bit: nothing stored on or before `day` was revised or inserted after
-    /// `version`, and no asset got its first bar after it (a new asset is a new panel column
-    /// even when its rows all lie after `day`). The usual case for a past plan, when the store
+    /// `version` (nor set aside in `bar_alternates`), and no asset got its first bar after it
+    /// (a new asset is a new panel column even when its rows all lie after `day`). The usual case for a past plan, when the store
     /// only grew by newer days, and far cheaper to ask than to rebuild the old panel.
     ///
     /// # Errors
@@ -81,10 +175,14 @@ impl Store {
         if revised.try_get::<i64, _>(0)? > 0 {
             return Ok(false);
         }
-        for series in Series::ALL {
+        // `bar_alternates` too: a bar set aside later can be a venue panel's pick.
+        for table in Series::ALL
+            .iter()
+            .map(|s| s.table())
+            .chain(["bar_alternates"])
+        {
             let inserted = sqlx::query(&format!(
-                "SELECT COUNT(*) FROM {} WHERE first_version > $1 AND day <= $2",
-                series.table()
+                "SELECT COUNT(*) FROM {table} WHERE first_version > $1 AND day <= $2"
             ))
             .bind(version)
             .bind(day)
@@ -106,12 +204,9 @@ impl Store {
 
     /// For every row revised after data version `version` (and already stored at it): the
     /// values it held at `version`, i.e. those the first revision after it saved.
-    async fn values_at(
-        &self,
-        version: i64,
-    ) -> Result<HashMap<RowKey, [Option<f64>; 5]>, StoreError> {
+    async fn values_at(&self, version: i64) -> Result<HashMap<RowKey, Undo>, StoreError> {
         let rows = sqlx::query(
-            "SELECT series, symbol, venue, day, v1, v2, v3, v4, v5 FROM market_revisions \
+            "SELECT series, symbol, venue, day, v1, v2, v3, v4, v5, source FROM market_revisions \
              WHERE data_version > $1 AND (row_first_version IS NULL OR row_first_version <= $1) \
              ORDER BY data_version DESC",
         )
@@ -133,14 +228,18 @@ impl Store {
             for (i, v) in values.iter_mut().enumerate() {
                 *v = r.try_get::<Option<f64>, _>(4 + i)?;
             }
-            out.insert((table, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?), values);
+            out.insert(
+                (table, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?),
+                (values, r.try_get(9)?),
+            );
         }
         Ok(out)
     }
 }
 
 /// Puts `rec`'s values back to those in `undo`, if its row was revised.
-fn restore(rec: &mut Record, series: Series, undo: &HashMap<RowKey, [Option<f64>; 5]>) {
+fn restore(rec: &mut Record, series: Series, undo: &HashMap<RowKey, Undo>) {
+    let undo = |k: &RowKey| undo.get(k).map(|(v, _)| v);
     let nan = |v: Option<f64>| v.unwrap_or(f64::NAN);
     let key = |symbol: &str, venue: &str, day: Day| {
         (
@@ -160,13 +259,13 @@ fn restore(rec: &mut Record, series: Series, undo: &HashMap<RowKey, [Option<f64>
             close,
             volume,
         } => {
-            if let Some(v) = undo.get(&key(symbol, "", *day)) {
+            if let Some(v) = undo(&key(symbol, "", *day)) {
                 (*open, *high, *low, *close, *volume) =
                     (nan(v[0]), nan(v[1]), nan(v[2]), nan(v[3]), nan(v[4]));
             }
         }
         Record::MarketCap { symbol, day, usd } => {
-            if let Some(v) = undo.get(&key(symbol, "", *day)) {
+            if let Some(v) = undo(&key(symbol, "", *day)) {
                 *usd = nan(v[0]);
             }
         }
@@ -176,7 +275,7 @@ fn restore(rec: &mut Record, series: Series, undo: &HashMap<RowKey, [Option<f64>
             circulating,
             market_cap,
         } => {
-            if let Some(v) = undo.get(&key(symbol, "", *day)) {
+            if let Some(v) = undo(&key(symbol, "", *day)) {
                 (*circulating, *market_cap) = (nan(v[0]), nan(v[1]));
             }
         }
@@ -192,7 +291,7 @@ fn restore(rec: &mut Record, series: Series, undo: &HashMap<RowKey, [Option<f64>
             day,
             usd: value,
         } => {
-            if let Some(v) = undo.get(&key(symbol, venue, *day)) {
+            if let Some(v) = undo(&key(symbol, venue, *day)) {
                 *value = nan(v[0]);
             }
         }
@@ -208,11 +307,14 @@ mod tests {
         let mut undo = HashMap::new();
         undo.insert(
             ("daily_bars", "AAA".to_string(), String::new(), 5),
-            [Some(1.0), Some(2.0), None, Some(1.5), Some(9.0)],
+            (
+                [Some(1.0), Some(2.0), None, Some(1.5), Some(9.0)],
+                "csv".to_string(),
+            ),
         );
         undo.insert(
             ("funding", "AAA".to_string(), "bybit".to_string(), 5),
-            [Some(0.01), None, None, None, None],
+            ([Some(0.01), None, None, None, None], "bybit".to_string()),
         );
         let mut bar = Record::Bar {
             symbol: "AAA".into(),

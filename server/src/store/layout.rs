@@ -60,6 +60,9 @@ pub enum Record {
 pub struct VenueOrder {
     /// The configured venue, preferred over every other; `None`: Binance first.
     pub preferred: Option<String>,
+    /// The venue whose bar source preference (`lockstep data prefer --venue`) picks the panel's
+    /// bars: any venue but `any`; `None`, or a venue without one, reads the store's bars.
+    pub bars: Option<String>,
 }
 
 impl VenueOrder {
@@ -69,6 +72,15 @@ impl VenueOrder {
             preferred: venue
                 .filter(|v| !matches!(*v, "any" | "paper" | "binance"))
                 .map(str::to_string),
+            bars: venue.filter(|v| *v != "any").map(str::to_string),
+        }
+    }
+
+    /// This order without a venue bar preference (the store's bars).
+    pub fn without_bars(&self) -> VenueOrder {
+        VenueOrder {
+            preferred: self.preferred.clone(),
+            bars: None,
         }
     }
 
@@ -251,7 +263,7 @@ mod tests {
         assert!(hl.rank("hyperliquid") < hl.rank("binance"));
         assert!(hl.rank("binance") < hl.rank("bybit"));
         assert_eq!(VenueOrder::for_venue(Some("any")), any);
-        assert_eq!(VenueOrder::for_venue(Some("paper")), any);
+        assert_eq!(VenueOrder::for_venue(Some("paper")).without_bars(), any);
         let rec = |venue: &str, v: f64| Record::Funding {
             symbol: "BTC".into(),
             venue: venue.into(),

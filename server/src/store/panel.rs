@@ -247,6 +247,23 @@ impl Store {
             read_series::<1>(pool, &funding_sql, &frame, by_venue, order),
             read_series::<1>(pool, &oi_sql, &frame, by_venue, order),
         )?;
+        let [mut open, mut high, mut low, mut close, mut volume] = [open, high, low, close, volume];
+        // A venue with its own bar source preference: the days another of its sources holds
+        // take that bar (`lockstep data prefer --venue`).
+        if let Some(venue) = &order.bars {
+            let prefs = self.bar_venue_preference(venue).await?;
+            for ((symbol, day), v) in self.venue_bar_choices(&prefs, None).await? {
+                let Some(i) = frame.asset(&symbol).and_then(|a| frame.cell(a, day)) else {
+                    continue;
+                };
+                for (col, x) in [&mut open, &mut high, &mut low, &mut close, &mut volume]
+                    .into_iter()
+                    .zip(v)
+                {
+                    col[i] = x;
+                }
+            }
+        }
         let mut panel = Panel::new(Day(first as i32), frame.n_days, frame.symbols)
             .map_err(|e| StoreError::Data(e.to_string()))?;
         for (field, values) in [
@@ -282,6 +299,9 @@ impl Store {
         let mut cache = self.panel_cache.lock().await;
         let version = self.data_version().await?;
         cache.retain(|(v, _, _)| *v == version);
+        // A venue without its own bar preference reads the store's bars: one cache entry with
+        // the order that has none (the paper venue's panel is the default one).
+        let order = &self.effective_order(order).await?;
         if let Some((_, _, p)) = cache.iter().find(|(_, o, _)| o == order) {
             return Ok(p.clone().map(|p| (version, p)));
         }
@@ -305,6 +325,18 @@ impl Store {
         Ok(built.map(|p| (version, p)))
     }
 
+    /// `order`, without its venue bar preference when the venue has none stored (the panel is
+    /// then the store's bars: the same panel, one cache entry).
+    pub(super) async fn effective_order(
+        &self,
+        order: &VenueOrder,
+    ) -> Result<VenueOrder, StoreError> {
+        Ok(match &order.bars {
+            Some(v) if self.bar_venue_preference(v).await?.is_empty() => order.without_bars(),
+            _ => order.clone(),
+        })
+    }
+
     /// Where a run on `order`'s venue did not get that venue's funding: per asset of the panel,
     /// the venue that supplied the days the preferred venue has no rate for, and how many.
     /// Empty without a preferred venue. What the run's universe note lists, so a fallback is
@@ -326,38 +358,57 @@ impl Store {
         .bind(venue.to_string())
         .fetch_all(self.pool())
         .await?;
-        // (symbol, day) → the winning fallback venue; then days per (symbol, venue).
-        let mut winner: BTreeMap<(String, i64), String> = BTreeMap::new();
+        let mut candidates = Vec::with_capacity(rows.len());
         for r in &rows {
-            let key = (r.try_get::<String, _>(0)?, r.try_get::<i64, _>(1)?);
-            let v: String = r.try_get(2)?;
-            let better = match winner.get(&key) {
-                Some(w) => order.rank(&v) < order.rank(w),
-                None => true,
-            };
-            if better {
-                winner.insert(key, v);
-            }
+            candidates.push((
+                r.try_get::<String, _>(0)?,
+                r.try_get::<i64, _>(1)?,
+                r.try_get::<String, _>(2)?,
+            ));
         }
-        let mut days: BTreeMap<(String, String), (usize, i64, i64)> = BTreeMap::new();
-        for ((symbol, day), v) in winner {
-            let e = days.entry((symbol, v)).or_insert((0, day, day));
-            e.0 += 1;
-            e.1 = e.1.min(day);
-            e.2 = e.2.max(day);
-        }
-        Ok(days
-            .into_iter()
-            .map(|((symbol, from_venue), (n, first, last))| FundingFallback {
-                symbol,
-                wanted: venue.to_string(),
-                from_venue,
-                days: n,
-                first: Day(first as i32),
-                last: Day(last as i32),
-            })
-            .collect())
+        Ok(summarize_fallbacks(order, candidates.into_iter()))
     }
+}
+
+/// The funding fallbacks of a run on `order`'s venue from `candidates`: the (symbol, day,
+/// venue) rates of priced symbols on days the venue has none. Per (symbol, day) the best
+/// ranked venue wins; then the days per (symbol, venue). Empty without a preferred venue.
+pub(super) fn summarize_fallbacks(
+    order: &VenueOrder,
+    candidates: impl Iterator<Item = (String, i64, String)>,
+) -> Vec<FundingFallback> {
+    let Some(venue) = order.preferred.as_deref() else {
+        return Vec::new();
+    };
+    // (symbol, day) → the winning fallback venue; then days per (symbol, venue).
+    let mut winner: BTreeMap<(String, i64), String> = BTreeMap::new();
+    for (symbol, day, v) in candidates {
+        let key = (symbol, day);
+        let better = match winner.get(&key) {
+            Some(w) => order.rank(&v) < order.rank(w),
+            None => true,
+        };
+        if better {
+            winner.insert(key, v);
+        }
+    }
+    let mut days: BTreeMap<(String, String), (usize, i64, i64)> = BTreeMap::new();
+    for ((symbol, day), v) in winner {
+        let e = days.entry((symbol, v)).or_insert((0, day, day));
+        e.0 += 1;
+        e.1 = e.1.min(day);
+        e.2 = e.2.max(day);
+    }
+    days.into_iter()
+        .map(|((symbol, from_venue), (n, first, last))| FundingFallback {
+            symbol,
+            wanted: venue.to_string(),
+            from_venue,
+            days: n,
+            first: Day(first as i32),
+            last: Day(last as i32),
+        })
+        .collect()
 }
 
 /// Days of one asset whose funding came from a fallback venue (see
@@ -518,21 +569,23 @@ impl Store {
     }
 
     /// The panel of `order` as it was at data version `version`, clipped to `key`'s days and
-    /// encoded with the venue's universe when `key` names one. The listing history keeps no
-    /// revisions: the universe is today's (a listing first seen after `version` starts after
-    /// that panel's last day, so only a later back-fill of a first day can differ).
+    /// encoded with the venue's universe as it was then when `key` names one: the listings as
+    /// of `version` ([`Store::venue_listings_as_of`]) and the funding fallbacks of that panel.
     async fn encoded_as_of(
         &self,
         key: &EncodedKey,
         version: i64,
         order: &VenueOrder,
     ) -> Result<EncodedPanel, PanelRequestError> {
-        let panel = self
-            .build_panel_as_of_for(version, order)
+        let (panel, fallbacks) = self
+            .panel_as_of_parts(version, order, key.venue.is_some())
             .await?
             .ok_or(PanelRequestError::Empty)?;
         let universe = match key.venue {
-            Some(v) => Some(self.venue_universe_data(v).await?),
+            Some(v) => Some(
+                self.venue_universe_data_as_of(v, version, &fallbacks)
+                    .await?,
+            ),
             None => None,
         };
         encode_as_of(panel, key, version, universe).await

@@ -413,6 +413,12 @@ impl Store {
             splices: super::splices::find_splices(closes),
             bar_source_preference: self.bar_source_preference().await?,
             alternate_bars: self.alternate_bars().await?,
+            bar_venue_preferences: self
+                .bar_venue_preferences()
+                .await?
+                .into_iter()
+                .map(|(venue, sources)| app::api::VenueBarPreference { venue, sources })
+                .collect(),
         })
     }
 }

@@ -271,3 +271,184 @@ async fn the_real_price_file_carried_on_by_a_venue_is_a_reported_splice() {
         assert!((sp.jump_ratio.unwrap() - 0.02 / typical).abs() < 1e-9);
     }
 }
+
+/// Every field of two panels, bit for bit (NaN equals NaN).
+fn same_bits(a: &shared::Panel, b: &shared::Panel) -> bool {
+    a.symbols() == b.symbols()
+        && a.start() == b.start()
+        && a.n_days() == b.n_days()
+        && Field::ALL.iter().all(|&f| {
+            (0..a.n_assets()).all(|i| {
+                a.series(f, i)
+                    .iter()
+                    .zip(b.series(f, i))
+                    .all(|(x, y)| x.to_bits() == y.to_bits())
+            })
+        })
+}
+
+/// AAA's close on `day` in `panel`.
+fn close_on(panel: &shared::Panel, day: i32) -> f64 {
+    panel.get(Field::Close, 0, (day - panel.start().0) as usize)
+}
+
+/// A source preference per venue (issue 13, part 5), on both engines: the store keeps the CSV's
+/// bars (its preference), the Hyperliquid venue's panel reads Hyperliquid's closes where both
+/// sources hold a day, `any` and a venue without a preference read the store's bars; the
+/// status lists the preference, and a panel pinned to a data version keeps the venue's bars of
+/// that version after later writes.
+#[tokio::test]
+async fn a_venue_panel_reads_its_preferred_source_and_any_the_stores() {
+    use server::store::layout::VenueOrder;
+    use server::store::panel::EncodedKey;
+    use shared::config::VenueScope;
+    for engine in Engine::ALL {
+        let Some(t) = TestStore::new(engine, "venue_bar_pref").await else {
+            continue;
+        };
+        let s = &t.store;
+        s.set_bar_source_preference(&["csv".into(), "hyperliquid".into()])
+            .await
+            .unwrap();
+        s.upsert("csv", &csv_bars()).await.unwrap();
+        let c = s.upsert("hyperliquid", &venue_bars()).await.unwrap();
+        assert_eq!((c.inserted, c.set_aside), (5, 3), "{c:?}");
+        let hl = VenueOrder::for_venue(Some("hyperliquid"));
+        let paper = VenueOrder::for_venue(Some("paper"));
+        let any = VenueOrder::for_venue(Some("any"));
+
+        // No venue preference: every venue's panel is the store's, bit for bit.
+        let store_panel = s.build_panel().await.unwrap().unwrap();
+        for order in [&hl, &paper, &any] {
+            let p = s.build_panel_for(order).await.unwrap().unwrap();
+            assert!(same_bits(&p, &store_panel), "{engine:?} {order:?}");
+        }
+
+        // `lockstep data prefer --venue hyperliquid hyperliquid csv`.
+        let prefer = |venue: &str, sources: &[&str]| {
+            server::commands::data::DataCommand::Prefer(server::commands::data::PreferArgs {
+                sources: sources.iter().map(|x| x.to_string()).collect(),
+                clear: false,
+                venue: Some(venue.to_string()),
+            })
+        };
+        server::commands::data::run(s, &prefer("hyperliquid", &["hyperliquid", "csv"]))
+            .await
+            .unwrap();
+        let e = server::commands::data::run(s, &prefer("binance", &["csv"]))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("--venue \"binance\""), "{e}");
+        assert_eq!(
+            s.bar_venue_preference("hyperliquid").await.unwrap(),
+            vec!["hyperliquid".to_string(), "csv".to_string()]
+        );
+        let p_any = s.build_panel_for(&any).await.unwrap().unwrap();
+        let p_hl = s.build_panel_for(&hl).await.unwrap().unwrap();
+        let (_, cached) = s.panel_for(&hl).await.unwrap().unwrap();
+        assert!(same_bits(&cached, &p_hl), "the cached venue panel");
+        assert_eq!((p_hl.start(), p_hl.n_days()), (Day(100), 16));
+        for day in 100..=115 {
+            // `any`: the CSV wherever it has the day (the store's preference), then the venue.
+            let want_any = if day <= 110 {
+                csv_close(day)
+            } else {
+                venue_close(day)
+            };
+            // Hyperliquid's panel: Hyperliquid's bar wherever it has one (108 on).
+            let want_hl = if day >= 108 {
+                venue_close(day)
+            } else {
+                csv_close(day)
+            };
+            assert_eq!(close_on(&p_any, day), want_any, "{engine:?} any {day}");
+            assert_eq!(close_on(&p_hl, day), want_hl, "{engine:?} hl {day}");
+            let row = (day - 100) as usize;
+            assert_eq!(p_hl.get(Field::High, 0, row), want_hl * 1.01);
+        }
+        // Day 109 by hand: csv 100 × 0.99 (101) × 1.01 × 0.99 × 1.01 × 0.99 × 1.01 × 0.99 ×
+        // 1.01 × 0.99 (109) = 100 × 0.99^5 × 1.01^4; Hyperliquid's is 5 % above it.
+        let csv_109 = 100.0 * 0.99f64.powi(5) * 1.01f64.powi(4);
+        assert!((close_on(&p_any, 109) / csv_109 - 1.0).abs() < 1e-12);
+        assert!((close_on(&p_hl, 109) / (csv_109 * 1.05) - 1.0).abs() < 1e-12);
+        assert!(same_bits(&p_any, &s.build_panel().await.unwrap().unwrap()));
+        // The paper venue has no preference of its own: the store's bars.
+        assert!(same_bits(
+            &s.build_panel_for(&paper).await.unwrap().unwrap(),
+            &p_any
+        ));
+
+        // The status lists it (text, JSON), beside the store's preference.
+        let status = s.data_status(Day(115), 3).await.unwrap();
+        assert_eq!(status.bar_venue_preferences.len(), 1);
+        assert_eq!(status.bar_venue_preferences[0].venue, "hyperliquid");
+        assert_eq!(
+            status.bar_venue_preferences[0].sources,
+            vec!["hyperliquid".to_string(), "csv".to_string()]
+        );
+        let json = serde_json::to_value(&status).unwrap();
+        assert_eq!(
+            json["bar_venue_preferences"][0]["sources"][0],
+            "hyperliquid"
+        );
+        let text = server::commands::data::render(&status);
+        assert!(
+            text.contains("bar source preference: csv > hyperliquid")
+                && text.contains("bar source preference for hyperliquid: hyperliquid > csv"),
+            "{text}"
+        );
+        // `any` is the store's preference, not a venue's; a source named twice is refused.
+        for bad in [
+            s.set_bar_venue_preference("any", &["csv".into()]).await,
+            s.set_bar_venue_preference("hyperliquid", &["csv".into(), "csv".into()])
+                .await,
+        ] {
+            assert!(matches!(bad, Err(server::store::StoreError::Rejected(_))));
+        }
+
+        // Pinned: the venue's panel (and its `/api/panel` bytes) as of this version survive a
+        // CSV bar that displaces Hyperliquid's day 112 and a new Hyperliquid day.
+        let v = s.data_version().await.unwrap();
+        let key = |as_of| EncodedKey {
+            fields: vec![Field::Close, Field::Volume],
+            from: None,
+            to: None,
+            as_of,
+            venue: Some(VenueScope::Hyperliquid),
+        };
+        let then = s.encoded_panel(&key(None)).await.unwrap();
+        s.upsert("csv", &[bar("AAA", 112, 200.0)]).await.unwrap();
+        s.upsert("hyperliquid", &[bar("AAA", 116, 300.0)])
+            .await
+            .unwrap();
+        assert!(s.data_version().await.unwrap() > v);
+        let now_any = s.build_panel_for(&any).await.unwrap().unwrap();
+        let now_hl = s.build_panel_for(&hl).await.unwrap().unwrap();
+        assert_eq!(close_on(&now_any, 112), 200.0);
+        assert_eq!(close_on(&now_hl, 112), venue_close(112));
+        assert_eq!(close_on(&now_hl, 116), 300.0);
+        let old_hl = s.build_panel_as_of_for(v, &hl).await.unwrap().unwrap();
+        let old_any = s.build_panel_as_of_for(v, &any).await.unwrap().unwrap();
+        assert!(same_bits(&old_hl, &p_hl), "{engine:?}: as-of hyperliquid");
+        assert!(same_bits(&old_any, &p_any), "{engine:?}: as-of any");
+        let pinned = s.encoded_panel(&key(Some(v))).await.unwrap();
+        assert_eq!(pinned.bytes, then.bytes, "{engine:?}: pinned bytes");
+        assert_ne!(s.encoded_panel(&key(None)).await.unwrap().bytes, then.bytes);
+
+        // Cleared: the venue reads the store's bars again.
+        s.set_bar_venue_preference("hyperliquid", &[])
+            .await
+            .unwrap();
+        assert!(s
+            .data_status(Day(116), 3)
+            .await
+            .unwrap()
+            .bar_venue_preferences
+            .is_empty());
+        assert!(same_bits(
+            &s.build_panel_for(&hl).await.unwrap().unwrap(),
+            &s.build_panel().await.unwrap().unwrap()
+        ));
+    }
+}

@@ -479,3 +479,95 @@ async fn a_venue_sweep_row_equals_the_backtest_of_its_point_bit_for_bit() {
                 != n.metrics.unwrap().total_return.to_bits()));
     }
 }
+
+/// A pinned venue panel keeps the listings of its data version (issue 13, part 7): after a
+/// refresh delists a market, adds another and back-fills an earlier first day, `as_of` serves
+/// the venue's panel and universe byte for byte as they were served before, while today's
+/// answer carries the new listings. On SQLite and PostgreSQL.
+#[tokio::test]
+async fn a_pinned_venue_panel_keeps_the_listings_of_its_version() {
+    for engine in Engine::ALL {
+        let Some(t) = TestStore::new(engine, "venue_pinned_listings").await else {
+            continue;
+        };
+        let panel = fill(&t.store, true).await;
+        let app = app_of(server::store::Store::connect(&t.url).await.unwrap());
+        let request = app::data::PanelRequest::for_venue(VenueScope::Hyperliquid);
+        let (status, v1, then) = get_versioned(&app, &request.url()).await;
+        assert_eq!(status, StatusCode::OK);
+        let v1 = v1.expect("the data version header");
+        let rows_then = t.store.listing_rows("hyperliquid").await.unwrap();
+
+        // The refresh: one early market delisted (tradable up to its last seen day, LATE),
+        // a market never listed before appears, and a late one's first day moves earlier.
+        let from = listed_from(&panel);
+        let mut names: Vec<&String> = from.keys().collect();
+        names.sort();
+        let early = names
+            .iter()
+            .find(|s| from[**s] == panel.start())
+            .unwrap()
+            .to_string();
+        let late = names
+            .iter()
+            .find(|s| from[**s] == panel.day(LATE))
+            .unwrap()
+            .to_string();
+        let new = panel
+            .symbols()
+            .iter()
+            .find(|s| !from.contains_key(*s))
+            .unwrap()
+            .clone();
+        let mut gone = listing(&early);
+        gone.delisted = true;
+        t.store
+            .record_listings("hyperliquid", panel.day(LATE + 100), &[gone, listing(&new)])
+            .await
+            .unwrap();
+        t.store
+            .backfill_first_day("hyperliquid", &late, Some(panel.day(LATE - 50)))
+            .await
+            .unwrap();
+        let (_, v2, now) = get_versioned(&app, &request.url()).await;
+        assert!(v2.unwrap() > v1, "the listings moved the data version");
+        assert_ne!(now, then, "today's venue panel carries the new listings");
+
+        // As of v1: the rows, the panel's bytes and the decoded universe as they were.
+        assert_eq!(
+            t.store.listing_rows_as_of("hyperliquid", v1).await.unwrap(),
+            rows_then,
+            "{engine:?}"
+        );
+        let pinned = app::data::PanelRequest {
+            as_of: Some(v1),
+            ..request
+        };
+        let (status, v, old) = get_versioned(&app, &pinned.url()).await;
+        assert_eq!((status, v), (StatusCode::OK, Some(v1)));
+        assert!(
+            old == then,
+            "{engine:?}: the pinned panel is the one served at {v1}"
+        );
+        let (_, u_then) = app::data::decode_panel(&old, pinned).unwrap();
+        let (_, u_now) = app::data::decode_panel(&now, request).unwrap();
+        let spans = |u: &Option<shared::universe::VenueUniverse>, s: &str| {
+            let listings = u.as_ref().and_then(|u| u.listings.as_ref()).unwrap();
+            listings
+                .iter()
+                .find(|(sym, _)| *sym == s)
+                .map(|(_, spans)| spans.to_vec())
+        };
+        assert_ne!(spans(&u_then, &early), spans(&u_now, &early));
+        assert_ne!(spans(&u_then, &new), spans(&u_now, &new));
+        assert_ne!(spans(&u_then, &late), spans(&u_now, &late));
+        // Today's rows as of today's version are today's rows.
+        assert_eq!(
+            t.store
+                .listing_rows_as_of("hyperliquid", v2.unwrap())
+                .await
+                .unwrap(),
+            t.store.listing_rows("hyperliquid").await.unwrap()
+        );
+    }
+}

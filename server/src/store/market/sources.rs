@@ -1,10 +1,12 @@
 //! The registry of data sources (`data_sources`), the spellings each one uses for assets
-//! (`symbol_aliases`), and which source's bar the store keeps when several write the same day
-//! (`bar_source_preference`, migration 0081).
+//! (`symbol_aliases`), which source's bar the store keeps when several write the same day
+//! (`bar_source_preference`, migration 0081), and which source's bar a venue's panel reads
+//! (`bar_venue_preference`, migration 0120: per venue, among `daily_bars` and `bar_alternates`).
 
 use super::{now_secs, Series};
 use crate::store::{Store, StoreError};
 use sqlx::Row;
+use std::collections::HashMap;
 
 /// The source name of generated demo data.
 pub const SYNTHETIC_SOURCE: &str = "synthetic";
@@ -185,15 +187,7 @@ impl Store {
     /// # Errors
     /// A source named twice; a database error.
     pub async fn set_bar_source_preference(&self, sources: &[String]) -> Result<(), StoreError> {
-        for (i, s) in sources.iter().enumerate() {
-            if s.trim().is_empty() || sources[..i].contains(s) {
-                return Err(StoreError::Rejected(format!(
-                    "bar source preference: source {:?} (position {}) is empty or named twice",
-                    s,
-                    i + 1
-                )));
-            }
-        }
+        check_sources(sources)?;
         let mut tx = self.begin_write().await?;
         // A new data version, so the cached status (and anything keyed on the version) shows
         // the new preference at once.
@@ -220,4 +214,178 @@ impl Store {
                 .await?;
         rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
     }
+
+    /// Sets which source's bar a panel for `venue` reads when several sources hold the same
+    /// day (in `daily_bars` or `bar_alternates`), preferred first; an empty list clears it (the
+    /// venue's panel then reads the store's bars, as `any` does). Bars are not moved: the
+    /// choice is made when the panel is built.
+    ///
+    /// # Errors
+    /// An empty venue or `any` (the store's own preference, [`Store::set_bar_source_preference`]);
+    /// a source named twice; a database error.
+    pub async fn set_bar_venue_preference(
+        &self,
+        venue: &str,
+        sources: &[String],
+    ) -> Result<(), StoreError> {
+        if venue.trim().is_empty() || venue == "any" {
+            return Err(StoreError::Rejected(format!(
+                "bar source preference per venue: venue {venue:?} is not a venue (`any` reads the \
+                 store's preference: set it without a venue)"
+            )));
+        }
+        check_sources(sources)?;
+        let mut tx = self.begin_write().await?;
+        // A new data version: cached panels and status are keyed on it.
+        super::writes::bump_version(&mut tx).await?;
+        sqlx::query("DELETE FROM bar_venue_preference WHERE venue = $1")
+            .bind(venue.to_string())
+            .execute(&mut *tx)
+            .await?;
+        for (rank, source) in sources.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO bar_venue_preference (venue, source, priority) VALUES ($1, $2, $3)",
+            )
+            .bind(venue.to_string())
+            .bind(source.clone())
+            .bind(rank as i64)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// `venue`'s bar source preference, preferred first (empty: none, the store's bars).
+    pub async fn bar_venue_preference(&self, venue: &str) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT source FROM bar_venue_preference WHERE venue = $1 ORDER BY priority, source",
+        )
+        .bind(venue.to_string())
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+    }
+
+    /// Every venue's bar source preference, by venue, each preferred first.
+    pub async fn bar_venue_preferences(&self) -> Result<Vec<(String, Vec<String>)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT venue, source FROM bar_venue_preference ORDER BY venue, priority, source",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        let mut out: Vec<(String, Vec<String>)> = Vec::new();
+        for r in &rows {
+            let (venue, source): (String, String) = (r.try_get(0)?, r.try_get(1)?);
+            match out.last_mut() {
+                Some((v, list)) if *v == venue => list.push(source),
+                _ => out.push((venue, vec![source])),
+            }
+        }
+        Ok(out)
+    }
+
+    /// The bars a venue panel with preference `prefs` takes instead of the `daily_bars` bar:
+    /// per (symbol, day), the bar of the best-ranked source of `prefs` among the stored bar
+    /// and the bars kept aside, where that is an alternate. `as_of`: the store at that data
+    /// version — alternates set aside later are left out, and the stored bar's source is the
+    /// one it had then (`source_at` maps a revised bar's key to its source at that version).
+    pub(in crate::store) async fn venue_bar_choices(
+        &self,
+        prefs: &[String],
+        as_of: Option<(i64, &SourcesAt)>,
+    ) -> Result<HashMap<(String, i64), [f64; 5]>, StoreError> {
+        if prefs.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let list: Vec<String> = (0..prefs.len()).map(|i| format!("${}", i + 1)).collect();
+        let mut sql = format!(
+            "SELECT a.symbol, a.day, a.source, a.open, a.high, a.low, a.close, a.volume, b.source \
+             FROM bar_alternates a JOIN daily_bars b ON b.symbol = a.symbol AND b.day = a.day \
+             WHERE a.source IN ({})",
+            list.join(", ")
+        );
+        if as_of.is_some() {
+            sql.push_str(&format!(
+                " AND (a.first_version IS NULL OR a.first_version <= ${})",
+                prefs.len() + 1
+            ));
+        }
+        let mut q = sqlx::query(&sql);
+        for p in prefs {
+            q = q.bind(p.clone());
+        }
+        if let Some((version, _)) = as_of {
+            q = q.bind(version);
+        }
+        let rows = q.fetch_all(self.pool()).await?;
+        let mut candidates = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let key: (String, i64) = (r.try_get(0)?, r.try_get(1)?);
+            let mut values = [f64::NAN; 5];
+            for (i, v) in values.iter_mut().enumerate() {
+                *v = r.try_get::<Option<f64>, _>(3 + i)?.unwrap_or(f64::NAN);
+            }
+            let mut stored: String = r.try_get(8)?;
+            if let Some(then) = as_of.and_then(|(_, m)| m.get(&key)) {
+                stored = then.clone();
+            }
+            candidates.push(VenueBarCandidate {
+                key,
+                source: r.try_get(2)?,
+                values,
+                stored_source: stored,
+            });
+        }
+        Ok(pick_venue_bars(candidates, prefs))
+    }
+}
+
+/// The source each revised bar had at a data version, by (symbol, day).
+pub(in crate::store) type SourcesAt = HashMap<(String, i64), String>;
+
+/// A bar kept aside, next to the source of the bar `daily_bars` holds that day.
+pub(in crate::store) struct VenueBarCandidate {
+    pub key: (String, i64),
+    pub source: String,
+    pub values: [f64; 5],
+    pub stored_source: String,
+}
+
+/// Per (symbol, day): the values of the best-ranked alternate in `prefs` when it ranks before
+/// the stored bar's source (a source not in `prefs` ranks after all that are). Days whose stored
+/// bar wins are absent.
+pub(in crate::store) fn pick_venue_bars(
+    candidates: Vec<VenueBarCandidate>,
+    prefs: &[String],
+) -> HashMap<(String, i64), [f64; 5]> {
+    let rank = |s: &str| prefs.iter().position(|p| p == s).unwrap_or(usize::MAX);
+    let mut best: HashMap<(String, i64), (usize, [f64; 5])> = HashMap::new();
+    for c in candidates {
+        let r = rank(&c.source);
+        if r >= rank(&c.stored_source) {
+            continue;
+        }
+        match best.get(&c.key) {
+            Some((b, _)) if *b <= r => {}
+            _ => {
+                best.insert(c.key, (r, c.values));
+            }
+        }
+    }
+    best.into_iter().map(|(k, (_, v))| (k, v)).collect()
+}
+
+/// A source list: no empty name, none twice.
+fn check_sources(sources: &[String]) -> Result<(), StoreError> {
+    for (i, s) in sources.iter().enumerate() {
+        if s.trim().is_empty() || sources[..i].contains(s) {
+            return Err(StoreError::Rejected(format!(
+                "bar source preference: source {:?} (position {}) is empty or named twice",
+                s,
+                i + 1
+            )));
+        }
+    }
+    Ok(())
 }

@@ -287,7 +287,8 @@ impl Store {
         // the other is kept in `bar_alternates` (never dropped, never silently overwritten).
         let mut alternates_changed = false;
         if let Some(bars) = groups.remove(&Series::Bars) {
-            let resolved = resolve_bar_sources(&mut tx, self.backend(), source, bars, now).await?;
+            let resolved =
+                resolve_bar_sources(&mut tx, self.backend(), source, bars, now, version).await?;
             counts.replaced = resolved.replaced;
             counts.set_aside = resolved.set_aside;
             alternates_changed = resolved.changed;
@@ -464,6 +465,7 @@ async fn resolve_bar_sources<'r>(
     source: &str,
     bars: Vec<&'r Record>,
     now: i64,
+    version: i64,
 ) -> Result<ResolvedBars<'r>, StoreError> {
     let days = bars.iter().map(|r| flatten(r).day);
     let (lo, hi) = (days.clone().min(), days.max());
@@ -555,7 +557,7 @@ async fn resolve_bar_sources<'r>(
     for part in aside.chunks(BATCH_ROWS) {
         let mut sql = String::from(
             "INSERT INTO bar_alternates (symbol, day, source, open, high, low, close, volume, \
-             reason, updated_at) VALUES ",
+             reason, updated_at, first_version) VALUES ",
         );
         for r in 0..part.len() {
             if r > 0 {
@@ -564,8 +566,9 @@ async fn resolve_bar_sources<'r>(
             let cells: Vec<String> = (1..=COLS)
                 .map(|c| placeholder(backend, r * COLS + c))
                 .collect();
-            sql.push_str(&format!("({}, {now})", cells.join(", ")));
+            sql.push_str(&format!("({}, {now}, {version})", cells.join(", ")));
         }
+        // `first_version` stays the version that first set the bar aside.
         sql.push_str(
             " ON CONFLICT (symbol, day, source) DO UPDATE SET open = excluded.open, \
              high = excluded.high, low = excluded.low, close = excluded.close, \
