@@ -128,7 +128,7 @@ fn config_json() -> serde_json::Value {
 
 /// `lockstep backtest --config F --out F.json` on the store at `url`, on its own thread (the
 /// command starts its own runtime).
-fn native(url: &str, config: &serde_json::Value) -> BacktestResult {
+pub fn native(url: &str, config: &serde_json::Value) -> BacktestResult {
     static RUN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let n = RUN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let dir = std::env::temp_dir().join(format!("lockstep-venue-panel-{}-{n}", std::process::id()));
@@ -315,12 +315,10 @@ async fn without_listings_the_browser_run_says_so() {
 
 /// `lockstep sweep --config F --axis ... --out F.json` on the store at `url`, on its own
 /// thread (the command starts its own runtime).
-fn native_sweep(url: &str, config: &serde_json::Value, axes: &[&str]) -> SweepOutput {
-    let dir = std::env::temp_dir().join(format!(
-        "lockstep-venue-sweep-{}-{}",
-        std::process::id(),
-        axes.len()
-    ));
+pub fn native_sweep(url: &str, config: &serde_json::Value, axes: &[&str]) -> SweepOutput {
+    static RUN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = RUN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("lockstep-venue-sweep-{}-{n}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let cfg = dir.join("config.json");
     std::fs::write(&cfg, serde_json::to_vec(config).unwrap()).unwrap();
