@@ -10,7 +10,7 @@
 use crate::common::{
     cycle_ms, cycle_on, panel_records, paper_service, signed_in, store_synthetic, synth_panel,
 };
-use crate::venue_panel::{native, native_sweep};
+use crate::venue_panel::{native, native_sweep_run};
 use app::api::costs::CalibratedCosts;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -21,9 +21,13 @@ use shared::config::{Config, CostModel};
 use std::sync::Arc;
 use tower::ServiceExt;
 
-/// Risk limits that never block: every day of the demo trades.
+/// Risk limits that never block: every day trades. The paper venue charges 6 bps and fills
+/// 15 bps away from the close (the config assumes 10 bps and no slippage), so the calibrated
+/// costs are other numbers than the fixed ones.
 fn settings() -> LiveSettings {
     let mut s = LiveSettings::default();
+    s.paper.fee_bps = Some(6.0);
+    s.paper.slippage_bps = Some(15.0);
     s.risk.max_gross_leverage = 100.0;
     s.risk.max_weight_per_symbol = 100.0;
     s.risk.max_order_notional = 1e12;
@@ -63,7 +67,7 @@ async fn a_calibrated_sweep_point_is_the_calibrated_backtest_bit_for_bit() {
             &panel_records(&panel, panel.n_days() - 1),
         )
         .await;
-        // A month of paper trading: the account's fills (4.5 bps fees on the paper venue).
+        // A month of paper trading: the account's fills.
         let config = Config::lockstep_default().unwrap();
         let last = panel.day(panel.n_days() - 1);
         let clock = Arc::new(FixedClock::new(cycle_ms(last)));
@@ -82,9 +86,21 @@ async fn a_calibrated_sweep_point_is_the_calibrated_backtest_bit_for_bit() {
 
         // `lockstep backtest` and `lockstep sweep` (one point: the config itself).
         let bt = native(&t.url, &calibrated);
-        let sw = native_sweep(&t.url, &calibrated, &[&axis]);
+        // (One point: its statistics are undefined, NaN, which the JSON writes as null.)
+        let (sw, written) = native_sweep_run(&t.url, &calibrated, &[&axis]);
+        let written: serde_json::Value = serde_json::from_slice(&written).unwrap();
+        assert_eq!(
+            written["costs"]["used"], "calibrated",
+            "the JSON's new field"
+        );
+        assert_eq!(
+            written["costs"]["note"],
+            serde_json::to_value(&sw.costs.as_ref().unwrap().note).unwrap()
+        );
         let costs = sw.costs.clone().expect("the sweep reports its costs");
         assert_eq!(costs.used, CostModel::Calibrated, "{engine:?} {costs:?}");
+        assert!((costs.costs.fee_bps - 6.0).abs() < 1.0, "{costs:?}");
+        assert!((costs.costs.slippage_bps - 15.0).abs() < 3.0, "{costs:?}");
         let note = costs.note.clone().unwrap();
         assert!(note.contains("fills on paper ("), "{note}");
         assert_eq!(sw.rows.len(), 1);
@@ -105,7 +121,7 @@ async fn a_calibrated_sweep_point_is_the_calibrated_backtest_bit_for_bit() {
             bt.metrics.total_return.to_bits(),
             "{engine:?}: calibrated {costs:?} vs the config's 10 bps"
         );
-        let sw_fixed = native_sweep(&t.url, &fixed, &[&axis]);
+        let (sw_fixed, _) = native_sweep_run(&t.url, &fixed, &[&axis]);
         let fixed_costs = sw_fixed.costs.expect("the fixed sweep reports its costs");
         assert_eq!(
             (fixed_costs.used, fixed_costs.note),
