@@ -113,14 +113,18 @@ pub fn resolve(
     }
     let m = match measured {
         Ok(m) => m,
-        Err(why) => return ResolvedCosts {
-            costs: fixed,
-            used: CostModel::Fixed,
-            note: Some(format!(
-                "cost_model calibrated: {why}; using the fixed costs (fee {} bps, slippage {} bps)",
+        Err(why) => {
+            let note = format!(
+                "cost_model calibrated: {why}; using the fixed costs (fee {} bps, slippage {} \
+                 bps)",
                 fixed.fee_bps, fixed.slippage_bps
-            )),
-        },
+            );
+            return ResolvedCosts {
+                costs: fixed,
+                used: CostModel::Fixed,
+                note: Some(note),
+            };
+        }
     };
     match (m.fee_bps, m.slippage_bps) {
         (Some(fee), Some(slip)) if m.fills >= MIN_FILLS => ResolvedCosts {
