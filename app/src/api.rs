@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod costs;
 pub mod status;
 pub use status::{OrderState, PlanAction, PlanStatus};
 

@@ -14,6 +14,7 @@ pub mod format;
 pub mod live;
 pub mod pages;
 pub mod pool;
+pub mod run_form;
 pub mod session;
 pub mod share;
 pub mod spec;

@@ -98,6 +98,11 @@ pub struct SharedState {
     /// Which universe the run traded (`UniverseInfo::summary`), shown beside the link's run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub universe: Option<String>,
+    /// The costs the run traded with (`rebalance.cost_model`, resolved): a link that pins its
+    /// data version re-runs a calibrated config with these numbers, not with what the account's
+    /// fills say today.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub costs: Option<crate::api::costs::ResolvedCosts>,
 }
 
 /// Why a link cannot be opened.
@@ -362,6 +367,7 @@ mod tests {
             },
             data_version: None,
             universe: None,
+            costs: None,
             sweep: Some(SweepSpec {
                 scope: "volatility".into(),
                 axes: vec![SweepAxisSpec {
@@ -388,6 +394,49 @@ mod tests {
             link.len()
         );
         assert_eq!(decode(&link).unwrap(), s);
+    }
+
+    /// A sweep link pins its data version and the costs it ran with, like a backtest link; a
+    /// link written before either existed (no `data_version`, `universe`, `costs`) still opens,
+    /// on today's data.
+    #[test]
+    fn sweep_links_pin_their_data_and_old_links_still_open() {
+        let mut s = state();
+        s.data_version = Some(42);
+        s.universe = Some("paper: every priced asset (3 on the last day, 2024-01-02)".into());
+        s.costs = Some(crate::api::costs::resolve(
+            shared::config::CostModel::Calibrated,
+            shared::sim::Costs {
+                fee_bps: 10.0,
+                slippage_bps: 2.5,
+            },
+            Ok(&crate::api::costs::VenueCosts {
+                venue: "paper".into(),
+                from: Day(20_000),
+                to: Day(20_089),
+                fills: 156,
+                traded_notional: 1.5e6,
+                fee_bps: Some(5.99),
+                slippage_bps: Some(23.75),
+            }),
+        ));
+        let back = decode(&encode(&s)).unwrap();
+        assert_eq!(back, s);
+        assert_eq!(back.data_version, Some(42));
+        assert_eq!(back.costs.unwrap().costs.slippage_bps, 23.75);
+
+        // The JSON of a link from before pinning: none of the three keys.
+        let mut old = serde_json::to_value(state()).unwrap();
+        let o = old.as_object_mut().unwrap();
+        for k in ["data_version", "universe", "costs"] {
+            o.remove(k);
+        }
+        let packed =
+            miniz_oxide::deflate::compress_to_vec_zlib(&serde_json::to_vec(&old).unwrap(), 9);
+        let link = format!("1.{}", URL_SAFE_NO_PAD.encode(packed));
+        let opened = decode(&link).unwrap();
+        assert_eq!(opened, state());
+        assert_eq!((opened.data_version, opened.costs), (None, None));
     }
 
     #[test]

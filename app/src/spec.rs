@@ -130,6 +130,62 @@ pub fn run_on(
     Ok(result)
 }
 
+/// Whether a run of `spec` reads the account's calibrated costs (`rebalance.cost_model:
+/// "calibrated"` in a config that parses).
+pub fn needs_calibration(spec: &BacktestSpec) -> bool {
+    Config::from_value(&spec.config)
+        .is_ok_and(|c| c.rebalance.cost_model == shared::config::CostModel::Calibrated)
+}
+
+/// The spec a run of `spec` trades with, and which costs those are: under `rebalance.cost_model:
+/// "calibrated"` its fee and slippage become what `calibration` (`GET /api/costs`) measured on
+/// the config's venue, by the rule `lockstep backtest` and `lockstep sweep` resolve theirs with
+/// ([`crate::api::costs::resolve`]; the fixed numbers are the spec's own, the form's). Too few
+/// fills, or no calibration (`Err`: why), run the fixed numbers and say so. `pinned`: the costs
+/// a link that pins its data version ran with, used instead of today's calibration.
+pub fn with_costs(
+    spec: &BacktestSpec,
+    calibration: Result<&crate::api::costs::CalibratedCosts, String>,
+    pinned: Option<&crate::api::costs::ResolvedCosts>,
+) -> (BacktestSpec, crate::api::costs::ResolvedCosts) {
+    use crate::api::costs::{calibration_venue, resolve, ResolvedCosts};
+    use shared::config::CostModel;
+    let fixed = Costs {
+        fee_bps: spec.fee_bps,
+        slippage_bps: spec.slippage_bps,
+    };
+    let Ok(config) = Config::from_value(&spec.config) else {
+        // The run fails on the config, with its message.
+        return (spec.clone(), resolve(CostModel::Fixed, fixed, Err("")));
+    };
+    let model = config.rebalance.cost_model;
+    let resolved = match pinned {
+        Some(p) if model == CostModel::Calibrated => ResolvedCosts {
+            note: Some(format!(
+                "as the link ran on its data: {}",
+                p.note.clone().unwrap_or_else(|| p.used.name().to_string())
+            )),
+            ..p.clone()
+        },
+        _ => {
+            let venue = calibration_venue(config.venue());
+            let measured = calibration.and_then(|c| {
+                c.venue(venue)
+                    .cloned()
+                    .ok_or_else(|| format!("the server has no cost calibration for {venue}"))
+            });
+            match &measured {
+                Ok(m) => resolve(model, fixed, Ok(m)),
+                Err(why) => resolve(model, fixed, Err(why.as_str())),
+            }
+        }
+    };
+    let mut run = spec.clone();
+    run.fee_bps = resolved.costs.fee_bps;
+    run.slippage_bps = resolved.costs.slippage_bps;
+    (run, resolved)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,5 +209,60 @@ mod tests {
         spec = default_spec();
         spec.fee_bps = -1.0;
         assert!(compile(&spec).unwrap_err().contains("fee_bps"));
+    }
+
+    #[test]
+    fn a_calibrated_spec_runs_the_venues_measured_costs_else_its_own() {
+        use crate::api::costs::{CalibratedCosts, VenueCosts};
+        use shared::config::CostModel;
+        let venue = |name: &str, fills: usize, fee: f64| VenueCosts {
+            venue: name.into(),
+            from: shared::Day(20_000),
+            to: shared::Day(20_089),
+            fills,
+            traded_notional: 1e6,
+            fee_bps: Some(fee),
+            slippage_bps: Some(3.0),
+        };
+        let calib = CalibratedCosts {
+            window_days: 90,
+            min_fills: 10,
+            venues: vec![venue("paper", 156, 5.99), venue("hyperliquid", 3, 4.0)],
+        };
+        let mut spec = default_spec();
+        assert!(!needs_calibration(&spec));
+        let (run, r) = with_costs(&spec, Ok(&calib), None);
+        assert_eq!(
+            (run, r.used, r.note),
+            (spec.clone(), CostModel::Fixed, None)
+        );
+
+        spec.config["rebalance"]["cost_model"] = Value::from("calibrated");
+        assert!(needs_calibration(&spec));
+        let (run, r) = with_costs(&spec, Ok(&calib), None);
+        assert_eq!(r.used, CostModel::Calibrated);
+        assert_eq!((run.fee_bps, run.slippage_bps), (5.99, 3.0));
+        assert!(r.note.unwrap().contains("156 fills on paper"));
+        // Hyperliquid has 3 fills: the form's numbers, with the reason.
+        spec.config["venue"] = Value::from("hyperliquid");
+        let (run, r) = with_costs(&spec, Ok(&calib), None);
+        assert_eq!(r.used, CostModel::Fixed);
+        assert_eq!(
+            (run.fee_bps, run.slippage_bps),
+            (spec.fee_bps, spec.slippage_bps)
+        );
+        assert!(r.note.unwrap().contains("only 3 fills on hyperliquid"));
+        let (_, r) = with_costs(&spec, Err("HTTP 401".into()), None);
+        assert!(r.note.unwrap().contains("HTTP 401"));
+        // A pinned link's costs win over today's calibration.
+        let (_, ran) = with_costs(&default_spec_calibrated(), Ok(&calib), None);
+        let (run, r) = with_costs(&spec, Err("offline".into()), Some(&ran));
+        assert_eq!((run.fee_bps, r.used), (5.99, CostModel::Calibrated));
+    }
+
+    fn default_spec_calibrated() -> BacktestSpec {
+        let mut spec = default_spec();
+        spec.config["rebalance"]["cost_model"] = Value::from("calibrated");
+        spec
     }
 }

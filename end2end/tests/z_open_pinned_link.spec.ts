@@ -84,3 +84,86 @@ test("a shared link re-runs on the data it pinned after a refresh, and on today'
   expect(await lastDay(other)).not.toBe(end);
   await expect(other.locator("#panel-status")).toContainText("today's data");
 });
+
+/** The sweep's rows as the table prints them: index → every metric's exact value. */
+async function sweepRows(page: Page): Promise<Record<string, Record<string, string>>> {
+  return page.$$eval("#sweep-table tbody tr[data-index]", (rows) =>
+    Object.fromEntries(
+      rows.map((r) => [
+        r.getAttribute("data-index")!,
+        Object.fromEntries(
+          Array.from(r.querySelectorAll("td[data-metric]")).map((c) => [
+            c.getAttribute("data-metric")!,
+            c.getAttribute("data-exact")!,
+          ]),
+        ),
+      ]),
+    ),
+  );
+}
+
+async function sweepDone(page: Page) {
+  await expect(page.locator("#sweep-status")).toHaveAttribute("data-status", "done", { timeout: 120_000 });
+}
+
+test("a shared sweep link re-runs on the data it pinned after a refresh, and on today's on request", async ({
+  page,
+}) => {
+  await signIn(page, VIEWER);
+  await page.goto("/sweep");
+  await panelReady(page);
+  await expect(page.locator("#run-sweep")).toBeEnabled({ timeout: 60_000 });
+  // A small grid: 3 × 2 points.
+  await page.fill("input[name=axis0-steps]", "3");
+  await page.locator("input[name=axis0-steps]").press("Tab");
+  await page.fill("input[name=axis1-steps]", "2");
+  await page.locator("input[name=axis1-steps]").press("Tab");
+  await page.click("#run-sweep");
+  await sweepDone(page);
+  await expect(page.locator("#sweep-table tbody tr")).toHaveCount(6);
+  const mine = await sweepRows(page);
+  expect(Object.keys(mine)).toHaveLength(6);
+  await expect(page.locator("#sweep-costs")).toHaveAttribute("data-used", "fixed");
+  const pinned = await dataVersion(page);
+  expect(pinned).not.toBe("");
+  const end = await lastDay(page);
+  // "Copy link" writes the link into the address bar.
+  await page.click("#copy-link");
+  await expect(page).toHaveURL(/\/sweep\?s=1\./);
+  const link = page.url();
+
+  importNewBars(end);
+
+  const other = await page.context().newPage();
+  await other.goto(link);
+  await panelReady(other);
+  await expect(other.locator("#data-as-of")).toContainText(`version ${pinned}`);
+  await expect(other.locator("#panel-status")).toContainText("data as of version");
+  expect(await dataVersion(other)).toBe(pinned);
+  expect(await lastDay(other)).toBe(end);
+  await expect(other.locator("#run-sweep")).toBeEnabled({ timeout: 60_000 });
+  await other.click("#run-sweep");
+  await sweepDone(other);
+  // Every row, every metric, to the last digit.
+  expect(await sweepRows(other)).toEqual(mine);
+  // A row opened as a backtest stays on the pinned data.
+  await other.locator("#sweep-table tbody tr").first().click();
+  await expect(other).toHaveURL(/\/backtest\?s=1\./);
+  await expect(other.locator("#data-as-of")).toContainText(`version ${pinned}`);
+  await expect(other.locator("#metrics")).toBeVisible({ timeout: 60_000 });
+  await other.goBack();
+  await expect(other).toHaveURL(/\/sweep\?s=1\./);
+
+  // Today's data: the sweep runs again on a newer version, the new days included.
+  await expect(other.locator("#rerun-today")).toBeVisible({ timeout: 60_000 });
+  await other.click("#rerun-today");
+  await expect(other.locator("#data-as-of")).toHaveCount(0);
+  await expect(other.locator("#panel-status[data-ready=true]")).not.toHaveAttribute("data-version", pinned, {
+    timeout: 60_000,
+  });
+  expect(Number(await dataVersion(other))).toBeGreaterThan(Number(pinned));
+  expect(await lastDay(other)).not.toBe(end);
+  await expect(other.locator("#panel-status")).toContainText("today's data");
+  await sweepDone(other);
+  await expect(other.locator("#sweep-table tbody tr")).toHaveCount(6);
+});

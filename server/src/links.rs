@@ -359,6 +359,7 @@ mod tests {
             },
             data_version: None,
             universe: None,
+            costs: None,
             sweep: sweep.then(|| SweepSpec {
                 scope: "volatility".into(),
                 axes: vec![SweepAxisSpec {

@@ -1,11 +1,13 @@
 //! The Backtest page: edit a config, run it in the browser on the server's panel with the same
 //! kernels the live trader uses, look at the results, pin one run to compare, share a link.
 
+use crate::api::costs::ResolvedCosts;
 use crate::chart::{LineChart, Series, PALETTE};
 use crate::data::{now_ms, use_panel, LoadedPanel};
 use crate::format::{self, YFormat};
+use crate::run_form::{calibration_now, costs_line, use_calibration, PanelStatus, VenueCostFields};
 use crate::share::{self, BacktestSpec, SharedState, SHARE_VERSION};
-use crate::spec::{compile, default_spec, panel_request};
+use crate::spec::{compile, default_spec, needs_calibration, panel_request, with_costs};
 use crate::team_links::{SaveTeamLink, TeamLinkResult};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -35,6 +37,8 @@ pub struct Run {
     pub elapsed_ms: f64,
     /// Which universe ran (the config's venue and its listings).
     pub universe: Option<shared::universe::UniverseInfo>,
+    /// Which costs ran (`rebalance.cost_model`, resolved; `None` until set by the page).
+    pub costs: Option<ResolvedCosts>,
 }
 
 impl Run {
@@ -117,6 +121,7 @@ impl Run {
             weights,
             elapsed_ms,
             universe: r.universe.clone(),
+            costs: None,
         }
     }
 }
@@ -159,6 +164,11 @@ pub fn BacktestPage() -> impl IntoView {
     // A run asked for before its panel arrived, and the link it came from (if any).
     let pending = RwSignal::new(false);
     let opened_link = StoredValue::new(None::<SharedState>);
+    // Under `rebalance.cost_model: "calibrated"`: the account's measured costs (`/api/costs`).
+    let need_costs = Memo::new(move |_| spec.with(needs_calibration));
+    let calibration = use_calibration(need_costs);
+    // The costs a link that pins its data version ran with (until "Re-run on today's data").
+    let link_costs = RwSignal::new(None::<ResolvedCosts>);
 
     let run_now = move || {
         let p = match untrack(|| panel.ready_for(wanted.get())) {
@@ -172,21 +182,41 @@ pub fn BacktestPage() -> impl IntoView {
                 return;
             }
         };
+        let pinned_costs = link_costs.get_untracked();
+        let calibrated = if pinned_costs.is_some() {
+            Err("pinned by the link".to_string())
+        } else {
+            match untrack(|| calibration_now(need_costs.get(), calibration)) {
+                Some(c) => c,
+                None => {
+                    pending.set(true);
+                    return;
+                }
+            }
+        };
         if let Some(state) = opened_link.get_value() {
             opened_link.set_value(None);
             link_warning.set(share::reproducibility_warning(&state, p.etag.as_deref()));
         }
         let n = runs.get_value() + 1;
         runs.set_value(n);
-        result.set(Some(run_spec(
+        let (run, costs) = with_costs(
             &spec.get_untracked(),
-            &p,
-            format!("Run {n}"),
-        )));
+            calibrated.as_ref().map_err(Clone::clone),
+            pinned_costs.as_ref(),
+        );
+        result.set(Some(run_spec(&run, &p, format!("Run {n}")).map(|mut r| {
+            r.costs = Some(costs);
+            r
+        })));
     };
-    // The panel a pending run waited for has arrived.
+    // The panel (and the calibrated costs) a pending run waited for have arrived.
     Effect::new(move |_| {
-        if pending.get() && panel.ready_for(wanted.get()).is_some() {
+        if pending.get()
+            && panel.ready_for(wanted.get()).is_some()
+            && (link_costs.with(Option::is_some)
+                || calibration_now(need_costs.get(), calibration).is_some())
+        {
             pending.set(false);
             run_now();
         }
@@ -244,6 +274,7 @@ pub fn BacktestPage() -> impl IntoView {
             Ok(state) => {
                 spec.set(state.backtest.clone());
                 as_of.set(state.data_version);
+                link_costs.set(state.data_version.and(state.costs.clone()));
                 link_universe.set(state.universe.clone());
                 opened_link.set_value(Some(state));
                 run_now();
@@ -259,9 +290,9 @@ pub fn BacktestPage() -> impl IntoView {
             Some(Ok(p)) => (p.etag.clone(), p.data_version),
             _ => (None, None),
         };
-        let universe = match result.get_untracked() {
-            Some(Ok(r)) => r.universe.map(|u| u.summary),
-            _ => None,
+        let (universe, costs) = match result.get_untracked() {
+            Some(Ok(r)) => (r.universe.map(|u| u.summary), r.costs),
+            _ => (None, None),
         };
         let state = SharedState {
             v: SHARE_VERSION,
@@ -271,6 +302,7 @@ pub fn BacktestPage() -> impl IntoView {
             sweep: None,
             data_version,
             universe,
+            costs,
         };
         share::encode(&state)
     });
@@ -280,45 +312,10 @@ pub fn BacktestPage() -> impl IntoView {
         share_url.set(Some(url));
     };
 
-    let panel_status = move || match panel.ready_for(wanted.get()) {
-        None => {
-            view! { <span class="muted" id="panel-status">"Loading market data…"</span> }.into_any()
-        }
-        Some(Err(e)) => view! { <span class="error" id="panel-status">{e}</span> }.into_any(),
-        Some(Ok(p)) => {
-            let version = p.data_version.map(|v| v.to_string()).unwrap_or_default();
-            let stamp = match (p.request.as_of, p.data_version) {
-                (Some(_), Some(v)) => format!("data as of version {v} (the link's data)"),
-                (_, Some(v)) => format!("today's data, version {v}"),
-                _ => "today's data".to_string(),
-            };
-            view! {
-                <span
-                    class="muted"
-                    id="panel-status"
-                    data-ready="true"
-                    data-version=version
-                    data-warm-up-ms=move || warm_up_ms.get().map(|ms| ms.to_string())
-                >
-                    {format!(
-                        "Data: {} assets × {} days ({} to {}), {stamp}, {:.0} kB in {:.0} ms (series derived in {:.0} ms), snapshot {}",
-                        p.panel.n_assets(),
-                        p.panel.n_days(),
-                        p.panel.start(),
-                        p.panel.end(),
-                        p.bytes as f64 / 1024.0,
-                        p.load_ms,
-                        p.derive_ms,
-                        p.etag.clone().unwrap_or_else(|| "unknown".into()),
-                    )}
-                </span>
-            }
-            .into_any()
-        }
-    };
     // Leaves the link's pinned data for today's and runs the same backtest again.
     let rerun_today = move |_| {
         as_of.set(None);
+        link_costs.set(None);
         result.set(None);
         pending.set(true);
     };
@@ -328,7 +325,7 @@ pub fn BacktestPage() -> impl IntoView {
             <section class="card">
                 <div class="card-head">
                     <h1>"Backtest"</h1>
-                    {panel_status}
+                    <PanelStatus panel=panel wanted=wanted warm_up_ms=warm_up_ms/>
                 </div>
                 {move || link_error.get().map(|e| view! { <p class="error" id="link-error">{e}</p> })}
                 {move || link_warning.get().map(|w| view! { <p class="warning" id="link-warning">{w}</p> })}
@@ -494,6 +491,7 @@ fn RunView(run: Run, pinned: RwSignal<Option<Run>>, log_scale: RwSignal<bool>) -
                     {format!("{} · computed in your browser in {:.0} ms", label, run.elapsed_ms)}
                 </span>
             </div>
+            {run.costs.as_ref().map(|c| costs_line("run-costs", c))}
             {run.universe.clone().map(|u| view! {
                 <p class="muted" id="run-universe" data-restricted=u.restricted.to_string() title=u.note.clone()>
                     {format!("Universe: {}", u.summary)}
@@ -719,6 +717,7 @@ fn ConfigForm(spec: RwSignal<BacktestSpec>) -> impl IntoView {
                         }
                     />
                 </label>
+                <VenueCostFields spec=spec/>
                 <label>
                     "Fee (bps)"
                     <input

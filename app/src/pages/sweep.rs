@@ -12,15 +12,18 @@
 //! functions `lockstep sweep` calls, so the page and the CLI agree, and this thread only
 //! renders. The workers start as soon as the page has its panel, not at the first run.
 
+use crate::api::costs::ResolvedCosts;
 use crate::chart::{HeatCell, HeatMap, LineChart, Series, PALETTE};
+use crate::data::PanelRequest;
 use crate::data::{now_ms, use_panel};
 use crate::format::{metric_format, metrics, YFormat};
 use crate::pool::{self, RunTiming};
+use crate::run_form::{calibration_now, costs_line, use_calibration, PanelStatus, VenueCostFields};
 use crate::share::{
     self, BacktestSpec, SearchDimSpec, SearchSpec, SharedState, SweepAxisSpec, SweepResults,
     SweepSpec, SHARE_VERSION,
 };
-use crate::spec::{default_spec, panel_request};
+use crate::spec::{default_spec, needs_calibration, panel_request, with_costs};
 use crate::team_links::{SaveTeamLink, TeamLinkResult};
 use crate::worker::{build_sweep, sweep_universe, FinishJob};
 use leptos::prelude::*;
@@ -212,21 +215,26 @@ fn point_spec(base: &BacktestSpec, sweep: &SweepSpec, index: usize) -> Option<Ba
     })
 }
 
-/// The Backtest page's link for point `index` (a share link: it carries the whole backtest).
-fn point_link(
-    base: &BacktestSpec,
-    sweep: &SweepSpec,
-    index: usize,
+/// Where a sweep's points ran: the panel's ETag and data version, and the costs (so that a
+/// point opened as a backtest runs on the same data and costs as its row).
+#[derive(Clone, Debug, Default, PartialEq)]
+struct RanOn {
     data: Option<String>,
-) -> Option<String> {
+    data_version: Option<i64>,
+    costs: Option<ResolvedCosts>,
+}
+
+/// The Backtest page's link for point `index` (a share link: it carries the whole backtest).
+fn point_link(base: &BacktestSpec, sweep: &SweepSpec, index: usize, ran: RanOn) -> Option<String> {
     let backtest = point_spec(base, sweep, index)?;
     let state = SharedState {
         v: SHARE_VERSION,
         kernel: shared::KERNEL_VERSION.into(),
-        data,
+        data: ran.data,
         backtest,
-        data_version: None,
+        data_version: ran.data_version,
         universe: None,
+        costs: ran.costs,
         sweep: None,
     };
     Some(format!("/backtest?s={}", share::encode(&state)))
@@ -238,19 +246,34 @@ pub fn SweepPage() -> impl IntoView {
     let panel = use_panel();
     let query = use_query_map();
     let base = RwSignal::new(default_spec());
+    // The data version a link pinned (`None`: today's data).
+    let as_of = RwSignal::new(None::<i64>);
     // Sweeps run on the base config's venue's panel and listings, as its Backtest and
-    // `lockstep sweep` do (the default panel for `any` and `paper`).
-    let wanted = Memo::new(move |_| base.with(panel_request));
+    // `lockstep sweep` do (the default panel for `any` and `paper`), as of a link's version.
+    let wanted = Memo::new(move |_| PanelRequest {
+        as_of: as_of.get(),
+        ..base.with(panel_request)
+    });
     Effect::new(move |_| panel.want(wanted.get()));
     let sweep = RwSignal::new(default_sweep());
     let link_error = RwSignal::new(None::<String>);
-    // A shared link restores the base backtest and the sweep (it does not start it); a team
-    // link's stored results are shown below.
+    // Under `rebalance.cost_model: "calibrated"`: the account's measured costs (`/api/costs`),
+    // or the costs a link that pins its data version ran with.
+    let need_costs = Memo::new(move |_| base.with(needs_calibration));
+    let calibration = use_calibration(need_costs);
+    let link_costs = RwSignal::new(None::<ResolvedCosts>);
+    // The costs the last run traded with, and the spec its workers ran (the base with them).
+    let run_costs = RwSignal::new(None::<ResolvedCosts>);
+    let run_base = StoredValue::new(None::<BacktestSpec>);
+    // A shared link restores the base backtest, the sweep and its data version (it does not
+    // start it); a team link's stored results are shown below.
     Effect::new(move |_| {
         if let Some(s) = query.with(|q| q.get("s")) {
             match share::decode(&s) {
                 Ok(state) => {
                     base.set(state.backtest);
+                    as_of.set(state.data_version);
+                    link_costs.set(state.data_version.and(state.costs));
                     if let Some(sw) = state.sweep {
                         sweep.set(sw);
                     }
@@ -306,6 +329,15 @@ pub fn SweepPage() -> impl IntoView {
         Some(Ok(p)) => p.etag.clone(),
         _ => None,
     };
+    // The data and costs the rows ran on (the panel's ETag and version, the run's costs).
+    let ran_on = move || match panel.ready_for_untracked(wanted.get_untracked()) {
+        Some(Ok(p)) => RanOn {
+            data: p.etag.clone(),
+            data_version: p.data_version,
+            costs: run_costs.get_untracked(),
+        },
+        _ => RanOn::default(),
+    };
 
     // Once the statistics are in (computed in a worker after the last row): the chosen point
     // (the user's, or the best in sample) and the walk-forward, in a worker too.
@@ -324,7 +356,7 @@ pub fn SweepPage() -> impl IntoView {
                 .and_then(|r| r.metrics)
         });
         let job = FinishJob {
-            backtest: base.get_untracked(),
+            backtest: run_base.get_value().unwrap_or_else(|| base.get_untracked()),
             sweep: s,
             chosen,
             in_sample,
@@ -345,6 +377,22 @@ pub fn SweepPage() -> impl IntoView {
         let Some(Ok(loaded)) = panel.ready_for_untracked(wanted.get_untracked()) else {
             return;
         };
+        let pinned_costs = link_costs.get_untracked();
+        let calibrated = if pinned_costs.is_some() {
+            Err("pinned by the link".to_string())
+        } else {
+            match calibration_now(need_costs.get_untracked(), calibration) {
+                Some(c) => c,
+                None => return, // the Run button waits for them
+            }
+        };
+        let (job_spec, costs) = with_costs(
+            &base.get_untracked(),
+            calibrated.as_ref().map_err(Clone::clone),
+            pinned_costs.as_ref(),
+        );
+        run_base.set_value(Some(job_spec.clone()));
+        run_costs.set(Some(costs));
         rows.set(Vec::new());
         pending.set_value(Vec::new());
         last_flush.set_value(f64::NEG_INFINITY);
@@ -357,7 +405,7 @@ pub fn SweepPage() -> impl IntoView {
         total.set(n);
         started.set(now_ms());
         status.set(Status::Running);
-        let job_base = (base.get_untracked(), sweep.get_untracked());
+        let job_base = (job_spec, sweep.get_untracked());
         #[cfg(feature = "hydrate")]
         {
             let on_rows = move |mut new_rows: Vec<SweepRow>| {
@@ -508,7 +556,7 @@ pub fn SweepPage() -> impl IntoView {
     let open_point = Callback::new(move |index: usize| {
         let b = base.get_untracked();
         let s = sweep.get_untracked();
-        if let Some(url) = point_link(&b, &s, index, etag()) {
+        if let Some(url) = point_link(&b, &s, index, ran_on()) {
             navigate(&url, Default::default());
         }
     });
@@ -570,13 +618,23 @@ pub fn SweepPage() -> impl IntoView {
     };
     // The page's state as a link carries it ("Copy link" and "Save team link").
     let encoded_state = Callback::new(move |_: ()| {
+        let ran = ran_on();
+        let universe = panel
+            .ready_for_untracked(wanted.get_untracked())
+            .and_then(Result::ok)
+            .and_then(|p| {
+                let (b, s) = (base.get_untracked(), sweep.get_untracked());
+                sweep_universe(&b, &s, &p.panel, p.universe.as_ref()).ok()
+            })
+            .map(|u| u.summary);
         let state = SharedState {
             v: SHARE_VERSION,
             kernel: shared::KERNEL_VERSION.into(),
-            data: etag(),
+            data: ran.data,
             backtest: base.get_untracked(),
-            data_version: None,
-            universe: None,
+            data_version: ran.data_version,
+            universe,
+            costs: ran.costs,
             sweep: Some(sweep.get_untracked()),
         };
         share::encode(&state)
@@ -618,6 +676,24 @@ pub fn SweepPage() -> impl IntoView {
         let _ = url;
     };
 
+    // Leaves the link's pinned data for today's and runs the sweep again once that panel is in.
+    let rerun_pending = RwSignal::new(false);
+    let rerun_today = move |_| {
+        as_of.set(None);
+        link_costs.set(None);
+        rerun_pending.set(true);
+    };
+    Effect::new(move |_| {
+        if rerun_pending.get()
+            && matches!(panel.ready_for(wanted.get()), Some(Ok(_)))
+            && calibration_now(need_costs.get(), calibration).is_some()
+            && status.get_untracked() != Status::Running
+        {
+            rerun_pending.set(false);
+            start.run(());
+        }
+    });
+
     view! {
         <div class="page sweep">
             <section class="card">
@@ -629,7 +705,20 @@ pub fn SweepPage() -> impl IntoView {
                         Err(e) => e,
                     }}</span>
                 </div>
+                <PanelStatus panel=panel wanted=wanted/>
                 {move || link_error.get().map(|e| view! { <p class="error" id="link-error">{e}</p> })}
+                {move || as_of.get().map(|v| view! {
+                    <p class="notice" id="data-as-of">
+                        {format!("This link re-runs on the data as it was at version {v}, the data its author saw. ")}
+                        <button class="secondary" id="rerun-today" on:click=rerun_today>
+                            "Re-run on today's data"
+                        </button>
+                    </p>
+                })}
+                <div class="settings">
+                    <VenueCostFields spec=base/>
+                </div>
+                {move || run_costs.get().map(|c| costs_line("sweep-costs", &c))}
                 // Which universe the points trade: the base config's venue's, as its Backtest.
                 {move || {
                     let Some(Ok(loaded)) = panel.ready_for(wanted.get()) else { return None };
@@ -646,6 +735,7 @@ pub fn SweepPage() -> impl IntoView {
                     <button
                         id="run-sweep"
                         disabled=move || grid.get().is_err() || status.get() == Status::Running || !matches!(panel.ready_for(wanted.get()), Some(Ok(_)))
+                            || (link_costs.with(Option::is_none) && calibration_now(need_costs.get(), calibration).is_none())
                         on:click=move |_| start.run(())
                     >
                         {move || if is_search() { "Run search" } else { "Run sweep" }}
@@ -710,7 +800,7 @@ pub fn SweepPage() -> impl IntoView {
                     })}
                     <Readouts summary=summary pending=Signal::derive(move || status.get() == Status::Done && stored_note.with(Option::is_none)) error=summary_error/>
                 </div>
-                <ResultsTable sweep=sweep base=base rows=rows sort=sort open=open_point choose=choose/>
+                <ResultsTable sweep=sweep base=base rows=rows sort=sort open=open_point choose=choose ran_on=Callback::new(move |_: ()| ran_on())/>
             </section>
             <ChosenPoint sweep=sweep finished=finished/>
             <WalkForwardView sweep=sweep finished=finished/>
@@ -1192,8 +1282,9 @@ fn ResultsTable(
     sort: RwSignal<(String, bool)>,
     open: Callback<usize>,
     choose: Callback<usize>,
+    /// The data and costs the rows ran on (their point links carry them).
+    ran_on: Callback<(), RanOn>,
 ) -> impl IntoView {
-    let panel = use_panel();
     let header = move || {
         let names = sweep.with(value_names);
         let metric_heads = metrics().map(|m| {
@@ -1248,10 +1339,7 @@ fn ResultsTable(
             refs.into_iter().map(|(_, r)| r.clone()).collect()
         });
         let (b, s) = (base.get_untracked(), sweep.get_untracked());
-        let data = match panel.ready_for_untracked(panel_request(&b)) {
-            Some(Ok(p)) => p.etag.clone(),
-            _ => None,
-        };
+        let ran = ran_on.run(());
         rs.into_iter()
             .map(|r| {
                 let index = r.index;
@@ -1266,7 +1354,7 @@ fn ResultsTable(
                         .into_any(),
                     (None, e) => view! { <td class="error" colspan=KEYS.len().to_string()>{e.clone().unwrap_or_default()}</td> }.into_any(),
                 };
-                let link = point_link(&b, &s, index, data.clone()).unwrap_or_default();
+                let link = point_link(&b, &s, index, ran.clone()).unwrap_or_default();
                 view! {
                     <tr
                         class="clickable"
@@ -1371,8 +1459,16 @@ mod tests {
         };
         let spec = point_spec(&default_spec(), &sweep, 2).unwrap();
         assert_eq!(spec.fee_bps, 20.0);
-        let link = point_link(&default_spec(), &sweep, 1, None).unwrap();
+        let ran = RanOn {
+            data: Some("\"e\"".into()),
+            data_version: Some(7),
+            costs: None,
+        };
+        let link = point_link(&default_spec(), &sweep, 1, ran).unwrap();
         let state = share::decode(link.strip_prefix("/backtest?s=").unwrap()).unwrap();
         assert_eq!(state.backtest.fee_bps, 10.0);
+        // The point opens on the data its row ran on.
+        assert_eq!(state.data_version, Some(7));
+        assert_eq!(state.data.as_deref(), Some("\"e\""));
     }
 }

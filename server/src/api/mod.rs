@@ -10,6 +10,7 @@
 
 mod audit;
 mod auth;
+pub mod costs;
 pub mod data;
 mod demo;
 mod events;
@@ -169,6 +170,7 @@ fn endpoints(state: &AppState) -> Endpoints {
         .post("/demo", Trader, demo::start)
         .post("/live/run", Trader, plans::run)
         .get("/parity", SignedIn, parity::parity)
+        .get("/costs", SignedIn, costs::costs)
         .get("/links", SignedIn, links::list)
         .post("/links", SignedIn, links::create)
         .delete("/links/{id}", SignedIn, links::delete)

@@ -1,6 +1,7 @@
 //! `lockstep backtest`: the native backtest of a config over CSV data, written as JSON.
 
 use super::load_config;
+use crate::parity::calibration::ResolvedCosts;
 use anyhow::Context;
 use shared::backtest::{self, BacktestSettings};
 use shared::portfolio::rebalance::RebalancePolicy;
@@ -58,27 +59,37 @@ impl<S: shared::sim::TargetSource> shared::sim::TargetSource for Counting<S> {
     }
 }
 
-/// The venue whose fills calibrate `rebalance.cost_model: "calibrated"`: the default live broker.
-// The config's top-level `venue` names it once the config has one.
-const CALIBRATION_VENUE: &str = "paper";
-
-/// Under `rebalance.cost_model: "calibrated"`, the fee and slippage the account's fills on the
-/// venue show over the last [`crate::parity::calibration::CALIBRATION_WINDOW_DAYS`] days of the
-/// panel (read from the store), resolved to numbers here so the simulator stays pure; the
-/// source, sample size and window (or why the fixed costs ran) go to stderr. `None` under
-/// `fixed`: the config's own numbers.
-fn calibrated_costs(
+/// The costs a command-line run of `config` on `panel` trades with under
+/// `rebalance.cost_model` (`lockstep backtest` and `lockstep sweep` both call it): under
+/// `calibrated`, the fee and slippage the account's fills on the config's venue
+/// ([`app::api::costs::calibration_venue`]) show over the last
+/// [`crate::parity::calibration::CALIBRATION_WINDOW_DAYS`] days of the panel (read from the
+/// store), resolved to numbers here by [`app::api::costs::resolve`] so the simulator stays pure;
+/// the source, sample size and window (or why the fixed costs ran) go to stderr as a notice.
+/// Under `fixed`: the config's own numbers, without a note.
+///
+/// # Errors
+/// The store at `database_url` cannot be opened or read (only under `calibrated`).
+pub fn run_costs(
     config: &shared::config::Config,
     panel: &shared::Panel,
     database_url: &str,
-) -> anyhow::Result<Option<shared::sim::Costs>> {
-    use crate::parity::calibration::{account_costs, resolve_costs, CALIBRATION_WINDOW_DAYS};
+) -> anyhow::Result<ResolvedCosts> {
+    use crate::parity::calibration::{account_costs, resolve_costs};
     let r = &config.rebalance;
+    let fixed = shared::sim::Costs {
+        fee_bps: r.fee_bps,
+        slippage_bps: r.slippage_bps,
+    };
     if r.cost_model == shared::config::CostModel::Fixed || panel.n_days() == 0 {
-        return Ok(None);
+        return Ok(app::api::costs::resolve(
+            shared::config::CostModel::Fixed,
+            fixed,
+            Err("no data"),
+        ));
     }
-    let to = panel.end();
-    let from = Day(to.0 - CALIBRATION_WINDOW_DAYS + 1);
+    let venue = app::api::costs::calibration_venue(config.venue());
+    let (from, to) = app::api::costs::window(panel.end());
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -92,23 +103,24 @@ fn calibrated_costs(
                     crate::store::redact(database_url)
                 )
             })?;
-        account_costs(
-            &store,
-            CALIBRATION_VENUE,
-            panel,
-            from,
-            to,
-            r.fee_bps,
-            r.slippage_bps,
-        )
-        .await
-        .map_err(anyhow::Error::from)
+        account_costs(&store, venue, panel, from, to, r.fee_bps, r.slippage_bps)
+            .await
+            .map_err(anyhow::Error::from)
     })?;
-    let resolved = resolve_costs(r, &measured, CALIBRATION_VENUE, from, to);
+    let resolved = resolve_costs(r, &measured, venue, from, to);
     if let Some(note) = &resolved.note {
         eprintln!("notice: {note}");
     }
-    Ok(Some(resolved.costs))
+    Ok(resolved)
+}
+
+/// The settings' cost override for `resolved`: `None` under `fixed` (the config's own numbers,
+/// as before cost models existed), the resolved numbers under `calibrated`.
+pub fn cost_override(
+    config: &shared::config::Config,
+    resolved: &ResolvedCosts,
+) -> Option<shared::sim::Costs> {
+    (config.rebalance.cost_model == shared::config::CostModel::Calibrated).then_some(resolved.costs)
 }
 
 /// Runs the backtest and writes the result; returns the result for the caller to summarise.
@@ -129,7 +141,7 @@ pub fn run(args: &BacktestArgs, database_url: &str) -> anyhow::Result<backtest::
         start: args.start,
         end: args.end,
         policy,
-        costs: calibrated_costs(&config, &panel, database_url)?,
+        costs: cost_override(&config, &run_costs(&config, &panel, database_url)?),
         ..BacktestSettings::default()
     };
     let (listings, mut universe) = super::venue_universe(&config, database_url);

@@ -108,6 +108,12 @@ pub struct SweepOutput {
     /// the last day of the swept range, as a Backtest of the same config reports it.
     #[serde(default)]
     pub universe: Option<shared::universe::UniverseInfo>,
+    /// The costs every point traded with under `rebalance.cost_model` (a fee or slippage axis
+    /// aside): `used` is `fixed` or `calibrated`, `note` the calibration's venue, fills and
+    /// window, or why a calibrated model ran the fixed costs (the notice on stderr). Absent in
+    /// output from before cost models.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub costs: Option<crate::parity::calibration::ResolvedCosts>,
 }
 
 /// One `--axis` argument, parsed.
@@ -196,6 +202,20 @@ fn parse_walk_forward(s: &str) -> anyhow::Result<WalkForward> {
 /// # Errors
 /// Bad axes, a grid mixed with bounds, or what [`Sweep`] rejects.
 pub fn build(args: &SweepArgs, base: shared::config::Config) -> anyhow::Result<Sweep> {
+    build_with_costs(args, base, None)
+}
+
+/// [`build`] with the base settings' cost override (`None`: the config's `fee_bps` and
+/// `slippage_bps`): the calibrated costs [`super::backtest::run_costs`] resolved. A fee or
+/// slippage axis still sets its own value at each point.
+///
+/// # Errors
+/// As [`build`].
+pub fn build_with_costs(
+    args: &SweepArgs,
+    base: shared::config::Config,
+    costs: Option<shared::sim::Costs>,
+) -> anyhow::Result<Sweep> {
     let axes = args
         .axes
         .iter()
@@ -211,6 +231,7 @@ pub fn build(args: &SweepArgs, base: shared::config::Config) -> anyhow::Result<S
         start: args.start,
         end: args.end,
         policy,
+        costs,
         ..BacktestSettings::default()
     };
     let sweep = match args.random {
@@ -370,6 +391,7 @@ pub fn evaluate(
         walk_forward,
         cache: cache_stats,
         universe: None,
+        costs: None,
     })
 }
 
@@ -406,8 +428,18 @@ pub fn run(args: &SweepArgs, database_url: &str) -> anyhow::Result<SweepOutput> 
     // loads them: every point trades the universe a Backtest of it trades.
     let order = crate::store::layout::VenueOrder::for_venue(Some(base.venue().name()));
     let (listings, mut universe) = super::venue_universe(&base, database_url);
-    let sweep = build(args, base)?.with_listings(listings.clone());
+    // The axes are checked before the panel loads; the costs need the panel (their window
+    // ends on its last day): under `cost_model: calibrated` those `lockstep backtest` resolves,
+    // by the same function.
+    build(args, base.clone())?;
     let panel = load_panel_for(args.data.as_deref(), database_url, &order)?;
+    let costs = super::backtest::run_costs(&base, &panel, database_url)?;
+    let sweep = build_with_costs(
+        args,
+        base.clone(),
+        super::backtest::cost_override(&base, &costs),
+    )?
+    .with_listings(listings.clone());
     let threads = args.threads.unwrap_or_else(|| {
         std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
     });
@@ -446,6 +478,7 @@ pub fn run(args: &SweepArgs, database_url: &str) -> anyhow::Result<SweepOutput> 
     universe.count_on(&panel, listings.as_deref(), panel.day(last));
     eprintln!("universe: {} ({})", universe.summary, universe.note);
     out.universe = Some(universe);
+    out.costs = Some(costs);
     eprintln!(
         "{n} points in {:.2} s on {threads} thread(s) ({:.2} ms a point per thread); {} signal \
          record(s) computed, {} reused",

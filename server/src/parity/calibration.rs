@@ -12,8 +12,9 @@ use super::gaps::LiveFill;
 use super::ParityError;
 use crate::live::records::{PlanStatus, Records};
 use crate::store::Store;
+use app::api::costs::VenueCosts;
 use app::api::CostCalibration;
-use shared::config::{CostModel, RebalanceSettings};
+use shared::config::RebalanceSettings;
 use shared::sim::Costs;
 use shared::{Day, Field, Panel};
 use std::collections::BTreeMap;
@@ -22,8 +23,8 @@ use std::collections::BTreeMap;
 pub const MATERIAL_BPS: f64 = 1.0;
 /// … and by more than this fraction of the configured value.
 pub const MATERIAL_RELATIVE: f64 = 0.2;
-/// Fewer fills than this make no suggestion.
-pub const MIN_FILLS: usize = 10;
+/// Fewer fills than this make no suggestion (and a calibrated run falls back to the fixed costs).
+pub const MIN_FILLS: usize = app::api::costs::MIN_FILLS;
 
 /// Implied costs of `fills` (each with its reference close) against the configured ones.
 pub fn calibrate(fills: &[(LiveFill, f64)], fee_bps: f64, slippage_bps: f64) -> CostCalibration {
@@ -84,7 +85,7 @@ pub fn calibrate(fills: &[(LiveFill, f64)], fee_bps: f64, slippage_bps: f64) -> 
 }
 
 /// Days of fills the calibrated cost model measures, ending at the panel's last day.
-pub const CALIBRATION_WINDOW_DAYS: i32 = 90;
+pub const CALIBRATION_WINDOW_DAYS: i32 = app::api::costs::WINDOW_DAYS;
 
 /// The cost calibration of `broker`'s fills whose plan's data day lies in `[from, to]`, each
 /// against that day's close in `panel`: what `rebalance.cost_model: "calibrated"` reads.
@@ -137,21 +138,29 @@ pub async fn account_costs(
     Ok(calibrate(&fills, fee_bps, slippage_bps))
 }
 
-/// The costs a run trades with under `rebalance.cost_model`, and what to tell the reader.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ResolvedCosts {
-    pub costs: Costs,
-    /// `fixed` or `calibrated`: what was used (a calibrated model with too few fills is `fixed`).
-    pub used: CostModel,
-    /// Where the numbers came from: venue, sample size and window, or why the fixed ones ran.
-    pub note: Option<String>,
+/// The costs a run trades with under `rebalance.cost_model`, and what to tell the reader
+/// (`app::api::costs`: the type the browser and `lockstep sweep`'s JSON carry).
+pub use app::api::costs::ResolvedCosts;
+
+/// What `measured` (the calibration of `venue`'s fills over `[from, to]`) is as the API sends it.
+pub fn venue_costs(measured: &CostCalibration, venue: &str, from: Day, to: Day) -> VenueCosts {
+    VenueCosts {
+        venue: venue.to_string(),
+        from,
+        to,
+        fills: measured.fills,
+        traded_notional: measured.traded_notional,
+        fee_bps: measured.implied_fee_bps,
+        slippage_bps: measured.implied_slippage_bps,
+    }
 }
 
 /// The numbers `rebalance` asks for: the config's `fee_bps`/`slippage_bps` under `fixed`; under
 /// `calibrated`, `measured` (the calibration of the account's fills on `venue` over
 /// `[from, to]`) when it has at least [`MIN_FILLS`] fills — the implied fee, and the implied
 /// slippage floored at 0 (the simulator charges no negative cost) — else the fixed ones with a
-/// notice. The simulator stays pure: it only ever sees these numbers.
+/// notice. The simulator stays pure: it only ever sees these numbers. The rule is
+/// [`app::api::costs::resolve`], the browser's too.
 pub fn resolve_costs(
     rebalance: &RebalanceSettings,
     measured: &CostCalibration,
@@ -163,44 +172,17 @@ pub fn resolve_costs(
         fee_bps: rebalance.fee_bps,
         slippage_bps: rebalance.slippage_bps,
     };
-    if rebalance.cost_model == CostModel::Fixed {
-        return ResolvedCosts {
-            costs: fixed,
-            used: CostModel::Fixed,
-            note: None,
-        };
-    }
-    match (measured.implied_fee_bps, measured.implied_slippage_bps) {
-        (Some(fee), Some(slip)) if measured.fills >= MIN_FILLS => ResolvedCosts {
-            costs: Costs {
-                fee_bps: fee.max(0.0),
-                slippage_bps: slip.max(0.0),
-            },
-            used: CostModel::Calibrated,
-            note: Some(format!(
-                "costs calibrated from {} fills on {venue} ({from}..{to}, ${:.0} traded): fee \
-                 {:.2} bps, slippage {:.2} bps",
-                measured.fills,
-                measured.traded_notional,
-                fee.max(0.0),
-                slip.max(0.0)
-            )),
-        },
-        _ => ResolvedCosts {
-            costs: fixed,
-            used: CostModel::Fixed,
-            note: Some(format!(
-                "cost_model calibrated: only {} fills on {venue} ({from}..{to}), at least \
-                 {MIN_FILLS} needed; using the fixed costs (fee {} bps, slippage {} bps)",
-                measured.fills, fixed.fee_bps, fixed.slippage_bps
-            )),
-        },
-    }
+    app::api::costs::resolve(
+        rebalance.cost_model,
+        fixed,
+        Ok(&venue_costs(measured, venue, from, to)),
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use shared::config::CostModel;
 
     #[test]
     fn calibration_suggests_only_material_differences() {

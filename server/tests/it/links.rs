@@ -162,6 +162,7 @@ fn backtest_state() -> SharedState {
         backtest,
         data_version: None,
         universe: None,
+        costs: None,
         sweep: None,
     }
 }

@@ -4,6 +4,7 @@
 mod api;
 mod attack;
 mod auth;
+mod calibrated_costs;
 mod cli_output;
 mod common;
 mod consistency;

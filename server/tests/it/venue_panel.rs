@@ -128,7 +128,7 @@ fn config_json() -> serde_json::Value {
 
 /// `lockstep backtest --config F --out F.json` on the store at `url`, on its own thread (the
 /// command starts its own runtime).
-fn native(url: &str, config: &serde_json::Value) -> BacktestResult {
+pub fn native(url: &str, config: &serde_json::Value) -> BacktestResult {
     static RUN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let n = RUN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let dir = std::env::temp_dir().join(format!("lockstep-venue-panel-{}-{n}", std::process::id()));
@@ -315,12 +315,20 @@ async fn without_listings_the_browser_run_says_so() {
 
 /// `lockstep sweep --config F --axis ... --out F.json` on the store at `url`, on its own
 /// thread (the command starts its own runtime).
-fn native_sweep(url: &str, config: &serde_json::Value, axes: &[&str]) -> SweepOutput {
-    let dir = std::env::temp_dir().join(format!(
-        "lockstep-venue-sweep-{}-{}",
-        std::process::id(),
-        axes.len()
-    ));
+pub fn native_sweep(url: &str, config: &serde_json::Value, axes: &[&str]) -> SweepOutput {
+    let (_, written) = native_sweep_run(url, config, axes);
+    serde_json::from_slice(&written).unwrap()
+}
+
+/// [`native_sweep`]: what `run` returned and the bytes it wrote (JSON).
+pub fn native_sweep_run(
+    url: &str,
+    config: &serde_json::Value,
+    axes: &[&str],
+) -> (SweepOutput, Vec<u8>) {
+    static RUN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = RUN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("lockstep-venue-sweep-{}-{n}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let cfg = dir.join("config.json");
     std::fs::write(&cfg, serde_json::to_vec(config).unwrap()).unwrap();
@@ -341,12 +349,13 @@ fn native_sweep(url: &str, config: &serde_json::Value, axes: &[&str]) -> SweepOu
     ]);
     let cli = SweepCli::try_parse_from(argv).unwrap();
     let url = url.to_string();
-    std::thread::spawn(move || server::commands::sweep::run(&cli.sweep, &url).unwrap())
-        .join()
-        .unwrap();
-    let written: SweepOutput = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let returned =
+        std::thread::spawn(move || server::commands::sweep::run(&cli.sweep, &url).unwrap())
+            .join()
+            .unwrap();
+    let written = std::fs::read(&out).unwrap();
     let _ = std::fs::remove_dir_all(&dir);
-    written
+    (returned, written)
 }
 
 #[derive(clap::Parser)]
