@@ -256,10 +256,13 @@ pub async fn run(store: Store, args: &LiveArgs) -> anyhow::Result<()> {
             args.settings.as_deref(),
             None,
         )?;
-        let p = match &args.action {
+        let mut p = match &args.action {
             Some(LiveAction::Execute { .. }) => live.execute(plan_id, "cli").await?,
             _ => live.reconcile(plan_id, "cli").await?,
         };
+        // A plan `lockstep demo` made says so, here as on the dashboard.
+        crate::demo::label_plans(&store, &live.settings.paper.account, &mut [&mut p.summary])
+            .await?;
         if args.json {
             println!("{}", serde_json::to_string_pretty(&p)?);
         } else {
