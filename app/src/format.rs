@@ -50,8 +50,35 @@ pub fn number(v: f64) -> String {
         };
     }
     let a = v.abs();
-    let digits = if a >= 1.0 { 2 } else { 4 };
-    let text = format!("{a:.digits$}");
+    fixed(v, if a >= 1.0 { 2 } else { 4 })
+}
+
+/// A quantity or a price (units held, a mark, an average fill price), whose size runs from a
+/// memecoin's 0.00001234 to a whole dollar book's 1,234,567: about five significant digits in
+/// fixed decimals (two at least, ten at most), thousands separators, never scientific
+/// notation. `0.2475` → `0.24750`, `-1198.5` → `-1,198.50`, `95000.123` → `95,000.12`.
+pub fn precise(v: f64) -> String {
+    if !v.is_finite() {
+        return number(v);
+    }
+    let a = v.abs();
+    let digits = if a == 0.0 {
+        2
+    } else if a >= 1.0 {
+        // Digits before the point: 1 for 1..10, 2 for 10..100, ...
+        let int_digits = a.log10().floor() as i32 + 1;
+        (5 - int_digits).clamp(2, 10)
+    } else {
+        // Zeros after the point before the first significant digit.
+        let zeros = (-a.log10()).ceil() as i32 - 1;
+        (zeros + 5).clamp(2, 10)
+    };
+    fixed(v, digits as usize)
+}
+
+/// `v` with `digits` decimals, thousands separators, `-` only when it shows.
+fn fixed(v: f64, digits: usize) -> String {
+    let text = format!("{:.digits$}", v.abs());
     let zero = text.bytes().all(|b| b == b'0' || b == b'.');
     let sign = if v < 0.0 && !zero { "-" } else { "" };
     format!("{sign}{}", group_thousands(&text))
@@ -157,6 +184,47 @@ mod tests {
         // Exposures are percentages; ratios fixed decimals.
         assert_eq!(metric_format("avg_gross_exposure"), YFormat::Percent);
         assert_eq!(metric_format("sortino"), YFormat::Number);
+    }
+
+    /// Units and prices: five significant digits in fixed decimals, from the tiny to the huge,
+    /// never `e` notation.
+    #[test]
+    fn quantities_and_prices_keep_their_digits_in_fixed_decimals() {
+        assert_eq!(precise(0.2475), "0.24750");
+        assert_eq!(precise(-1198.5), "-1,198.50");
+        assert_eq!(precise(95_000.123), "95,000.12");
+        assert_eq!(precise(1.23456), "1.2346");
+        assert_eq!(precise(12.3456), "12.346");
+        assert_eq!(precise(0.000_012_34), "0.000012340");
+        assert_eq!(precise(0.1), "0.10000");
+        assert_eq!(precise(0.0), "0.00");
+        assert_eq!(precise(-0.0), "0.00");
+        assert_eq!(precise(1e-12), "0.0000000000");
+        assert_eq!(
+            precise(-1e-15),
+            "0.0000000000",
+            "no sign on a zero that shows"
+        );
+        assert_eq!(precise(7.0e12), "7,000,000,000,000.00");
+        assert_eq!(precise(f64::NAN), "–");
+        for v in [
+            1e-300, 3.3e-9, 4.2e-7, -2.5e-5, 0.5, 9.99999, 1e6, 7.0e20, -1.7e308, 123.0,
+        ] {
+            let s = precise(v);
+            assert!(!s.contains('e') && !s.contains('E'), "{v} -> {s}");
+            let plain: String = s.chars().filter(|c| *c != ',').collect();
+            assert!(plain.parse::<f64>().is_ok(), "{v} -> {s}");
+        }
+        // The digits are the value's: parsed back, within half a unit in the last place shown.
+        for v in [0.2475, 1198.5, 0.000_012_34, 3.25159, 42_424.242] {
+            let s = precise(v);
+            let back: f64 = s.replace(',', "").parse().unwrap();
+            let decimals = s.split_once('.').map_or(0, |(_, f)| f.len()) as i32;
+            assert!(
+                (back - v).abs() <= 0.5 * 10f64.powi(-decimals) + 1e-15,
+                "{v} -> {s}"
+            );
+        }
     }
 
     #[test]

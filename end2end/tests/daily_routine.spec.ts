@@ -106,3 +106,41 @@ test("every page at desktop width, and the metrics table prints no scientific no
   expect(file.suggestedFilename()).toBe("equity-chart.csv");
   await page.screenshot({ path: "screenshots/desktop-backtest-run.png", fullPage: true });
 });
+
+test("a backtest and a sweep with their results on screen fit a 390 px phone; the sign-in page too", async ({ browser }) => {
+  test.setTimeout(240_000);
+  const ctx = await browser.newContext({ viewport: { width: 390, height: 844 } });
+  const page = await ctx.newPage();
+  await signIn(page, TRADER);
+  await page.goto("/backtest");
+  await panelReady(page);
+  await page.click("#run-backtest");
+  await expect(page.locator("#metrics")).toBeVisible({ timeout: 60_000 });
+  await expect(page.locator("#equity-chart")).toBeVisible();
+  await noSidewaysScroll(page, "/backtest with results");
+  await page.screenshot({ path: "screenshots/phone-backtest-run.png", fullPage: true });
+
+  await page.goto("/sweep");
+  await expect(page.locator("#run-sweep")).toBeEnabled({ timeout: 60_000 });
+  await page.fill("input[name=axis0-steps]", "3");
+  await page.locator("input[name=axis0-steps]").press("Tab");
+  await page.fill("input[name=axis1-steps]", "2");
+  await page.locator("input[name=axis1-steps]").press("Tab");
+  await page.click("#run-sweep");
+  await expect(page.locator("#sweep-status")).toHaveAttribute("data-status", "done", { timeout: 120_000 });
+  await expect(page.locator("#sweep-table tbody tr")).toHaveCount(6);
+  await expect(page.locator("#sweep-heatmap canvas")).toBeVisible();
+  await noSidewaysScroll(page, "/sweep with results");
+  await page.screenshot({ path: "screenshots/phone-sweep-run.png", fullPage: true });
+  await ctx.close();
+
+  // Signed out: the sign-in page as a visitor sees it.
+  const anon = await browser.newContext({ viewport: { width: 390, height: 844 } });
+  const login = await anon.newPage();
+  await login.goto("/login");
+  await expect(login.locator("#sign-in")).toBeEnabled({ timeout: 30_000 });
+  await expect(login.locator("#signed-in-as")).toHaveCount(0);
+  await noSidewaysScroll(login, "/login signed out");
+  await login.screenshot({ path: "screenshots/phone-login-signed-out.png", fullPage: true });
+  await anon.close();
+});

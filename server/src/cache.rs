@@ -22,6 +22,8 @@ pub struct VersionedCache<K, Ver, V> {
     /// Held while a value is computed: one computation at a time.
     computing: tokio::sync::Mutex<()>,
     tick: AtomicU64,
+    /// Values computed so far (misses that ran `compute`, failed ones included).
+    computed: AtomicU64,
 }
 
 impl<K, Ver, V> VersionedCache<K, Ver, V>
@@ -36,6 +38,7 @@ where
             capacity: capacity.max(1),
             computing: tokio::sync::Mutex::new(()),
             tick: AtomicU64::new(0),
+            computed: AtomicU64::new(0),
         }
     }
 
@@ -96,6 +99,7 @@ where
         if let Some(v) = self.get(&key, &version) {
             return Ok(v);
         }
+        self.computed.fetch_add(1, Ordering::Relaxed);
         let value = compute().await?;
         self.insert(key, version, value.clone());
         Ok(value)
@@ -108,6 +112,17 @@ where
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// How many times a value was computed (not found in the cache) since the cache was made:
+    /// what a test reads to tell a cached answer from a recomputed one.
+    pub fn computations(&self) -> u64 {
+        self.computed.load(Ordering::Relaxed)
+    }
+
+    /// Most entries held at once.
+    pub fn capacity(&self) -> usize {
+        self.capacity
     }
 }
 
@@ -136,6 +151,7 @@ mod tests {
         assert_eq!(c.get_or_compute(1, 7, || compute(1)).await, Ok("v1".into()));
         assert_eq!(c.get_or_compute(1, 7, || compute(1)).await, Ok("v1".into()));
         assert_eq!(n.load(Ordering::Relaxed), 1);
+        assert_eq!(c.computations(), 1);
         c.get_or_compute(2, 7, || compute(2)).await.unwrap();
         c.get(&1, &7).unwrap(); // 1 is now more recent than 2
         c.get_or_compute(3, 7, || compute(3)).await.unwrap();

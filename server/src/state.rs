@@ -26,7 +26,14 @@ pub struct AppState {
     /// `/api/data/status` answers of the current data version (`/api/panel`'s live in the
     /// store, beside the panel they encode).
     pub status_cache: Arc<StatusCache>,
+    /// `/api/health`'s data summary (whole-table counts) of the current data version.
+    pub health_cache: Arc<HealthCache>,
 }
+
+/// `/api/health`'s data summary: the bars' counts and range and the sources in use, computed
+/// once per data version (every write of market data bumps it).
+pub type HealthCache =
+    crate::cache::VersionedCache<(), i64, Arc<(crate::store::BarSummary, Vec<String>)>>;
 
 /// `/api/data/status` answers by (as of, stale days), valid for one data version and latest
 /// fetch run (id, finished, status).
@@ -90,6 +97,7 @@ impl AppState {
             live: Arc::new(live),
             web: WebConfig::default(),
             status_cache: Arc::new(crate::cache::VersionedCache::new(STATUS_CACHE_ENTRIES)),
+            health_cache: Arc::new(crate::cache::VersionedCache::new(1)),
         }
     }
 

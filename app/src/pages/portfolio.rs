@@ -8,7 +8,7 @@ use crate::api::{
 use crate::chart::{BarChart, BarGroup, LineChart, Series, PALETTE};
 use crate::data::use_panel;
 use crate::fetch::{delete_json, get_json, post_json};
-use crate::format::{fmt_time, pct, YFormat};
+use crate::format::{fmt_time, pct, precise, YFormat};
 use crate::session::use_session;
 use crate::share::BacktestSpec;
 use crate::spec::{compile, spec_of};
@@ -205,8 +205,8 @@ fn Book(portfolio: Portfolio, equity: Vec<EquityPoint>, plan: Option<PlanDetail>
             view! {
                 <tr>
                     <td>{p.symbol.clone()}</td>
-                    <td class="num">{format!("{}", p.units)}</td>
-                    <td class="num">{if p.mark_price > 0.0 { format!("{}", p.mark_price) } else { "—".into() }}</td>
+                    <td class="num">{precise(p.units)}</td>
+                    <td class="num">{if p.mark_price > 0.0 { precise(p.mark_price) } else { "—".into() }}</td>
                     <td class="num muted">{age}</td>
                     <td class="num">{YFormat::Usd.format(p.value)}</td>
                     <td class="num">{pct(p.weight)}</td>

@@ -8,7 +8,7 @@ use crate::api::{
     PlanSummary,
 };
 use crate::fetch::{get_json, post_json};
-use crate::format::{fmt_time, number, pct, YFormat};
+use crate::format::{fmt_time, number, pct, precise, YFormat};
 use crate::live::use_live_events;
 use crate::session::use_session;
 use leptos::prelude::*;
@@ -352,8 +352,8 @@ fn PlanView(plan: PlanDetail, #[prop(optional)] actions: Option<AnyView>) -> imp
                     <td>{o.symbol.clone()}</td>
                     <td class="num">{o.size.clone()}</td>
                     <td>{o.status.as_str()}</td>
-                    <td class="num">{format!("{}", o.filled_units)}</td>
-                    <td class="num">{format!("{}", o.avg_price)}</td>
+                    <td class="num">{precise(o.filled_units)}</td>
+                    <td class="num">{if o.avg_price > 0.0 { precise(o.avg_price) } else { "—".into() }}</td>
                     <td class="num">{YFormat::Usd.format(o.fee)}</td>
                     <td class="muted">{o.reason.clone().unwrap_or_default()}</td>
                 </tr>

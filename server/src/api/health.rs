@@ -14,10 +14,21 @@ use axum::Json;
     responses((status = 200, body = Health)))]
 pub async fn health(MaybeUser(user): MaybeUser, State(state): State<AppState>) -> Json<Health> {
     let store = &state.store;
+    // The whole-table counts are read once per data version (the endpoint is public: a client
+    // polling it costs one small query per request); the source registry's synthetic flags
+    // are a few rows, read each time.
     let summary = async {
-        let bars = store.bar_summary().await?;
-        let sources = store.sources_in_use().await?;
-        let synthetic = store.synthetic_in_use().await?;
+        let version = store.data_version().await?;
+        let data = state
+            .health_cache
+            .get_or_compute((), version, || async {
+                let bars = store.bar_summary().await?;
+                let sources = store.sources_in_use().await?;
+                Ok::<_, crate::store::StoreError>(std::sync::Arc::new((bars, sources)))
+            })
+            .await?;
+        let (bars, sources) = data.as_ref().clone();
+        let synthetic = store.synthetic_among(&sources).await?;
         Ok::<_, crate::store::StoreError>((bars, sources, synthetic))
     };
     let (database, data) = match summary.await {

@@ -140,11 +140,19 @@ pub async fn reconcile(
     // In a task the server owns, like execution: a dropped request does not stop it half-way.
     let job = tokio::spawn(async move { live.reconcile(&plan_id, &who).await });
     match tokio::time::timeout(EXECUTION_WAIT, job).await {
-        Ok(Ok(result)) => Ok(Json(result?)),
+        Ok(Ok(result)) => {
+            let mut plan = result?;
+            label(&state, vec![&mut plan.summary]).await?;
+            Ok(Json(plan))
+        }
         Ok(Err(e)) => {
             Err(crate::live::LiveError::Conflict(format!("reconcile task failed: {e}")).into())
         }
-        Err(_) => Ok(Json(state.live.plan(&id).await?)),
+        Err(_) => {
+            let mut plan = state.live.plan(&id).await?;
+            label(&state, vec![&mut plan.summary]).await?;
+            Ok(Json(plan))
+        }
     }
 }
 

@@ -256,10 +256,13 @@ pub async fn run(store: Store, args: &LiveArgs) -> anyhow::Result<()> {
             args.settings.as_deref(),
             None,
         )?;
-        let p = match &args.action {
+        let mut p = match &args.action {
             Some(LiveAction::Execute { .. }) => live.execute(plan_id, "cli").await?,
             _ => live.reconcile(plan_id, "cli").await?,
         };
+        // A plan `lockstep demo` made says so, here as on the dashboard.
+        crate::demo::label_plans(&store, &live.settings.paper.account, &mut [&mut p.summary])
+            .await?;
         if args.json {
             println!("{}", serde_json::to_string_pretty(&p)?);
         } else {
@@ -393,6 +396,9 @@ async fn read_records(live: &LiveService, action: &LiveAction, json: bool) -> an
     Ok(())
 }
 
+/// The line every text output prints above a simulated paper history (`lockstep demo`'s).
+pub const SIMULATED_LABEL: &str = "SIMULATED paper history (lockstep demo), not real trading";
+
 /// The plan as `lockstep live` prints it: header, strategies, one row per line that trades, the
 /// count of lines held, risk checks and block reasons. A row's last column says why the line
 /// was dropped and what the trader should know about its order (e.g. the dust an exit leaves):
@@ -413,6 +419,9 @@ pub fn render_plan(p: &app::api::PlanDetail) -> String {
         p.kernel_version,
         p.policy
     );
+    if s.simulated {
+        let _ = writeln!(out, "  {SIMULATED_LABEL}");
+    }
     for st in &p.strategies {
         let a = &st.allocation;
         let _ = match &a.inactive_reason {

@@ -125,6 +125,18 @@ pub fn render(r: &ParityReport) -> String {
         "Consistency report — broker {}, {period}, kernel {}",
         r.broker, r.kernel_version
     );
+    for d in &r.simulated {
+        let _ = writeln!(
+            s,
+            "{}: demo {} on paper account {:?}, {} to {} ({} plan(s))",
+            super::live::SIMULATED_LABEL,
+            d.id,
+            d.account,
+            d.first_day,
+            d.last_day,
+            d.plans
+        );
+    }
     if let Some(u) = &r.universe {
         let _ = writeln!(s, "Universe: {} ({})", u.summary, u.note);
     }

@@ -67,6 +67,8 @@ impl Store {
             };
             return Ok(Some(((*p).clone(), notes)));
         }
+        self.as_of_rebuilds
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let undo = self.values_at(version).await?;
         let mut all = Vec::new();
         for series in Series::ALL {
@@ -152,6 +154,13 @@ impl Store {
         };
         let panel = layout_records(all.iter().flatten(), order).map_err(StoreError::Data)?;
         Ok(Some((panel, notes)))
+    }
+
+    /// How many panels were rebuilt from the revision log (an older data version's) since the
+    /// store was opened: what a test reads to tell a cached as-of answer from a rebuilt one.
+    pub fn as_of_rebuilds(&self) -> u64 {
+        self.as_of_rebuilds
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Whether the panel at data version `version`, cut at `day`, is today's panel cut at

@@ -73,6 +73,20 @@ type PanelCache = std::sync::Arc<
 type EncodedCache =
     std::sync::Arc<crate::cache::VersionedCache<panel::EncodedKey, i64, panel::EncodedPanel>>;
 
+/// The last panel rebuilt as it was at an older data version (a share link's pinned data), by
+/// (version, venue order): a link opened with other days or fields clips this one instead of
+/// rebuilding it. One panel at most; the past never changes, so it is never stale.
+/// With the funding fallbacks of that panel when they were asked for (a venue's panel).
+type AsOfPanel = std::sync::Arc<std::sync::Mutex<Option<KeptAsOf>>>;
+
+/// (version, venue order, fallbacks computed?, the panel and its fallbacks; `None`: no data).
+type KeptAsOf = (
+    i64,
+    layout::VenueOrder,
+    bool,
+    Option<(std::sync::Arc<shared::Panel>, Vec<panel::FundingFallback>)>,
+);
+
 /// A connection pool plus the engine it talks to.
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -80,6 +94,10 @@ pub struct Store {
     backend: Backend,
     panel_cache: PanelCache,
     encoded_cache: EncodedCache,
+    as_of_panel: AsOfPanel,
+    /// Panels rebuilt from the revision log ([`Store::build_panel_as_of_for`] below today's
+    /// version) since the store was opened.
+    as_of_rebuilds: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// What the store holds, for the health endpoint and the first page.
@@ -142,6 +160,8 @@ impl Store {
             encoded_cache: std::sync::Arc::new(crate::cache::VersionedCache::new(
                 panel::ENCODED_CACHE_ENTRIES,
             )),
+            as_of_panel: AsOfPanel::default(),
+            as_of_rebuilds: Default::default(),
         };
         store.migrate().await?;
         Ok(store)

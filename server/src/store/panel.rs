@@ -500,14 +500,26 @@ pub enum PanelRequestError {
 pub const ENCODED_CACHE_ENTRIES: usize = 32;
 
 impl Store {
+    /// Encoded panel answers held now (at most [`ENCODED_CACHE_ENTRIES`]).
+    pub fn encoded_panels_cached(&self) -> usize {
+        self.encoded_cache.len()
+    }
+
+    /// Encoded panel answers computed (not served from the cache) since the store was opened.
+    pub fn encoded_panel_computations(&self) -> u64 {
+        self.encoded_cache.computations()
+    }
+
     /// The encoded panel for `key`, from the cache when the data has not changed since it was
     /// encoded. `from`/`to` are clipped to the stored days (before the cache is asked, so every
     /// request past the ends is one entry). Encodings run one at a time: however many distinct
     /// requests arrive at once, the work is one encoding after another.
     ///
     /// With `as_of` below today's version the panel is rebuilt as it was then
-    /// ([`Store::build_panel_as_of`], bit for bit what a reader saw at that version) and encoded
-    /// outside the cache: an old link is opened rarely, and its answer never changes.
+    /// ([`Store::build_panel_as_of`], bit for bit what a reader saw at that version), through the
+    /// same cache with the version in the key (its answer never changes) and one computation at
+    /// a time; the last rebuilt panel is kept, so other days or fields of the same version clip
+    /// it instead of rebuilding it.
     pub async fn encoded_panel(&self, key: &EncodedKey) -> Result<EncodedPanel, PanelRequestError> {
         let order = VenueOrder::for_venue(key.venue.map(|v| v.name()));
         if let Some(as_of) = key.as_of {
@@ -516,7 +528,7 @@ impl Store {
                 return Err(PanelRequestError::UnknownVersion { as_of, current });
             }
             if as_of < current {
-                return self.encoded_as_of(key, as_of, &order).await;
+                return self.cached_as_of(key, as_of, current, &order).await;
             }
         }
         let (version, panel) = self
@@ -526,7 +538,7 @@ impl Store {
         if key.as_of.is_some_and(|v| v != version) {
             // The data changed since the version was read: answer for the version asked.
             let as_of = key.as_of.expect("checked");
-            return self.encoded_as_of(key, as_of, &order).await;
+            return self.cached_as_of(key, as_of, version, &order).await;
         }
         let (from, to) = key.days_within(&panel)?;
         let clipped = EncodedKey {
@@ -568,19 +580,69 @@ impl Store {
             .await
     }
 
-    /// The panel of `order` as it was at data version `version`, clipped to `key`'s days and
-    /// encoded with the venue's universe as it was then when `key` names one: the listings as
-    /// of `version` ([`Store::venue_listings_as_of`]) and the funding fallbacks of that panel.
+    /// [`Store::encoded_as_of`] through the encoded cache: the key keeps `as_of` (and the days
+    /// as asked: the old panel's days are only known once it is built), the cache's version is
+    /// `current`, the store's version when asked (a change of data drops these entries with
+    /// every other; the next request computes the same answer again).
+    async fn cached_as_of(
+        &self,
+        key: &EncodedKey,
+        as_of: i64,
+        current: i64,
+        order: &VenueOrder,
+    ) -> Result<EncodedPanel, PanelRequestError> {
+        let key = EncodedKey {
+            as_of: Some(as_of),
+            ..key.clone()
+        };
+        self.encoded_cache
+            .get_or_compute(key.clone(), current, || async {
+                self.encoded_as_of(&key, as_of, order).await
+            })
+            .await
+    }
+
+    /// The panel of `order` as it was at data version `version` (the last one rebuilt is kept),
+    /// clipped to `key`'s days and encoded with the venue's universe as it was then when `key`
+    /// names one: the listings as of `version` ([`Store::venue_listings_as_of`]) and the funding
+    /// fallbacks of that panel.
     async fn encoded_as_of(
         &self,
         key: &EncodedKey,
         version: i64,
         order: &VenueOrder,
     ) -> Result<EncodedPanel, PanelRequestError> {
-        let (panel, fallbacks) = self
-            .panel_as_of_parts(version, order, key.venue.is_some())
-            .await?
-            .ok_or(PanelRequestError::Empty)?;
+        let need_fallbacks = key.venue.is_some();
+        let kept = {
+            let slot = self
+                .as_of_panel
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            slot.as_ref()
+                .filter(|(v, o, has, _)| *v == version && o == order && (*has || !need_fallbacks))
+                .map(|(_, _, _, p)| p.clone())
+        };
+        let (panel, fallbacks) = match kept {
+            Some(p) => p,
+            None => {
+                let started = std::time::Instant::now();
+                let built = self
+                    .panel_as_of_parts(version, order, need_fallbacks)
+                    .await?
+                    .map(|(p, f)| (Arc::new(p), f));
+                tracing::info!(
+                    "rebuilt the panel as of data version {version} in {:.1} ms",
+                    started.elapsed().as_secs_f64() * 1e3
+                );
+                *self
+                    .as_of_panel
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) =
+                    Some((version, order.clone(), need_fallbacks, built.clone()));
+                built
+            }
+        }
+        .ok_or(PanelRequestError::Empty)?;
         let universe = match key.venue {
             Some(v) => Some(
                 self.venue_universe_data_as_of(v, version, &fallbacks)
@@ -607,7 +669,7 @@ fn encode(
 
 /// `panel` (the store's panel at data version `version`) clipped to `key`'s days and encoded.
 async fn encode_as_of(
-    panel: Panel,
+    panel: Arc<Panel>,
     key: &EncodedKey,
     version: i64,
     universe: Option<shared::universe::VenueUniverse>,

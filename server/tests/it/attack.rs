@@ -699,22 +699,39 @@ async fn a_panicking_handler_is_a_500_not_a_dead_server() {
     assert_eq!((r.status, r.text.as_str()), (StatusCode::OK, "fine"));
 }
 
-/// The health check answers anonymous callers without the database's error text.
+/// The health check answers anonymous callers without the database's error text, and a
+/// signed-in caller with it.
 #[tokio::test]
 async fn health_keeps_error_details_for_signed_in_callers() {
     let c = setup("attack_health", WebConfig::default(), AuthConfig::default()).await;
+    let viewer = sign_in(&c.app, "vic").await;
+    // A database that still checks sessions but whose bars cannot be read.
+    sqlx::query("ALTER TABLE daily_bars RENAME TO daily_bars_gone")
+        .execute(c.t.store.pool())
+        .await
+        .unwrap();
+    let health = |who: Browser| {
+        let app = c.app.clone();
+        async move {
+            let r = call(&app, who.req(Method::GET, "/api/health", false)).await;
+            assert_eq!(r.status, StatusCode::OK);
+            let body = r.json();
+            assert_eq!(body["database"]["status"], "error", "{body}");
+            body["database"]["error"].as_str().unwrap().to_string()
+        }
+    };
+    let signed_in = health(viewer.clone()).await;
+    assert!(signed_in.contains("daily_bars"), "{signed_in}");
+    let anonymous = health(Browser::default()).await;
+    assert!(anonymous.contains("sign in to see why"), "{anonymous}");
+    assert!(!anonymous.contains("daily_bars"), "{anonymous}");
+    // A closed pool: nothing can be read, the session neither; no caller gets the pool's words.
     c.t.store.pool().close().await;
-    let r = call(
-        &c.app,
-        Browser::default().req(Method::GET, "/api/health", false),
-    )
-    .await;
-    assert_eq!(r.status, StatusCode::OK);
-    let body = r.json();
-    assert_eq!(body["database"]["status"], "error");
-    let e = body["database"]["error"].as_str().unwrap();
-    assert!(e.contains("sign in to see why"), "{e}");
-    assert!(!e.to_lowercase().contains("pool"), "{e}");
+    for who in [Browser::default(), viewer] {
+        let e = health(who).await;
+        assert!(e.contains("sign in to see why"), "{e}");
+        assert!(!e.to_lowercase().contains("pool"), "{e}");
+    }
 }
 
 /// A synthetic store with a paper trader an hour after its last day, and its router.
@@ -985,9 +1002,197 @@ async fn expensive_reads_are_cached_per_data_version_and_bounded() {
     let after = get("/api/data/status?as_of=latest".into()).await.json();
     assert_eq!(closes(&after), before + 1);
 
-    // The panel: a request from long before the data starts is the whole panel, same ETag.
+    // The panel: a request from long before the data starts is the whole panel, same ETag,
+    // and the same cache entry (nothing encoded again).
+    let store = &c.state.store;
     let whole = get("/api/panel".into()).await;
-    let early = get("/api/panel?from=1990-01-01&to=2199-12-31".into()).await;
     assert_eq!(whole.status, StatusCode::OK);
+    let computed = store.encoded_panel_computations();
+    let early = get("/api/panel?from=1990-01-01&to=2199-12-31".into()).await;
     assert_eq!(whole.header("etag"), early.header("etag"));
+    let again = get("/api/panel".into()).await;
+    assert_eq!(whole.header("etag"), again.header("etag"));
+    assert_eq!(
+        store.encoded_panel_computations(),
+        computed,
+        "served from the cache"
+    );
+    // A client inventing a new range every time: each is computed once, and the cache keeps
+    // at most its bound.
+    for d in 0..40 {
+        let from = shared::Day(19_000 + d);
+        let r = get(format!("/api/panel?from={from}")).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        assert!(store.encoded_panels_cached() <= server::store::panel::ENCODED_CACHE_ENTRIES);
+    }
+    assert_eq!(store.encoded_panel_computations(), computed + 40);
+    assert!(store.encoded_panels_cached() <= server::store::panel::ENCODED_CACHE_ENTRIES);
+
+    // The health check's whole-table counts: once per data version.
+    let health = || async {
+        let r = call(
+            &c.app,
+            Browser::default().req(Method::GET, "/api/health", false),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        r.json()["data"]["bars"].as_u64().unwrap()
+    };
+    let bars = health().await;
+    let computed = c.state.health_cache.computations();
+    assert_eq!(health().await, bars);
+    assert_eq!(
+        c.state.health_cache.computations(),
+        computed,
+        "served from the cache"
+    );
+    let extra = server::store::market::Record::Bar {
+        symbol: "NEWCOIN".into(),
+        day: shared::Day::parse("2021-06-02").unwrap(),
+        open: 1.0,
+        high: 1.0,
+        low: 1.0,
+        close: 1.0,
+        volume: 1.0,
+    };
+    c.t.store.upsert("synthetic", &[extra]).await.unwrap();
+    assert_eq!(health().await, bars + 1, "new data: counted afresh");
+    assert_eq!(c.state.health_cache.computations(), computed + 1);
+    assert!(c.state.health_cache.len() <= 1);
+}
+
+/// `/api/panel?as_of=<older version>` rebuilds the old panel from the revision log: that is
+/// done once per version (the rebuilt panel is kept), each answer is encoded once (the as-of
+/// version is in the cache key: its answer never changes), identical requests arriving at once
+/// compute it once, and a client inventing new ranges cannot grow the cache past its bound.
+#[tokio::test]
+async fn panel_as_of_an_older_version_is_cached_and_bounded() {
+    let (c, _live) = live_setup("attack_panel_as_of").await;
+    let viewer = sign_in(&c.app, "vic").await;
+    let get = |uri: String| {
+        let (app, v) = (c.app.clone(), viewer.clone());
+        async move { call(&app, v.req(Method::GET, &uri, false)).await }
+    };
+    let store = c.state.store.clone();
+    let old = store.data_version().await.unwrap();
+    let extra = server::store::market::Record::Bar {
+        symbol: "NEWCOIN".into(),
+        day: shared::Day(19_100),
+        open: 1.0,
+        high: 1.0,
+        low: 1.0,
+        close: 1.0,
+        volume: 1.0,
+    };
+    c.t.store.upsert("synthetic", &[extra]).await.unwrap();
+    assert!(store.data_version().await.unwrap() > old);
+
+    let today = get("/api/panel".into()).await;
+    assert_eq!(today.status, StatusCode::OK, "{}", today.text);
+    let rebuilds = store.as_of_rebuilds();
+    let url = format!("/api/panel?as_of={old}");
+    let first = get(url.clone()).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.text);
+    assert_eq!(first.header("x-lockstep-data-version"), old.to_string());
+    assert_ne!(first.header("etag"), today.header("etag"), "the old data");
+    assert_eq!(store.as_of_rebuilds(), rebuilds + 1);
+    let computed = store.encoded_panel_computations();
+    let second = get(url.clone()).await;
+    assert_eq!(second.status, StatusCode::OK);
+    assert_eq!(second.header("etag"), first.header("etag"));
+    assert_eq!(second.text, first.text);
+    assert_eq!(store.as_of_rebuilds(), rebuilds + 1, "no second rebuild");
+    assert_eq!(
+        store.encoded_panel_computations(),
+        computed,
+        "served from the cache"
+    );
+
+    // Eight identical new requests at once: one computation.
+    let from = shared::Day(19_050);
+    let burst: Vec<_> = (0..8)
+        .map(|_| tokio::spawn(get(format!("{url}&from={from}"))))
+        .collect();
+    let mut etags = std::collections::HashSet::new();
+    for t in burst {
+        let r = t.await.unwrap();
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        etags.insert(r.header("etag").to_string());
+    }
+    assert_eq!(etags.len(), 1);
+    assert_eq!(store.encoded_panel_computations(), computed + 1);
+
+    // Forty distinct ranges of the old version: bounded, and the old panel is not rebuilt.
+    for d in 0..40 {
+        let (from, to) = (shared::Day(19_000 + d), shared::Day(19_200 + 2 * d));
+        let r = get(format!("{url}&from={from}&to={to}")).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        assert!(store.encoded_panels_cached() <= server::store::panel::ENCODED_CACHE_ENTRIES);
+    }
+    assert_eq!(store.encoded_panel_computations(), computed + 41);
+    assert_eq!(store.as_of_rebuilds(), rebuilds + 1);
+    // A version the store never had is still refused, before any work.
+    let r = get(format!("/api/panel?as_of={}", old + 1000)).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.error().contains("does not exist"), "{}", r.error());
+    assert_eq!(store.as_of_rebuilds(), rebuilds + 1);
+}
+
+/// A team link whose sweep asks for a 10⁹-step axis is refused at the door with a 400 naming the
+/// axis and the limit: it is never stored, so no browser opening it allocates the grid.
+#[tokio::test]
+async fn a_team_link_with_a_billion_point_sweep_is_refused() {
+    use app::share::{SharedState, SweepAxisSpec, SweepSpec, SHARE_VERSION};
+    let c = setup(
+        "attack_link_sweep",
+        WebConfig::default(),
+        AuthConfig::default(),
+    )
+    .await;
+    let viewer = sign_in(&c.app, "vic").await;
+    let state = |steps: usize| {
+        app::share::encode(&SharedState {
+            v: SHARE_VERSION,
+            kernel: shared::KERNEL_VERSION.into(),
+            data: None,
+            backtest: app::spec::default_spec(),
+            data_version: None,
+            universe: None,
+            sweep: Some(SweepSpec {
+                scope: "volatility".into(),
+                axes: vec![SweepAxisSpec {
+                    strategy: "volatility".into(),
+                    param: "volatility_window".into(),
+                    from: 10.0,
+                    to: 50.0,
+                    steps,
+                }],
+                metric: "cagr".into(),
+                ..Default::default()
+            }),
+        })
+    };
+    let save = |state: String| {
+        let mut req = viewer.req(Method::POST, "/api/links", true);
+        *req.body_mut() =
+            Body::from(serde_json::json!({"name": "huge sweep", "state": state}).to_string());
+        req.headers_mut().insert(
+            header::CONTENT_TYPE,
+            header::HeaderValue::from_static("application/json"),
+        );
+        call(&c.app, req)
+    };
+    let r = save(state(1_000_000_000)).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    let e = r.error();
+    assert!(
+        e.contains("1000000000 steps") && e.contains(&shared::sweep::MAX_POINTS.to_string()),
+        "{e}"
+    );
+    assert!(e.contains("volatility.volatility_window"), "{e}");
+    assert_eq!(count(&c.t.store, "team_links").await, 0);
+    // The same link with five steps is saved.
+    let r = save(state(5)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(count(&c.t.store, "team_links").await, 1);
 }

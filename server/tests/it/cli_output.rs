@@ -166,6 +166,7 @@ fn the_plan_print_shows_each_lines_note_after_its_dropped_reason() {
         "{text}"
     );
     assert!(!text.contains("HELD"), "{text}");
+    assert!(!text.contains("SIMULATED"), "a real plan: {text}");
     assert!(
         text.contains("1 symbol(s) within the rebalance band"),
         "{text}"
@@ -250,7 +251,10 @@ fn every_machine_output_parses_when_piped() {
     let settings = dir.join("live.json");
     std::fs::write(
         &settings,
-        r#"{"max_data_age_hours": 100000, "scheduler": false, "refresh": false}"#,
+        // Risk limits that block nothing: the demo's auto-approved plans execute on paper.
+        r#"{"max_data_age_hours": 100000, "scheduler": false, "refresh": false,
+            "risk": {"max_gross_leverage": 100, "max_weight_per_symbol": 100,
+                     "max_order_notional": 1e12, "max_daily_turnover": 1e6}}"#,
     )
     .unwrap();
     let settings = settings.display().to_string();
@@ -272,6 +276,24 @@ fn every_machine_output_parses_when_piped() {
     assert!(status.success(), "{err}");
     let v = parse_all("backtest --out -", &out, &err);
     assert!(v["equity"].is_array(), "{v}");
+
+    let (status, out, err) = run_piped(
+        &[
+            "--database-url",
+            &db,
+            "sweep",
+            "--axis",
+            "leverage=0.5,1",
+            "--threads",
+            "1",
+            "--out",
+            "-",
+        ],
+        &[],
+    );
+    assert!(status.success(), "{err}");
+    let v = parse_all("sweep --out -", &out, &err);
+    assert_eq!(v["rows"].as_array().map(Vec::len), Some(2), "{v}");
 
     let (status, out, err) = run_piped(&["--database-url", &db, "data", "status", "--json"], &[]);
     assert!(status.success(), "{err}");
@@ -326,6 +348,50 @@ fn every_machine_output_parses_when_piped() {
         err.contains("built the panel"),
         "the INFO line is on stderr: {err}"
     );
+
+    // Reconciling one of the demo's (done, simulated) plans: the plan as JSON.
+    let demo_plan = v["signals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["plan_status"] == "done")
+        .and_then(|s| s["plan_id"].as_str())
+        .unwrap_or_else(|| panic!("a done demo plan in {v}"))
+        .to_string();
+    let (status, out, err) = run_piped(
+        &[
+            "--database-url",
+            &db,
+            "live",
+            "reconcile",
+            &demo_plan,
+            "--json",
+        ],
+        &live_env,
+    );
+    assert!(status.success(), "{err}");
+    let v = parse_all("live reconcile --json", &out, &err);
+    assert_eq!(v["summary"]["id"], demo_plan.as_str(), "{v}");
+    assert_eq!(v["summary"]["simulated"], true, "{v}");
+
+    for (state, active) in [("on", true), ("off", false)] {
+        let (status, out, err) = run_piped(
+            &[
+                "--database-url",
+                &db,
+                "live",
+                "kill-switch",
+                state,
+                "--reason",
+                "piped test",
+                "--json",
+            ],
+            &live_env,
+        );
+        assert!(status.success(), "{err}");
+        let v = parse_all(&format!("live kill-switch {state} --json"), &out, &err);
+        assert_eq!(v["active"], active, "{v}");
+    }
 
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -317,6 +317,11 @@ async fn the_demo_fills_an_empty_history_and_labels_it_simulated() {
     let detail: serde_json::Value =
         serde_json::from_slice(&detail.into_body().collect().await.unwrap().to_bytes()).unwrap();
     assert_eq!(detail["summary"]["simulated"], true);
+    // The CLI's print of the plan (`lockstep live execute|reconcile`) says so too.
+    let label = server::commands::live::SIMULATED_LABEL;
+    let text =
+        server::commands::live::render_plan(&serde_json::from_value(detail.clone()).unwrap());
+    assert!(text.contains(label), "{text}");
     let portfolio = get("/api/portfolio").await;
     assert_eq!(portfolio["simulated"], true);
     assert!(!portfolio["positions"].as_array().unwrap().is_empty());
@@ -328,6 +333,12 @@ async fn the_demo_fills_an_empty_history_and_labels_it_simulated() {
         .await
         .unwrap();
     assert_eq!(report.simulated.len(), 1);
+    let text = server::commands::parity::render(&report);
+    let labelled = text.lines().find(|l| l.contains(label));
+    assert!(
+        labelled.is_some_and(|l| l.contains(run.id.as_str())),
+        "`lockstep parity` names the demo run: {text}"
+    );
     assert_eq!(report.signals.len(), 12);
     assert!(
         report.checks.iter().all(|c| c.status == "ok"),
@@ -336,13 +347,10 @@ async fn the_demo_fills_an_empty_history_and_labels_it_simulated() {
     );
 
     // A real plan after the demo is not simulated.
-    let real = live
-        .run_cycle(&cycle_options())
-        .await
-        .unwrap()
-        .plan
-        .summary
-        .id;
+    let real = live.run_cycle(&cycle_options()).await.unwrap().plan;
+    let text = server::commands::live::render_plan(&real);
+    assert!(!text.contains(label), "{text}");
+    let real = real.summary.id;
     let plans = get("/api/plans?limit=1").await;
     assert_eq!(plans[0]["id"], real.as_str());
     assert_eq!(plans[0]["simulated"], false);
@@ -375,4 +383,249 @@ async fn the_demo_fills_an_empty_history_and_labels_it_simulated() {
     l2.set_kill_switch(false, "tina", None).await.unwrap();
     let (_, _, days) = server::demo::plan_run(&s2, &config, 1000).await.unwrap();
     assert_eq!(days, 319);
+}
+
+/// Before any plan, the Portfolio's "why" column is there: every symbol the strategies target
+/// lists each strategy's part of its target, and the parts add up to it.
+#[tokio::test]
+async fn the_portfolio_says_why_each_symbol_is_targeted_before_any_plan() {
+    let (t, panel) = seeded("daily_why").await;
+    let clock = Arc::new(FixedClock::new(cycle_ms(panel.day(panel.n_days() - 1))));
+    let live = Arc::new(paper_service(&t.store, settings(), clock));
+    let state = server::AppState::new(
+        t.store.clone(),
+        std::path::Path::new("target/site"),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .with_live(live.clone());
+    let app = server::router(state);
+    let (cookie, _) = signed_in(&t.store, "vic", app::api::Role::Viewer).await;
+    let resp = app
+        .oneshot(
+            Request::get("/api/portfolio")
+                .header("cookie", cookie)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    let p: app::api::Portfolio = serde_json::from_slice(&bytes).unwrap();
+    assert!(live.plans(10).await.unwrap().is_empty(), "no plan yet");
+    let targeted: Vec<&app::api::PortfolioPosition> = p
+        .positions
+        .iter()
+        .filter(|x| x.target_weight != 0.0)
+        .collect();
+    assert!(targeted.len() >= 2, "{:?}", p.positions);
+    for x in &targeted {
+        assert_eq!(x.units, 0.0, "nothing held before the first plan: {x:?}");
+        assert!(!x.contributions.is_empty(), "no why for {x:?}");
+        assert!(
+            x.contributions.iter().all(
+                |c| !c.strategy.is_empty() && p.strategies.iter().any(|s| s.name == c.strategy)
+            ),
+            "{x:?}"
+        );
+        let sum: f64 = x.contributions.iter().map(|c| c.weight).sum();
+        assert!(
+            (sum - x.target_weight).abs() <= 1e-9 * x.target_weight.abs().max(1.0),
+            "the parts add up to the target: {sum} vs {x:?}"
+        );
+        // Largest part first.
+        let sizes: Vec<f64> = x.contributions.iter().map(|c| c.weight.abs()).collect();
+        assert!(sizes.windows(2).all(|w| w[0] >= w[1]), "{x:?}");
+    }
+}
+
+/// The paper account, except that the first order ever sent is refused by the venue.
+struct RejectFirst {
+    inner: server::broker::paper::PaperBroker,
+    rejected: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl server::broker::Broker for RejectFirst {
+    fn name(&self) -> &'static str {
+        self.inner.name()
+    }
+    async fn account(&self) -> Result<server::broker::Account, server::broker::BrokerError> {
+        self.inner.account().await
+    }
+    async fn account_marked(
+        &self,
+        panel: &Panel,
+        t: usize,
+    ) -> Result<server::broker::Account, server::broker::BrokerError> {
+        self.inner.account_marked(panel, t).await
+    }
+    async fn marks(
+        &self,
+        symbols: &[String],
+    ) -> Result<std::collections::BTreeMap<String, f64>, server::broker::BrokerError> {
+        self.inner.marks(symbols).await
+    }
+    async fn current_marks(
+        &self,
+        symbols: &[String],
+    ) -> Result<server::broker::Valuation, server::broker::BrokerError> {
+        self.inner.current_marks(symbols).await
+    }
+    async fn rules(
+        &self,
+        symbols: &[String],
+    ) -> Result<
+        std::collections::BTreeMap<String, server::broker::VenueRule>,
+        server::broker::BrokerError,
+    > {
+        self.inner.rules(symbols).await
+    }
+    async fn submit(
+        &self,
+        orders: &[server::broker::OrderRequest],
+    ) -> Result<Vec<server::broker::OrderReport>, server::broker::BrokerError> {
+        let mut out = Vec::new();
+        for o in orders {
+            if !self
+                .rejected
+                .swap(true, std::sync::atomic::Ordering::SeqCst)
+            {
+                out.push(server::broker::OrderReport {
+                    client_order_id: o.client_order_id.clone(),
+                    symbol: o.symbol.clone(),
+                    status: server::broker::OrderStatus::Rejected {
+                        reason: "Insufficient margin to place order (injected)".into(),
+                    },
+                    filled_units: 0.0,
+                    avg_price: 0.0,
+                    fee: 0.0,
+                });
+            } else {
+                out.extend(self.inner.submit(std::slice::from_ref(o)).await?);
+            }
+        }
+        Ok(out)
+    }
+    async fn reconcile(
+        &self,
+        ids: &[String],
+    ) -> Result<Vec<server::broker::OrderReport>, server::broker::BrokerError> {
+        self.inner.reconcile(ids).await
+    }
+    async fn observe_close(
+        &self,
+        panel: &Panel,
+        t: usize,
+        persist: bool,
+    ) -> Result<(), server::broker::BrokerError> {
+        self.inner.observe_close(panel, t, persist).await
+    }
+    async fn funding_paid(
+        &self,
+        from: shared::Day,
+        to: shared::Day,
+    ) -> Result<
+        Option<std::collections::BTreeMap<shared::Day, server::broker::FundingPaid>>,
+        server::broker::BrokerError,
+    > {
+        self.inner.funding_paid(from, to).await
+    }
+}
+
+/// The two bad endings of a plan reach the trader's webhook: a plan the venue refused an order
+/// of (`plan.partially_failed`), and an interrupted one the resume rules closed
+/// (`plan.abandoned`).
+#[tokio::test]
+async fn partial_failures_and_abandoned_plans_reach_the_webhook() {
+    let (t, panel) = seeded("daily_bad_endings").await;
+    let last = panel.day(panel.n_days() - 1);
+    let clock = Arc::new(FixedClock::new(cycle_ms(last)));
+    let hook = hook_receiver(0, 200).await;
+    let store = Arc::new(t.store.clone());
+    let notifier = Arc::new(
+        Notifier::new(
+            store.clone(),
+            &serde_json::from_value(serde_json::json!({
+                "webhooks": [{"url_env": "HOOK", "name": "desk"}],
+                "retry": {"attempts": 2, "initial_backoff_ms": 10, "max_backoff_ms": 20}
+            }))
+            .unwrap(),
+            None,
+            &|k: &str| (k == "HOOK").then(|| hook.url.clone()),
+        )
+        .unwrap(),
+    );
+    let config = Config::lockstep_default().unwrap();
+    let broker = Arc::new(RejectFirst {
+        inner: server::live::paper_broker(store.clone(), &settings(), &config),
+        rejected: Default::default(),
+    });
+    let live = server::live::LiveService::new(store, settings(), config, broker, clock.clone())
+        .unwrap()
+        .with_notifier(notifier.clone());
+
+    // One order refused: the plan ends partially failed.
+    let first = live.run_cycle(&cycle_options()).await.unwrap().plan;
+    assert!(first.summary.orders > 1, "{}", first.summary.orders);
+    let done = live.approve(&first.summary.id, "tina").await.unwrap();
+    assert_eq!(done.summary.status, "partially_failed");
+    assert_eq!(
+        done.orders
+            .iter()
+            .filter(|o| o.status == "rejected")
+            .count(),
+        1,
+        "{:?}",
+        done.orders
+    );
+
+    // A second plan for the day, interrupted while executing (the process died before sending
+    // anything), then asked to resume two days later: the resume rules close it.
+    let second = live
+        .run_cycle(&cycle_options())
+        .await
+        .unwrap()
+        .plan
+        .summary
+        .id;
+    sqlx::query("UPDATE live_plans SET status = 'executing' WHERE id = $1")
+        .bind(second.clone())
+        .execute(t.store.pool())
+        .await
+        .unwrap();
+    clock.set(cycle_ms(last) + 2 * 86_400_000);
+    let err = live.execute(&second, "tina").await.unwrap_err();
+    assert!(err.to_string().contains("abandoned"), "{err}");
+    assert_eq!(
+        live.plan(&second).await.unwrap().summary.status,
+        "abandoned"
+    );
+
+    assert!(notifier.flush(Duration::from_secs(10)).await);
+    let bodies = hook.bodies.lock().unwrap().clone();
+    let find = |event: &str| {
+        bodies
+            .iter()
+            .find(|b| b["event"] == event)
+            .unwrap_or_else(|| panic!("no {event} in {bodies:?}"))
+            .clone()
+    };
+    let partial = find("plan.partially_failed");
+    assert_eq!(partial["plan"]["id"], first.summary.id.as_str());
+    assert_eq!(partial["plan"]["status"], "partially_failed");
+    let title = partial["title"].as_str().unwrap();
+    assert!(title.contains("PARTIALLY FAILED"), "{title}");
+    let text = partial["text"].as_str().unwrap();
+    assert!(text.contains("1 rejected"), "{text}");
+    assert!(text.contains("(injected)"), "the venue's reason: {text}");
+    let abandoned = find("plan.abandoned");
+    assert_eq!(abandoned["plan"]["id"], second.as_str());
+    assert_eq!(abandoned["plan"]["status"], "abandoned");
+    assert!(
+        abandoned["title"].as_str().unwrap().contains("ABANDONED"),
+        "{abandoned}"
+    );
+    let recs = Deliveries { store: &t.store }.recent(100).await.unwrap();
+    assert!(recs.iter().all(|r| r.status == "sent"), "{recs:?}");
 }

@@ -110,6 +110,12 @@ impl Store {
     /// `synthetic`).
     pub async fn synthetic_in_use(&self) -> Result<bool, StoreError> {
         let in_use = self.sources_in_use().await?;
+        self.synthetic_among(&in_use).await
+    }
+
+    /// Whether any of `in_use` (source names, as [`Store::sources_in_use`] lists them) is
+    /// synthetic (registered as such, or named `synthetic`).
+    pub async fn synthetic_among(&self, in_use: &[String]) -> Result<bool, StoreError> {
         let synthetic: Vec<String> = self
             .sources()
             .await?
