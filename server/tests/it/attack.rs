@@ -1158,6 +1158,7 @@ async fn a_team_link_with_a_billion_point_sweep_is_refused() {
             backtest: app::spec::default_spec(),
             data_version: None,
             universe: None,
+            costs: None,
             sweep: Some(SweepSpec {
                 scope: "volatility".into(),
                 axes: vec![SweepAxisSpec {

@@ -182,6 +182,16 @@ pub fn records_of_day(panel: &Panel, t: usize) -> Vec<Record> {
 
 /// Runs the live cycle of data day `day` (the clock set an hour after it closed, plus
 /// `extra_ms`); returns the plan's id.
+/// Runs the cycle as it stands (clock and data as set) and returns the proposed plan's id.
+pub async fn propose(live: &LiveService) -> String {
+    live.run_cycle(&cycle_options())
+        .await
+        .unwrap()
+        .plan
+        .summary
+        .id
+}
+
 pub async fn cycle_on(live: &LiveService, clock: &FixedClock, day: Day, extra_ms: i64) -> String {
     clock.set(cycle_ms(day) + extra_ms);
     let out = live.run_cycle(&cycle_options()).await.unwrap();

@@ -5,7 +5,8 @@
 //! and Parity, labelled as simulated, and refuses to run over real history.
 
 use crate::common::{
-    cycle_ms, cycle_options, panel_records, paper_service, signed_in, store_synthetic, synth_panel,
+    cycle_ms, cycle_options, panel_records, paper_service, propose, signed_in, store_synthetic,
+    synth_panel,
 };
 use crate::notify::hook_receiver;
 use axum::body::Body;
@@ -582,13 +583,7 @@ async fn partial_failures_and_abandoned_plans_reach_the_webhook() {
 
     // A second plan for the day, interrupted while executing (the process died before sending
     // anything), then asked to resume two days later: the resume rules close it.
-    let second = live
-        .run_cycle(&cycle_options())
-        .await
-        .unwrap()
-        .plan
-        .summary
-        .id;
+    let second = propose(&live).await;
     sqlx::query("UPDATE live_plans SET status = 'executing' WHERE id = $1")
         .bind(second.clone())
         .execute(t.store.pool())

@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::common::{cycle_ms, cycle_options, seed_panel, synth_panel, DAY_MS};
+use crate::common::{cycle_ms, cycle_options, propose, seed_panel, synth_panel, DAY_MS};
 
 /// What the faulty venue does.
 #[derive(Default)]
@@ -205,14 +205,7 @@ async fn a_stale_executing_plan_is_abandoned_not_resumed() {
 async fn an_executing_plan_older_than_the_newest_is_abandoned() {
     let t = TestStore::new(Engine::Sqlite, "exec_newer").await.unwrap();
     let r = rig(&t, LiveSettings::default(), Faults::default()).await;
-    let old = r
-        .live
-        .run_cycle(&cycle_options())
-        .await
-        .unwrap()
-        .plan
-        .summary
-        .id;
+    let old = propose(&r.live).await;
     force_executing(&t.store, &old).await;
     // The next cycle (newer data) closes the interrupted plan instead of leaving it resumable.
     let n = r.panel.n_days();
@@ -236,14 +229,7 @@ async fn an_executing_plan_older_than_the_newest_is_abandoned() {
 async fn approved_plans_expire_with_the_plan_ttl() {
     let t = TestStore::new(Engine::Sqlite, "exec_ttl").await.unwrap();
     let r = rig(&t, LiveSettings::default(), Faults::default()).await;
-    let id = r
-        .live
-        .run_cycle(&cycle_options())
-        .await
-        .unwrap()
-        .plan
-        .summary
-        .id;
+    let id = propose(&r.live).await;
     // Approved, but its execution never started (the request died first).
     sqlx::query("UPDATE live_plans SET status = 'approved' WHERE id = $1")
         .bind(id.clone())

@@ -16,7 +16,9 @@ use shared::{Day, Field, Panel};
 use std::sync::Arc;
 use tower::ServiceExt;
 
-use crate::common::{cycle_ms, cycle_options, paper_service, seed_panel, signed_in, synth_panel};
+use crate::common::{
+    cycle_ms, cycle_options, paper_service, propose, seed_panel, signed_in, synth_panel,
+};
 
 /// A clock one hour after `day` closed.
 fn clock_after(day: Day) -> Arc<FixedClock> {
@@ -257,13 +259,7 @@ async fn newer_data_expires_a_proposed_plan() {
     let (panel, clock) = setup(&t.store).await;
     let n = panel.n_days();
     let live = paper_service(&t.store, LiveSettings::default(), clock.clone());
-    let first = live
-        .run_cycle(&cycle_options())
-        .await
-        .unwrap()
-        .plan
-        .summary
-        .id;
+    let first = propose(&live).await;
     seed_panel(&t.store, &panel, n - 1..=n - 1).await;
     clock.set(cycle_ms(panel.day(n - 1)));
     // Approving after newer data arrived is refused, and the plan is expired.
@@ -272,13 +268,7 @@ async fn newer_data_expires_a_proposed_plan() {
     assert_eq!(live.plan(&first).await.unwrap().summary.status, "expired");
 
     // A plan past its lifetime expires too.
-    let second = live
-        .run_cycle(&cycle_options())
-        .await
-        .unwrap()
-        .plan
-        .summary
-        .id;
+    let second = propose(&live).await;
     clock.set(clock_now(&clock) + 13 * 3_600_000);
     // (still within the freshness limit: 1 h + 13 h < 36 h)
     let err = live.approve(&second, "alice").await.unwrap_err();
@@ -286,13 +276,7 @@ async fn newer_data_expires_a_proposed_plan() {
     assert_eq!(live.plan(&second).await.unwrap().summary.status, "expired");
 
     // A newer cycle supersedes a proposed plan of the same day.
-    let third = live
-        .run_cycle(&cycle_options())
-        .await
-        .unwrap()
-        .plan
-        .summary
-        .id;
+    let third = propose(&live).await;
     let fourth = live.run_cycle(&cycle_options()).await.unwrap();
     assert_eq!(fourth.expired, vec![third.clone()]);
 }
@@ -369,13 +353,7 @@ async fn replay_detects_a_changed_plan() {
     let t = TestStore::new(Engine::Sqlite, "live_replay").await.unwrap();
     let (_, clock) = setup(&t.store).await;
     let live = paper_service(&t.store, LiveSettings::default(), clock);
-    let id = live
-        .run_cycle(&cycle_options())
-        .await
-        .unwrap()
-        .plan
-        .summary
-        .id;
+    let id = propose(&live).await;
     assert!(live.replay(&id).await.unwrap().identical);
     // Tamper with one stored target: the replay must notice.
     let row = sqlx::query("SELECT body FROM live_plans WHERE id = $1")
