@@ -60,6 +60,26 @@ pub fn PanelStatus(
     }
 }
 
+/// The note of a link pinned to data version `as_of` (when it is), with the button that
+/// leaves the pinned data for today's: `rerun` does what re-running means on the page.
+#[component]
+pub fn PinnedNotice(as_of: RwSignal<Option<i64>>, rerun: Callback<()>) -> impl IntoView {
+    move || {
+        as_of.get().map(|v| {
+            view! {
+                <p class="notice" id="data-as-of">
+                    {format!(
+                        "This link re-runs on the data as it was at version {v}, the data its author saw. "
+                    )}
+                    <button class="secondary" id="rerun-today" on:click=move |_| rerun.run(())>
+                        "Re-run on today's data"
+                    </button>
+                </p>
+            }
+        })
+    }
+}
+
 /// The account's cost calibration, fetched while `need` holds (a config with
 /// `rebalance.cost_model: "calibrated"`): `None` while it loads or is not needed.
 pub type Calibration = LocalResource<Option<Result<CalibratedCosts, String>>>;

@@ -5,7 +5,9 @@ use crate::api::costs::ResolvedCosts;
 use crate::chart::{LineChart, Series, PALETTE};
 use crate::data::{now_ms, use_panel, LoadedPanel};
 use crate::format::{self, YFormat};
-use crate::run_form::{calibration_now, costs_line, use_calibration, PanelStatus, VenueCostFields};
+use crate::run_form::{
+    calibration_now, costs_line, use_calibration, PanelStatus, PinnedNotice, VenueCostFields,
+};
 use crate::share::{self, BacktestSpec, SharedState, SHARE_VERSION};
 use crate::spec::{compile, default_spec, needs_calibration, panel_request, with_costs};
 use crate::team_links::{SaveTeamLink, TeamLinkResult};
@@ -313,12 +315,12 @@ pub fn BacktestPage() -> impl IntoView {
     };
 
     // Leaves the link's pinned data for today's and runs the same backtest again.
-    let rerun_today = move |_| {
+    let rerun_today = Callback::new(move |_: ()| {
         as_of.set(None);
         link_costs.set(None);
         result.set(None);
         pending.set(true);
-    };
+    });
 
     view! {
         <div class="page backtest">
@@ -329,14 +331,7 @@ pub fn BacktestPage() -> impl IntoView {
                 </div>
                 {move || link_error.get().map(|e| view! { <p class="error" id="link-error">{e}</p> })}
                 {move || link_warning.get().map(|w| view! { <p class="warning" id="link-warning">{w}</p> })}
-                {move || as_of.get().map(|v| view! {
-                    <p class="notice" id="data-as-of">
-                        {format!("This link re-runs on the data as it was at version {v}, the data its author saw. ")}
-                        <button class="secondary" id="rerun-today" on:click=rerun_today>
-                            "Re-run on today's data"
-                        </button>
-                    </p>
-                })}
+                <PinnedNotice as_of=as_of rerun=rerun_today/>
                 {move || link_universe.get().map(|u| view! {
                     <p class="muted" id="link-universe">{format!("The link's run traded: {u}")}</p>
                 })}

@@ -18,7 +18,9 @@ use crate::data::PanelRequest;
 use crate::data::{now_ms, use_panel};
 use crate::format::{metric_format, metrics, YFormat};
 use crate::pool::{self, RunTiming};
-use crate::run_form::{calibration_now, costs_line, use_calibration, PanelStatus, VenueCostFields};
+use crate::run_form::{
+    calibration_now, costs_line, use_calibration, PanelStatus, PinnedNotice, VenueCostFields,
+};
 use crate::share::{
     self, BacktestSpec, SearchDimSpec, SearchSpec, SharedState, SweepAxisSpec, SweepResults,
     SweepSpec, SHARE_VERSION,
@@ -678,11 +680,11 @@ pub fn SweepPage() -> impl IntoView {
 
     // Leaves the link's pinned data for today's and runs the sweep again once that panel is in.
     let rerun_pending = RwSignal::new(false);
-    let rerun_today = move |_| {
+    let rerun_today = Callback::new(move |_: ()| {
         as_of.set(None);
         link_costs.set(None);
         rerun_pending.set(true);
-    };
+    });
     Effect::new(move |_| {
         if rerun_pending.get()
             && matches!(panel.ready_for(wanted.get()), Some(Ok(_)))
@@ -707,14 +709,7 @@ pub fn SweepPage() -> impl IntoView {
                 </div>
                 <PanelStatus panel=panel wanted=wanted/>
                 {move || link_error.get().map(|e| view! { <p class="error" id="link-error">{e}</p> })}
-                {move || as_of.get().map(|v| view! {
-                    <p class="notice" id="data-as-of">
-                        {format!("This link re-runs on the data as it was at version {v}, the data its author saw. ")}
-                        <button class="secondary" id="rerun-today" on:click=rerun_today>
-                            "Re-run on today's data"
-                        </button>
-                    </p>
-                })}
+                <PinnedNotice as_of=as_of rerun=rerun_today/>
                 <div class="settings">
                     <VenueCostFields spec=base/>
                 </div>

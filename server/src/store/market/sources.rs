@@ -193,23 +193,7 @@ impl Store {
     /// # Errors
     /// A source named twice; a database error.
     pub async fn set_bar_source_preference(&self, sources: &[String]) -> Result<(), StoreError> {
-        check_sources(sources)?;
-        let mut tx = self.begin_write().await?;
-        // A new data version, so the cached status (and anything keyed on the version) shows
-        // the new preference at once.
-        super::writes::bump_version(&mut tx).await?;
-        sqlx::query("DELETE FROM bar_source_preference")
-            .execute(&mut *tx)
-            .await?;
-        for (rank, source) in sources.iter().enumerate() {
-            sqlx::query("INSERT INTO bar_source_preference (source, priority) VALUES ($1, $2)")
-                .bind(source.clone())
-                .bind(rank as i64)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(())
+        self.replace_preference(None, sources).await
     }
 
     /// The bar source preference, preferred first (empty: none set).
@@ -240,19 +224,38 @@ impl Store {
                  store's preference: set it without a venue)"
             )));
         }
+        self.replace_preference(Some(venue), sources).await
+    }
+
+    /// Replaces the store's preference (`venue: None`) or `venue`'s with `sources`, preferred
+    /// first, in a new data version: the cached panels and status are keyed on it, so they show
+    /// the new preference at once.
+    async fn replace_preference(
+        &self,
+        venue: Option<&str>,
+        sources: &[String],
+    ) -> Result<(), StoreError> {
         check_sources(sources)?;
         let mut tx = self.begin_write().await?;
-        // A new data version: cached panels and status are keyed on it.
         super::writes::bump_version(&mut tx).await?;
-        sqlx::query("DELETE FROM bar_venue_preference WHERE venue = $1")
-            .bind(venue.to_string())
-            .execute(&mut *tx)
-            .await?;
+        match venue {
+            None => sqlx::query("DELETE FROM bar_source_preference"),
+            Some(v) => {
+                sqlx::query("DELETE FROM bar_venue_preference WHERE venue = $1").bind(v.to_string())
+            }
+        }
+        .execute(&mut *tx)
+        .await?;
         for (rank, source) in sources.iter().enumerate() {
-            sqlx::query(
-                "INSERT INTO bar_venue_preference (venue, source, priority) VALUES ($1, $2, $3)",
-            )
-            .bind(venue.to_string())
+            match venue {
+                None => sqlx::query(
+                    "INSERT INTO bar_source_preference (source, priority) VALUES ($1, $2)",
+                ),
+                Some(v) => sqlx::query(
+                    "INSERT INTO bar_venue_preference (venue, source, priority) VALUES ($1, $2, $3)",
+                )
+                .bind(v.to_string()),
+            }
             .bind(source.clone())
             .bind(rank as i64)
             .execute(&mut *tx)
