@@ -989,16 +989,7 @@ async fn expensive_reads_are_cached_per_data_version_and_bounded() {
             .unwrap()
     };
     let before = closes(&first.json());
-    let extra = server::store::market::Record::Bar {
-        symbol: "NEWCOIN".into(),
-        day: shared::Day::parse("2021-06-01").unwrap(),
-        open: 1.0,
-        high: 1.0,
-        low: 1.0,
-        close: 1.0,
-        volume: 1.0,
-    };
-    c.t.store.upsert("synthetic", &[extra]).await.unwrap();
+    new_coin_bar(&c.t.store, "2021-06-01").await;
     let after = get("/api/data/status?as_of=latest".into()).await.json();
     assert_eq!(closes(&after), before + 1);
 
@@ -1046,16 +1037,7 @@ async fn expensive_reads_are_cached_per_data_version_and_bounded() {
         computed,
         "served from the cache"
     );
-    let extra = server::store::market::Record::Bar {
-        symbol: "NEWCOIN".into(),
-        day: shared::Day::parse("2021-06-02").unwrap(),
-        open: 1.0,
-        high: 1.0,
-        low: 1.0,
-        close: 1.0,
-        volume: 1.0,
-    };
-    c.t.store.upsert("synthetic", &[extra]).await.unwrap();
+    new_coin_bar(&c.t.store, "2021-06-02").await;
     assert_eq!(health().await, bars + 1, "new data: counted afresh");
     assert_eq!(c.state.health_cache.computations(), computed + 1);
     assert!(c.state.health_cache.len() <= 1);
@@ -1196,4 +1178,18 @@ async fn a_team_link_with_a_billion_point_sweep_is_refused() {
     let r = save(state(5)).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     assert_eq!(count(&c.t.store, "team_links").await, 1);
+}
+
+/// One flat bar of a new symbol, `NEWCOIN`, on `day`: a change of the data (a new version).
+async fn new_coin_bar(store: &server::store::Store, day: &str) {
+    let bar = server::store::market::Record::Bar {
+        symbol: "NEWCOIN".into(),
+        day: shared::Day::parse(day).unwrap(),
+        open: 1.0,
+        high: 1.0,
+        low: 1.0,
+        close: 1.0,
+        volume: 1.0,
+    };
+    store.upsert("synthetic", &[bar]).await.unwrap();
 }

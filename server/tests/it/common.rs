@@ -182,6 +182,23 @@ pub fn records_of_day(panel: &Panel, t: usize) -> Vec<Record> {
 
 /// Runs the live cycle of data day `day` (the clock set an hour after it closed, plus
 /// `extra_ms`); returns the plan's id.
+/// The whole application (`server::router`) over a paper live service with `settings` and
+/// `clock`, and that service.
+pub fn paper_router(
+    store: &Store,
+    settings: LiveSettings,
+    clock: Arc<FixedClock>,
+) -> (axum::Router, Arc<LiveService>) {
+    let live = Arc::new(paper_service(store, settings, clock));
+    let state = server::AppState::new(
+        store.clone(),
+        std::path::Path::new("target/site"),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .with_live(live.clone());
+    (server::router(state), live)
+}
+
 /// Runs the cycle as it stands (clock and data as set) and returns the proposed plan's id.
 pub async fn propose(live: &LiveService) -> String {
     live.run_cycle(&cycle_options())

@@ -5,8 +5,8 @@
 //! and Parity, labelled as simulated, and refuses to run over real history.
 
 use crate::common::{
-    cycle_ms, cycle_options, panel_records, paper_service, propose, signed_in, store_synthetic,
-    synth_panel,
+    cycle_ms, cycle_options, panel_records, paper_router, paper_service, propose, signed_in,
+    store_synthetic, synth_panel,
 };
 use crate::notify::hook_receiver;
 use axum::body::Body;
@@ -194,14 +194,7 @@ async fn the_routine_announces_every_change_and_never_waits_for_a_delivery() {
 async fn the_event_stream_carries_the_kill_switch() {
     let (t, panel) = seeded("daily_sse").await;
     let clock = Arc::new(FixedClock::new(cycle_ms(panel.day(panel.n_days() - 1))));
-    let live = Arc::new(paper_service(&t.store, settings(), clock));
-    let state = server::AppState::new(
-        t.store.clone(),
-        std::path::Path::new("target/site"),
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .with_live(live.clone());
-    let app = server::router(state);
+    let (app, live) = paper_router(&t.store, settings(), clock);
     let anon = app
         .clone()
         .oneshot(Request::get("/api/events").body(Body::empty()).unwrap())
@@ -272,14 +265,7 @@ async fn the_demo_fills_an_empty_history_and_labels_it_simulated() {
 
     // Seen through the server: every plan simulated, the portfolio too, parity measured on it.
     let clock = Arc::new(FixedClock::new(cycle_ms(last) + 3_600_000));
-    let live = Arc::new(paper_service(&t.store, settings(), clock));
-    let state = server::AppState::new(
-        t.store.clone(),
-        std::path::Path::new("target/site"),
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .with_live(live.clone());
-    let app = server::router(state);
+    let (app, live) = paper_router(&t.store, settings(), clock);
     let (cookie, _) = signed_in(&t.store, "vic", app::api::Role::Viewer).await;
     let get = |uri: &'static str| {
         let (app, cookie) = (app.clone(), cookie.clone());
@@ -392,14 +378,7 @@ async fn the_demo_fills_an_empty_history_and_labels_it_simulated() {
 async fn the_portfolio_says_why_each_symbol_is_targeted_before_any_plan() {
     let (t, panel) = seeded("daily_why").await;
     let clock = Arc::new(FixedClock::new(cycle_ms(panel.day(panel.n_days() - 1))));
-    let live = Arc::new(paper_service(&t.store, settings(), clock));
-    let state = server::AppState::new(
-        t.store.clone(),
-        std::path::Path::new("target/site"),
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .with_live(live.clone());
-    let app = server::router(state);
+    let (app, live) = paper_router(&t.store, settings(), clock);
     let (cookie, _) = signed_in(&t.store, "vic", app::api::Role::Viewer).await;
     let resp = app
         .oneshot(

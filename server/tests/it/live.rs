@@ -17,7 +17,8 @@ use std::sync::Arc;
 use tower::ServiceExt;
 
 use crate::common::{
-    cycle_ms, cycle_options, paper_service, propose, seed_panel, signed_in, synth_panel,
+    cycle_ms, cycle_options, paper_router, paper_service, propose, seed_panel, signed_in,
+    synth_panel,
 };
 
 /// A clock one hour after `day` closed.
@@ -416,14 +417,7 @@ impl Client {
     /// The router over a paper live service, and three callers: the trader "tina", the viewer
     /// "vic" and an anonymous one.
     async fn api_clients(store: &Store, clock: Arc<FixedClock>) -> [Client; 3] {
-        let live = Arc::new(paper_service(store, LiveSettings::default(), clock));
-        let state = server::AppState::new(
-            store.clone(),
-            std::path::Path::new("target/site"),
-            "127.0.0.1:0".parse().unwrap(),
-        )
-        .with_live(live);
-        let app = server::router(state);
+        let (app, _) = paper_router(store, LiveSettings::default(), clock);
         let mut out = Vec::new();
         for (user, role) in [
             ("tina", app::api::Role::Trader),
