@@ -21,11 +21,6 @@ use shared::strategies::{param_keys, STRATEGY_NAMES};
 use shared::Day;
 use std::collections::BTreeMap;
 
-/// Days of the panel the page's warm-up run covers (see `BacktestPage`): enough for the
-/// kernels' hot functions to be optimised, a sixth of the real panel.
-#[cfg(feature = "hydrate")]
-const WARM_UP_DAYS: i32 = 365;
-
 /// A finished run, reduced to what the page shows.
 #[derive(Clone, Debug)]
 pub struct Run {
@@ -225,12 +220,16 @@ pub fn BacktestPage() -> impl IntoView {
     });
 
     // Warming the engine: the browser compiles WebAssembly lazily, each function first with a
-    // quick baseline compiler, and swaps in optimised code only once the function has run for
-    // a while. The first full backtest on a new page ran largely on baseline code (in Node,
-    // ~+25 % over the second on the same panel; docs/benchmarks.md, session 5). So once the
-    // panel is in and the page is idle, the config runs once over the panel's last
-    // `WARM_UP_DAYS` days, its result dropped, unless a run came first. Its time is in
-    // `#panel-status[data-warm-up-ms]`.
+    // quick baseline compiler, and swaps in optimised code only on a later call, once the
+    // function has run for a while (no on-stack replacement: a function called once per
+    // backtest, like the simulator's day loop, runs that whole call on baseline code). The
+    // first full backtest on a new page took ~2× the second (docs/benchmarks.md, session 5),
+    // and a 365-day warm-up left the first click at ~1.8× native. So once the panel is in and
+    // the page is idle, the page runs the form's config once over the whole panel, and reduces
+    // it as a click would (`Run::from_result`), dropping both: every function of a run has then
+    // been called through a full-length loop and the user's first Run finds optimised code.
+    // Skipped when a run came first (e.g. a link's); a click during it waits for it. Its time
+    // is in `#panel-status[data-warm-up-ms]`.
     let warm_up_ms = RwSignal::new(None::<f64>);
     Effect::new(move |warmed: Option<bool>| {
         if warmed == Some(true) {
@@ -247,12 +246,11 @@ pub fn BacktestPage() -> impl IntoView {
             {
                 return;
             }
-            let mut s = spec.get_untracked();
-            let end = p.panel.end();
-            s.start = Some(Day((end.0 - WARM_UP_DAYS).max(p.panel.start().0)));
-            s.end = Some(end);
             let t0 = now_ms();
-            let _ = crate::spec::run_on(&s, &p.panel, p.universe.as_ref());
+            if let Ok(r) = crate::spec::run_on(&spec.get_untracked(), &p.panel, p.universe.as_ref())
+            {
+                let _ = Run::from_result(String::new(), &r, 0.0);
+            }
             warm_up_ms.set(Some(now_ms() - t0));
         });
         #[cfg(not(feature = "hydrate"))]
