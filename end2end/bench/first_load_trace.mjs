@@ -4,6 +4,9 @@
 //
 //   cd end2end && LOCKSTEP_URL=http://127.0.0.1:PORT node bench/first_load_trace.mjs [PATH] [SAMPLES]
 //
+// With LOCKSTEP_TRACE_USER and LOCKSTEP_TRACE_PASSWORD, each fresh context signs in first
+// (POST /api/auth/login; the cookies go into the context) and the page loads signed in.
+//
 // Each sample: a fresh context (empty cache), an init script that notes (performance.now())
 // when WebAssembly.{instantiate,compile}[Streaming] start and settle, when each fetch() and
 // EventSource starts, and — from a mutation observer — when `#session a, #signed-in-as` and
@@ -106,6 +109,12 @@ function mainThreadTasks(events) {
 const rows = [];
 for (let i = 0; i < samples; i++) {
   const ctx = await browser.newContext({ baseURL: base });
+  if (process.env.LOCKSTEP_TRACE_USER) {
+    const r = await ctx.request.post("/api/auth/login", {
+      data: { username: process.env.LOCKSTEP_TRACE_USER, password: process.env.LOCKSTEP_TRACE_PASSWORD },
+    });
+    if (!r.ok()) throw new Error(`sign-in failed: ${r.status()} ${await r.text()}`);
+  }
   await ctx.addInitScript(init);
   const page = await ctx.newPage();
   const tracing = i === 0;
