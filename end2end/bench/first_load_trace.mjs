@@ -9,8 +9,8 @@
 //
 // Each sample: a fresh context (empty cache), an init script that notes (performance.now())
 // when WebAssembly.{instantiate,compile}[Streaming] start and settle, when each fetch() and
-// EventSource starts, and — from a mutation observer — when `#session a, #signed-in-as` and
-// `#session[data-hydrated]` first appear. The first sample also records a Chromium trace
+// EventSource starts, and — from a mutation observer — when `#session a, #signed-in-as` (the
+// bench's "interactive") first appears. The first sample also records a Chromium trace
 // (CDP Tracing) and prints the main thread's tasks over 4 ms with what ran in them. The
 // resource timings come from the page (Resource Timing). Medians over the samples at the end.
 import { chromium } from "@playwright/test";
@@ -66,9 +66,6 @@ const init = () => {
   const check = () => {
     if (L.interactive === undefined && document.querySelector("#session a, #signed-in-as")) {
       L.interactive = performance.now();
-    }
-    if (L.hydrated === undefined && document.querySelector("#session[data-hydrated]")) {
-      L.hydrated = performance.now();
     }
   };
   new MutationObserver(check).observe(document, { subtree: true, childList: true, attributes: true });
@@ -151,7 +148,6 @@ for (let i = 0; i < samples; i++) {
       res,
       marks: window.__load.marks,
       interactive: window.__load.interactive,
-      hydrated: window.__load.hydrated,
     };
   });
   if (tracing) {
@@ -174,7 +170,6 @@ for (let i = 0; i < samples; i++) {
     first_fetch: data.marks.find((x) => x.name === "fetch")?.t,
     me_start: me?.start,
     me_end: me?.end,
-    hydrated: data.hydrated,
     interactive: data.interactive,
   };
   rows.push(row);
