@@ -56,8 +56,11 @@ impl Session {
         #[cfg(feature = "hydrate")]
         {
             let rendered = s.1.get_value();
-            // Runs once hydration is done (a spawned task starts after the current one).
             leptos::task::spawn_local(async move {
+                // Once hydration is done and the tasks it spawned (the resources' first runs,
+                // which subscribe to the session) have run: one turn of the event loop, as the
+                // `/api/auth/me` answer used to arrive. A change before they subscribe is lost.
+                next_macrotask().await;
                 if let Some(known) = rendered.clone() {
                     s.0.set(Some(known));
                 }
@@ -103,6 +106,18 @@ impl Default for Session {
 
 pub fn use_session() -> Session {
     use_context::<Session>().expect("Session is provided by App")
+}
+
+/// Resolves on the next turn of the browser's event loop (`setTimeout(0)`), after every
+/// microtask queued so far.
+#[cfg(feature = "hydrate")]
+async fn next_macrotask() {
+    let p = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(w) = web_sys::window() {
+            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(p).await;
 }
 
 /// The server's knowledge of the visitor for this render: on the server from its context
