@@ -25,13 +25,68 @@ pub use crate::state::WebConfig;
 pub const LOGIN_PATH: &str = "/login";
 
 /// Hands this request's CSP nonce to Leptos, so the inline scripts it writes carry the nonce the
-/// `Content-Security-Policy` header names.
+/// `Content-Security-Policy` header names; and who is signed in, when [`page_session`] knew.
 fn leptos_context() {
-    let nonce = use_context::<axum::http::request::Parts>()
+    let parts = use_context::<axum::http::request::Parts>();
+    let nonce = parts
+        .as_ref()
         .and_then(|parts| parts.extensions.get::<CspNonce>().cloned());
     if let Some(CspNonce(n)) = nonce {
         provide_context(leptos::nonce::Nonce::from_value(n));
     }
+    let known = parts.and_then(|parts| parts.extensions.get::<PageSession>().cloned());
+    if let Some(PageSession(s)) = known {
+        provide_context(s);
+    }
+}
+
+/// Who the page is rendered for ([`page_session`]), for [`leptos_context`].
+#[derive(Clone)]
+struct PageSession(app::session::ServerSession);
+
+/// Whether this page request would have carried the `SameSite=Strict` session cookie had the
+/// browser held one: a navigation from this site or a sibling, or one the user started
+/// (address bar, bookmark). A navigation from another site (`cross-site`) comes without it,
+/// and a browser that does not send `Sec-Fetch-Site` leaves it open; then the server cannot
+/// tell "signed out" from "cookie withheld", and the page's app asks `/api/auth/me` itself.
+fn session_cookie_would_be_sent(headers: &axum::http::HeaderMap) -> bool {
+    matches!(
+        headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()),
+        Some("same-origin" | "same-site" | "none")
+    )
+}
+
+/// Every page: looks the session up (once per request, shared with [`require_page_session`])
+/// so the page is rendered for who is signed in and hands that to the hydrating app
+/// ([`app::session::ServerSession`]: name and role, what `/api/auth/me` says minus the CSRF
+/// token), sparing the browser that round trip after hydration. A page rendered for a
+/// signed-in user is `Cache-Control: no-store`, like `/api/auth/me`.
+async fn page_session(
+    State(gate): State<crate::auth::session::SessionGate>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let (mut parts, body) = req.into_parts();
+    let mut signed_in = false;
+    if session_cookie_would_be_sent(&parts.headers) {
+        // A store error leaves it unknown: the page renders, and the browser asks itself.
+        if let Ok(user) = gate.user(&mut parts).await {
+            signed_in = user.is_some();
+            let known = user.map(|u| app::session::SignedIn {
+                username: u.username,
+                role: u.role,
+            });
+            parts
+                .extensions
+                .insert(PageSession(app::session::ServerSession(known)));
+        }
+    }
+    let mut resp = next.run(Request::from_parts(parts, body)).await;
+    if signed_in {
+        resp.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    resp
 }
 
 /// Pages for signed-in users: a visitor without a session is sent to the sign-in page, which
@@ -93,15 +148,21 @@ pub fn router(state: AppState) -> Router {
     };
     let mut pages = Router::new()
         .leptos_routes_with_context(&state, pages, leptos_context, shell.clone())
+        .route_layer(axum::middleware::from_fn_with_state(
+            gate.clone(),
+            page_session,
+        ))
         // Named team links: `/s/<id>` redirects to the page with the stored state.
         .route("/s/{id}", axum::routing::get(crate::api::links::open));
     if !state.web.public_read {
         pages = pages.route_layer(axum::middleware::from_fn_with_state(
-            gate,
+            gate.clone(),
             require_page_session,
         ));
     }
-    let login = Router::new().leptos_routes_with_context(&state, login, leptos_context, shell);
+    let login = Router::new()
+        .leptos_routes_with_context(&state, login, leptos_context, shell)
+        .route_layer(axum::middleware::from_fn_with_state(gate, page_session));
     let app = Router::new()
         // CSRF check on every state-changing /api request (login excepted; see crate::auth).
         .nest(

@@ -206,6 +206,96 @@ async fn sign_in_me_and_sign_out_on_both_engines() {
     }
 }
 
+/// A page, with the status, headers and HTML.
+async fn page(
+    app: &Router,
+    uri: &str,
+    cookie: Option<&str>,
+    fetch_site: Option<&str>,
+) -> (StatusCode, HeaderMap, String) {
+    let mut b = Request::get(uri);
+    if let Some(c) = cookie {
+        b = b.header(header::COOKIE, c);
+    }
+    if let Some(s) = fetch_site {
+        b = b.header("sec-fetch-site", s);
+    }
+    let resp = app
+        .clone()
+        .oneshot(b.body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let (status, headers) = (resp.status(), resp.headers().clone());
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        headers,
+        String::from_utf8_lossy(&bytes).into_owned(),
+    )
+}
+
+/// The server renders each page for who is signed in and hands that (name and role, never a
+/// token) to the hydrating app in the badge's `data-server-*` attributes, so the browser needs
+/// no `/api/auth/me` round trip; when the request may have come without the `SameSite=Strict`
+/// cookie (a navigation from another site, or a browser that does not send `Sec-Fetch-Site`)
+/// it says nothing and the app asks `/api/auth/me`. A page rendered for a user is not stored.
+#[tokio::test]
+async fn pages_are_rendered_for_who_is_signed_in() {
+    let c = sqlite("page_session").await;
+    users::add(&c.t.store, "alice", Role::Trader, PW)
+        .await
+        .unwrap();
+    let b = sign_in(&c.app, "alice", PW).await;
+    let cookie = b.cookie_header();
+    for uri in ["/", "/login", "/trades"] {
+        for site in ["same-origin", "same-site", "none"] {
+            let (status, headers, html) = page(&c.app, uri, Some(&cookie), Some(site)).await;
+            assert_eq!(status, StatusCode::OK, "{uri} {site}");
+            assert!(
+                html.contains(r#"data-server-session="signed-in""#),
+                "{uri} {site}: {html}"
+            );
+            assert!(html.contains(r#"data-server-user="alice""#), "{uri} {site}");
+            assert!(
+                html.contains(r#"data-server-role="trader""#),
+                "{uri} {site}"
+            );
+            assert!(
+                !html.contains(&b.csrf) && !html.contains(&b.session),
+                "{uri}: a token in the page"
+            );
+            assert_eq!(headers[header::CACHE_CONTROL], "no-store", "{uri} {site}");
+            // The badge itself still waits for the app (no "signed in" before hydration).
+            assert!(!html.contains("signed-in-as"), "{uri} {site}");
+        }
+        // Cookie withheld or the browser does not say: the page does not claim to know.
+        for site in [Some("cross-site"), None] {
+            let (status, headers, html) = page(&c.app, uri, Some(&cookie), site).await;
+            assert_eq!(status, StatusCode::OK, "{uri} {site:?}");
+            assert!(html.contains(r#"id="session""#), "{site:?}");
+            assert!(!html.contains("data-server-"), "{uri} {site:?}: {html}");
+            assert!(headers.get(header::CACHE_CONTROL).is_none(), "{site:?}");
+        }
+    }
+    // No cookie: signed out, as the server sees it.
+    let (status, headers, html) = page(&c.app, "/login", None, Some("none")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains(r#"data-server-session="signed-out""#),
+        "{html}"
+    );
+    assert!(!html.contains("data-server-user"));
+    assert!(headers.get(header::CACHE_CONTROL).is_none());
+    // After signing out, the old cookie renders signed out too.
+    let out = call(&c.app, b.req(Method::POST, "/api/auth/logout")).await;
+    assert_eq!(out.status, StatusCode::NO_CONTENT);
+    let (_, _, html) = page(&c.app, "/login", Some(&cookie), Some("same-origin")).await;
+    assert!(
+        html.contains(r#"data-server-session="signed-out""#),
+        "{html}"
+    );
+}
+
 #[tokio::test]
 async fn user_store_rules_on_both_engines() {
     for engine in Engine::ALL {
