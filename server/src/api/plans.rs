@@ -68,12 +68,12 @@ pub async fn approve(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<PlanDetail>, ApiError> {
-    Ok(Json(
-        state
-            .live
-            .approve_in_background(&id, &user.username, EXECUTION_WAIT)
-            .await?,
-    ))
+    let mut plan = state
+        .live
+        .approve_in_background(&id, &user.username, EXECUTION_WAIT)
+        .await?;
+    label(&state, vec![&mut plan.summary]).await?;
+    Ok(Json(plan))
 }
 
 /// How long approve/execute wait for the execution job before answering with the plan as it is
@@ -94,12 +94,12 @@ pub async fn reject(
     body: Option<Json<PlanDecision>>,
 ) -> Result<Json<PlanDetail>, ApiError> {
     let note = body.and_then(|Json(b)| b.note);
-    Ok(Json(
-        state
-            .live
-            .reject(&id, &user.username, note.as_deref())
-            .await?,
-    ))
+    let mut plan = state
+        .live
+        .reject(&id, &user.username, note.as_deref())
+        .await?;
+    label(&state, vec![&mut plan.summary]).await?;
+    Ok(Json(plan))
 }
 
 /// Resumes an approved or interrupted (`executing`) plan: reconciles by client order id, sends
@@ -113,12 +113,12 @@ pub async fn execute(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<PlanDetail>, ApiError> {
-    Ok(Json(
-        state
-            .live
-            .execute_in_background(&id, &user.username, EXECUTION_WAIT)
-            .await?,
-    ))
+    let mut plan = state
+        .live
+        .execute_in_background(&id, &user.username, EXECUTION_WAIT)
+        .await?;
+    label(&state, vec![&mut plan.summary]).await?;
+    Ok(Json(plan))
 }
 
 /// Reconciles a plan by client order id (traders only): an interrupted `executing` plan is

@@ -4,6 +4,8 @@
 
 use crate::commands::live::{build, BrokerKind};
 use crate::store::Store;
+use app::api::{PlanStatus, PlanSummary};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -74,8 +76,116 @@ pub async fn run(store: Store, args: &DemoArgs) -> anyhow::Result<()> {
             (last.equity / first.equity - 1.0) * 100.0
         );
     }
+    let plans = live.plans(i64::from(run.plans)).await?;
+    for line in outcome(&plans) {
+        println!("{line}");
+    }
     println!(
         "The dashboard labels this history as simulated; `lockstep parity` compares it with the backtest."
     );
     Ok(())
+}
+
+/// What the demo's plans came to: a count per status and, when none of them traded, why (the
+/// risk checks that blocked them, and which setting loosens them). Without that line a demo
+/// under tight limits looks like a strategy that never trades: a flat history, no fills.
+fn outcome(plans: &[PlanSummary]) -> Vec<String> {
+    let mut by_status: BTreeMap<&str, usize> = BTreeMap::new();
+    for p in plans {
+        *by_status.entry(p.status.as_str()).or_default() += 1;
+    }
+    let counts: Vec<String> = by_status.iter().map(|(s, n)| format!("{n} {s}")).collect();
+    let mut lines = vec![format!("plans: {}", counts.join(", "))];
+    let traded = plans
+        .iter()
+        .any(|p| matches!(p.status, PlanStatus::Done | PlanStatus::PartiallyFailed));
+    let blocked: Vec<&PlanSummary> = plans.iter().filter(|p| p.blocked).collect();
+    if !traded && !plans.is_empty() {
+        // Reasons read "check: value exceeds the limit …": count plans per check.
+        let mut checks: BTreeMap<&str, usize> = BTreeMap::new();
+        for p in &blocked {
+            let mut names: Vec<&str> = p
+                .block_reasons
+                .iter()
+                .map(|r| r.split(':').next().unwrap_or(r))
+                .collect();
+            names.dedup();
+            for n in names {
+                *checks.entry(n).or_default() += 1;
+            }
+        }
+        let why: Vec<String> = checks.iter().map(|(c, n)| format!("{c} in {n}")).collect();
+        lines.push(if blocked.is_empty() {
+            "No plan executed, so the book stayed flat.".to_string()
+        } else {
+            format!(
+                "No plan executed, so the book stayed flat: {} of {} plan(s) were blocked by the risk limits ({}). \
+                 Loosen `risk` in the live settings file (--settings), then run the demo on an empty store.",
+                blocked.len(),
+                plans.len(),
+                why.join(", ")
+            )
+        });
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(status: PlanStatus, reasons: &[&str]) -> PlanSummary {
+        PlanSummary {
+            id: "p".into(),
+            status,
+            broker: "paper".into(),
+            created_at: 0,
+            data_day: "2025-01-01".into(),
+            equity: 100_000.0,
+            orders: 3,
+            dropped: 0,
+            blocked: !reasons.is_empty(),
+            block_reasons: reasons.iter().map(|r| r.to_string()).collect(),
+            decided_by: None,
+            decided_at: None,
+            expires_at: 0,
+            simulated: true,
+        }
+    }
+
+    #[test]
+    fn a_demo_that_traded_gets_its_counts_only() {
+        let plans = [
+            plan(PlanStatus::Done, &[]),
+            plan(PlanStatus::Done, &[]),
+            plan(
+                PlanStatus::Expired,
+                &["max_daily_turnover: 1.2 exceeds the limit 1.0 (x)"],
+            ),
+        ];
+        assert_eq!(
+            outcome(&plans),
+            vec!["plans: 2 done, 1 expired".to_string()]
+        );
+    }
+
+    #[test]
+    fn a_demo_where_every_plan_was_blocked_says_which_limits() {
+        let gross = "max_gross_leverage: 1.6000 exceeds the limit 1.5000 (gross exposure after trading 1.6000)";
+        let weight =
+            "max_weight_per_symbol: 0.2500 exceeds the limit 0.2000 (largest: BTC at 0.2500)";
+        let plans = [
+            plan(PlanStatus::Expired, &[gross, weight]),
+            plan(PlanStatus::Expired, &[weight]),
+            plan(PlanStatus::Rejected, &[]),
+        ];
+        let lines = outcome(&plans);
+        assert_eq!(lines[0], "plans: 2 expired, 1 rejected");
+        assert_eq!(
+            lines[1],
+            "No plan executed, so the book stayed flat: 2 of 3 plan(s) were blocked by the risk limits \
+             (max_gross_leverage in 1, max_weight_per_symbol in 2). Loosen `risk` in the live settings \
+             file (--settings), then run the demo on an empty store."
+        );
+    }
 }
