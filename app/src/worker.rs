@@ -694,6 +694,40 @@ mod tests {
         );
     }
 
+    /// The page reads a chunk's rows without their statistics' inputs: every other field as
+    /// the worker sent it, bit for bit (also a failed point's error).
+    #[test]
+    fn the_page_reads_every_field_of_a_row_but_its_stats() {
+        let sweep = SweepSpec {
+            axes: vec![SweepAxisSpec {
+                from: 0.0, // below the window's minimum: a failed point
+                ..vol_sweep(4).axes[0].clone()
+            }],
+            ..vol_sweep(4)
+        };
+        let job = Job {
+            backtest: default_spec(),
+            sweep,
+            start: 0,
+            end: 4,
+            universe: None,
+        };
+        let rows = Kernel::new(synth_panel()).run(&job).unwrap().rows;
+        assert!(rows.iter().any(|r| r.stats.is_some()));
+        assert!(rows.iter().any(|r| r.error.is_some()));
+        assert!(rows.iter().any(|r| r.metrics.is_some()));
+        let sent = serde_json::to_string(&rows).unwrap();
+        let read = crate::pool::page_rows(&sent).unwrap();
+        let want: Vec<SweepRow> = rows
+            .into_iter()
+            .map(|r| SweepRow { stats: None, ..r })
+            .collect();
+        assert_eq!(
+            serde_json::to_string(&read).unwrap(),
+            serde_json::to_string(&want).unwrap()
+        );
+    }
+
     /// What the worker summarizes from the chunks' strings (in any order) is the summary of
     /// the rows themselves: the page's read-outs do not depend on where they were computed.
     #[test]
