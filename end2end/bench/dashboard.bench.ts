@@ -155,10 +155,10 @@ async function shownAt(page: Page, selector: string, timeout = 600_000): Promise
 function mainThreadBreakdown(trace: Buffer) {
   type Ev = { name: string; ph: string; ts: number; dur?: number; pid: number; tid: number; args?: any };
   const events: Ev[] = JSON.parse(trace.toString()).traceEvents ?? [];
-  // The page's renderer main thread: the CrRendererMain with the most task time.
+  // The page's renderer main thread: the CrRendererMain with the most traced time.
   const mains = events.filter((e) => e.name === "thread_name" && e.args?.name === "CrRendererMain");
   const busy = (t: Ev) =>
-    events.filter((x) => x.pid === t.pid && x.tid === t.tid && x.name === "RunTask").reduce((a, x) => a + (x.dur ?? 0), 0);
+    events.filter((x) => x.pid === t.pid && x.tid === t.tid && x.ph === "X").reduce((a, x) => a + (x.dur ?? 0), 0);
   const main = mains.sort((a, b) => busy(b) - busy(a))[0];
   if (!main) return { error: "no renderer main thread in the trace" };
   const spans = events
@@ -171,7 +171,7 @@ function mainThreadBreakdown(trace: Buffer) {
     while (stack.length && stack[stack.length - 1].end <= e.ts) stack.pop();
     const parent = stack[stack.length - 1];
     if (parent) self.set(parent.name, (self.get(parent.name) ?? 0) - e.dur!);
-    else if (e.name === "RunTask") tasks += e.dur!;
+    else tasks += e.dur!;
     self.set(e.name, (self.get(e.name) ?? 0) + e.dur!);
     stack.push({ end: e.ts + e.dur!, name: e.name });
   }
@@ -387,7 +387,7 @@ test("1,000-point single-strategy sweep", async ({ page, baseURL }) => {
     await set("axis0-to", "159");
     await expect(page.locator("#sweep-size")).toHaveText("1000 grid points");
     const browser = page.context().browser()!;
-    await browser.startTracing(page, { categories: ["devtools.timeline", "v8.execute", "disabled-by-default-devtools.timeline"] });
+    await browser.startTracing(page, { categories: ["toplevel", "devtools.timeline", "v8.execute", "disabled-by-default-devtools.timeline"] });
     const t0 = await page.evaluate(() => performance.now());
     await page.click("#run-sweep");
     const t1 = await shownAt(page, "#sweep-status[data-status=done]");
