@@ -694,6 +694,33 @@ mod tests {
         );
     }
 
+    /// The page reads a chunk's rows without their statistics' inputs: every other field as
+    /// the worker sent it, bit for bit.
+    #[test]
+    fn the_page_reads_every_field_of_a_row_but_its_stats() {
+        let job = Job {
+            backtest: default_spec(),
+            sweep: vol_sweep(4),
+            start: 0,
+            end: 4,
+            universe: None,
+        };
+        let rows = Kernel::new(synth_panel()).run(&job).unwrap().rows;
+        assert!(rows
+            .iter()
+            .all(|r| r.stats.is_some() && r.metrics.is_some()));
+        let sent = serde_json::to_string(&rows).unwrap();
+        let read = crate::pool::page_rows(&sent).unwrap();
+        let want: Vec<SweepRow> = rows
+            .into_iter()
+            .map(|r| SweepRow { stats: None, ..r })
+            .collect();
+        assert_eq!(
+            serde_json::to_string(&read).unwrap(),
+            serde_json::to_string(&want).unwrap()
+        );
+    }
+
     /// What the worker summarizes from the chunks' strings (in any order) is the summary of
     /// the rows themselves: the page's read-outs do not depend on where they were computed.
     #[test]

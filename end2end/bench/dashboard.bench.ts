@@ -18,6 +18,10 @@ import { execFileSync } from "node:child_process";
 // statistics (DSR, PBO) follow the last row from a worker: `click_to_stats_ms` is click to
 // their read-outs on the page.
 // Each figure is the median of SAMPLES runs (env BENCH_SAMPLES, default 5); all runs are kept.
+// The sweep tests wait with `shownAt` (a mutation observer, then the next frame), not a
+// per-frame poll: the poll ran a style/layout pass on the page's thread every frame of the run
+// it timed, on the cores the workers use. The times mean the same: the first frame in which the
+// element is shown.
 
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 5);
 const results: Record<string, unknown> = { when: new Date().toISOString(), samples: SAMPLES };
@@ -109,10 +113,93 @@ async function timeToNow(page: Page, selector: string): Promise<number> {
   return (await h.jsonValue()) as number;
 }
 
+/** The page's clock in the first animation frame in which `selector` matches a visible
+ *  element: the frame in which `timeToNow`'s per-frame poll would have seen it, found without
+ *  running anything on the page's thread every frame (that poll's querySelector and
+ *  offsetParent, i.e. a style and layout pass, ran in each frame of the run it measured). A
+ *  MutationObserver notices the DOM changes; only when one makes the selector match is a frame
+ *  requested, and the time is taken there if the element is visible. Used by the sweep tests,
+ *  whose figures include the page thread's busy time. */
+async function shownAt(page: Page, selector: string, timeout = 600_000): Promise<number> {
+  return page.evaluate(
+    ({ sel, timeout }) =>
+      new Promise<number>((resolve, reject) => {
+        let frame = 0;
+        const timer = setTimeout(() => {
+          observer.disconnect();
+          reject(new Error(`${sel} not shown within ${timeout} ms`));
+        }, timeout);
+        const check = () => {
+          if (frame || !document.querySelector(sel)) return;
+          frame = requestAnimationFrame(() => {
+            frame = 0;
+            const e = document.querySelector(sel) as HTMLElement | null;
+            if (e && e.offsetParent !== null) {
+              observer.disconnect();
+              clearTimeout(timer);
+              resolve(performance.now());
+            }
+          });
+        };
+        const observer = new MutationObserver(check);
+        observer.observe(document.documentElement, { subtree: true, childList: true, attributes: true, characterData: true });
+        check();
+      }),
+    { sel: selector, timeout },
+  );
+}
+
+/** The page's main thread during one traced sweep run (Chromium's trace, `devtools.timeline`):
+ *  self time per event name, the largest first, and the total of top-level tasks. Tracing
+ *  costs time itself: this run is extra and not among the figures (BENCH_SWEEP_TRACE=1). */
+function mainThreadBreakdown(trace: Buffer) {
+  type Ev = { name: string; ph: string; ts: number; dur?: number; pid: number; tid: number; args?: any };
+  const events: Ev[] = JSON.parse(trace.toString()).traceEvents ?? [];
+  // The page's renderer main thread: the CrRendererMain with the most traced time.
+  const mains = events.filter((e) => e.name === "thread_name" && e.args?.name === "CrRendererMain");
+  const busy = (t: Ev) =>
+    events.filter((x) => x.pid === t.pid && x.tid === t.tid && x.ph === "X").reduce((a, x) => a + (x.dur ?? 0), 0);
+  const main = mains.sort((a, b) => busy(b) - busy(a))[0];
+  if (!main) return { error: "no renderer main thread in the trace" };
+  const spans = events
+    .filter((e) => e.pid === main.pid && e.tid === main.tid && e.ph === "X" && e.dur !== undefined)
+    .sort((a, b) => a.ts - b.ts || b.dur! - a.dur!);
+  const self = new Map<string, number>();
+  const stack: { end: number; name: string }[] = [];
+  let tasks = 0;
+  for (const e of spans) {
+    while (stack.length && stack[stack.length - 1].end <= e.ts) stack.pop();
+    const parent = stack[stack.length - 1];
+    if (parent) self.set(parent.name, (self.get(parent.name) ?? 0) - e.dur!);
+    else tasks += e.dur!;
+    self.set(e.name, (self.get(e.name) ?? 0) + e.dur!);
+    stack.push({ end: e.ts + e.dur!, name: e.name });
+  }
+  const ms = (us: number) => Math.round(us / 100) / 10;
+  return {
+    tasks_ms: ms(tasks),
+    self_ms: Object.fromEntries([...self].filter(([, v]) => v >= 1000).sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, ms(v)])),
+  };
+}
+
 /** Milliseconds the page's main thread has spent running tasks so far (Chromium). */
 async function mainThreadBusy(cdp: import("@playwright/test").CDPSession): Promise<number> {
   const { metrics } = (await cdp.send("Performance.getMetrics")) as { metrics: { name: string; value: number }[] };
   return (metrics.find((m) => m.name === "TaskDuration")?.value ?? NaN) * 1000;
+}
+
+/** Milliseconds the page's main thread has spent so far running tasks, and within them
+ *  script, layout and style (Chromium's `Performance.getMetrics`; reading them runs nothing on
+ *  the page). */
+async function mainThreadSplit(cdp: import("@playwright/test").CDPSession): Promise<Record<string, number>> {
+  const { metrics } = (await cdp.send("Performance.getMetrics")) as { metrics: { name: string; value: number }[] };
+  const get = (name: string) => (metrics.find((m) => m.name === name)?.value ?? NaN) * 1000;
+  return {
+    task: get("TaskDuration"),
+    script: get("ScriptDuration"),
+    layout: get("LayoutDuration"),
+    style: get("RecalcStyleDuration"),
+  };
 }
 
 test("first load to interactive", async ({ browser, baseURL }) => {
@@ -261,7 +348,7 @@ test("1,000-point single-strategy sweep", async ({ page, baseURL }) => {
     await cdp.send("Performance.enable");
     // The pool's start-up (navigation to both workers holding the panel), watched beside the
     // runs: the first run finds the workers ready when they are ready before the click.
-    const ready = timeTo(page, "#sweep-pool[data-ready=true]");
+    const ready = shownAt(page, "#sweep-pool[data-ready=true]");
     await expect(page.locator("#run-sweep")).toBeEnabled({ timeout: 120_000 });
     for (const [label, from] of [["first (cold pool)", 10], ["same grid again (warm)", 10], ["new grid (warm pool, new signals)", 60]] as const) {
       await set("axis0-from", String(from));
@@ -271,13 +358,13 @@ test("1,000-point single-strategy sweep", async ({ page, baseURL }) => {
       await set("axis1-to", "20");
       await set("axis1-steps", "20");
       await expect(page.locator("#sweep-size")).toHaveText("1000 grid points");
-      const busy0 = await mainThreadBusy(cdp);
+      const busy0 = await mainThreadSplit(cdp);
       const t0 = await page.evaluate(() => performance.now());
       await page.click("#run-sweep");
-      const t1 = await timeToNow(page, "#sweep-status[data-status=done]");
-      const busy1 = await mainThreadBusy(cdp);
+      const t1 = await shownAt(page, "#sweep-status[data-status=done]");
+      const busy1 = await mainThreadSplit(cdp);
       const text = await page.locator("#sweep-status").innerText();
-      const t2 = await timeToNow(page, "#readouts");
+      const t2 = await shownAt(page, "#readouts");
       // The table shows the best 50 rows (the CSV has all 1,000).
       await expect(page.locator("#sweep-table tbody tr")).toHaveCount(50);
       await expect(page.locator("#sweep-timing")).toBeVisible();
@@ -289,11 +376,29 @@ test("1,000-point single-strategy sweep", async ({ page, baseURL }) => {
         click_to_stats_ms: round(t2 - t0),
         // The page's own thread busy between the click and "done" (Chromium's TaskDuration):
         // what the page took from the two cores the workers run on.
-        page_thread_busy_ms: round(busy1 - busy0),
+        page_thread_busy_ms: round(busy1.task - busy0.task),
+        // Of which script (the page's WASM and JS), layout and style recalculation; the rest
+        // is the browser's own work on that thread (paint, messages, garbage collection).
+        page_thread_script_ms: round(busy1.script - busy0.script),
+        page_thread_layout_style_ms: round(busy1.layout - busy0.layout + busy1.style - busy0.style),
         ...timing,
       });
     }
     poolReady.push(round(await ready));
+  }
+  // BENCH_SWEEP_TRACE=1: one more run (window 110..159: new signals, warm pool), traced, for
+  // where the page thread's time goes (not among the figures: tracing slows it down).
+  let trace: unknown = undefined;
+  if (process.env.BENCH_SWEEP_TRACE === "1") {
+    await set("axis0-from", "110");
+    await set("axis0-to", "159");
+    await expect(page.locator("#sweep-size")).toHaveText("1000 grid points");
+    const browser = page.context().browser()!;
+    await browser.startTracing(page, { categories: ["toplevel", "devtools.timeline", "v8.execute", "disabled-by-default-devtools.timeline"] });
+    const t0 = await page.evaluate(() => performance.now());
+    await page.click("#run-sweep");
+    const t1 = await shownAt(page, "#sweep-status[data-status=done]");
+    trace = { click_to_done_ms: round(t1 - t0), ...mainThreadBreakdown(await browser.stopTracing()) };
   }
   // Where one point's time goes in a worker (the older transport: the worker downloads and
   // decodes the panel itself, timed as `panel_ms`).
@@ -314,6 +419,7 @@ test("1,000-point single-strategy sweep", async ({ page, baseURL }) => {
     hardware_concurrency: cores,
     navigation_to_pool_ready_ms: poolReady,
     runs,
+    traced_run_page_thread: trace,
     worker_profile_point0: profile,
   };
 
@@ -370,11 +476,11 @@ test("1,000-point blend sweep", async ({ page }) => {
   for (let i = 0; i < samples; i++) {
     const t0 = await page.evaluate(() => performance.now());
     await page.click("#run-sweep");
-    const t1 = await timeToNow(page, "#sweep-status[data-status=done]");
+    const t1 = await shownAt(page, "#sweep-status[data-status=done]");
     wall.push(t1 - t0);
     const text = await page.locator("#sweep-status").innerText();
     reported.push(Number(/in ([0-9.]+) s/.exec(text)![1]) * 1000);
-    stats.push((await timeToNow(page, "#readouts")) - t0);
+    stats.push((await shownAt(page, "#readouts")) - t0);
     timings.push(JSON.parse((await page.locator("#sweep-timing").getAttribute("data-timing"))!));
   }
   results.blend_sweep_1000 = {

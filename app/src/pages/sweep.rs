@@ -39,10 +39,15 @@ use shared::sweep::SweepRow;
 
 /// Rows the results table shows (the best by the sort key; the CSV has them all).
 const TABLE_ROWS: usize = 50;
-/// How often a running sweep's new rows reach the table and the heat map, in milliseconds
-/// (the progress bar and the count move with every chunk).
+/// How often a running sweep's new rows reach the table and the heat map, in milliseconds (and
+/// once at the end). The page's thread shares the cores with the workers: every redraw during a
+/// run slows the kernels down (docs/benchmarks.md, "Session 6").
 #[cfg(feature = "hydrate")]
-const ROWS_REFRESH_MS: f64 = 250.0;
+const ROWS_REFRESH_MS: f64 = 1000.0;
+/// How often the progress bar, the count and the time estimate move during a run, in
+/// milliseconds (a chunk arrives every few tens of milliseconds; and at the end).
+#[cfg(feature = "hydrate")]
+const PROGRESS_MS: f64 = 250.0;
 
 /// The metric `key` of a row (NaN for a failed point).
 fn row_metric(r: &SweepRow, key: &str) -> f64 {
@@ -302,10 +307,23 @@ pub fn SweepPage() -> impl IntoView {
         }
     };
     let status = RwSignal::new(Status::Idle);
+    // `done` is what the page shows; `received` counts the rows as they arrive (shown at most
+    // every `PROGRESS_MS`, at the end, on cancel and on failure).
     let done = RwSignal::new(0usize);
+    let received = StoredValue::new(0usize);
+    let last_progress = StoredValue::new(f64::NEG_INFINITY);
+    // Bumped whenever the rows are replaced by another run's: the table's rows are keyed by it
+    // and their index (a row's cells and link are built once).
+    let rows_epoch = StoredValue::new(0u64);
     let total = RwSignal::new(0usize);
     let started = RwSignal::new(0.0f64);
     let now = RwSignal::new(0.0f64);
+    // The rows received so far to the progress bar and text, as of `t`.
+    let show_progress = move |t: f64| {
+        last_progress.set_value(t);
+        done.set(received.get_value());
+        now.set(t);
+    };
     let sort = RwSignal::new(("sharpe".to_string(), true));
     let summary = RwSignal::new(None::<Summary>);
     let finished = RwSignal::new(None::<Result<Finished, String>>);
@@ -395,9 +413,12 @@ pub fn SweepPage() -> impl IntoView {
         );
         run_base.set_value(Some(job_spec.clone()));
         run_costs.set(Some(costs));
+        rows_epoch.update_value(|e| *e += 1);
         rows.set(Vec::new());
         pending.set_value(Vec::new());
         last_flush.set_value(f64::NEG_INFINITY);
+        received.set_value(0);
+        last_progress.set_value(f64::NEG_INFINITY);
         timing.set(None);
         summary.set(None);
         summary_error.set(None);
@@ -411,17 +432,18 @@ pub fn SweepPage() -> impl IntoView {
         #[cfg(feature = "hydrate")]
         {
             let on_rows = move |mut new_rows: Vec<SweepRow>| {
-                done.update(|d| *d += new_rows.len());
+                received.update_value(|d| *d += new_rows.len());
                 let t = now_ms();
-                now.set(t);
                 pending.update_value(|p| p.append(&mut new_rows));
-                let last = done.get_untracked() >= total.get_untracked();
+                let last = received.get_value() >= total.get_untracked();
                 if last || t - last_flush.get_value() >= ROWS_REFRESH_MS {
                     flush();
                 }
                 if last {
-                    now.set(now_ms());
+                    show_progress(now_ms());
                     status.set(Status::Done);
+                } else if t - last_progress.get_value() >= PROGRESS_MS {
+                    show_progress(t);
                 }
             };
             let on_summary = move |r: Result<Summary, String>, t: RunTiming| {
@@ -438,6 +460,7 @@ pub fn SweepPage() -> impl IntoView {
                 on_rows: Box::new(on_rows),
                 on_error: Box::new(move |msg: String| {
                     flush();
+                    show_progress(now_ms());
                     status.set(Status::Failed(msg))
                 }),
                 on_done: Box::new(move |t: RunTiming| timing.set(Some(t))),
@@ -456,11 +479,12 @@ pub fn SweepPage() -> impl IntoView {
             }
         }
         #[cfg(not(feature = "hydrate"))]
-        let _ = (job_base, loaded, now, finish);
+        let _ = (job_base, loaded, finish, last_progress);
     });
     let cancel = move |_| {
         pool::cancel(); // terminates the workers mid-chunk; fresh ones start in the background
         flush(); // the rows finished so far
+        show_progress(now_ms());
         status.set(Status::Cancelled);
     };
     // Choosing a point (a row's "Choose"): its out-of-sample run and the share link follow.
@@ -515,6 +539,7 @@ pub fn SweepPage() -> impl IntoView {
                         String::new()
                     }
                 )));
+                rows_epoch.update_value(|e| *e += 1);
                 rows.set(r.rows);
                 summary.set(Some(r.summary));
                 finished.set(Some(Ok(r.finished)));
@@ -795,7 +820,7 @@ pub fn SweepPage() -> impl IntoView {
                     })}
                     <Readouts summary=summary pending=Signal::derive(move || status.get() == Status::Done && stored_note.with(Option::is_none)) error=summary_error/>
                 </div>
-                <ResultsTable sweep=sweep base=base rows=rows sort=sort open=open_point choose=choose ran_on=Callback::new(move |_: ()| ran_on())/>
+                <ResultsTable sweep=sweep base=base rows=rows epoch=rows_epoch sort=sort open=open_point choose=choose ran_on=Callback::new(move |_: ()| ran_on())/>
             </section>
             <ChosenPoint sweep=sweep finished=finished/>
             <WalkForwardView sweep=sweep finished=finished/>
@@ -1274,6 +1299,8 @@ fn ResultsTable(
     sweep: RwSignal<SweepSpec>,
     base: RwSignal<BacktestSpec>,
     rows: RwSignal<Vec<SweepRow>>,
+    /// Which run the rows are from (see the table's keys).
+    epoch: StoredValue<u64>,
     sort: RwSignal<(String, bool)>,
     open: Callback<usize>,
     choose: Callback<usize>,
@@ -1308,12 +1335,11 @@ fn ResultsTable(
             </tr>
         }
     };
-    let body = move || {
+    // The best TABLE_ROWS by the sort key (NaN, failed points, last whatever the direction);
+    // only those are copied out of the rows.
+    let top = move || {
         let (key, desc) = sort.get();
-        let chosen = sweep.with(|s| s.chosen);
-        // The best TABLE_ROWS by the sort key (NaN, failed points, last whatever the direction);
-        // only those are copied out of the rows.
-        let rs: Vec<SweepRow> = rows.with(|all| {
+        rows.with(|all| {
             let mut refs: Vec<(f64, &SweepRow)> =
                 all.iter().map(|r| (row_metric(r, &key), r)).collect();
             let order = |(va, a): &(f64, &SweepRow), (vb, b): &(f64, &SweepRow)| match (
@@ -1331,48 +1357,57 @@ fn ResultsTable(
                 refs.truncate(TABLE_ROWS);
             }
             refs.sort_by(order);
-            refs.into_iter().map(|(_, r)| r.clone()).collect()
-        });
-        let (b, s) = (base.get_untracked(), sweep.get_untracked());
-        let ran = ran_on.run(());
-        rs.into_iter()
-            .map(|r| {
-                let index = r.index;
-                let values = r.values.iter().map(|v| view! { <td class="num">{fmt_value(*v)}</td> }).collect_view();
-                let cells = match (&r.metrics, &r.error) {
-                    (Some(_), _) => metrics()
-                        .map(|m| {
-                            let v = row_metric(&r, m.key);
-                            view! { <td class="num" data-metric=m.key data-exact=v.to_string()>{if v.is_nan() { "—".to_string() } else { m.format.format(v) }}</td> }
-                        })
-                        .collect_view()
-                        .into_any(),
-                    (None, e) => view! { <td class="error" colspan=KEYS.len().to_string()>{e.clone().unwrap_or_default()}</td> }.into_any(),
-                };
-                let link = point_link(&b, &s, index, ran.clone()).unwrap_or_default();
-                view! {
-                    <tr
-                        class="clickable"
-                        class:chosen=chosen == Some(index)
-                        data-index=index.to_string()
-                        data-values=serde_json::to_string(&r.values).unwrap_or_default()
-                        on:click=move |_| open.run(index)
-                    >
-                        <td class="num">{index}</td>
-                        {values}
-                        {cells}
-                        <td class="row-actions">
-                            <a class="point-link" href=link title="Open as a backtest (a share link)" on:click=|ev| ev.stop_propagation()>"Backtest"</a>
-                            " "
-                            <button class="secondary choose" on:click=move |ev| {
-                                ev.stop_propagation();
-                                choose.run(index);
-                            }>"Choose"</button>
-                        </td>
-                    </tr>
-                }
-            })
-            .collect_view()
+            refs.into_iter().map(|(_, r)| r.clone()).collect::<Vec<_>>()
+        })
+    };
+    // A row's cells and link are built when it enters the table and kept while it stays (a
+    // row never changes; the rows of another run have another epoch), so a refresh during a
+    // run builds only the rows new to the best 50, and a sort only moves them.
+    let row = move |r: SweepRow| {
+        let index = r.index;
+        let link = point_link(
+            &base.get_untracked(),
+            &sweep.get_untracked(),
+            index,
+            ran_on.run(()),
+        )
+        .unwrap_or_default();
+        let values = r
+            .values
+            .iter()
+            .map(|v| view! { <td class="num">{fmt_value(*v)}</td> })
+            .collect_view();
+        let cells = match (&r.metrics, &r.error) {
+            (Some(_), _) => metrics()
+                .map(|m| {
+                    let v = row_metric(&r, m.key);
+                    view! { <td class="num" data-metric=m.key data-exact=v.to_string()>{if v.is_nan() { "—".to_string() } else { m.format.format(v) }}</td> }
+                })
+                .collect_view()
+                .into_any(),
+            (None, e) => view! { <td class="error" colspan=KEYS.len().to_string()>{e.clone().unwrap_or_default()}</td> }.into_any(),
+        };
+        view! {
+            <tr
+                class="clickable"
+                class:chosen=move || sweep.with(|s| s.chosen) == Some(index)
+                data-index=index.to_string()
+                data-values=serde_json::to_string(&r.values).unwrap_or_default()
+                on:click=move |_| open.run(index)
+            >
+                <td class="num">{index}</td>
+                {values}
+                {cells}
+                <td class="row-actions">
+                    <a class="point-link" href=link title="Open as a backtest (a share link)" on:click=|ev| ev.stop_propagation()>"Backtest"</a>
+                    " "
+                    <button class="secondary choose" on:click=move |ev| {
+                        ev.stop_propagation();
+                        choose.run(index);
+                    }>"Choose"</button>
+                </td>
+            </tr>
+        }
     };
     view! {
         <p class="muted">{move || {
@@ -1381,7 +1416,9 @@ fn ResultsTable(
         }}</p>
         <table class="sweep-table" id="sweep-table">
             <thead>{header}</thead>
-            <tbody>{body}</tbody>
+            <tbody>
+                <For each=top key=move |r: &SweepRow| (epoch.get_value(), r.index) children=row/>
+            </tbody>
         </table>
     }
 }
