@@ -498,11 +498,10 @@ fn PlanHistory(plans: Vec<PlanSummary>) -> impl IntoView {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "ssr"))]
 mod tests {
     use super::*;
 
-    #[cfg(feature = "ssr")]
     fn line(symbol: &str, dropped: Option<&str>, note: Option<&str>) -> crate::api::PlanLine {
         crate::api::PlanLine {
             symbol: symbol.into(),
@@ -523,7 +522,6 @@ mod tests {
     }
 
     // Rendering to HTML needs the server build (`ssr`, on in `cargo test --workspace`).
-    #[cfg(feature = "ssr")]
     #[test]
     fn the_plan_table_shows_each_lines_note_beside_its_dropped_reason() {
         let plan = PlanDetail {
