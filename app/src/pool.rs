@@ -79,36 +79,6 @@ pub fn chunks(n_points: usize, n_workers: usize) -> Vec<(usize, usize)> {
         .collect()
 }
 
-/// A row as the page reads it: the worker's [`SweepRow`] without `stats` (the inputs of the
-/// run's statistics, most of a row's numbers: they reach the summarizing worker in the chunks'
-/// strings, and the page never reads them), skipped by the parser rather than built.
-#[derive(Deserialize)]
-struct PageRow {
-    index: usize,
-    values: Vec<f64>,
-    metrics: Option<shared::metrics::Metrics>,
-    error: Option<String>,
-}
-
-/// A chunk's rows (the worker's JSON) as the page keeps them: every field but `stats`, with
-/// the same parser and the same bits.
-///
-/// # Errors
-/// The text is not a JSON array of rows.
-pub fn page_rows(json: &str) -> Result<Vec<shared::sweep::SweepRow>, serde_json::Error> {
-    let rows: Vec<PageRow> = serde_json::from_str(json)?;
-    Ok(rows
-        .into_iter()
-        .map(|r| shared::sweep::SweepRow {
-            index: r.index,
-            values: r.values,
-            metrics: r.metrics,
-            error: r.error,
-            stats: None,
-        })
-        .collect())
-}
-
 #[cfg(not(feature = "hydrate"))]
 mod imp {
     //! Without a browser there are no workers: the server only renders the page.
@@ -343,7 +313,7 @@ mod imp {
                 dispatch(i, w, st);
                 finish_if_done(st, w);
                 if let Some((on_rows, on_error)) = callbacks {
-                    match super::page_rows(&rows) {
+                    match crate::worker::page_rows(&rows) {
                         Ok(rows) => on_rows(rows),
                         Err(e) => on_error(format!("a worker sent unreadable rows: {e}")),
                     }

@@ -573,6 +573,36 @@ mod exports {
     }
 }
 
+/// A row as the page reads it: the worker's [`SweepRow`] without `stats` (the inputs of the
+/// run's statistics, most of a row's numbers: they reach the summarizing worker in the chunks'
+/// strings, and the page never reads them), skipped by the parser rather than built.
+#[derive(Deserialize)]
+struct PageRow {
+    index: usize,
+    values: Vec<f64>,
+    metrics: Option<shared::metrics::Metrics>,
+    error: Option<String>,
+}
+
+/// A chunk's rows (the worker's JSON) as the page keeps them: every field but `stats`, with
+/// the same parser and the same bits.
+///
+/// # Errors
+/// The text is not a JSON array of rows.
+pub fn page_rows(json: &str) -> Result<Vec<shared::sweep::SweepRow>, serde_json::Error> {
+    let rows: Vec<PageRow> = serde_json::from_str(json)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| shared::sweep::SweepRow {
+            index: r.index,
+            values: r.values,
+            metrics: r.metrics,
+            error: r.error,
+            stats: None,
+        })
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -710,7 +740,7 @@ mod tests {
             .iter()
             .all(|r| r.stats.is_some() && r.metrics.is_some()));
         let sent = serde_json::to_string(&rows).unwrap();
-        let read = crate::pool::page_rows(&sent).unwrap();
+        let read = page_rows(&sent).unwrap();
         let want: Vec<SweepRow> = rows
             .into_iter()
             .map(|r| SweepRow { stats: None, ..r })

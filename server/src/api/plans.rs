@@ -43,6 +43,12 @@ async fn label(state: &AppState, mut plans: Vec<&mut PlanSummary>) -> Result<(),
         })
 }
 
+/// `plan` as an answer, labelled like [`list`]'s (simulated when a demo made it).
+async fn labelled(state: &AppState, mut plan: PlanDetail) -> Result<Json<PlanDetail>, ApiError> {
+    label(state, vec![&mut plan.summary]).await?;
+    Ok(Json(plan))
+}
+
 /// One plan: lines, inputs, risk checks, orders.
 #[utoipa::path(get, path = "/api/plans/{id}", tag = "live", params(("id" = String, Path)),
     responses((status = 200, body = PlanDetail), (status = 401, body = ApiErrorBody),
@@ -52,9 +58,7 @@ pub async fn detail(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<PlanDetail>, ApiError> {
-    let mut plan = state.live.plan(&id).await?;
-    label(&state, vec![&mut plan.summary]).await?;
-    Ok(Json(plan))
+    labelled(&state, state.live.plan(&id).await?).await
 }
 
 /// Approves a proposed plan and executes it (traders only). 409 when it is not proposed, has
@@ -68,12 +72,11 @@ pub async fn approve(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<PlanDetail>, ApiError> {
-    let mut plan = state
+    let plan = state
         .live
         .approve_in_background(&id, &user.username, EXECUTION_WAIT)
         .await?;
-    label(&state, vec![&mut plan.summary]).await?;
-    Ok(Json(plan))
+    labelled(&state, plan).await
 }
 
 /// How long approve/execute wait for the execution job before answering with the plan as it is
@@ -94,12 +97,11 @@ pub async fn reject(
     body: Option<Json<PlanDecision>>,
 ) -> Result<Json<PlanDetail>, ApiError> {
     let note = body.and_then(|Json(b)| b.note);
-    let mut plan = state
+    let plan = state
         .live
         .reject(&id, &user.username, note.as_deref())
         .await?;
-    label(&state, vec![&mut plan.summary]).await?;
-    Ok(Json(plan))
+    labelled(&state, plan).await
 }
 
 /// Resumes an approved or interrupted (`executing`) plan: reconciles by client order id, sends
@@ -113,12 +115,11 @@ pub async fn execute(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<PlanDetail>, ApiError> {
-    let mut plan = state
+    let plan = state
         .live
         .execute_in_background(&id, &user.username, EXECUTION_WAIT)
         .await?;
-    label(&state, vec![&mut plan.summary]).await?;
-    Ok(Json(plan))
+    labelled(&state, plan).await
 }
 
 /// Reconciles a plan by client order id (traders only): an interrupted `executing` plan is
@@ -140,19 +141,11 @@ pub async fn reconcile(
     // In a task the server owns, like execution: a dropped request does not stop it half-way.
     let job = tokio::spawn(async move { live.reconcile(&plan_id, &who).await });
     match tokio::time::timeout(EXECUTION_WAIT, job).await {
-        Ok(Ok(result)) => {
-            let mut plan = result?;
-            label(&state, vec![&mut plan.summary]).await?;
-            Ok(Json(plan))
-        }
+        Ok(Ok(result)) => labelled(&state, result?).await,
         Ok(Err(e)) => {
             Err(crate::live::LiveError::Conflict(format!("reconcile task failed: {e}")).into())
         }
-        Err(_) => {
-            let mut plan = state.live.plan(&id).await?;
-            label(&state, vec![&mut plan.summary]).await?;
-            Ok(Json(plan))
-        }
+        Err(_) => labelled(&state, state.live.plan(&id).await?).await,
     }
 }
 
