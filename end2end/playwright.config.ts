@@ -1,5 +1,5 @@
 import { defineConfig } from "@playwright/test";
-import { launchOptions, serverUnderTest } from "./chromium";
+import { launchOptions, serverUnderTest } from "./chromium.cjs";
 
 // The test command (`./x test`) starts `lockstep serve` on a free loopback port with a throwaway
 // database and passes its address here. Browsers are never downloaded: Debian's Chromium is used.

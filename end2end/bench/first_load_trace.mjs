@@ -14,24 +14,14 @@
 // (CDP Tracing) and prints the main thread's tasks over 4 ms with what ran in them. The
 // resource timings come from the page (Resource Timing). Medians over the samples at the end.
 import { chromium } from "@playwright/test";
+import { launchOptions } from "../chromium.cjs";
 
 const base = process.env.LOCKSTEP_URL;
 if (!base) throw new Error("LOCKSTEP_URL is not set");
 const path = process.argv[2] ?? "/";
 const samples = Number(process.argv[3] ?? 5);
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-  args: [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-  ],
-});
+const browser = await chromium.launch(launchOptions);
 
 const init = () => {
   const L = (window.__load = { marks: [] });

@@ -1,5 +1,5 @@
 import { defineConfig } from "@playwright/test";
-import { launchOptions, serverUnderTest } from "../chromium";
+import { launchOptions, serverUnderTest } from "../chromium.cjs";
 
 // Browser benchmarks of the dashboard (issue 6), NOT part of the test suite. Run against a
 // server you started yourself (see docs/benchmarks.md, "In the browser"):
