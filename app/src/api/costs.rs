@@ -29,11 +29,14 @@ pub fn window(last: Day) -> (Day, Day) {
 
 /// What one venue's fills over the window measured.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct VenueCosts {
     /// The broker: `paper` or `hyperliquid`.
     pub venue: String,
-    /// The window's first and last day (the plans' data days).
+    /// The window's first and last day (the plans' data days), `YYYY-MM-DD`.
+    #[cfg_attr(feature = "ssr", schema(value_type = String))]
     pub from: Day,
+    #[cfg_attr(feature = "ssr", schema(value_type = String))]
     pub to: Day,
     /// Fills measured (with a reference close).
     pub fills: usize,
@@ -47,6 +50,7 @@ pub struct VenueCosts {
 
 /// `GET /api/costs`: the calibration of every venue (or the one asked for with `?venue=`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CalibratedCosts {
     /// The window's length in days ([`WINDOW_DAYS`]).
     pub window_days: i32,

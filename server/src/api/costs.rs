@@ -26,6 +26,10 @@ fn bad(message: String) -> ApiError {
 
 /// `GET /api/costs`: every venue's calibration, or (`?venue=hyperliquid|paper|any`, a config's
 /// spelling) the one a config on that venue reads. An empty store answers no venues.
+#[utoipa::path(get, path = "/api/costs", tag = "live",
+    params(("venue" = Option<String>, Query, description = "hyperliquid, paper or any (a config's `venue`); default: every venue")),
+    responses((status = 200, body = CalibratedCosts), (status = 400, body = app::api::ApiErrorBody),
+              (status = 401, body = app::api::ApiErrorBody), (status = 503, body = app::api::ApiErrorBody)))]
 pub async fn costs(
     State(state): State<AppState>,
     Query(query): Query<HashMap<String, String>>,

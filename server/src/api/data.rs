@@ -63,6 +63,11 @@ fn store_error(e: impl std::fmt::Display) -> ApiError {
 }
 
 /// `GET /api/data/status?as_of=YYYY-MM-DD|today|latest&stale_days=N`.
+#[utoipa::path(get, path = "/api/data/status", tag = "system",
+    params(("as_of" = Option<String>, Query, description = "YYYY-MM-DD, today (default) or latest"),
+           ("stale_days" = Option<u32>, Query, description = "days without a new bar after which a symbol counts as stale (0 to 3650)")),
+    responses((status = 200, body = DataStatus), (status = 400, body = app::api::ApiErrorBody),
+              (status = 503, body = app::api::ApiErrorBody)))]
 pub async fn status(
     State(state): State<AppState>,
     Query(query): Query<HashMap<String, String>>,

@@ -36,6 +36,8 @@ use utoipa::OpenApi;
         super::links::list,
         super::links::delete,
         super::links::results,
+        super::costs::costs,
+        super::data::status,
     ),
     tags((name = "live", description = "Live trading"), (name = "system", description = "Server health"), (name = "auth", description = "Sign-in and sessions"), (name = "links", description = "Named team links (/s/{id})"))
 )]

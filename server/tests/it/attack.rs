@@ -274,6 +274,15 @@ async fn the_openapi_document_matches_the_route_table() {
         .collect();
     let paths = doc["paths"].as_object().unwrap();
     assert!(!paths.is_empty());
+    // The JSON endpoints the pages and scripts read, documented with their parameters.
+    for (path, param) in [("/api/costs", "venue"), ("/api/data/status", "stale_days")] {
+        let params = paths[path]["get"]["parameters"].as_array();
+        assert!(
+            params.is_some_and(|ps| ps.iter().any(|p| p["name"] == param)),
+            "{path} is not documented with `{param}`: {}",
+            paths.get(path).map(|p| p.to_string()).unwrap_or_default()
+        );
+    }
     for (path, methods) in paths {
         for method in methods.as_object().unwrap().keys() {
             assert!(
