@@ -50,6 +50,28 @@ async fn get_versioned(app: &axum::Router, uri: &str) -> (StatusCode, Option<i64
     (status, version, body.to_vec())
 }
 
+/// `request` pinned to data version `v`: answered at `v` with the bytes `then` that today's
+/// request answered while `v` was current. Returns the pinned request and its body.
+async fn assert_pinned(
+    app: &axum::Router,
+    request: app::data::PanelRequest,
+    v: i64,
+    then: &[u8],
+    what: &str,
+) -> (app::data::PanelRequest, Vec<u8>) {
+    let pinned = app::data::PanelRequest {
+        as_of: Some(v),
+        ..request
+    };
+    let (status, version, old) = get_versioned(app, &pinned.url()).await;
+    assert_eq!((status, version), (StatusCode::OK, Some(v)), "{what}");
+    assert!(
+        old == then,
+        "{what}: the pinned panel is the one served at version {v}"
+    );
+    (pinned, old)
+}
+
 fn listing(symbol: &str) -> ListingSeen {
     let (symbol, unit) = symbol_of_coin(symbol);
     ListingSeen {
@@ -295,16 +317,7 @@ async fn without_listings_the_browser_run_says_so() {
         t.store.upsert("test", &[next]).await.unwrap();
         let (_, v2, now) = get_versioned(&app, &request.url()).await;
         assert!(v2.unwrap() > v1 && now != then);
-        let pinned = app::data::PanelRequest {
-            as_of: Some(v1),
-            ..request
-        };
-        let (status, v, old) = get_versioned(&app, &pinned.url()).await;
-        assert_eq!((status, v), (StatusCode::OK, Some(v1)));
-        assert!(
-            old == then,
-            "the pinned panel is the one served at version {v1}"
-        );
+        assert_pinned(&app, request, v1, &then, "hyperliquid panel").await;
 
         // An unknown venue is a 400 naming the parameter.
         let (status, body) = get(&app, "/api/panel?venue=binance").await;
@@ -548,16 +561,7 @@ async fn a_pinned_venue_panel_keeps_the_listings_of_its_version() {
             rows_then,
             "{engine:?}"
         );
-        let pinned = app::data::PanelRequest {
-            as_of: Some(v1),
-            ..request
-        };
-        let (status, v, old) = get_versioned(&app, &pinned.url()).await;
-        assert_eq!((status, v), (StatusCode::OK, Some(v1)));
-        assert!(
-            old == then,
-            "{engine:?}: the pinned panel is the one served at {v1}"
-        );
+        let (pinned, old) = assert_pinned(&app, request, v1, &then, &format!("{engine:?}")).await;
         let (_, u_then) = app::data::decode_panel(&old, pinned).unwrap();
         let (_, u_now) = app::data::decode_panel(&now, request).unwrap();
         let spans = |u: &Option<shared::universe::VenueUniverse>, s: &str| {
